@@ -1,0 +1,7 @@
+//! Tix domain: ids, domain events, and the five services (auth, tickets, orders, payments,
+//! expiration), each with its own redb store.
+//!
+//! Nothing here reads the clock, makes randomness, or does network I/O: the node passes `now` and
+//! fresh ids in, which keeps every rule testable with fixed values.
+
+pub mod ids;

@@ -1,0 +1,3 @@
+//! The Tix venue node.
+
+pub mod gateway;
