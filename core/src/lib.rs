@@ -1,7 +1,16 @@
 //! Tix domain: ids, domain events, and the five services (auth, tickets, orders, payments,
-//! expiration), each with its own redb store.
+//! expiration), each with its own redb store and transactional outbox.
 //!
 //! Nothing here reads the clock, makes randomness, or does network I/O: the node passes `now` and
 //! fresh ids in, which keeps every rule testable with fixed values.
 
+pub mod auth;
+pub mod events;
+pub mod expiration;
 pub mod ids;
+pub mod orders;
+pub mod outbox;
+pub mod payments;
+mod record;
+pub mod tickets;
+pub mod time;

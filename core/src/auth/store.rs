@@ -1,0 +1,68 @@
+//! The auth service's redb store: users by id and by email.
+
+use std::path::Path;
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+
+use super::{Error, User};
+use crate::events::{DomainEvent, UserCreated};
+use crate::ids::UserId;
+use crate::outbox::{self, Unit};
+use crate::record::{decode, encode};
+
+const USERS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("users");
+const BY_EMAIL: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("users_by_email");
+
+pub struct AuthStore {
+    db: Database,
+}
+
+impl AuthStore {
+    pub fn open(path: &Path) -> Result<AuthStore, redb::Error> {
+        AuthStore::from_database(Database::create(path)?)
+    }
+
+    pub fn from_database(db: Database) -> Result<AuthStore, redb::Error> {
+        outbox::init(&db)?;
+        let txn = db.begin_write()?;
+        txn.open_table(USERS)?;
+        txn.open_table(BY_EMAIL)?;
+        txn.commit()?;
+        Ok(AuthStore { db })
+    }
+
+    pub fn db(&self) -> &Database {
+        &self.db
+    }
+
+    pub fn find_by_email(&self, email: &str) -> Result<Option<User>, redb::Error> {
+        let txn = self.db.begin_read()?;
+        let by_email = txn.open_table(BY_EMAIL)?;
+        let Some(id) = by_email.get(email)? else { return Ok(None) };
+        let users = txn.open_table(USERS)?;
+        let user = users.get(id.value())?;
+        user.map(|u| decode(u.value())).transpose()
+    }
+
+    pub fn get(&self, id: UserId) -> Result<Option<User>, redb::Error> {
+        let txn = self.db.begin_read()?;
+        let users = txn.open_table(USERS)?;
+        let user = users.get(id.as_bytes().as_slice())?;
+        user.map(|u| decode(u.value())).transpose()
+    }
+
+    /// Registers a user; the email must not be taken (exact, case-sensitive match, as the seed).
+    pub fn sign_up(unit: &mut Unit, user: User) -> Result<User, Error> {
+        {
+            let mut by_email = unit.txn().open_table(BY_EMAIL)?;
+            if by_email.get(user.email.as_str())?.is_some() {
+                return Err(Error::EmailInUse);
+            }
+            by_email.insert(user.email.as_str(), user.id.as_bytes().as_slice())?;
+            let mut users = unit.txn().open_table(USERS)?;
+            users.insert(user.id.as_bytes().as_slice(), encode(&user).as_slice())?;
+        }
+        unit.emit(DomainEvent::UserCreated(UserCreated { id: user.id, email: user.email.clone() }));
+        Ok(user)
+    }
+}

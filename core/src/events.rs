@@ -1,0 +1,300 @@
+//! Domain events: what every committed change of state says about itself.
+//!
+//! Each event is written into its service's outbox in the same redb transaction as the change, under
+//! a per-node gap-free sequence number. On the wire the subjects and payloads are the seed app's
+//! (`ticket:created`, `order:created`, ...); `user:created` and `order:completed` are ours. The JSON
+//! form is a contract with the hub: it changes only on purpose.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{OrderId, PaymentId, TicketId, UserId};
+
+/// An order's lifecycle state, with the seed app's string values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OrderStatus {
+    #[serde(rename = "created")]
+    Created,
+    #[serde(rename = "cancelled")]
+    Cancelled,
+    #[serde(rename = "awaiting:payment")]
+    AwaitingPayment,
+    #[serde(rename = "complete")]
+    Complete,
+}
+
+impl OrderStatus {
+    /// Whether an order in this state holds its ticket (the seed's `isReserved`).
+    pub fn holds_ticket(self) -> bool {
+        !matches!(self, OrderStatus::Cancelled)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "subject", content = "data")]
+pub enum DomainEvent {
+    #[serde(rename = "user:created")]
+    UserCreated(UserCreated),
+    #[serde(rename = "ticket:created")]
+    TicketCreated(TicketChanged),
+    #[serde(rename = "ticket:updated")]
+    TicketUpdated(TicketChanged),
+    #[serde(rename = "order:created")]
+    OrderCreated(OrderCreated),
+    #[serde(rename = "order:cancelled")]
+    OrderCancelled(OrderCancelled),
+    #[serde(rename = "order:completed")]
+    OrderCompleted(OrderCompleted),
+    #[serde(rename = "expiration:complete")]
+    ExpirationComplete(ExpirationComplete),
+    #[serde(rename = "payment:created")]
+    PaymentCreated(PaymentCreated),
+}
+
+impl DomainEvent {
+    /// The seed app's subject for this event.
+    pub fn subject(&self) -> &'static str {
+        match self {
+            DomainEvent::UserCreated(_) => "user:created",
+            DomainEvent::TicketCreated(_) => "ticket:created",
+            DomainEvent::TicketUpdated(_) => "ticket:updated",
+            DomainEvent::OrderCreated(_) => "order:created",
+            DomainEvent::OrderCancelled(_) => "order:cancelled",
+            DomainEvent::OrderCompleted(_) => "order:completed",
+            DomainEvent::ExpirationComplete(_) => "expiration:complete",
+            DomainEvent::PaymentCreated(_) => "payment:created",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserCreated {
+    pub id: UserId,
+    pub email: String,
+}
+
+/// `ticket:created` and `ticket:updated` share a payload; `orderId` is present only while reserved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketChanged {
+    pub id: TicketId,
+    pub version: u64,
+    pub title: String,
+    pub price: f64,
+    pub user_id: UserId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<OrderId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderCreated {
+    pub id: OrderId,
+    pub version: u64,
+    pub status: OrderStatus,
+    pub user_id: UserId,
+    /// ISO 8601 UTC with milliseconds, as JavaScript's `toISOString` writes it.
+    pub expires_at: String,
+    pub ticket: TicketRef,
+}
+
+/// The ticket as an order event carries it: its id and the price the order locked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketRef {
+    pub id: TicketId,
+    pub price: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketIdRef {
+    pub id: TicketId,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderCancelled {
+    pub id: OrderId,
+    pub version: u64,
+    pub ticket: TicketIdRef,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderCompleted {
+    pub id: OrderId,
+    pub version: u64,
+    pub ticket: TicketIdRef,
+    pub payment_id: PaymentId,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpirationComplete {
+    pub order_id: OrderId,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentCreated {
+    pub id: PaymentId,
+    pub order_id: OrderId,
+    pub stripe_id: String,
+}
+
+/// An event as it sits in an outbox: numbered and stamped with its commit time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    /// Per-node, gap-free, starting at 1, in commit order across all of the node's stores.
+    pub seq: u64,
+    /// Milliseconds since the Unix epoch at which the writing transaction began.
+    pub at: u64,
+    #[serde(flatten)]
+    pub event: DomainEvent,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("malformed stored event: {0}")]
+pub struct DecodeError(#[from] serde_json::Error);
+
+impl StoredEvent {
+    /// The outbox and wire encoding: one JSON object `{"seq","at","subject","data"}`.
+    pub fn encode(&self) -> Vec<u8> {
+        // Serializing these plain structs cannot fail: no maps with non-string keys, no I/O.
+        serde_json::to_vec(self).expect("domain events always serialize")
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<StoredEvent, DecodeError> {
+        Ok(serde_json::from_slice(bytes)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn id_bytes() -> impl Strategy<Value = [u8; 12]> {
+        any::<[u8; 12]>()
+    }
+
+    fn price() -> impl Strategy<Value = f64> {
+        // Prices are finite positive numbers; JSON has no NaN or infinity.
+        (1u64..10_000_000u64).prop_map(|cents| cents as f64 / 100.0)
+    }
+
+    fn status() -> impl Strategy<Value = OrderStatus> {
+        prop_oneof![
+            Just(OrderStatus::Created),
+            Just(OrderStatus::Cancelled),
+            Just(OrderStatus::AwaitingPayment),
+            Just(OrderStatus::Complete),
+        ]
+    }
+
+    fn event() -> impl Strategy<Value = DomainEvent> {
+        prop_oneof![
+            (id_bytes(), ".*").prop_map(|(id, email)| DomainEvent::UserCreated(UserCreated {
+                id: UserId::from_bytes(id),
+                email
+            })),
+            (id_bytes(), any::<u64>(), ".*", price(), id_bytes(), proptest::option::of(id_bytes()), any::<bool>())
+                .prop_map(|(id, version, title, price, user, order, created)| {
+                    let changed = TicketChanged {
+                        id: TicketId::from_bytes(id),
+                        version,
+                        title,
+                        price,
+                        user_id: UserId::from_bytes(user),
+                        order_id: order.map(OrderId::from_bytes),
+                    };
+                    if created {
+                        DomainEvent::TicketCreated(changed)
+                    } else {
+                        DomainEvent::TicketUpdated(changed)
+                    }
+                }),
+            (id_bytes(), any::<u64>(), status(), id_bytes(), ".*", id_bytes(), price()).prop_map(
+                |(id, version, status, user, expires_at, ticket, price)| {
+                    DomainEvent::OrderCreated(OrderCreated {
+                        id: OrderId::from_bytes(id),
+                        version,
+                        status,
+                        user_id: UserId::from_bytes(user),
+                        expires_at,
+                        ticket: TicketRef { id: TicketId::from_bytes(ticket), price },
+                    })
+                }
+            ),
+            (id_bytes(), any::<u64>(), id_bytes()).prop_map(|(id, version, ticket)| {
+                DomainEvent::OrderCancelled(OrderCancelled {
+                    id: OrderId::from_bytes(id),
+                    version,
+                    ticket: TicketIdRef { id: TicketId::from_bytes(ticket) },
+                })
+            }),
+            (id_bytes(), any::<u64>(), id_bytes(), id_bytes()).prop_map(|(id, version, ticket, payment)| {
+                DomainEvent::OrderCompleted(OrderCompleted {
+                    id: OrderId::from_bytes(id),
+                    version,
+                    ticket: TicketIdRef { id: TicketId::from_bytes(ticket) },
+                    payment_id: PaymentId::from_bytes(payment),
+                })
+            }),
+            id_bytes().prop_map(|id| DomainEvent::ExpirationComplete(ExpirationComplete {
+                order_id: OrderId::from_bytes(id)
+            })),
+            (id_bytes(), id_bytes(), ".*").prop_map(|(id, order, stripe_id)| {
+                DomainEvent::PaymentCreated(PaymentCreated {
+                    id: PaymentId::from_bytes(id),
+                    order_id: OrderId::from_bytes(order),
+                    stripe_id,
+                })
+            }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn every_event_decodes_to_itself(seq in any::<u64>(), at in any::<u64>(), event in event()) {
+            let stored = StoredEvent { seq, at, event };
+            let decoded = StoredEvent::decode(&stored.encode()).unwrap();
+            prop_assert_eq!(decoded, stored);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic_the_decoder(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = StoredEvent::decode(&bytes);
+        }
+
+        #[test]
+        fn mangled_events_are_rejected_or_decode_cleanly(event in event(), cut in 0usize..400, byte in any::<u8>()) {
+            let mut bytes = StoredEvent { seq: 1, at: 2, event }.encode();
+            let cut = cut.min(bytes.len().saturating_sub(1));
+            bytes[cut] = byte;
+            if let Ok(decoded) = StoredEvent::decode(&bytes) {
+                // Whatever decodes must encode again: the decoder never builds an invalid event.
+                let _ = StoredEvent::decode(&decoded.encode()).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn the_wire_form_uses_the_seed_subjects_and_camel_case_payloads() {
+        let event = StoredEvent {
+            seq: 7,
+            at: 1_700_000_000_000,
+            event: DomainEvent::OrderCreated(OrderCreated {
+                id: "5f8d0d55b54764421b7156c9".parse().unwrap(),
+                version: 0,
+                status: OrderStatus::Created,
+                user_id: "5f8d0d55b54764421b7156ca".parse().unwrap(),
+                expires_at: "2023-11-14T22:28:20.000Z".into(),
+                ticket: TicketRef { id: "5f8d0d55b54764421b7156cb".parse().unwrap(), price: 20.5 },
+            }),
+        };
+        assert_eq!(
+            String::from_utf8(event.encode()).unwrap(),
+            r#"{"seq":7,"at":1700000000000,"subject":"order:created","data":{"id":"5f8d0d55b54764421b7156c9","version":0,"status":"created","userId":"5f8d0d55b54764421b7156ca","expiresAt":"2023-11-14T22:28:20.000Z","ticket":{"id":"5f8d0d55b54764421b7156cb","price":20.5}}}"#
+        );
+    }
+}

@@ -1,0 +1,224 @@
+//! The orders service's redb store: orders, the ticket replicas, and which order holds which ticket.
+
+use std::path::Path;
+use std::time::Duration;
+
+use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition};
+
+use super::{Error, Order, TicketReplica};
+use crate::events::{DomainEvent, OrderCancelled, OrderCompleted, OrderCreated, OrderStatus, StoredEvent, TicketIdRef, TicketRef};
+use crate::ids::{OrderId, PaymentId, TicketId, UserId};
+use crate::outbox::{self, META, Unit};
+use crate::record::{decode, encode, next_counter};
+use crate::time::Millis;
+
+const ORDERS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("orders");
+const REPLICAS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("ticket_replicas");
+/// Ticket id → the order holding it (created, awaiting payment or complete).
+const HOLDS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("holds");
+/// User id ++ big-endian placement number → order id: a user's orders in insertion order.
+const BY_USER: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("orders_by_user");
+
+pub struct OrdersStore {
+    db: Database,
+}
+
+impl OrdersStore {
+    pub fn open(path: &Path) -> Result<OrdersStore, redb::Error> {
+        OrdersStore::from_database(Database::create(path)?)
+    }
+
+    pub fn from_database(db: Database) -> Result<OrdersStore, redb::Error> {
+        outbox::init(&db)?;
+        let txn = db.begin_write()?;
+        txn.open_table(ORDERS)?;
+        txn.open_table(REPLICAS)?;
+        txn.open_table(HOLDS)?;
+        txn.open_table(BY_USER)?;
+        txn.commit()?;
+        Ok(OrdersStore { db })
+    }
+
+    pub fn db(&self) -> &Database {
+        &self.db
+    }
+
+    pub fn get(&self, id: OrderId) -> Result<Option<Order>, redb::Error> {
+        let txn = self.db.begin_read()?;
+        let orders = txn.open_table(ORDERS)?;
+        let order = orders.get(id.as_bytes().as_slice())?;
+        order.map(|o| decode(o.value())).transpose()
+    }
+
+    /// All of a user's orders, whatever their status, in the order they were placed.
+    pub fn list_for_user(&self, user: UserId) -> Result<Vec<Order>, redb::Error> {
+        let txn = self.db.begin_read()?;
+        let by_user = txn.open_table(BY_USER)?;
+        let orders = txn.open_table(ORDERS)?;
+        let start = user_key(user, 0);
+        let end = user_key(user, u64::MAX);
+        let mut list = Vec::new();
+        for entry in by_user.range(start.as_slice()..=end.as_slice())? {
+            let (_, id) = entry?;
+            if let Some(order) = orders.get(id.value())? {
+                list.push(decode(order.value())?);
+            }
+        }
+        Ok(list)
+    }
+
+    /// Places an order, locking the ticket until `now + lock_ttl` unless another order holds it.
+    pub fn place(
+        unit: &mut Unit,
+        id: OrderId,
+        buyer: UserId,
+        ticket_id: TicketId,
+        now: Millis,
+        lock_ttl: Duration,
+    ) -> Result<Order, Error> {
+        let ticket: TicketReplica = match unit.txn().open_table(REPLICAS)?.get(ticket_id.as_bytes().as_slice())? {
+            Some(t) => decode(t.value())?,
+            None => return Err(Error::TicketNotFound),
+        };
+        let mut holds = unit.txn().open_table(HOLDS)?;
+        if holds.get(ticket_id.as_bytes().as_slice())?.is_some() {
+            return Err(Error::AlreadyReserved(ticket_id));
+        }
+        holds.insert(ticket_id.as_bytes().as_slice(), id.as_bytes().as_slice())?;
+        drop(holds);
+        let order = Order {
+            id,
+            user_id: buyer,
+            status: OrderStatus::Created,
+            expires_at: now.plus(lock_ttl),
+            ticket,
+            version: 0,
+        };
+        let placement = next_counter(&mut unit.txn().open_table(META)?, "order_placement")?;
+        unit.txn().open_table(BY_USER)?.insert(user_key(buyer, placement).as_slice(), id.as_bytes().as_slice())?;
+        save(&mut unit.txn().open_table(ORDERS)?, &order)?;
+        unit.emit(DomainEvent::OrderCreated(OrderCreated {
+            id,
+            version: order.version,
+            status: order.status,
+            user_id: buyer,
+            expires_at: order.expires_at.to_iso(),
+            ticket: TicketRef { id: ticket_id, price: order.ticket.price },
+        }));
+        Ok(order)
+    }
+
+    /// Cancels a buyer's own order. Cancelling a cancelled order changes nothing; a paid order is
+    /// refused (refunds are their own action).
+    pub fn cancel(unit: &mut Unit, id: OrderId, requester: UserId) -> Result<Order, Error> {
+        let mut orders = unit.txn().open_table(ORDERS)?;
+        let order: Order = match orders.get(id.as_bytes().as_slice())? {
+            Some(o) => decode(o.value())?,
+            None => return Err(Error::NotFound),
+        };
+        if order.user_id != requester {
+            return Err(Error::NotOwner);
+        }
+        match order.status {
+            OrderStatus::Complete => Err(Error::AlreadyComplete),
+            OrderStatus::Cancelled => Ok(order),
+            OrderStatus::Created | OrderStatus::AwaitingPayment => {
+                let order = release(unit, &mut orders, order)?;
+                drop(orders);
+                unit.emit(DomainEvent::OrderCancelled(cancelled(&order)));
+                Ok(order)
+            }
+        }
+    }
+
+    /// Follows ticket replicas, expiry and payments. Idempotent: each rule checks the state it moves
+    /// from, so an event seen twice changes nothing the second time.
+    pub fn react(unit: &mut Unit, event: &StoredEvent) -> Result<(), redb::Error> {
+        match &event.event {
+            DomainEvent::TicketCreated(t) | DomainEvent::TicketUpdated(t) => {
+                let mut replicas = unit.txn().open_table(REPLICAS)?;
+                let current: Option<TicketReplica> =
+                    replicas.get(t.id.as_bytes().as_slice())?.map(|r| decode(r.value())).transpose()?;
+                // A lock or release changes only the ticket's version; the replica needs no write then,
+                // and later versions still apply because they compare greater.
+                let stale = match &current {
+                    None => true,
+                    Some(r) => t.version > r.version && (r.title != t.title || r.price != t.price),
+                };
+                if stale {
+                    let replica = TicketReplica { id: t.id, title: t.title.clone(), price: t.price, version: t.version };
+                    replicas.insert(t.id.as_bytes().as_slice(), encode(&replica).as_slice())?;
+                }
+            }
+            DomainEvent::ExpirationComplete(e) => {
+                let mut orders = unit.txn().open_table(ORDERS)?;
+                let expired = match load(&orders, e.order_id)? {
+                    Some(order) if matches!(order.status, OrderStatus::Created | OrderStatus::AwaitingPayment) => {
+                        Some(release(unit, &mut orders, order)?)
+                    }
+                    // Already cancelled or paid: expiring it says nothing.
+                    _ => None,
+                };
+                drop(orders);
+                if let Some(order) = expired {
+                    unit.emit(DomainEvent::OrderCancelled(cancelled(&order)));
+                }
+            }
+            DomainEvent::PaymentCreated(p) => {
+                let mut orders = unit.txn().open_table(ORDERS)?;
+                let paid = match load(&orders, p.order_id)? {
+                    Some(mut order) if matches!(order.status, OrderStatus::Created | OrderStatus::AwaitingPayment) => {
+                        order.status = OrderStatus::Complete;
+                        order.version += 1;
+                        save(&mut orders, &order)?;
+                        Some(order)
+                    }
+                    _ => None,
+                };
+                drop(orders);
+                if let Some(order) = paid {
+                    unit.emit(DomainEvent::OrderCompleted(completed(&order, p.id)));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Cancels an order and frees its ticket if (and only if) this order is the one holding it.
+fn release(unit: &Unit, orders: &mut Table<'_, &[u8], &[u8]>, mut order: Order) -> Result<Order, redb::Error> {
+    order.status = OrderStatus::Cancelled;
+    order.version += 1;
+    save(orders, &order)?;
+    let mut holds = unit.txn().open_table(HOLDS)?;
+    let holder = holds.get(order.ticket.id.as_bytes().as_slice())?.map(|h| h.value().to_vec());
+    if holder.as_deref() == Some(order.id.as_bytes().as_slice()) {
+        holds.remove(order.ticket.id.as_bytes().as_slice())?;
+    }
+    Ok(order)
+}
+
+fn load(orders: &Table<'_, &[u8], &[u8]>, id: OrderId) -> Result<Option<Order>, redb::Error> {
+    orders.get(id.as_bytes().as_slice())?.map(|o| decode(o.value())).transpose()
+}
+
+fn save(orders: &mut Table<'_, &[u8], &[u8]>, order: &Order) -> Result<(), redb::Error> {
+    orders.insert(order.id.as_bytes().as_slice(), encode(order).as_slice())?;
+    Ok(())
+}
+
+fn cancelled(order: &Order) -> OrderCancelled {
+    OrderCancelled { id: order.id, version: order.version, ticket: TicketIdRef { id: order.ticket.id } }
+}
+
+fn completed(order: &Order, payment: PaymentId) -> OrderCompleted {
+    OrderCompleted { id: order.id, version: order.version, ticket: TicketIdRef { id: order.ticket.id }, payment_id: payment }
+}
+
+fn user_key(user: UserId, placement: u64) -> [u8; 20] {
+    let mut key = [0u8; 20];
+    key[..12].copy_from_slice(user.as_bytes());
+    key[12..].copy_from_slice(&placement.to_be_bytes());
+    key
+}

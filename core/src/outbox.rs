@@ -1,0 +1,123 @@
+//! The transactional outbox every store carries, and the unit of work that writes through it.
+//!
+//! A `Unit` is one redb write transaction on one service's store. Changes and the events that
+//! describe them go into the same transaction; the events get their node-wide sequence numbers only at
+//! commit, so the numbers of one commit are contiguous and the union of all outboxes has no gaps as
+//! long as commits happen one after another (the node's writer guarantees that).
+//!
+//! Each store also remembers `last_seq` (the highest sequence it ever wrote, which survives pruning)
+//! and `applied_seq` (every event below it has been seen by this service's reactions).
+
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction};
+
+use crate::events::{DomainEvent, StoredEvent};
+use crate::time::Millis;
+
+/// Sequence number → encoded `StoredEvent`.
+pub const OUTBOX: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("outbox");
+/// Small named counters of the store.
+pub const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
+
+const LAST_SEQ: &str = "last_seq";
+const APPLIED_SEQ: &str = "applied_seq";
+
+/// One write transaction on one store, collecting the events of its changes.
+pub struct Unit {
+    txn: WriteTransaction,
+    pending: Vec<DomainEvent>,
+    applied: Option<u64>,
+}
+
+impl Unit {
+    pub fn begin(db: &Database) -> Result<Unit, redb::Error> {
+        let mut txn = db.begin_write()?;
+        // Quick repair keeps recovery after a crash fast at the price of a little work per commit.
+        txn.set_quick_repair(true);
+        Ok(Unit { txn, pending: Vec::new(), applied: None })
+    }
+
+    pub fn txn(&self) -> &WriteTransaction {
+        &self.txn
+    }
+
+    /// Records an event describing a change made in this unit.
+    pub fn emit(&mut self, event: DomainEvent) {
+        self.pending.push(event);
+    }
+
+    /// Records that this service has seen every event up to and including `seq`.
+    pub fn mark_applied(&mut self, seq: u64) {
+        self.applied = Some(self.applied.map_or(seq, |s| s.max(seq)));
+    }
+
+    /// How many events this unit will write.
+    pub fn pending_events(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Writes the events under `first_seq, first_seq + 1, ...` and commits durably.
+    pub fn commit(self, first_seq: u64, at: Millis) -> Result<Vec<StoredEvent>, redb::Error> {
+        let stored: Vec<StoredEvent> = self
+            .pending
+            .into_iter()
+            .zip(first_seq..)
+            .map(|(event, seq)| StoredEvent { seq, at: at.0, event })
+            .collect();
+        {
+            let mut outbox = self.txn.open_table(OUTBOX)?;
+            for event in &stored {
+                outbox.insert(event.seq, event.encode().as_slice())?;
+            }
+            let mut meta = self.txn.open_table(META)?;
+            if let Some(last) = stored.last() {
+                meta.insert(LAST_SEQ, last.seq)?;
+            }
+            if let Some(applied) = self.applied {
+                let current = meta.get(APPLIED_SEQ)?.map(|v| v.value()).unwrap_or(0);
+                if applied > current {
+                    meta.insert(APPLIED_SEQ, applied)?;
+                }
+            }
+        }
+        self.txn.commit()?;
+        Ok(stored)
+    }
+}
+
+/// Creates the outbox tables so that readers never meet a missing table.
+pub fn init(db: &Database) -> Result<(), redb::Error> {
+    let txn = db.begin_write()?;
+    txn.open_table(OUTBOX)?;
+    txn.open_table(META)?;
+    txn.commit()?;
+    Ok(())
+}
+
+/// The highest sequence this store ever wrote, and the position of its reactions.
+pub fn positions(db: &Database) -> Result<(u64, u64), redb::Error> {
+    let txn = db.begin_read()?;
+    let meta = txn.open_table(META)?;
+    let last = meta.get(LAST_SEQ)?.map(|v| v.value()).unwrap_or(0);
+    let applied = meta.get(APPLIED_SEQ)?.map(|v| v.value()).unwrap_or(0);
+    Ok((last, applied))
+}
+
+/// Events of this store with `seq > after`, in order, at most `limit`.
+pub fn read_after(db: &Database, after: u64, limit: usize) -> Result<Vec<StoredEvent>, redb::Error> {
+    let txn = db.begin_read()?;
+    let outbox = txn.open_table(OUTBOX)?;
+    let mut events = Vec::new();
+    for entry in outbox.range(after.saturating_add(1)..)?.take(limit) {
+        let (_, value) = entry?;
+        let event = StoredEvent::decode(value.value())
+            .map_err(|e| redb::Error::Corrupted(format!("outbox entry: {e}")))?;
+        events.push(event);
+    }
+    Ok(events)
+}
+
+/// Number of events in this store's outbox.
+pub fn len(db: &Database) -> Result<u64, redb::Error> {
+    let txn = db.begin_read()?;
+    Ok(txn.open_table(OUTBOX)?.len()?)
+}

@@ -1,0 +1,152 @@
+//! The tickets service's redb store: tickets by id, and the listing of those not reserved.
+
+use std::path::Path;
+
+use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition};
+
+use super::{Error, Ticket, TicketDraft};
+use crate::events::{DomainEvent, StoredEvent, TicketChanged};
+use crate::ids::{TicketId, UserId};
+use crate::outbox::{self, META, Unit};
+use crate::record::{decode, encode, next_counter};
+
+const TICKETS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("tickets");
+/// Listing position → ticket id, for tickets that no order holds.
+const AVAILABLE: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("tickets_available");
+
+pub struct TicketsStore {
+    db: Database,
+}
+
+impl TicketsStore {
+    pub fn open(path: &Path) -> Result<TicketsStore, redb::Error> {
+        TicketsStore::from_database(Database::create(path)?)
+    }
+
+    pub fn from_database(db: Database) -> Result<TicketsStore, redb::Error> {
+        outbox::init(&db)?;
+        let txn = db.begin_write()?;
+        txn.open_table(TICKETS)?;
+        txn.open_table(AVAILABLE)?;
+        txn.commit()?;
+        Ok(TicketsStore { db })
+    }
+
+    pub fn db(&self) -> &Database {
+        &self.db
+    }
+
+    pub fn get(&self, id: TicketId) -> Result<Option<Ticket>, redb::Error> {
+        let txn = self.db.begin_read()?;
+        let tickets = txn.open_table(TICKETS)?;
+        let ticket = tickets.get(id.as_bytes().as_slice())?;
+        ticket.map(|t| decode(t.value())).transpose()
+    }
+
+    /// Tickets that no order holds, in the order they were listed.
+    pub fn list_available(&self) -> Result<Vec<Ticket>, redb::Error> {
+        let txn = self.db.begin_read()?;
+        let available = txn.open_table(AVAILABLE)?;
+        let tickets = txn.open_table(TICKETS)?;
+        let mut list = Vec::new();
+        for entry in available.iter()? {
+            let (_, id) = entry?;
+            if let Some(ticket) = tickets.get(id.value())? {
+                list.push(decode(ticket.value())?);
+            }
+        }
+        Ok(list)
+    }
+
+    /// Lists a new ticket for sale.
+    pub fn create(unit: &mut Unit, id: TicketId, seller: UserId, draft: TicketDraft) -> Result<Ticket, Error> {
+        let listing = next_counter(&mut unit.txn().open_table(META)?, "ticket_listing")?;
+        let ticket = Ticket {
+            id,
+            title: draft.title,
+            price: draft.price,
+            user_id: seller,
+            order_id: None,
+            version: 0,
+            listing,
+        };
+        let mut tickets = unit.txn().open_table(TICKETS)?;
+        if tickets.get(id.as_bytes().as_slice())?.is_some() {
+            return Err(Error::Store(redb::Error::Corrupted(format!("ticket id {id} minted twice"))));
+        }
+        save(&mut tickets, &ticket)?;
+        unit.txn().open_table(AVAILABLE)?.insert(listing, id.as_bytes().as_slice())?;
+        drop(tickets);
+        unit.emit(DomainEvent::TicketCreated(changed(&ticket)));
+        Ok(ticket)
+    }
+
+    /// Edits a ticket: refused while reserved (checked before ownership, as the seed does).
+    pub fn update(unit: &mut Unit, id: TicketId, editor: UserId, draft: TicketDraft) -> Result<Ticket, Error> {
+        let mut tickets = unit.txn().open_table(TICKETS)?;
+        let mut ticket: Ticket = match tickets.get(id.as_bytes().as_slice())? {
+            Some(t) => decode(t.value())?,
+            None => return Err(Error::NotFound),
+        };
+        if ticket.order_id.is_some() {
+            return Err(Error::Reserved);
+        }
+        if ticket.user_id != editor {
+            return Err(Error::NotOwner);
+        }
+        ticket.title = draft.title;
+        ticket.price = draft.price;
+        ticket.version += 1;
+        save(&mut tickets, &ticket)?;
+        drop(tickets);
+        unit.emit(DomainEvent::TicketUpdated(changed(&ticket)));
+        Ok(ticket)
+    }
+
+    /// Follows the orders service's locks. Idempotent: a lock already recorded is left alone, and a
+    /// release by an order that does not hold the ticket changes nothing.
+    pub fn react(unit: &mut Unit, event: &StoredEvent) -> Result<(), redb::Error> {
+        let (ticket_id, lock) = match &event.event {
+            DomainEvent::OrderCreated(e) => (e.ticket.id, Some(e.id)),
+            DomainEvent::OrderCancelled(e) => (e.ticket.id, None),
+            _ => return Ok(()),
+        };
+        let mut tickets = unit.txn().open_table(TICKETS)?;
+        let Some(mut ticket) = tickets.get(ticket_id.as_bytes().as_slice())?.map(|t| decode::<Ticket>(t.value())).transpose()?
+        else {
+            return Ok(());
+        };
+        match (lock, &event.event) {
+            (Some(order), _) if ticket.order_id.is_none() => {
+                ticket.order_id = Some(order);
+                unit.txn().open_table(AVAILABLE)?.remove(ticket.listing)?;
+            }
+            (None, DomainEvent::OrderCancelled(e)) if ticket.order_id == Some(e.id) => {
+                ticket.order_id = None;
+                unit.txn().open_table(AVAILABLE)?.insert(ticket.listing, ticket_id.as_bytes().as_slice())?;
+            }
+            _ => return Ok(()),
+        }
+        ticket.version += 1;
+        save(&mut tickets, &ticket)?;
+        drop(tickets);
+        unit.emit(DomainEvent::TicketUpdated(changed(&ticket)));
+        Ok(())
+    }
+}
+
+fn save(tickets: &mut Table<'_, &[u8], &[u8]>, ticket: &Ticket) -> Result<(), redb::Error> {
+    tickets.insert(ticket.id.as_bytes().as_slice(), encode(ticket).as_slice())?;
+    Ok(())
+}
+
+fn changed(ticket: &Ticket) -> TicketChanged {
+    TicketChanged {
+        id: ticket.id,
+        version: ticket.version,
+        title: ticket.title.clone(),
+        price: ticket.price,
+        user_id: ticket.user_id,
+        order_id: ticket.order_id,
+    }
+}

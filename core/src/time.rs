@@ -1,0 +1,46 @@
+//! Instants as milliseconds since the Unix epoch, passed into `core` by the node.
+//!
+//! `core` never reads the clock; every rule that depends on time takes a `Millis` argument.
+
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Millis(pub u64);
+
+impl Millis {
+    pub fn from_system_time(time: SystemTime) -> Millis {
+        let since = time.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+        Millis(since.as_millis() as u64)
+    }
+
+    pub fn to_system_time(self) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_millis(self.0)
+    }
+
+    pub fn plus(self, duration: Duration) -> Millis {
+        Millis(self.0.saturating_add(duration.as_millis() as u64))
+    }
+
+    /// ISO 8601 UTC with milliseconds, as JavaScript's `Date.prototype.toISOString` writes it.
+    pub fn to_iso(self) -> String {
+        humantime::format_rfc3339_millis(self.to_system_time()).to_string()
+    }
+
+    /// Parses what `to_iso` writes (and other RFC 3339 UTC forms).
+    pub fn parse_iso(text: &str) -> Option<Millis> {
+        humantime::parse_rfc3339_weak(text).ok().map(Millis::from_system_time)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_form_matches_javascript() {
+        assert_eq!(Millis(1_700_000_000_123).to_iso(), "2023-11-14T22:13:20.123Z");
+        assert_eq!(Millis::parse_iso("2023-11-14T22:13:20.123Z"), Some(Millis(1_700_000_000_123)));
+    }
+}
