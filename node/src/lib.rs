@@ -1,3 +1,16 @@
-//! The Tix venue node.
+//! The Tix venue node: the seed app's JSON API over five per-service redb stores, one writer that
+//! commits in batches, and a scheduler that ends unpaid locks on time.
 
+pub mod app;
+pub mod checkout;
+pub mod clock;
+pub mod config;
 pub mod gateway;
+pub mod http;
+pub mod ids;
+pub mod password;
+pub mod scheduler;
+pub mod session;
+pub mod state;
+pub mod stores;
+pub mod writer;

@@ -1,0 +1,134 @@
+//! Building and running a node: open the stores, recover, start the writer and the scheduler, serve
+//! HTTP, and stop all of them in order.
+
+use std::fs;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use anyhow::Context;
+use rand::RngCore;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::gateway::{Gateway, StripeGateway, TestGateway};
+use crate::http;
+use crate::ids::IdGen;
+use crate::scheduler::{self, Lateness};
+use crate::session::Sessions;
+use crate::state::AppState;
+use crate::stores::Stores;
+use crate::writer::{Writer, WriterSignals};
+
+pub struct App {
+    listener: TcpListener,
+    state: AppState,
+    writer: Writer,
+    scheduler: JoinHandle<()>,
+    shutdown_tx: watch::Sender<bool>,
+}
+
+impl App {
+    pub async fn build(config: Config) -> anyhow::Result<App> {
+        fs::create_dir_all(&config.data_dir).with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let started = std::time::Instant::now();
+        let stores = Arc::new(Stores::open(&config.data_dir)?);
+        let signals = Arc::new(WriterSignals { last_seq: AtomicU64::new(0), expiry_changed: Notify::new() });
+        let (writer, writer_handle) = Writer::start(stores.clone(), clock.clone(), config.lock_ttl, signals.clone())?;
+        info!(elapsed_ms = started.elapsed().as_millis() as u64, "stores open and recovered");
+
+        let secret = match &config.jwt_secret {
+            Some(secret) => secret.as_bytes().to_vec(),
+            None => load_or_create_secret(&config.data_dir.join("jwt-secret"))?,
+        };
+        let gateway = match &config.stripe_secret_key {
+            Some(key) => Gateway::Stripe(StripeGateway::new(key, config.stripe_api_base.as_deref())?),
+            None => {
+                warn!("no STRIPE_SECRET_KEY: payments run in TEST MODE (tok_visa pays, tok_chargeDeclined is declined, no money moves)");
+                Gateway::Test(TestGateway)
+            }
+        };
+        let mut process = [0u8; 5];
+        rand::rng().fill_bytes(&mut process);
+        let state = AppState {
+            stores: stores.clone(),
+            writer: writer_handle,
+            signals: signals.clone(),
+            sessions: Arc::new(Sessions::new(&secret, config.session_ttl)),
+            ids: Arc::new(IdGen::new(process, rand::rng().next_u32())),
+            clock: clock.clone(),
+            gateway: Arc::new(gateway),
+            lateness: Arc::new(Lateness::default()),
+            currency: config.currency.to_lowercase(),
+        };
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let scheduler = tokio::spawn(scheduler::run(
+            stores,
+            state.writer.clone(),
+            signals,
+            clock,
+            state.lateness.clone(),
+            shutdown_rx,
+        ));
+        let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+        Ok(App { listener, state, writer, scheduler, shutdown_tx })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests, stops the scheduler, lets
+    /// the writer drain its queue, and closes the stores.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let App { listener, state, writer, scheduler, shutdown_tx } = self;
+        info!(addr = %listener.local_addr()?, payments = state.gateway.mode(), "serving");
+        let router = http::router(state);
+        axum::serve(listener, router).with_graceful_shutdown(shutdown).await.context("serving HTTP")?;
+        info!("HTTP stopped; stopping the scheduler and the writer");
+        let _ = shutdown_tx.send(true);
+        if let Err(e) = scheduler.await {
+            warn!(error = %e, "scheduler task ended abnormally");
+        }
+        // Every writer handle is gone now (router and scheduler dropped), so the writer ends.
+        tokio::task::spawn_blocking(move || writer.join()).await?;
+        info!("stopped");
+        Ok(())
+    }
+}
+
+/// The session-signing secret kept in the data dir, created on first start with mode 0600.
+fn load_or_create_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
+    match fs::read_to_string(path) {
+        Ok(text) if !text.trim().is_empty() => {
+            let mode = fs::metadata(path)?.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                warn!(path = %path.display(), mode = format!("{mode:o}"), "secret file is readable by others; tightening to 0600");
+                fs::set_permissions(path, fs::Permissions::from_mode(0o600))?;
+            }
+            return Ok(text.trim().as_bytes().to_vec());
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let secret = hex::encode(bytes);
+    let tmp = path.with_extension("tmp");
+    let mut file = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+    file.write_all(secret.as_bytes())?;
+    file.sync_all()?;
+    fs::rename(&tmp, path)?;
+    info!(path = %path.display(), "generated a session secret");
+    Ok(secret.into_bytes())
+}
+

@@ -1,0 +1,93 @@
+//! Paying for an order: authorize at the gateway, record atomically with the order's state, then
+//! capture, or give the money back.
+//!
+//! Money follows the lock: the payments service records a payment only if, at that instant, the order
+//! is still its buyer's, `created`, and not past `expiresAt`. If the order lost its ticket while the
+//! card was being authorized, the authorization is voided and the order stays cancelled.
+
+use std::time::Duration;
+
+use tracing::{error, info, warn};
+
+use tix_core::ids::{OrderId, PaymentId, UserId};
+use tix_core::payments::{self, Payment};
+
+use crate::gateway::{ChargeRequest, GatewayError};
+use crate::state::AppState;
+use crate::writer::{Command, WriteError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckoutError {
+    #[error(transparent)]
+    Payment(#[from] payments::Error),
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
+
+/// How often a capture is retried before it is left to the operator (the payment stays recorded).
+const CAPTURE_ATTEMPTS: u32 = 3;
+
+pub async fn pay(state: &AppState, payer: UserId, order_id: OrderId, token: String) -> Result<Payment, CheckoutError> {
+    let now = state.clock.now();
+    let order = state.stores.payments.order(order_id).map_err(payments::Error::Store)?.ok_or(payments::Error::OrderNotFound)?;
+    order.check_payable(payer, now)?;
+
+    let request = ChargeRequest {
+        order_id,
+        amount_cents: order.amount_cents(),
+        currency: state.currency.clone(),
+        token,
+    };
+    let authorization = state.gateway.authorize(&request).await?;
+
+    let payment_id = PaymentId(state.ids.next(now));
+    let charge_id = authorization.charge_id.clone();
+    let recorded = state
+        .writer
+        .request(|reply| Command::RecordPayment { id: payment_id, order: order_id, payer, charge_id, reply })
+        .await;
+    match recorded {
+        Ok(Ok(payment)) => {
+            capture(state, order_id, &authorization.charge_id).await;
+            Ok(payment)
+        }
+        Ok(Err(refused)) => {
+            info!(order = %order_id, reason = %refused, "payment refused after authorization; voiding it");
+            void(state, order_id, &authorization.charge_id).await;
+            Err(refused.into())
+        }
+        Err(e) => {
+            // Nothing was recorded, so the money must go back.
+            void(state, order_id, &authorization.charge_id).await;
+            Err(e.into())
+        }
+    }
+}
+
+async fn capture(state: &AppState, order_id: OrderId, charge_id: &str) {
+    for attempt in 1..=CAPTURE_ATTEMPTS {
+        match state.gateway.capture(order_id, charge_id).await {
+            Ok(()) => return,
+            Err(e) if attempt < CAPTURE_ATTEMPTS => {
+                warn!(order = %order_id, charge = charge_id, attempt, error = %e, "capture failed; retrying");
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+            }
+            Err(e) => error!(order = %order_id, charge = charge_id, error = %e, "capture failed; the payment is recorded, capture it by hand"),
+        }
+    }
+}
+
+async fn void(state: &AppState, order_id: OrderId, charge_id: &str) {
+    for attempt in 1..=CAPTURE_ATTEMPTS {
+        match state.gateway.void(order_id, charge_id).await {
+            Ok(()) => return,
+            Err(e) if attempt < CAPTURE_ATTEMPTS => {
+                warn!(order = %order_id, charge = charge_id, attempt, error = %e, "void failed; retrying");
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+            }
+            Err(e) => error!(order = %order_id, charge = charge_id, error = %e, "void failed; the authorization lapses at the gateway unless voided by hand"),
+        }
+    }
+}

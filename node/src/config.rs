@@ -1,0 +1,47 @@
+//! The node's configuration: command-line flags, each also read from a `TIX_*` environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+#[derive(Debug, Clone, Parser)]
+#[command(name = "tix-node", version, about = "Tix venue node: sells tickets, online or not")]
+pub struct Config {
+    /// Address to serve HTTP on.
+    #[arg(long, env = "TIX_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Directory holding the node's redb stores and its generated secrets.
+    #[arg(long, env = "TIX_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// How long an order holds its ticket while the buyer pays (e.g. 90s, 15m).
+    #[arg(long, env = "TIX_LOCK_TTL", default_value = "15m", value_parser = humantime::parse_duration)]
+    pub lock_ttl: Duration,
+
+    /// Secret for signing session tokens; generated and kept in the data dir (0600) when not given.
+    #[arg(long, env = "TIX_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// How long a sign-in lasts.
+    #[arg(long, env = "TIX_SESSION_TTL", default_value = "24h", value_parser = humantime::parse_duration)]
+    pub session_ttl: Duration,
+
+    /// Currency charged for tickets (ISO code, lowercase).
+    #[arg(long, env = "TIX_CURRENCY", default_value = "usd")]
+    pub currency: String,
+
+    /// Stripe secret key; without it the node runs the test-mode gateway.
+    #[arg(long, env = "STRIPE_SECRET_KEY", hide_env_values = true)]
+    pub stripe_secret_key: Option<String>,
+
+    /// Stripe API base URL, for testing against a local server.
+    #[arg(long, env = "TIX_STRIPE_API_BASE")]
+    pub stripe_api_base: Option<String>,
+
+    /// Log format: `text` or `json`.
+    #[arg(long, env = "TIX_LOG_FORMAT", default_value = "text")]
+    pub log_format: String,
+}

@@ -1,0 +1,44 @@
+//! The HTTP edge: the seed-compatible JSON API and `/healthz`.
+//!
+//! Unknown routes and known paths with the wrong method are 404 in the contract's error shape, as the
+//! seed's catch-all does.
+
+mod error;
+mod health;
+mod input;
+mod orders;
+mod payments;
+mod tickets;
+mod users;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tower_http::trace::TraceLayer;
+
+pub use self::error::{ApiError, FieldError};
+use crate::state::AppState;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/users/signup", post(users::sign_up))
+        .route("/api/users/signin", post(users::sign_in))
+        .route("/api/users/signout", post(users::sign_out))
+        .route("/api/users/currentuser", get(users::current_user))
+        .route("/api/tickets", post(tickets::create).get(tickets::list))
+        .route("/api/tickets/{id}", get(tickets::show).put(tickets::update))
+        .route("/api/orders", post(orders::place).get(orders::list))
+        .route("/api/orders/{id}", get(orders::show).delete(orders::cancel))
+        .route("/api/payments", post(payments::pay))
+        .route("/healthz", get(health::health))
+        .route("/hello", get(health::hello))
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_found)
+        .layer(DefaultBodyLimit::max(input::MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound
+}

@@ -1,0 +1,144 @@
+//! `ApiError`: every failure a request can meet, and the status and body the contract gives it.
+//!
+//! Bodies always have the seed's shape `{"errors":[{"message", "field"?}]}`. Domain errors from the
+//! services are mapped here, at the edge; nothing in `core` knows about HTTP.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use tracing::error;
+
+use tix_core::{auth, orders, payments, tickets};
+
+use crate::checkout::CheckoutError;
+use crate::gateway::GatewayError;
+use crate::writer::WriteError;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// Failed validators, one entry each (400).
+    Validation(Vec<FieldError>),
+    /// A business rule said no (400), with a message for the user.
+    BadRequest(String),
+    NotAuthorized,
+    NotFound,
+    /// Input that could not be understood at all: bad JSON, a malformed id (400).
+    Malformed,
+    PayloadTooLarge,
+    /// The payment provider could not be reached (502).
+    GatewayUnavailable,
+    /// The node is stopping (503).
+    ShuttingDown,
+    /// A fault of ours (500); the detail goes to the log, not to the client.
+    Internal(String),
+}
+
+#[derive(Serialize)]
+struct ErrorBody {
+    errors: Vec<FieldError>,
+}
+
+fn message(text: &str) -> Vec<FieldError> {
+    vec![FieldError { message: text.to_owned(), field: None }]
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, errors) = match self {
+            ApiError::Validation(errors) => (StatusCode::BAD_REQUEST, errors),
+            ApiError::BadRequest(text) => (StatusCode::BAD_REQUEST, message(&text)),
+            ApiError::NotAuthorized => (StatusCode::UNAUTHORIZED, message("Not authorized")),
+            ApiError::NotFound => (StatusCode::NOT_FOUND, message("Not Found")),
+            ApiError::Malformed => (StatusCode::BAD_REQUEST, message("Something went wrong")),
+            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, message("Request body is too large")),
+            ApiError::GatewayUnavailable => {
+                (StatusCode::BAD_GATEWAY, message("The payment provider could not be reached; please try again"))
+            }
+            ApiError::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, message("The node is restarting; please try again")),
+            ApiError::Internal(detail) => {
+                error!(%detail, "internal error");
+                (StatusCode::INTERNAL_SERVER_ERROR, message("Something went wrong"))
+            }
+        };
+        (status, Json(ErrorBody { errors })).into_response()
+    }
+}
+
+impl From<redb::Error> for ApiError {
+    fn from(e: redb::Error) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<WriteError> for ApiError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Failed(e) => ApiError::Internal(e.to_string()),
+            WriteError::ShuttingDown => ApiError::ShuttingDown,
+        }
+    }
+}
+
+impl From<auth::Error> for ApiError {
+    fn from(e: auth::Error) -> Self {
+        match e {
+            auth::Error::EmailInUse => ApiError::BadRequest("Email in use".into()),
+            auth::Error::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<tickets::Error> for ApiError {
+    fn from(e: tickets::Error) -> Self {
+        match e {
+            tickets::Error::NotFound => ApiError::NotFound,
+            tickets::Error::Reserved => ApiError::BadRequest("Cannot edit a reserved ticket".into()),
+            tickets::Error::NotOwner => ApiError::NotAuthorized,
+            tickets::Error::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<orders::Error> for ApiError {
+    fn from(e: orders::Error) -> Self {
+        match e {
+            orders::Error::NotFound | orders::Error::TicketNotFound => ApiError::NotFound,
+            orders::Error::NotOwner => ApiError::NotAuthorized,
+            orders::Error::AlreadyReserved(_) => ApiError::BadRequest("Ticket is already reserved".into()),
+            orders::Error::AlreadyComplete => ApiError::BadRequest("Cannot cancel a completed order".into()),
+            orders::Error::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<payments::Error> for ApiError {
+    fn from(e: payments::Error) -> Self {
+        match e {
+            payments::Error::OrderNotFound => ApiError::NotFound,
+            payments::Error::NotOwner => ApiError::NotAuthorized,
+            payments::Error::Cancelled => ApiError::BadRequest("Cannot pay for an cancelled order".into()),
+            payments::Error::AlreadyPaid => ApiError::BadRequest("Order has already been paid".into()),
+            payments::Error::Expired => ApiError::BadRequest("Order has expired".into()),
+            payments::Error::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<CheckoutError> for ApiError {
+    fn from(e: CheckoutError) -> Self {
+        match e {
+            CheckoutError::Payment(e) => e.into(),
+            CheckoutError::Gateway(GatewayError::Declined(text) | GatewayError::Invalid(text)) => ApiError::BadRequest(text),
+            CheckoutError::Gateway(GatewayError::Unavailable(_)) => ApiError::GatewayUnavailable,
+            CheckoutError::Write(e) => e.into(),
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! `/healthz`: is the node up, how it takes payments, and how its queues stand; `/hello`, the
+//! trivial endpoint the benchmark measures the HTTP ceiling with.
+
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use crate::state::AppState;
+
+pub(super) async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let test_mode = state.gateway.mode() == "test";
+    Ok(Json(json!({
+        "status": "ok",
+        "payments": {
+            "mode": state.gateway.mode(),
+            "testMode": test_mode,
+            "note": if test_mode { "TEST MODE: no money moves; use Stripe test tokens such as tok_visa" } else { "live Stripe gateway" },
+        },
+        "events": {
+            "lastSeq": state.signals.last_seq.load(Ordering::Acquire),
+            "outboxBacklog": state.stores.outbox_len()?,
+        },
+        "locks": {
+            "pending": state.stores.expiration.pending()?,
+            "expiry": state.lateness.summary(),
+        },
+    })))
+}
+
+pub(super) async fn hello() -> &'static str {
+    "hello"
+}

@@ -1,0 +1,78 @@
+//! `/api/orders*`: lock a ticket by ordering it, list and show your orders, cancel one.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use tix_core::ids::{OrderId, TicketId};
+use tix_core::orders::Order;
+
+use super::error::ApiError;
+use super::input::{Body, Session, Validator, parse_id};
+use crate::state::AppState;
+use crate::writer::Command;
+
+pub(super) async fn place(State(state): State<AppState>, session: Session, body: Body) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let buyer = session.require()?;
+    let body = body.object()?;
+    let mut check = Validator::default();
+    let ticket_id = match body.get("ticketId") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.is_empty() => None,
+        Some(value) => Some(value),
+    };
+    if ticket_id.is_none() {
+        check.fail("ticketId", "Invalid value");
+    }
+    let ticket_id = ticket_id.and_then(Value::as_str).and_then(|s| s.parse::<TicketId>().ok());
+    if ticket_id.is_none() {
+        check.fail("ticketId", "TicketId must be provided");
+    }
+    check.finish()?;
+    let ticket = ticket_id.ok_or(ApiError::Malformed)?;
+
+    let id = OrderId(state.ids.next(state.clock.now()));
+    let order = state.writer.request(|reply| Command::PlaceOrder { id, buyer: buyer.id, ticket, reply }).await??;
+    Ok((StatusCode::CREATED, Json(order_json(&order))))
+}
+
+pub(super) async fn list(State(state): State<AppState>, session: Session) -> Result<Json<Value>, ApiError> {
+    let buyer = session.require()?;
+    let orders = state.stores.orders.list_for_user(buyer.id)?;
+    Ok(Json(Value::Array(orders.iter().map(order_json).collect())))
+}
+
+pub(super) async fn show(State(state): State<AppState>, session: Session, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let buyer = session.require()?;
+    let id: OrderId = parse_id(&id)?;
+    let order = state.stores.orders.get(id)?.ok_or(ApiError::NotFound)?;
+    if order.user_id != buyer.id {
+        return Err(ApiError::NotAuthorized);
+    }
+    Ok(Json(order_json(&order)))
+}
+
+pub(super) async fn cancel(State(state): State<AppState>, session: Session, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    let requester = session.require()?;
+    let id: OrderId = parse_id(&id)?;
+    state.writer.request(|reply| Command::CancelOrder { id, requester: requester.id, reply }).await??;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The seed's order JSON with the ticket populated (as it was locked).
+fn order_json(order: &Order) -> Value {
+    json!({
+        "userId": order.user_id,
+        "status": order.status,
+        "expiresAt": order.expires_at.to_iso(),
+        "ticket": {
+            "title": order.ticket.title,
+            "price": order.ticket.price,
+            "version": order.ticket.version,
+            "id": order.ticket.id,
+        },
+        "version": order.version,
+        "id": order.id,
+    })
+}

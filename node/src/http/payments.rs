@@ -1,0 +1,38 @@
+//! `POST /api/payments`: pay for your order with a card token.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use tix_core::ids::OrderId;
+
+use super::error::ApiError;
+use super::input::{Body, Session, Validator, parse_id, string};
+use crate::checkout;
+use crate::state::AppState;
+
+/// Longest token accepted; Stripe's are far shorter.
+const MAX_TOKEN_CHARS: usize = 255;
+
+pub(super) async fn pay(State(state): State<AppState>, session: Session, body: Body) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let payer = session.require()?;
+    let body = body.object()?;
+    let mut check = Validator::default();
+    let token = string(&body, "token").filter(|t| !t.is_empty());
+    match token {
+        None => check.fail("token", "Invalid value"),
+        Some(t) if t.len() > MAX_TOKEN_CHARS => check.fail("token", "Invalid value"),
+        Some(_) => {}
+    }
+    let order_id = string(&body, "orderId").filter(|o| !o.is_empty());
+    if order_id.is_none() {
+        check.fail("orderId", "Invalid value");
+    }
+    check.finish()?;
+    let order_id: OrderId = parse_id(order_id.unwrap_or_default())?;
+    let token = token.unwrap_or_default().to_owned();
+
+    let payment = checkout::pay(&state, payer.id, order_id, token).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": payment.id }))))
+}

@@ -1,0 +1,136 @@
+//! The expiry scheduler: the tokio task that asks the writer to fire due locks, on time.
+//!
+//! It sleeps until the earliest deadline in the expiration store (or until the writer says the jobs
+//! changed), then sends `ExpireDue`. Nothing is held in memory per lock: the deadline queue lives in
+//! redb, so a million pending locks cost no RAM here and no time at start-up, where overdue locks
+//! simply fire on the first round.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tracing::{error, warn};
+
+use tix_core::time::Millis;
+
+use crate::clock::Clock;
+use crate::stores::Stores;
+use crate::writer::{Command, EXPIRE_BATCH, WriterHandle, WriterSignals};
+
+/// How late locks were released: a histogram by millisecond, for `/healthz` and the benchmark.
+#[derive(Default)]
+pub struct Lateness {
+    inner: Mutex<LatenessInner>,
+}
+
+#[derive(Default)]
+struct LatenessInner {
+    /// `buckets[ms]` counts expiries that were `ms` late; the last bucket takes everything later.
+    buckets: Vec<u64>,
+    count: u64,
+    max_ms: u64,
+}
+
+const LATENESS_BUCKETS: usize = 10_001;
+
+/// A summary of `Lateness`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LatenessSummary {
+    pub expired: u64,
+    pub p50_ms: u64,
+    pub p99_ms: u64,
+    pub max_ms: u64,
+}
+
+impl Lateness {
+    fn record(&self, late_ms: u64) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if inner.buckets.is_empty() {
+            inner.buckets = vec![0; LATENESS_BUCKETS];
+        }
+        let bucket = (late_ms as usize).min(LATENESS_BUCKETS - 1);
+        inner.buckets[bucket] += 1;
+        inner.count += 1;
+        inner.max_ms = inner.max_ms.max(late_ms);
+    }
+
+    pub fn summary(&self) -> LatenessSummary {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let quantile = |q: f64| {
+            let rank = ((inner.count as f64) * q).ceil().max(1.0) as u64;
+            let mut seen = 0;
+            for (ms, n) in inner.buckets.iter().enumerate() {
+                seen += n;
+                if seen >= rank {
+                    return ms as u64;
+                }
+            }
+            0
+        };
+        LatenessSummary { expired: inner.count, p50_ms: quantile(0.50), p99_ms: quantile(0.99), max_ms: inner.max_ms }
+    }
+}
+
+/// Runs until `shutdown` turns true.
+pub async fn run(
+    stores: Arc<Stores>,
+    writer: WriterHandle,
+    signals: Arc<WriterSignals>,
+    clock: Arc<dyn Clock>,
+    lateness: Arc<Lateness>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let wait = match stores.expiration.next_deadline() {
+            Ok(Some(deadline)) => Duration::from_millis(deadline.0.saturating_sub(clock.now().0)),
+            Ok(None) => Duration::from_secs(3600),
+            Err(e) => {
+                error!(error = %e, "reading the next expiry deadline failed");
+                Duration::from_secs(1)
+            }
+        };
+        if !wait.is_zero() {
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = signals.expiry_changed.notified() => continue,
+                _ = shutdown.changed() => return,
+            }
+        }
+        if !fire_due(&writer, &clock, &lateness).await {
+            // The writer is gone or failing; try again shortly rather than spin.
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+}
+
+/// Fires every due lock, in as many writer batches as it takes. Returns false on failure.
+async fn fire_due(writer: &WriterHandle, clock: &Arc<dyn Clock>, lateness: &Lateness) -> bool {
+    loop {
+        match writer.request(|reply| Command::ExpireDue { reply }).await {
+            Ok(Ok(fired)) => {
+                let now: Millis = clock.now();
+                for job in &fired {
+                    lateness.record(now.0.saturating_sub(job.deadline.0));
+                }
+                if fired.len() < EXPIRE_BATCH {
+                    return true;
+                }
+            }
+            Ok(Err(e)) => {
+                error!(error = %e, "firing due locks failed");
+                return false;
+            }
+            Err(e) => {
+                warn!(error = %e, "expiry round not done");
+                return false;
+            }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Sessions: the seed app's cookie (`session` = base64 of `{"jwt": ...}`) carrying an HS256 JWT.
+//!
+//! The JWT holds `id`, `email`, `iat` like the seed's, plus `exp`: sessions end. A cookie that does not
+//! decode or verify is treated as no session at all, as the seed's `currentUser` middleware does.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use tix_core::auth::User;
+use tix_core::ids::UserId;
+use tix_core::time::Millis;
+
+pub const COOKIE_NAME: &str = "session";
+
+/// The signed-in user as the session says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub id: UserId,
+    pub email: String,
+    pub iat: u64,
+    pub exp: u64,
+}
+
+pub struct Sessions {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    ttl: Duration,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CookieBody {
+    jwt: String,
+}
+
+impl Sessions {
+    pub fn new(secret: &[u8], ttl: Duration) -> Sessions {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.required_spec_claims = ["exp".to_string()].into_iter().collect();
+        Sessions {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            ttl,
+        }
+    }
+
+    /// The cookie value for a user signing in at `now`.
+    pub fn issue(&self, user: &User, now: Millis) -> String {
+        let iat = now.0 / 1000;
+        let claims = Claims { id: user.id, email: user.email.clone(), iat, exp: iat + self.ttl.as_secs() };
+        let jwt = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .expect("HS256 signing of plain claims cannot fail");
+        STANDARD.encode(serde_json::to_vec(&CookieBody { jwt }).expect("cookie body serializes"))
+    }
+
+    /// The session a `Cookie` header carries, if it carries a valid one.
+    pub fn read(&self, cookie_header: &str) -> Option<Claims> {
+        let value = cookie_header
+            .split(';')
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == COOKIE_NAME)
+            .map(|(_, value)| value.trim_matches('"'))?;
+        let bytes = [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE_NO_PAD].iter().find_map(|engine| engine.decode(value).ok())?;
+        let body: CookieBody = serde_json::from_slice(&bytes).ok()?;
+        jsonwebtoken::decode::<Claims>(&body.jwt, &self.decoding, &self.validation).ok().map(|data| data.claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user() -> User {
+        User { id: "5f8d0d55b54764421b7156c9".parse().unwrap(), email: "a@b.co".into(), password_hash: String::new() }
+    }
+
+    fn now() -> Millis {
+        tix_core::time::Millis::from_system_time(std::time::SystemTime::now())
+    }
+
+    #[test]
+    fn an_issued_session_reads_back() {
+        let sessions = Sessions::new(b"secret", Duration::from_secs(3600));
+        let cookie = sessions.issue(&user(), now());
+        let claims = sessions.read(&format!("other=1; session={cookie}")).unwrap();
+        assert_eq!(claims.id, user().id);
+        assert_eq!(claims.email, "a@b.co");
+    }
+
+    #[test]
+    fn tampered_foreign_or_expired_sessions_are_no_sessions() {
+        let sessions = Sessions::new(b"secret", Duration::from_secs(3600));
+        let other = Sessions::new(b"another secret", Duration::from_secs(3600));
+        assert_eq!(sessions.read(&format!("session={}", other.issue(&user(), now()))), None);
+        let mut cookie = sessions.issue(&user(), now());
+        cookie.replace_range(10..11, if &cookie[10..11] == "A" { "B" } else { "A" });
+        assert_eq!(sessions.read(&format!("session={cookie}")), None);
+        let long_ago = Millis(now().0 - 7_200_000);
+        assert_eq!(sessions.read(&format!("session={}", sessions.issue(&user(), long_ago))), None);
+        assert_eq!(sessions.read("session=%%%"), None);
+        assert_eq!(sessions.read(""), None);
+    }
+}

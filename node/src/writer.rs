@@ -1,0 +1,448 @@
+//! The node's single writer: every change of state goes through it, in batches, in one thread.
+//!
+//! A batch takes the queued commands that target the same store, runs them in one write transaction,
+//! commits once (one fsync for many requests: group commit), then lets the other services react to
+//! the batch's events, each in one transaction of its own, until no new events appear. Only then are
+//! the callers answered, so a client that got its 201 reads its own write everywhere, and the next
+//! batch starts from stores that agree with each other.
+//!
+//! Architecture invariant: commits happen one after another, and each commit's events take the next
+//! contiguous sequence numbers, so the union of the outboxes is gap-free. After a crash the reactions
+//! that did not happen yet are replayed from the outboxes (`recover`); every reaction is idempotent and
+//! each store records how far it has applied.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread;
+
+use tokio::sync::{Notify, mpsc, oneshot};
+use tracing::{error, info};
+
+use tix_core::auth::{self, AuthStore, User};
+use tix_core::events::StoredEvent;
+use tix_core::expiration::{ExpirationStore, Fired};
+use tix_core::ids::{OrderId, PaymentId, TicketId, UserId};
+use tix_core::orders::{self, Order, OrdersStore};
+use tix_core::outbox::{self, Unit};
+use tix_core::payments::{self, Payment, PaymentsStore};
+use tix_core::tickets::{self, Ticket, TicketDraft, TicketsStore};
+use tix_core::time::Millis;
+
+use crate::clock::Clock;
+use crate::stores::Stores;
+
+/// Most commands one batch takes; bounds the latency a batch adds.
+const MAX_BATCH: usize = 1024;
+/// Most expiry jobs one batch fires.
+pub const EXPIRE_BATCH: usize = 4096;
+
+/// The store a command writes first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Service {
+    Auth,
+    Tickets,
+    Orders,
+    Payments,
+    Expiration,
+}
+
+/// The services that react to others' events, in the order they react.
+const CONSUMERS: [Service; 4] = [Service::Tickets, Service::Orders, Service::Payments, Service::Expiration];
+
+/// The write failed as a whole (storage error); nothing of it was committed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("store write failed: {0}")]
+pub struct WriteFailed(pub String);
+
+type Reply<T, E> = oneshot::Sender<Result<Result<T, E>, WriteFailed>>;
+
+/// A change requested of the writer, with where to send its outcome.
+pub enum Command {
+    SignUp { user: User, reply: Reply<User, auth::Error> },
+    CreateTicket { id: TicketId, seller: UserId, draft: TicketDraft, reply: Reply<Ticket, tickets::Error> },
+    UpdateTicket { id: TicketId, editor: UserId, draft: TicketDraft, reply: Reply<Ticket, tickets::Error> },
+    PlaceOrder { id: OrderId, buyer: UserId, ticket: TicketId, reply: Reply<Order, orders::Error> },
+    CancelOrder { id: OrderId, requester: UserId, reply: Reply<Order, orders::Error> },
+    RecordPayment { id: PaymentId, order: OrderId, payer: UserId, charge_id: String, reply: Reply<Payment, payments::Error> },
+    ExpireDue { reply: Reply<Vec<Fired>, redb::Error> },
+}
+
+impl Command {
+    fn service(&self) -> Service {
+        match self {
+            Command::SignUp { .. } => Service::Auth,
+            Command::CreateTicket { .. } | Command::UpdateTicket { .. } => Service::Tickets,
+            Command::PlaceOrder { .. } | Command::CancelOrder { .. } => Service::Orders,
+            Command::RecordPayment { .. } => Service::Payments,
+            Command::ExpireDue { .. } => Service::Expiration,
+        }
+    }
+}
+
+/// A command that ran; its reply waits until its batch is committed and reacted to.
+enum Done {
+    User(Reply<User, auth::Error>, Result<User, auth::Error>),
+    Ticket(Reply<Ticket, tickets::Error>, Result<Ticket, tickets::Error>),
+    Order(Reply<Order, orders::Error>, Result<Order, orders::Error>),
+    Payment(Reply<Payment, payments::Error>, Result<Payment, payments::Error>),
+    Expired(Reply<Vec<Fired>, redb::Error>, Vec<Fired>),
+}
+
+impl Done {
+    fn send(self) {
+        // A caller that went away (client disconnected) no longer needs the answer.
+        match self {
+            Done::User(reply, result) => {
+                let _ = reply.send(Ok(result));
+            }
+            Done::Ticket(reply, result) => {
+                let _ = reply.send(Ok(result));
+            }
+            Done::Order(reply, result) => {
+                let _ = reply.send(Ok(result));
+            }
+            Done::Payment(reply, result) => {
+                let _ = reply.send(Ok(result));
+            }
+            Done::Expired(reply, fired) => {
+                let _ = reply.send(Ok(Ok(fired)));
+            }
+        }
+    }
+
+    fn fail(self, failure: WriteFailed) {
+        match self {
+            Done::User(reply, _) => {
+                let _ = reply.send(Err(failure));
+            }
+            Done::Ticket(reply, _) => {
+                let _ = reply.send(Err(failure));
+            }
+            Done::Order(reply, _) => {
+                let _ = reply.send(Err(failure));
+            }
+            Done::Payment(reply, _) => {
+                let _ = reply.send(Err(failure));
+            }
+            Done::Expired(reply, _) => {
+                let _ = reply.send(Err(failure));
+            }
+        }
+    }
+}
+
+/// The sending side of the writer, cloned into every request handler.
+#[derive(Clone)]
+pub struct WriterHandle {
+    commands_tx: mpsc::Sender<Command>,
+}
+
+/// Why a request to the writer got no domain answer.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(transparent)]
+    Failed(#[from] WriteFailed),
+    #[error("the node is shutting down")]
+    ShuttingDown,
+}
+
+impl WriterHandle {
+    /// Sends a command built around a reply channel and waits for its outcome.
+    pub async fn request<T, E>(&self, command: impl FnOnce(Reply<T, E>) -> Command) -> Result<Result<T, E>, WriteError> {
+        let (reply_tx, reply_rx) = oneshot::channel();
+        self.commands_tx.send(command(reply_tx)).await.map_err(|_| WriteError::ShuttingDown)?;
+        match reply_rx.await {
+            Ok(outcome) => Ok(outcome?),
+            Err(_) => Err(WriteError::ShuttingDown),
+        }
+    }
+}
+
+/// What the writer shares with the rest of the node.
+pub struct WriterSignals {
+    /// The node's highest committed event sequence.
+    pub last_seq: AtomicU64,
+    /// Woken whenever the expiration store gained or lost jobs.
+    pub expiry_changed: Notify,
+}
+
+/// The writer thread; dropping every `WriterHandle` ends it after the queued commands are done.
+pub struct Writer {
+    thread: thread::JoinHandle<()>,
+}
+
+impl Writer {
+    /// Replays unfinished reactions, then starts the writer thread.
+    pub fn start(
+        stores: Arc<Stores>,
+        clock: Arc<dyn Clock>,
+        lock_ttl: std::time::Duration,
+        signals: Arc<WriterSignals>,
+    ) -> anyhow::Result<(Writer, WriterHandle)> {
+        let mut state = State::recover(stores, clock, lock_ttl, signals)?;
+        let (commands_tx, mut commands_rx) = mpsc::channel::<Command>(4 * MAX_BATCH);
+        let thread = thread::Builder::new().name("tix-writer".into()).spawn(move || {
+            let mut carried: Option<Command> = None;
+            loop {
+                let Some(first) = carried.take().or_else(|| commands_rx.blocking_recv()) else { break };
+                let service = first.service();
+                let mut batch = vec![first];
+                while batch.len() < MAX_BATCH {
+                    match commands_rx.try_recv() {
+                        Ok(next) if next.service() == service => batch.push(next),
+                        Ok(next) => {
+                            carried = Some(next);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                state.run_batch(service, batch);
+            }
+            info!("writer stopped");
+        })?;
+        Ok((Writer { thread }, WriterHandle { commands_tx }))
+    }
+
+    /// Waits for the writer to finish; call after every handle is dropped.
+    pub fn join(self) {
+        if self.thread.join().is_err() {
+            error!("writer thread panicked");
+        }
+    }
+}
+
+struct State {
+    stores: Arc<Stores>,
+    clock: Arc<dyn Clock>,
+    lock_ttl: std::time::Duration,
+    signals: Arc<WriterSignals>,
+    next_seq: u64,
+    /// Per consumer: every event at or below this has been seen by its reactions.
+    applied: [u64; 4],
+}
+
+impl State {
+    fn recover(
+        stores: Arc<Stores>,
+        clock: Arc<dyn Clock>,
+        lock_ttl: std::time::Duration,
+        signals: Arc<WriterSignals>,
+    ) -> anyhow::Result<State> {
+        let last_seq = stores.last_seq()?;
+        let mut applied = [0u64; 4];
+        for (slot, consumer) in applied.iter_mut().zip(CONSUMERS) {
+            *slot = outbox::positions(db_of(&stores, consumer))?.1;
+        }
+        let mut state = State { stores, clock, lock_ttl, signals, next_seq: last_seq + 1, applied };
+        state.signals.last_seq.store(last_seq, Ordering::Release);
+        let from = applied.iter().copied().min().unwrap_or(last_seq);
+        let mut replay = Vec::new();
+        for db in state.stores.databases() {
+            replay.extend(outbox::read_after(db, from, usize::MAX)?);
+        }
+        replay.sort_by_key(|e| e.seq);
+        if replay.iter().any(|e| CONSUMERS.iter().zip(applied).any(|(c, a)| e.seq > a && reacts_to(*c, e))) {
+            info!(from, events = replay.len(), "replaying reactions interrupted by a stop");
+        }
+        state.cascade(replay)?;
+        Ok(state)
+    }
+
+    fn run_batch(&mut self, service: Service, batch: Vec<Command>) {
+        let now = self.clock.now();
+        let mut done = Vec::with_capacity(batch.len());
+        let mut commands = batch.into_iter();
+        match self.execute(service, &mut commands, &mut done, now) {
+            Ok(()) => done.into_iter().for_each(Done::send),
+            Err(e) => {
+                error!(error = %e, "write batch failed; nothing of it was committed");
+                let failure = WriteFailed(e);
+                done.into_iter().for_each(|d| d.fail(failure.clone()));
+                commands.for_each(|c| c.fail(failure.clone()));
+            }
+        }
+    }
+
+    /// Runs a batch in one transaction, commits it, and lets the other services react.
+    fn execute(
+        &mut self,
+        service: Service,
+        commands: &mut impl Iterator<Item = Command>,
+        done: &mut Vec<Done>,
+        now: Millis,
+    ) -> Result<(), String> {
+        let mut unit = Unit::begin(db_of(&self.stores, service)).map_err(|e| e.to_string())?;
+        for command in commands {
+            let (ran, store_error) = run(&mut unit, command, now, self.lock_ttl);
+            done.push(ran);
+            if let Some(e) = store_error {
+                return Err(e);
+            }
+        }
+        if let Some(index) = consumer_index(service) {
+            unit.mark_applied(self.applied[index]);
+        }
+        let events = self.commit(unit, now).map_err(|e| e.to_string())?;
+        if service == Service::Expiration {
+            self.signals.expiry_changed.notify_one();
+        }
+        self.cascade(events).map_err(|e| e.to_string())
+    }
+
+    fn commit(&mut self, unit: Unit, now: Millis) -> Result<Vec<StoredEvent>, redb::Error> {
+        let events = unit.commit(self.next_seq, now)?;
+        self.next_seq += events.len() as u64;
+        self.signals.last_seq.store(self.next_seq - 1, Ordering::Release);
+        Ok(events)
+    }
+
+    /// Lets every consumer react to `events` (and to what its reactions emit) until all are seen.
+    fn cascade(&mut self, mut events: Vec<StoredEvent>) -> Result<(), redb::Error> {
+        let now = self.clock.now();
+        while let Some(last) = events.last().map(|e| e.seq) {
+            let mut emitted = Vec::new();
+            for (index, consumer) in CONSUMERS.into_iter().enumerate() {
+                let seen = self.applied[index];
+                let relevant: Vec<&StoredEvent> =
+                    events.iter().filter(|e| e.seq > seen && reacts_to(consumer, e)).collect();
+                if !relevant.is_empty() {
+                    let mut unit = Unit::begin(db_of(&self.stores, consumer))?;
+                    for event in relevant {
+                        react(consumer, &mut unit, event)?;
+                    }
+                    unit.mark_applied(last);
+                    emitted.extend(self.commit(unit, now)?);
+                    if consumer == Service::Expiration {
+                        self.signals.expiry_changed.notify_one();
+                    }
+                }
+                self.applied[index] = seen.max(last);
+            }
+            events = emitted;
+        }
+        Ok(())
+    }
+}
+
+/// Runs one command in the batch's transaction. Returns its deferred reply, and the message of a
+/// storage error if the store failed under it (the whole batch is then abandoned).
+fn run(unit: &mut Unit, command: Command, now: Millis, lock_ttl: std::time::Duration) -> (Done, Option<String>) {
+    match command {
+        Command::SignUp { user, reply } => {
+            let result = AuthStore::sign_up(unit, user);
+            let failed = match &result {
+                Err(auth::Error::Store(e)) => Some(e.to_string()),
+                _ => None,
+            };
+            (Done::User(reply, result), failed)
+        }
+        Command::CreateTicket { id, seller, draft, reply } => {
+            let result = TicketsStore::create(unit, id, seller, draft);
+            let failed = ticket_store_error(&result);
+            (Done::Ticket(reply, result), failed)
+        }
+        Command::UpdateTicket { id, editor, draft, reply } => {
+            let result = TicketsStore::update(unit, id, editor, draft);
+            let failed = ticket_store_error(&result);
+            (Done::Ticket(reply, result), failed)
+        }
+        Command::PlaceOrder { id, buyer, ticket, reply } => {
+            let result = OrdersStore::place(unit, id, buyer, ticket, now, lock_ttl);
+            let failed = order_store_error(&result);
+            (Done::Order(reply, result), failed)
+        }
+        Command::CancelOrder { id, requester, reply } => {
+            let result = OrdersStore::cancel(unit, id, requester);
+            let failed = order_store_error(&result);
+            (Done::Order(reply, result), failed)
+        }
+        Command::RecordPayment { id, order, payer, charge_id, reply } => {
+            let result = PaymentsStore::record(unit, id, order, payer, &charge_id, now);
+            let failed = match &result {
+                Err(payments::Error::Store(e)) => Some(e.to_string()),
+                _ => None,
+            };
+            (Done::Payment(reply, result), failed)
+        }
+        Command::ExpireDue { reply } => match ExpirationStore::fire_due(unit, now, EXPIRE_BATCH) {
+            Ok(fired) => (Done::Expired(reply, fired), None),
+            Err(e) => (Done::Expired(reply, Vec::new()), Some(e.to_string())),
+        },
+    }
+}
+
+fn ticket_store_error<T>(result: &Result<T, tickets::Error>) -> Option<String> {
+    match result {
+        Err(tickets::Error::Store(e)) => Some(e.to_string()),
+        _ => None,
+    }
+}
+
+fn order_store_error<T>(result: &Result<T, orders::Error>) -> Option<String> {
+    match result {
+        Err(orders::Error::Store(e)) => Some(e.to_string()),
+        _ => None,
+    }
+}
+
+impl Command {
+    /// Answers a command that never ran because its batch failed first.
+    fn fail(self, failure: WriteFailed) {
+        match self {
+            Command::SignUp { reply, .. } => {
+                let _ = reply.send(Err(failure));
+            }
+            Command::CreateTicket { reply, .. } | Command::UpdateTicket { reply, .. } => {
+                let _ = reply.send(Err(failure));
+            }
+            Command::PlaceOrder { reply, .. } | Command::CancelOrder { reply, .. } => {
+                let _ = reply.send(Err(failure));
+            }
+            Command::RecordPayment { reply, .. } => {
+                let _ = reply.send(Err(failure));
+            }
+            Command::ExpireDue { reply } => {
+                let _ = reply.send(Err(failure));
+            }
+        }
+    }
+}
+
+fn db_of(stores: &Stores, service: Service) -> &redb::Database {
+    match service {
+        Service::Auth => stores.auth.db(),
+        Service::Tickets => stores.tickets.db(),
+        Service::Orders => stores.orders.db(),
+        Service::Payments => stores.payments.db(),
+        Service::Expiration => stores.expiration.db(),
+    }
+}
+
+fn consumer_index(service: Service) -> Option<usize> {
+    CONSUMERS.iter().position(|c| *c == service)
+}
+
+fn reacts_to(consumer: Service, event: &StoredEvent) -> bool {
+    use tix_core::events::DomainEvent as E;
+    match consumer {
+        Service::Tickets => matches!(event.event, E::OrderCreated(_) | E::OrderCancelled(_)),
+        Service::Orders => matches!(
+            event.event,
+            E::TicketCreated(_) | E::TicketUpdated(_) | E::ExpirationComplete(_) | E::PaymentCreated(_)
+        ),
+        Service::Payments => matches!(event.event, E::OrderCreated(_) | E::OrderCancelled(_) | E::OrderCompleted(_)),
+        Service::Expiration => matches!(event.event, E::OrderCreated(_) | E::OrderCancelled(_) | E::OrderCompleted(_)),
+        Service::Auth => false,
+    }
+}
+
+fn react(consumer: Service, unit: &mut Unit, event: &StoredEvent) -> Result<(), redb::Error> {
+    match consumer {
+        Service::Tickets => TicketsStore::react(unit, event),
+        Service::Orders => OrdersStore::react(unit, event),
+        Service::Payments => PaymentsStore::react(unit, event),
+        Service::Expiration => ExpirationStore::react(unit, event),
+        Service::Auth => Ok(()),
+    }
+}
