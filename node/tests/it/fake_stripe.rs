@@ -1,0 +1,641 @@
+//! A fake Stripe API for tests: the PaymentIntent and Refund endpoints the Stripe gateway calls,
+//! with state, idempotency keys, and switches to make it decline, stall or fail.
+//!
+//! Bodies are form-encoded as Stripe's; answers are JSON carrying every field async-stripe requires
+//! of a `PaymentIntent` or `Refund`. Ids are deterministic: `pi_1`, `pi_2`, ..., `re_1`, ...
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tokio::task::JoinHandle;
+
+/// The token that Stripe always declines.
+const DECLINED_TOKEN: &str = "tok_chargeDeclined";
+/// Timestamps start here and grow by one per object, so answers are reproducible.
+const EPOCH: i64 = 1_700_000_000;
+
+/// A running fake Stripe server; it stops when dropped.
+pub(crate) struct FakeStripe {
+    addr: SocketAddr,
+    state: Arc<Mutex<Fake>>,
+    server: JoinHandle<()>,
+}
+
+impl FakeStripe {
+    /// Starts a fake on a free port of 127.0.0.1.
+    pub(crate) async fn start() -> FakeStripe {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the fake Stripe server");
+        let addr = listener
+            .local_addr()
+            .expect("local address of the fake Stripe server");
+        let state = Arc::new(Mutex::new(Fake::default()));
+        let app = Router::new()
+            .fallback(handle)
+            .with_state(Arc::clone(&state));
+        let server = tokio::spawn(async move {
+            // The server runs until the test drops the fake, which aborts this task.
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeStripe {
+            addr,
+            state,
+            server,
+        }
+    }
+
+    /// The base URL to give the gateway, with a trailing slash.
+    pub(crate) fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    /// How many PaymentIntents were created (idempotent replays create none).
+    pub(crate) fn intents_created(&self) -> usize {
+        self.lock().intents.len()
+    }
+
+    /// The status of a PaymentIntent, e.g. `requires_capture`, or `None` if there is no such intent.
+    pub(crate) fn intent_status(&self, id: &str) -> Option<String> {
+        self.lock()
+            .intents
+            .get(id)
+            .map(|intent| intent.status.to_owned())
+    }
+
+    /// The metadata of a PaymentIntent.
+    pub(crate) fn intent_metadata(&self, id: &str) -> Option<BTreeMap<String, String>> {
+        self.lock()
+            .intents
+            .get(id)
+            .map(|intent| intent.metadata.clone())
+    }
+
+    /// The amount and currency of a PaymentIntent.
+    pub(crate) fn intent_amount(&self, id: &str) -> Option<(i64, String)> {
+        self.lock()
+            .intents
+            .get(id)
+            .map(|intent| (intent.amount, intent.currency.clone()))
+    }
+
+    /// How many captures succeeded (replays not counted).
+    pub(crate) fn captures(&self) -> usize {
+        self.lock().captures
+    }
+
+    /// How many cancellations succeeded (replays not counted).
+    pub(crate) fn cancels(&self) -> usize {
+        self.lock().cancels
+    }
+
+    /// How many refunds were created (replays not counted).
+    pub(crate) fn refunds(&self) -> usize {
+        self.lock().refunds.len()
+    }
+
+    /// Declines the next `count` authorizations, whatever their token.
+    pub(crate) fn decline_next(&self, count: usize) {
+        self.lock().decline_next = count;
+    }
+
+    /// Waits `delay` before answering each create-and-confirm call. The intent is created (and its
+    /// answer stored under the idempotency key) before the wait, as a slow Stripe would have done.
+    pub(crate) fn set_authorize_delay(&self, delay: Duration) {
+        self.lock().authorize_delay = delay;
+    }
+
+    /// Answers 500 to every request while `failing` is set.
+    pub(crate) fn set_failing(&self, failing: bool) {
+        self.lock().failing = failing;
+    }
+
+    /// Answers 500 to the next `count` requests.
+    pub(crate) fn fail_next(&self, count: usize) {
+        self.lock().fail_next = count;
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Fake> {
+        lock(&self.state)
+    }
+}
+
+impl Drop for FakeStripe {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+type Shared = Arc<Mutex<Fake>>;
+
+fn lock(state: &Shared) -> MutexGuard<'_, Fake> {
+    // A panicking handler must not hide the state from the test that asserts on it.
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The fake's state.
+#[derive(Default)]
+struct Fake {
+    intents: BTreeMap<String, Intent>,
+    refunds: Vec<String>,
+    captures: usize,
+    cancels: usize,
+    /// Answers by idempotency key.
+    answers: HashMap<String, Stored>,
+    /// Objects created so far, for ids and timestamps.
+    objects: i64,
+    decline_next: usize,
+    authorize_delay: Duration,
+    failing: bool,
+    fail_next: usize,
+}
+
+struct Intent {
+    id: String,
+    amount: i64,
+    currency: String,
+    metadata: BTreeMap<String, String>,
+    capture_method: String,
+    status: &'static str,
+    created: i64,
+    canceled_at: Option<i64>,
+    refunded: i64,
+    last_payment_error: Option<Value>,
+}
+
+/// An answer kept for an idempotency key, with what it answered.
+struct Stored {
+    endpoint: String,
+    body: String,
+    status: StatusCode,
+    answer: Value,
+}
+
+impl Fake {
+    fn next_created(&mut self) -> i64 {
+        self.objects += 1;
+        EPOCH + self.objects
+    }
+}
+
+impl Intent {
+    fn to_json(&self) -> Value {
+        let captured = self.status == "succeeded";
+        json!({
+            "id": self.id,
+            "object": "payment_intent",
+            "amount": self.amount,
+            "amount_capturable": if self.status == "requires_capture" { self.amount } else { 0 },
+            "amount_received": if captured { self.amount } else { 0 },
+            "application": null,
+            "application_fee_amount": null,
+            "automatic_payment_methods": null,
+            "canceled_at": self.canceled_at,
+            "cancellation_reason": null,
+            "capture_method": self.capture_method,
+            "client_secret": format!("{}_secret_fake", self.id),
+            "confirmation_method": "automatic",
+            "created": self.created,
+            "currency": self.currency,
+            "customer": null,
+            "description": null,
+            "last_payment_error": self.last_payment_error,
+            "latest_charge": null,
+            "livemode": false,
+            "metadata": self.metadata,
+            "next_action": null,
+            "on_behalf_of": null,
+            "payment_method": null,
+            "payment_method_options": null,
+            "payment_method_types": ["card"],
+            "processing": null,
+            "receipt_email": null,
+            "review": null,
+            "setup_future_usage": null,
+            "shipping": null,
+            "source": null,
+            "statement_descriptor": null,
+            "statement_descriptor_suffix": null,
+            "status": self.status,
+            "transfer_data": null,
+            "transfer_group": null,
+        })
+    }
+}
+
+/// One answer: a status and a JSON body.
+type Answer = (StatusCode, Value);
+
+fn error(status: StatusCode, type_: &str, code: Option<&str>, message: &str) -> Answer {
+    let mut error = json!({ "type": type_, "message": message });
+    if let Some(code) = code {
+        error["code"] = json!(code);
+    }
+    (status, json!({ "error": error }))
+}
+
+fn no_such_intent(id: &str) -> Answer {
+    let mut answer = error(
+        StatusCode::NOT_FOUND,
+        "invalid_request_error",
+        Some("resource_missing"),
+        &format!("No such payment_intent: '{id}'"),
+    );
+    answer.1["error"]["param"] = json!("intent");
+    answer
+}
+
+fn unexpected_state(intent: &Intent, message: String) -> Answer {
+    let mut answer = error(
+        StatusCode::BAD_REQUEST,
+        "invalid_request_error",
+        Some("payment_intent_unexpected_state"),
+        &message,
+    );
+    answer.1["error"]["payment_intent"] = intent.to_json();
+    answer
+}
+
+/// Every request: the failure switch, the secret key, the idempotency key, then the endpoint.
+async fn handle(
+    State(state): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let endpoint = format!("{method} {}", uri.path());
+    let is_authorize = method == Method::POST && uri.path() == "/v1/payment_intents";
+    let (answer, delay) = {
+        let mut fake = lock(&state);
+        let delay = if is_authorize {
+            fake.authorize_delay
+        } else {
+            Duration::ZERO
+        };
+        (
+            answer(&mut fake, &method, &uri, &headers, &endpoint, &body),
+            delay,
+        )
+    };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let (status, json, replayed) = answer;
+    let mut response = (status, axum::Json(json)).into_response();
+    if replayed {
+        response.headers_mut().insert(
+            "idempotent-replayed",
+            axum::http::HeaderValue::from_static("true"),
+        );
+    }
+    response
+}
+
+fn answer(
+    fake: &mut Fake,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    endpoint: &str,
+    body: &str,
+) -> (StatusCode, Value, bool) {
+    // An injected failure is not stored under the idempotency key, so the retry can succeed.
+    if fake.failing || fake.fail_next > 0 {
+        fake.fail_next = fake.fail_next.saturating_sub(1);
+        let (status, json) = error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "api_error",
+            None,
+            "An unknown error occurred (fake Stripe was told to fail).",
+        );
+        return (status, json, false);
+    }
+    let authorized = headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("Bearer sk_"));
+    if !authorized {
+        let (status, json) = error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request_error",
+            None,
+            "Invalid API Key provided.",
+        );
+        return (status, json, false);
+    }
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|value| value.to_str().ok());
+    if let Some(stored) = key.and_then(|key| fake.answers.get(key)) {
+        if stored.endpoint != endpoint || stored.body != body {
+            let (status, json) = error(
+                StatusCode::BAD_REQUEST,
+                "idempotency_error",
+                None,
+                "Keys for idempotent requests can only be used with the same parameters they were \
+                 first used with.",
+            );
+            return (status, json, false);
+        }
+        return (stored.status, stored.answer.clone(), true);
+    }
+
+    let form = parse_form(body);
+    let segments: Vec<&str> = uri.path().trim_matches('/').split('/').collect();
+    let (status, json) = match (method, segments.as_slice()) {
+        (&Method::POST, ["v1", "payment_intents"]) => create_intent(fake, &form),
+        (&Method::GET, ["v1", "payment_intents", id]) => match fake.intents.get(*id) {
+            Some(intent) => (StatusCode::OK, intent.to_json()),
+            None => no_such_intent(id),
+        },
+        (&Method::POST, ["v1", "payment_intents", id, "capture"]) => capture(fake, id),
+        (&Method::POST, ["v1", "payment_intents", id, "cancel"]) => cancel(fake, id),
+        (&Method::POST, ["v1", "refunds"]) => refund(fake, &form),
+        _ => error(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            None,
+            &format!("Unrecognized request URL ({endpoint}) (the fake implements few endpoints)."),
+        ),
+    };
+    if let Some(key) = key {
+        let stored = Stored {
+            endpoint: endpoint.to_owned(),
+            body: body.to_owned(),
+            status,
+            answer: json.clone(),
+        };
+        fake.answers.insert(key.to_owned(), stored);
+    }
+    (status, json, false)
+}
+
+/// `POST /v1/payment_intents` with `confirm=true`: confirms the card at once.
+fn create_intent(fake: &mut Fake, form: &HashMap<String, String>) -> Answer {
+    let Some(amount) = form
+        .get("amount")
+        .and_then(|amount| amount.parse::<i64>().ok())
+    else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            Some("parameter_missing"),
+            "Missing required param: amount.",
+        );
+    };
+    if amount < 1 {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            Some("parameter_invalid_integer"),
+            "This value must be greater than or equal to 1.",
+        );
+    }
+    let Some(currency) = form.get("currency").cloned() else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            Some("parameter_missing"),
+            "Missing required param: currency.",
+        );
+    };
+    let token = form
+        .get("payment_method_data[card][token]")
+        .or_else(|| form.get("payment_method"))
+        .cloned();
+    let Some(token) = token else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            Some("parameter_missing"),
+            "Missing a payment method: payment_method_data[card][token].",
+        );
+    };
+    if !token.starts_with("tok_") {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            Some("resource_missing"),
+            &format!("No such token: '{token}'"),
+        );
+    }
+    let metadata = form
+        .iter()
+        .filter_map(|(name, value)| {
+            let key = name.strip_prefix("metadata[")?.strip_suffix(']')?;
+            Some((key.to_owned(), value.clone()))
+        })
+        .collect();
+    let capture_method = form
+        .get("capture_method")
+        .cloned()
+        .unwrap_or_else(|| "automatic".into());
+    let confirmed = form.get("confirm").is_some_and(|confirm| confirm == "true");
+    let declined = confirmed && (token.starts_with(DECLINED_TOKEN) || fake.decline_next > 0);
+    if confirmed && !token.starts_with(DECLINED_TOKEN) {
+        fake.decline_next = fake.decline_next.saturating_sub(1);
+    }
+
+    let created = fake.next_created();
+    let id = format!("pi_{}", fake.intents.len() + 1);
+    let status = match (confirmed, declined, capture_method.as_str()) {
+        (false, _, _) => "requires_confirmation",
+        (true, true, _) => "requires_payment_method",
+        (true, false, "manual") => "requires_capture",
+        (true, false, _) => "succeeded",
+    };
+    let mut intent = Intent {
+        id: id.clone(),
+        amount,
+        currency,
+        metadata,
+        capture_method,
+        status,
+        created,
+        canceled_at: None,
+        refunded: 0,
+        last_payment_error: None,
+    };
+    let answer = if declined {
+        let decline = json!({
+            "type": "card_error",
+            "code": "card_declined",
+            "decline_code": "generic_decline",
+            "message": "Your card was declined.",
+        });
+        intent.last_payment_error = Some(decline.clone());
+        let mut body = json!({ "error": decline });
+        body["error"]["payment_intent"] = intent.to_json();
+        (StatusCode::PAYMENT_REQUIRED, body)
+    } else {
+        (StatusCode::OK, intent.to_json())
+    };
+    fake.intents.insert(id, intent);
+    answer
+}
+
+/// `POST /v1/payment_intents/:id/capture`.
+fn capture(fake: &mut Fake, id: &str) -> Answer {
+    let Some(intent) = fake.intents.get_mut(id) else {
+        return no_such_intent(id);
+    };
+    if intent.status != "requires_capture" {
+        let message = format!(
+            "This PaymentIntent could not be captured because it has a status of {}. Only a \
+             PaymentIntent with one of the following statuses may be captured: requires_capture.",
+            intent.status
+        );
+        return unexpected_state(intent, message);
+    }
+    intent.status = "succeeded";
+    fake.captures += 1;
+    (StatusCode::OK, intent.to_json())
+}
+
+/// `POST /v1/payment_intents/:id/cancel`.
+fn cancel(fake: &mut Fake, id: &str) -> Answer {
+    let created = fake.next_created();
+    let Some(intent) = fake.intents.get_mut(id) else {
+        return no_such_intent(id);
+    };
+    let cancelable = [
+        "requires_payment_method",
+        "requires_confirmation",
+        "requires_capture",
+    ];
+    if !cancelable.contains(&intent.status) {
+        let message = format!(
+            "You cannot cancel this PaymentIntent because it has a status of {}. Only a \
+             PaymentIntent with one of the following statuses may be canceled: {}.",
+            intent.status,
+            cancelable.join(", ")
+        );
+        return unexpected_state(intent, message);
+    }
+    intent.status = "canceled";
+    intent.canceled_at = Some(created);
+    fake.cancels += 1;
+    (StatusCode::OK, intent.to_json())
+}
+
+/// `POST /v1/refunds` for a `payment_intent`, in full unless `amount` says otherwise.
+fn refund(fake: &mut Fake, form: &HashMap<String, String>) -> Answer {
+    let Some(id) = form.get("payment_intent") else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            Some("parameter_missing"),
+            "Missing required param: payment_intent (the fake refunds PaymentIntents only).",
+        );
+    };
+    let created = fake.next_created();
+    let refund_id = format!("re_{}", fake.refunds.len() + 1);
+    let Some(intent) = fake.intents.get_mut(id) else {
+        return no_such_intent(id);
+    };
+    if intent.status != "succeeded" {
+        return unexpected_state(
+            intent,
+            format!(
+                "This PaymentIntent ({id}) does not have a successful charge to refund (status {}).",
+                intent.status
+            ),
+        );
+    }
+    let left = intent.amount - intent.refunded;
+    if left <= 0 {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            Some("charge_already_refunded"),
+            &format!("Charge for PaymentIntent {id} has already been refunded."),
+        );
+    }
+    let amount = match form.get("amount").map(|amount| amount.parse::<i64>()) {
+        None => left,
+        Some(Ok(amount)) if (1..=left).contains(&amount) => amount,
+        Some(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                Some("amount_too_large"),
+                "Refund amount is greater than the unrefunded amount.",
+            );
+        }
+    };
+    intent.refunded += amount;
+    let metadata: BTreeMap<&str, &str> = form
+        .iter()
+        .filter_map(|(name, value)| {
+            Some((
+                name.strip_prefix("metadata[")?.strip_suffix(']')?,
+                value.as_str(),
+            ))
+        })
+        .collect();
+    let json = json!({
+        "id": refund_id,
+        "object": "refund",
+        "amount": amount,
+        "balance_transaction": null,
+        "charge": null,
+        "created": created,
+        "currency": intent.currency,
+        "metadata": metadata,
+        "payment_intent": intent.id,
+        "reason": null,
+        "receipt_number": null,
+        "source_transfer_reversal": null,
+        "status": "succeeded",
+        "transfer_reversal": null,
+    });
+    fake.refunds.push(refund_id);
+    (StatusCode::OK, json)
+}
+
+/// Decodes an `application/x-www-form-urlencoded` body (keys keep their brackets: `a[b]`).
+fn parse_form(body: &str) -> HashMap<String, String> {
+    body.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(name), decode(value))
+        })
+        .collect()
+}
+
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 3 <= bytes.len() => {
+                match std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+                {
+                    Some(byte) => {
+                        out.push(byte);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
