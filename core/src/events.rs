@@ -197,7 +197,15 @@ mod tests {
                 id: UserId::from_bytes(id),
                 email
             })),
-            (id_bytes(), any::<u64>(), ".*", price(), id_bytes(), proptest::option::of(id_bytes()), any::<bool>())
+            (
+                id_bytes(),
+                any::<u64>(),
+                ".*",
+                price(),
+                id_bytes(),
+                proptest::option::of(id_bytes()),
+                any::<bool>()
+            )
                 .prop_map(|(id, version, title, price, user, order, created)| {
                     let changed = TicketChanged {
                         id: TicketId::from_bytes(id),
@@ -213,33 +221,49 @@ mod tests {
                         DomainEvent::TicketUpdated(changed)
                     }
                 }),
-            (id_bytes(), any::<u64>(), status(), id_bytes(), ".*", id_bytes(), price()).prop_map(
-                |(id, version, status, user, expires_at, ticket, price)| {
+            (
+                id_bytes(),
+                any::<u64>(),
+                status(),
+                id_bytes(),
+                ".*",
+                id_bytes(),
+                price()
+            )
+                .prop_map(|(id, version, status, user, expires_at, ticket, price)| {
                     DomainEvent::OrderCreated(OrderCreated {
                         id: OrderId::from_bytes(id),
                         version,
                         status,
                         user_id: UserId::from_bytes(user),
                         expires_at,
-                        ticket: TicketRef { id: TicketId::from_bytes(ticket), price },
+                        ticket: TicketRef {
+                            id: TicketId::from_bytes(ticket),
+                            price,
+                        },
                     })
-                }
-            ),
+                }),
             (id_bytes(), any::<u64>(), id_bytes()).prop_map(|(id, version, ticket)| {
                 DomainEvent::OrderCancelled(OrderCancelled {
                     id: OrderId::from_bytes(id),
                     version,
-                    ticket: TicketIdRef { id: TicketId::from_bytes(ticket) },
+                    ticket: TicketIdRef {
+                        id: TicketId::from_bytes(ticket),
+                    },
                 })
             }),
-            (id_bytes(), any::<u64>(), id_bytes(), id_bytes()).prop_map(|(id, version, ticket, payment)| {
-                DomainEvent::OrderCompleted(OrderCompleted {
-                    id: OrderId::from_bytes(id),
-                    version,
-                    ticket: TicketIdRef { id: TicketId::from_bytes(ticket) },
-                    payment_id: PaymentId::from_bytes(payment),
-                })
-            }),
+            (id_bytes(), any::<u64>(), id_bytes(), id_bytes()).prop_map(
+                |(id, version, ticket, payment)| {
+                    DomainEvent::OrderCompleted(OrderCompleted {
+                        id: OrderId::from_bytes(id),
+                        version,
+                        ticket: TicketIdRef {
+                            id: TicketId::from_bytes(ticket),
+                        },
+                        payment_id: PaymentId::from_bytes(payment),
+                    })
+                }
+            ),
             id_bytes().prop_map(|id| DomainEvent::ExpirationComplete(ExpirationComplete {
                 order_id: OrderId::from_bytes(id)
             })),
@@ -289,7 +313,10 @@ mod tests {
                 status: OrderStatus::Created,
                 user_id: "5f8d0d55b54764421b7156ca".parse().unwrap(),
                 expires_at: "2023-11-14T22:28:20.000Z".into(),
-                ticket: TicketRef { id: "5f8d0d55b54764421b7156cb".parse().unwrap(), price: 20.5 },
+                ticket: TicketRef {
+                    id: "5f8d0d55b54764421b7156cb".parse().unwrap(),
+                    price: 20.5,
+                },
             }),
         };
         assert_eq!(

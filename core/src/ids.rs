@@ -119,12 +119,21 @@ mod tests {
     fn ids_round_trip_through_their_hex_form() {
         let id: OrderId = "5f8d0d55b54764421b7156c9".parse().unwrap();
         assert_eq!(id.to_string(), "5f8d0d55b54764421b7156c9");
-        assert_eq!(serde_json::to_string(&id).unwrap(), "\"5f8d0d55b54764421b7156c9\"");
+        assert_eq!(
+            serde_json::to_string(&id).unwrap(),
+            "\"5f8d0d55b54764421b7156c9\""
+        );
     }
 
     #[test]
     fn malformed_ids_are_rejected() {
-        for bad in ["", "abc", "5f8d0d55b54764421b7156cz", "5f8d0d55b54764421b7156c9a", "ä5f8d0d55b54764421b7156"] {
+        for bad in [
+            "",
+            "abc",
+            "5f8d0d55b54764421b7156cz",
+            "5f8d0d55b54764421b7156c9a",
+            "ä5f8d0d55b54764421b7156",
+        ] {
             assert_eq!(bad.parse::<TicketId>(), Err(MalformedId), "{bad:?}");
         }
     }

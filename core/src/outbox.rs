@@ -8,7 +8,10 @@
 //! Each store also remembers `last_seq` (the highest sequence it ever wrote, which survives pruning)
 //! and `applied_seq` (every event below it has been seen by this service's reactions).
 
-use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction};
+use redb::{
+    Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
+    WriteTransaction,
+};
 
 use crate::events::{DomainEvent, StoredEvent};
 use crate::time::Millis;
@@ -33,7 +36,11 @@ impl Unit {
         let mut txn = db.begin_write()?;
         // Quick repair keeps recovery after a crash fast at the price of a little work per commit.
         txn.set_quick_repair(true);
-        Ok(Unit { txn, pending: Vec::new(), applied: None })
+        Ok(Unit {
+            txn,
+            pending: Vec::new(),
+            applied: None,
+        })
     }
 
     pub fn txn(&self) -> &WriteTransaction {
@@ -61,7 +68,11 @@ impl Unit {
             .pending
             .into_iter()
             .zip(first_seq..)
-            .map(|(event, seq)| StoredEvent { seq, at: at.0, event })
+            .map(|(event, seq)| StoredEvent {
+                seq,
+                at: at.0,
+                event,
+            })
             .collect();
         {
             let mut outbox = self.txn.open_table(OUTBOX)?;
@@ -103,7 +114,11 @@ pub fn positions(db: &Database) -> Result<(u64, u64), redb::Error> {
 }
 
 /// Events of this store with `seq > after`, in order, at most `limit`.
-pub fn read_after(db: &Database, after: u64, limit: usize) -> Result<Vec<StoredEvent>, redb::Error> {
+pub fn read_after(
+    db: &Database,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<StoredEvent>, redb::Error> {
     let txn = db.begin_read()?;
     let outbox = txn.open_table(OUTBOX)?;
     let mut events = Vec::new();

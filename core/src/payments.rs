@@ -61,7 +61,9 @@ impl OrderReplica {
         match self.status {
             OrderStatus::Cancelled => Err(Error::Cancelled),
             OrderStatus::Complete => Err(Error::AlreadyPaid),
-            OrderStatus::Created | OrderStatus::AwaitingPayment if now >= self.expires_at => Err(Error::Expired),
+            OrderStatus::Created | OrderStatus::AwaitingPayment if now >= self.expires_at => {
+                Err(Error::Expired)
+            }
             OrderStatus::Created | OrderStatus::AwaitingPayment => Ok(()),
         }
     }

@@ -16,7 +16,10 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, redb::Error
 }
 
 /// Takes the next value of a named counter (starting at 1) kept in the store's meta table.
-pub(crate) fn next_counter(meta: &mut Table<'_, &str, u64>, name: &str) -> Result<u64, redb::Error> {
+pub(crate) fn next_counter(
+    meta: &mut Table<'_, &str, u64>,
+    name: &str,
+) -> Result<u64, redb::Error> {
     let next = meta.get(name)?.map(|v| v.value()).unwrap_or(0) + 1;
     meta.insert(name, next)?;
     Ok(next)

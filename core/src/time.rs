@@ -11,7 +11,9 @@ pub struct Millis(pub u64);
 
 impl Millis {
     pub fn from_system_time(time: SystemTime) -> Millis {
-        let since = time.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+        let since = time
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
         Millis(since.as_millis() as u64)
     }
 
@@ -30,7 +32,9 @@ impl Millis {
 
     /// Parses what `to_iso` writes (and other RFC 3339 UTC forms).
     pub fn parse_iso(text: &str) -> Option<Millis> {
-        humantime::parse_rfc3339_weak(text).ok().map(Millis::from_system_time)
+        humantime::parse_rfc3339_weak(text)
+            .ok()
+            .map(Millis::from_system_time)
     }
 }
 
@@ -40,7 +44,13 @@ mod tests {
 
     #[test]
     fn iso_form_matches_javascript() {
-        assert_eq!(Millis(1_700_000_000_123).to_iso(), "2023-11-14T22:13:20.123Z");
-        assert_eq!(Millis::parse_iso("2023-11-14T22:13:20.123Z"), Some(Millis(1_700_000_000_123)));
+        assert_eq!(
+            Millis(1_700_000_000_123).to_iso(),
+            "2023-11-14T22:13:20.123Z"
+        );
+        assert_eq!(
+            Millis::parse_iso("2023-11-14T22:13:20.123Z"),
+            Some(Millis(1_700_000_000_123))
+        );
     }
 }

@@ -37,22 +37,38 @@ pub struct App {
 
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<App> {
-        fs::create_dir_all(&config.data_dir).with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+        fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let started = std::time::Instant::now();
         let stores = Arc::new(Stores::open(&config.data_dir)?);
-        let signals = Arc::new(WriterSignals { last_seq: AtomicU64::new(0), expiry_changed: Notify::new() });
-        let (writer, writer_handle) = Writer::start(stores.clone(), clock.clone(), config.lock_ttl, signals.clone())?;
-        info!(elapsed_ms = started.elapsed().as_millis() as u64, "stores open and recovered");
+        let signals = Arc::new(WriterSignals {
+            last_seq: AtomicU64::new(0),
+            expiry_changed: Notify::new(),
+        });
+        let (writer, writer_handle) = Writer::start(
+            stores.clone(),
+            clock.clone(),
+            config.lock_ttl,
+            signals.clone(),
+        )?;
+        info!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "stores open and recovered"
+        );
 
         let secret = match &config.jwt_secret {
             Some(secret) => secret.as_bytes().to_vec(),
             None => load_or_create_secret(&config.data_dir.join("jwt-secret"))?,
         };
         let gateway = match &config.stripe_secret_key {
-            Some(key) => Gateway::Stripe(StripeGateway::new(key, config.stripe_api_base.as_deref())?),
+            Some(key) => {
+                Gateway::Stripe(StripeGateway::new(key, config.stripe_api_base.as_deref())?)
+            }
             None => {
-                warn!("no STRIPE_SECRET_KEY: payments run in TEST MODE (tok_visa pays, tok_chargeDeclined is declined, no money moves)");
+                warn!(
+                    "no STRIPE_SECRET_KEY: payments run in TEST MODE (tok_visa pays, tok_chargeDeclined is declined, no money moves)"
+                );
                 Gateway::Test(TestGateway)
             }
         };
@@ -78,8 +94,16 @@ impl App {
             state.lateness.clone(),
             shutdown_rx,
         ));
-        let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
-        Ok(App { listener, state, writer, scheduler, shutdown_tx })
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        Ok(App {
+            listener,
+            state,
+            writer,
+            scheduler,
+            shutdown_tx,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -88,11 +112,23 @@ impl App {
 
     /// Serves until `shutdown` completes, then finishes in-flight requests, stops the scheduler, lets
     /// the writer drain its queue, and closes the stores.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let App { listener, state, writer, scheduler, shutdown_tx } = self;
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let App {
+            listener,
+            state,
+            writer,
+            scheduler,
+            shutdown_tx,
+        } = self;
         info!(addr = %listener.local_addr()?, payments = state.gateway.mode(), "serving");
         let router = http::router(state);
-        axum::serve(listener, router).with_graceful_shutdown(shutdown).await.context("serving HTTP")?;
+        axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving HTTP")?;
         info!("HTTP stopped; stopping the scheduler and the writer");
         let _ = shutdown_tx.send(true);
         if let Err(e) = scheduler.await {
@@ -124,11 +160,15 @@ fn load_or_create_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
     rand::rng().fill_bytes(&mut bytes);
     let secret = hex::encode(bytes);
     let tmp = path.with_extension("tmp");
-    let mut file = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
     file.write_all(secret.as_bytes())?;
     file.sync_all()?;
     fs::rename(&tmp, path)?;
     info!(path = %path.display(), "generated a session secret");
     Ok(secret.into_bytes())
 }
-

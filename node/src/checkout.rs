@@ -29,9 +29,19 @@ pub enum CheckoutError {
 /// How often a capture is retried before it is left to the operator (the payment stays recorded).
 const CAPTURE_ATTEMPTS: u32 = 3;
 
-pub async fn pay(state: &AppState, payer: UserId, order_id: OrderId, token: String) -> Result<Payment, CheckoutError> {
+pub async fn pay(
+    state: &AppState,
+    payer: UserId,
+    order_id: OrderId,
+    token: String,
+) -> Result<Payment, CheckoutError> {
     let now = state.clock.now();
-    let order = state.stores.payments.order(order_id).map_err(payments::Error::Store)?.ok_or(payments::Error::OrderNotFound)?;
+    let order = state
+        .stores
+        .payments
+        .order(order_id)
+        .map_err(payments::Error::Store)?
+        .ok_or(payments::Error::OrderNotFound)?;
     order.check_payable(payer, now)?;
 
     let request = ChargeRequest {
@@ -46,7 +56,13 @@ pub async fn pay(state: &AppState, payer: UserId, order_id: OrderId, token: Stri
     let charge_id = authorization.charge_id.clone();
     let recorded = state
         .writer
-        .request(|reply| Command::RecordPayment { id: payment_id, order: order_id, payer, charge_id, reply })
+        .request(|reply| Command::RecordPayment {
+            id: payment_id,
+            order: order_id,
+            payer,
+            charge_id,
+            reply,
+        })
         .await;
     match recorded {
         Ok(Ok(payment)) => {
@@ -74,7 +90,9 @@ async fn capture(state: &AppState, order_id: OrderId, charge_id: &str) {
                 warn!(order = %order_id, charge = charge_id, attempt, error = %e, "capture failed; retrying");
                 tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
             }
-            Err(e) => error!(order = %order_id, charge = charge_id, error = %e, "capture failed; the payment is recorded, capture it by hand"),
+            Err(e) => {
+                error!(order = %order_id, charge = charge_id, error = %e, "capture failed; the payment is recorded, capture it by hand")
+            }
         }
     }
 }
@@ -87,7 +105,9 @@ async fn void(state: &AppState, order_id: OrderId, charge_id: &str) {
                 warn!(order = %order_id, charge = charge_id, attempt, error = %e, "void failed; retrying");
                 tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
             }
-            Err(e) => error!(order = %order_id, charge = charge_id, error = %e, "void failed; the authorization lapses at the gateway unless voided by hand"),
+            Err(e) => {
+                error!(order = %order_id, charge = charge_id, error = %e, "void failed; the authorization lapses at the gateway unless voided by hand")
+            }
         }
     }
 }

@@ -7,7 +7,11 @@ use std::time::Duration;
 use clap::Parser;
 
 #[derive(Debug, Clone, Parser)]
-#[command(name = "tix-node", version, about = "Tix venue node: sells tickets, online or not")]
+#[command(
+    name = "tix-node",
+    version,
+    about = "Tix venue node: sells tickets, online or not"
+)]
 pub struct Config {
     /// Address to serve HTTP on.
     #[arg(long, env = "TIX_LISTEN", default_value = "127.0.0.1:8080")]

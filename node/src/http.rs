@@ -12,7 +12,6 @@ mod tickets;
 mod users;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tower_http::trace::TraceLayer;
 
@@ -34,7 +33,6 @@ pub fn router(state: AppState) -> Router {
         .route("/hello", get(health::hello))
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
-        .layer(DefaultBodyLimit::max(input::MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

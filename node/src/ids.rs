@@ -15,7 +15,10 @@ pub struct IdGen {
 
 impl IdGen {
     pub fn new(process: [u8; 5], counter_start: u32) -> IdGen {
-        IdGen { process, counter: AtomicU32::new(counter_start) }
+        IdGen {
+            process,
+            counter: AtomicU32::new(counter_start),
+        }
     }
 
     pub fn next(&self, now: Millis) -> RawId {

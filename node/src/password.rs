@@ -4,15 +4,20 @@ use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 
 /// Hashes a password into a PHC string with a fresh random salt.
 pub fn hash(password: &str) -> anyhow::Result<String> {
-    let hash: PasswordHash =
-        Argon2::default().hash_password(password.as_bytes()).map_err(|e| anyhow::anyhow!("hashing password: {e}"))?;
+    let hash: PasswordHash = Argon2::default()
+        .hash_password(password.as_bytes())
+        .map_err(|e| anyhow::anyhow!("hashing password: {e}"))?;
     Ok(hash.to_string())
 }
 
 /// Whether `password` matches a stored PHC hash. A malformed stored hash never matches.
 pub fn verify(password: &str, stored: &str) -> bool {
-    let Ok(parsed) = PasswordHash::new(stored) else { return false };
-    Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return false;
+    };
+    Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok()
 }
 
 #[cfg(test)]

@@ -68,7 +68,12 @@ impl Lateness {
             }
             0
         };
-        LatenessSummary { expired: inner.count, p50_ms: quantile(0.50), p99_ms: quantile(0.99), max_ms: inner.max_ms }
+        LatenessSummary {
+            expired: inner.count,
+            p50_ms: quantile(0.50),
+            p99_ms: quantile(0.99),
+            max_ms: inner.max_ms,
+        }
     }
 }
 

@@ -53,7 +53,12 @@ impl Sessions {
     /// The cookie value for a user signing in at `now`.
     pub fn issue(&self, user: &User, now: Millis) -> String {
         let iat = now.0 / 1000;
-        let claims = Claims { id: user.id, email: user.email.clone(), iat, exp: iat + self.ttl.as_secs() };
+        let claims = Claims {
+            id: user.id,
+            email: user.email.clone(),
+            iat,
+            exp: iat + self.ttl.as_secs(),
+        };
         let jwt = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .expect("HS256 signing of plain claims cannot fail");
         STANDARD.encode(serde_json::to_vec(&CookieBody { jwt }).expect("cookie body serializes"))
@@ -66,9 +71,13 @@ impl Sessions {
             .filter_map(|pair| pair.trim().split_once('='))
             .find(|(name, _)| *name == COOKIE_NAME)
             .map(|(_, value)| value.trim_matches('"'))?;
-        let bytes = [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE_NO_PAD].iter().find_map(|engine| engine.decode(value).ok())?;
+        let bytes = [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE_NO_PAD]
+            .iter()
+            .find_map(|engine| engine.decode(value).ok())?;
         let body: CookieBody = serde_json::from_slice(&bytes).ok()?;
-        jsonwebtoken::decode::<Claims>(&body.jwt, &self.decoding, &self.validation).ok().map(|data| data.claims)
+        jsonwebtoken::decode::<Claims>(&body.jwt, &self.decoding, &self.validation)
+            .ok()
+            .map(|data| data.claims)
     }
 }
 
@@ -77,7 +86,11 @@ mod tests {
     use super::*;
 
     fn user() -> User {
-        User { id: "5f8d0d55b54764421b7156c9".parse().unwrap(), email: "a@b.co".into(), password_hash: String::new() }
+        User {
+            id: "5f8d0d55b54764421b7156c9".parse().unwrap(),
+            email: "a@b.co".into(),
+            password_hash: String::new(),
+        }
     }
 
     fn now() -> Millis {
@@ -88,7 +101,9 @@ mod tests {
     fn an_issued_session_reads_back() {
         let sessions = Sessions::new(b"secret", Duration::from_secs(3600));
         let cookie = sessions.issue(&user(), now());
-        let claims = sessions.read(&format!("other=1; session={cookie}")).unwrap();
+        let claims = sessions
+            .read(&format!("other=1; session={cookie}"))
+            .unwrap();
         assert_eq!(claims.id, user().id);
         assert_eq!(claims.email, "a@b.co");
     }
@@ -97,12 +112,18 @@ mod tests {
     fn tampered_foreign_or_expired_sessions_are_no_sessions() {
         let sessions = Sessions::new(b"secret", Duration::from_secs(3600));
         let other = Sessions::new(b"another secret", Duration::from_secs(3600));
-        assert_eq!(sessions.read(&format!("session={}", other.issue(&user(), now()))), None);
+        assert_eq!(
+            sessions.read(&format!("session={}", other.issue(&user(), now()))),
+            None
+        );
         let mut cookie = sessions.issue(&user(), now());
         cookie.replace_range(10..11, if &cookie[10..11] == "A" { "B" } else { "A" });
         assert_eq!(sessions.read(&format!("session={cookie}")), None);
         let long_ago = Millis(now().0 - 7_200_000);
-        assert_eq!(sessions.read(&format!("session={}", sessions.issue(&user(), long_ago))), None);
+        assert_eq!(
+            sessions.read(&format!("session={}", sessions.issue(&user(), long_ago))),
+            None
+        );
         assert_eq!(sessions.read("session=%%%"), None);
         assert_eq!(sessions.read(""), None);
     }

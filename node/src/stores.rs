@@ -26,13 +26,20 @@ impl Stores {
             tickets: TicketsStore::open(&path("tickets")).context("opening tickets store")?,
             orders: OrdersStore::open(&path("orders")).context("opening orders store")?,
             payments: PaymentsStore::open(&path("payments")).context("opening payments store")?,
-            expiration: ExpirationStore::open(&path("expiration")).context("opening expiration store")?,
+            expiration: ExpirationStore::open(&path("expiration"))
+                .context("opening expiration store")?,
         })
     }
 
     /// Every store's database, in the writer's fixed order.
     pub fn databases(&self) -> [&redb::Database; 5] {
-        [self.auth.db(), self.tickets.db(), self.orders.db(), self.payments.db(), self.expiration.db()]
+        [
+            self.auth.db(),
+            self.tickets.db(),
+            self.orders.db(),
+            self.payments.db(),
+            self.expiration.db(),
+        ]
     }
 
     /// The highest event sequence any store wrote: the node's last sequence.

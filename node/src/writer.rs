@@ -47,7 +47,12 @@ enum Service {
 }
 
 /// The services that react to others' events, in the order they react.
-const CONSUMERS: [Service; 4] = [Service::Tickets, Service::Orders, Service::Payments, Service::Expiration];
+const CONSUMERS: [Service; 4] = [
+    Service::Tickets,
+    Service::Orders,
+    Service::Payments,
+    Service::Expiration,
+];
 
 /// The write failed as a whole (storage error); nothing of it was committed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -58,13 +63,43 @@ type Reply<T, E> = oneshot::Sender<Result<Result<T, E>, WriteFailed>>;
 
 /// A change requested of the writer, with where to send its outcome.
 pub enum Command {
-    SignUp { user: User, reply: Reply<User, auth::Error> },
-    CreateTicket { id: TicketId, seller: UserId, draft: TicketDraft, reply: Reply<Ticket, tickets::Error> },
-    UpdateTicket { id: TicketId, editor: UserId, draft: TicketDraft, reply: Reply<Ticket, tickets::Error> },
-    PlaceOrder { id: OrderId, buyer: UserId, ticket: TicketId, reply: Reply<Order, orders::Error> },
-    CancelOrder { id: OrderId, requester: UserId, reply: Reply<Order, orders::Error> },
-    RecordPayment { id: PaymentId, order: OrderId, payer: UserId, charge_id: String, reply: Reply<Payment, payments::Error> },
-    ExpireDue { reply: Reply<Vec<Fired>, redb::Error> },
+    SignUp {
+        user: User,
+        reply: Reply<User, auth::Error>,
+    },
+    CreateTicket {
+        id: TicketId,
+        seller: UserId,
+        draft: TicketDraft,
+        reply: Reply<Ticket, tickets::Error>,
+    },
+    UpdateTicket {
+        id: TicketId,
+        editor: UserId,
+        draft: TicketDraft,
+        reply: Reply<Ticket, tickets::Error>,
+    },
+    PlaceOrder {
+        id: OrderId,
+        buyer: UserId,
+        ticket: TicketId,
+        reply: Reply<Order, orders::Error>,
+    },
+    CancelOrder {
+        id: OrderId,
+        requester: UserId,
+        reply: Reply<Order, orders::Error>,
+    },
+    RecordPayment {
+        id: PaymentId,
+        order: OrderId,
+        payer: UserId,
+        charge_id: String,
+        reply: Reply<Payment, payments::Error>,
+    },
+    ExpireDue {
+        reply: Reply<Vec<Fired>, redb::Error>,
+    },
 }
 
 impl Command {
@@ -82,9 +117,15 @@ impl Command {
 /// A command that ran; its reply waits until its batch is committed and reacted to.
 enum Done {
     User(Reply<User, auth::Error>, Result<User, auth::Error>),
-    Ticket(Reply<Ticket, tickets::Error>, Result<Ticket, tickets::Error>),
+    Ticket(
+        Reply<Ticket, tickets::Error>,
+        Result<Ticket, tickets::Error>,
+    ),
     Order(Reply<Order, orders::Error>, Result<Order, orders::Error>),
-    Payment(Reply<Payment, payments::Error>, Result<Payment, payments::Error>),
+    Payment(
+        Reply<Payment, payments::Error>,
+        Result<Payment, payments::Error>,
+    ),
     Expired(Reply<Vec<Fired>, redb::Error>, Vec<Fired>),
 }
 
@@ -148,9 +189,15 @@ pub enum WriteError {
 
 impl WriterHandle {
     /// Sends a command built around a reply channel and waits for its outcome.
-    pub async fn request<T, E>(&self, command: impl FnOnce(Reply<T, E>) -> Command) -> Result<Result<T, E>, WriteError> {
+    pub async fn request<T, E>(
+        &self,
+        command: impl FnOnce(Reply<T, E>) -> Command,
+    ) -> Result<Result<T, E>, WriteError> {
         let (reply_tx, reply_rx) = oneshot::channel();
-        self.commands_tx.send(command(reply_tx)).await.map_err(|_| WriteError::ShuttingDown)?;
+        self.commands_tx
+            .send(command(reply_tx))
+            .await
+            .map_err(|_| WriteError::ShuttingDown)?;
         match reply_rx.await {
             Ok(outcome) => Ok(outcome?),
             Err(_) => Err(WriteError::ShuttingDown),
@@ -181,26 +228,30 @@ impl Writer {
     ) -> anyhow::Result<(Writer, WriterHandle)> {
         let mut state = State::recover(stores, clock, lock_ttl, signals)?;
         let (commands_tx, mut commands_rx) = mpsc::channel::<Command>(4 * MAX_BATCH);
-        let thread = thread::Builder::new().name("tix-writer".into()).spawn(move || {
-            let mut carried: Option<Command> = None;
-            loop {
-                let Some(first) = carried.take().or_else(|| commands_rx.blocking_recv()) else { break };
-                let service = first.service();
-                let mut batch = vec![first];
-                while batch.len() < MAX_BATCH {
-                    match commands_rx.try_recv() {
-                        Ok(next) if next.service() == service => batch.push(next),
-                        Ok(next) => {
-                            carried = Some(next);
-                            break;
+        let thread = thread::Builder::new()
+            .name("tix-writer".into())
+            .spawn(move || {
+                let mut carried: Option<Command> = None;
+                loop {
+                    let Some(first) = carried.take().or_else(|| commands_rx.blocking_recv()) else {
+                        break;
+                    };
+                    let service = first.service();
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH {
+                        match commands_rx.try_recv() {
+                            Ok(next) if next.service() == service => batch.push(next),
+                            Ok(next) => {
+                                carried = Some(next);
+                                break;
+                            }
+                            Err(_) => break,
                         }
-                        Err(_) => break,
                     }
+                    state.run_batch(service, batch);
                 }
-                state.run_batch(service, batch);
-            }
-            info!("writer stopped");
-        })?;
+                info!("writer stopped");
+            })?;
         Ok((Writer { thread }, WriterHandle { commands_tx }))
     }
 
@@ -234,7 +285,14 @@ impl State {
         for (slot, consumer) in applied.iter_mut().zip(CONSUMERS) {
             *slot = outbox::positions(db_of(&stores, consumer))?.1;
         }
-        let mut state = State { stores, clock, lock_ttl, signals, next_seq: last_seq + 1, applied };
+        let mut state = State {
+            stores,
+            clock,
+            lock_ttl,
+            signals,
+            next_seq: last_seq + 1,
+            applied,
+        };
         state.signals.last_seq.store(last_seq, Ordering::Release);
         let from = applied.iter().copied().min().unwrap_or(last_seq);
         let mut replay = Vec::new();
@@ -242,8 +300,17 @@ impl State {
             replay.extend(outbox::read_after(db, from, usize::MAX)?);
         }
         replay.sort_by_key(|e| e.seq);
-        if replay.iter().any(|e| CONSUMERS.iter().zip(applied).any(|(c, a)| e.seq > a && reacts_to(*c, e))) {
-            info!(from, events = replay.len(), "replaying reactions interrupted by a stop");
+        if replay.iter().any(|e| {
+            CONSUMERS
+                .iter()
+                .zip(applied)
+                .any(|(c, a)| e.seq > a && reacts_to(*c, e))
+        }) {
+            info!(
+                from,
+                events = replay.len(),
+                "replaying reactions interrupted by a stop"
+            );
         }
         state.cascade(replay)?;
         Ok(state)
@@ -293,7 +360,9 @@ impl State {
     fn commit(&mut self, unit: Unit, now: Millis) -> Result<Vec<StoredEvent>, redb::Error> {
         let events = unit.commit(self.next_seq, now)?;
         self.next_seq += events.len() as u64;
-        self.signals.last_seq.store(self.next_seq - 1, Ordering::Release);
+        self.signals
+            .last_seq
+            .store(self.next_seq - 1, Ordering::Release);
         Ok(events)
     }
 
@@ -304,8 +373,10 @@ impl State {
             let mut emitted = Vec::new();
             for (index, consumer) in CONSUMERS.into_iter().enumerate() {
                 let seen = self.applied[index];
-                let relevant: Vec<&StoredEvent> =
-                    events.iter().filter(|e| e.seq > seen && reacts_to(consumer, e)).collect();
+                let relevant: Vec<&StoredEvent> = events
+                    .iter()
+                    .filter(|e| e.seq > seen && reacts_to(consumer, e))
+                    .collect();
                 if !relevant.is_empty() {
                     let mut unit = Unit::begin(db_of(&self.stores, consumer))?;
                     for event in relevant {
@@ -327,7 +398,12 @@ impl State {
 
 /// Runs one command in the batch's transaction. Returns its deferred reply, and the message of a
 /// storage error if the store failed under it (the whole batch is then abandoned).
-fn run(unit: &mut Unit, command: Command, now: Millis, lock_ttl: std::time::Duration) -> (Done, Option<String>) {
+fn run(
+    unit: &mut Unit,
+    command: Command,
+    now: Millis,
+    lock_ttl: std::time::Duration,
+) -> (Done, Option<String>) {
     match command {
         Command::SignUp { user, reply } => {
             let result = AuthStore::sign_up(unit, user);
@@ -337,27 +413,52 @@ fn run(unit: &mut Unit, command: Command, now: Millis, lock_ttl: std::time::Dura
             };
             (Done::User(reply, result), failed)
         }
-        Command::CreateTicket { id, seller, draft, reply } => {
+        Command::CreateTicket {
+            id,
+            seller,
+            draft,
+            reply,
+        } => {
             let result = TicketsStore::create(unit, id, seller, draft);
             let failed = ticket_store_error(&result);
             (Done::Ticket(reply, result), failed)
         }
-        Command::UpdateTicket { id, editor, draft, reply } => {
+        Command::UpdateTicket {
+            id,
+            editor,
+            draft,
+            reply,
+        } => {
             let result = TicketsStore::update(unit, id, editor, draft);
             let failed = ticket_store_error(&result);
             (Done::Ticket(reply, result), failed)
         }
-        Command::PlaceOrder { id, buyer, ticket, reply } => {
+        Command::PlaceOrder {
+            id,
+            buyer,
+            ticket,
+            reply,
+        } => {
             let result = OrdersStore::place(unit, id, buyer, ticket, now, lock_ttl);
             let failed = order_store_error(&result);
             (Done::Order(reply, result), failed)
         }
-        Command::CancelOrder { id, requester, reply } => {
+        Command::CancelOrder {
+            id,
+            requester,
+            reply,
+        } => {
             let result = OrdersStore::cancel(unit, id, requester);
             let failed = order_store_error(&result);
             (Done::Order(reply, result), failed)
         }
-        Command::RecordPayment { id, order, payer, charge_id, reply } => {
+        Command::RecordPayment {
+            id,
+            order,
+            payer,
+            charge_id,
+            reply,
+        } => {
             let result = PaymentsStore::record(unit, id, order, payer, &charge_id, now);
             let failed = match &result {
                 Err(payments::Error::Store(e)) => Some(e.to_string()),
@@ -429,10 +530,19 @@ fn reacts_to(consumer: Service, event: &StoredEvent) -> bool {
         Service::Tickets => matches!(event.event, E::OrderCreated(_) | E::OrderCancelled(_)),
         Service::Orders => matches!(
             event.event,
-            E::TicketCreated(_) | E::TicketUpdated(_) | E::ExpirationComplete(_) | E::PaymentCreated(_)
+            E::TicketCreated(_)
+                | E::TicketUpdated(_)
+                | E::ExpirationComplete(_)
+                | E::PaymentCreated(_)
         ),
-        Service::Payments => matches!(event.event, E::OrderCreated(_) | E::OrderCancelled(_) | E::OrderCompleted(_)),
-        Service::Expiration => matches!(event.event, E::OrderCreated(_) | E::OrderCancelled(_) | E::OrderCompleted(_)),
+        Service::Payments => matches!(
+            event.event,
+            E::OrderCreated(_) | E::OrderCancelled(_) | E::OrderCompleted(_)
+        ),
+        Service::Expiration => matches!(
+            event.event,
+            E::OrderCreated(_) | E::OrderCancelled(_) | E::OrderCompleted(_)
+        ),
         Service::Auth => false,
     }
 }

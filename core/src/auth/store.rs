@@ -38,7 +38,9 @@ impl AuthStore {
     pub fn find_by_email(&self, email: &str) -> Result<Option<User>, redb::Error> {
         let txn = self.db.begin_read()?;
         let by_email = txn.open_table(BY_EMAIL)?;
-        let Some(id) = by_email.get(email)? else { return Ok(None) };
+        let Some(id) = by_email.get(email)? else {
+            return Ok(None);
+        };
         let users = txn.open_table(USERS)?;
         let user = users.get(id.value())?;
         user.map(|u| decode(u.value())).transpose()
@@ -62,7 +64,10 @@ impl AuthStore {
             let mut users = unit.txn().open_table(USERS)?;
             users.insert(user.id.as_bytes().as_slice(), encode(&user).as_slice())?;
         }
-        unit.emit(DomainEvent::UserCreated(UserCreated { id: user.id, email: user.email.clone() }));
+        unit.emit(DomainEvent::UserCreated(UserCreated {
+            id: user.id,
+            email: user.email.clone(),
+        }));
         Ok(user)
     }
 }

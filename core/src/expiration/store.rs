@@ -55,18 +55,27 @@ impl ExpirationStore {
         let mut by_order = unit.txn().open_table(BY_ORDER)?;
         let end = job_key(now, &[0xff; 12]);
         let mut fired = Vec::new();
-        for entry in jobs.extract_from_if(..=end.as_slice(), |_, _| true)?.take(limit) {
+        for entry in jobs
+            .extract_from_if(..=end.as_slice(), |_, _| true)?
+            .take(limit)
+        {
             let (key, _) = entry?;
             let key = key.value();
-            let order_id = OrderId::from_bytes(key[8..20].try_into().expect("job keys are 20 bytes"));
-            fired.push(Fired { order_id, deadline: deadline_of(key) });
+            let order_id =
+                OrderId::from_bytes(key[8..20].try_into().expect("job keys are 20 bytes"));
+            fired.push(Fired {
+                order_id,
+                deadline: deadline_of(key),
+            });
         }
         for job in &fired {
             by_order.remove(job.order_id.as_bytes().as_slice())?;
         }
         drop((jobs, by_order));
         for job in &fired {
-            unit.emit(DomainEvent::ExpirationComplete(ExpirationComplete { order_id: job.order_id }));
+            unit.emit(DomainEvent::ExpirationComplete(ExpirationComplete {
+                order_id: job.order_id,
+            }));
         }
         Ok(fired)
     }
@@ -77,8 +86,9 @@ impl ExpirationStore {
         let mut by_order = unit.txn().open_table(BY_ORDER)?;
         match &event.event {
             DomainEvent::OrderCreated(e) => {
-                let deadline = Millis::parse_iso(&e.expires_at)
-                    .ok_or_else(|| redb::Error::Corrupted(format!("order:created expiresAt {:?}", e.expires_at)))?;
+                let deadline = Millis::parse_iso(&e.expires_at).ok_or_else(|| {
+                    redb::Error::Corrupted(format!("order:created expiresAt {:?}", e.expires_at))
+                })?;
                 if by_order.get(e.id.as_bytes().as_slice())?.is_none() {
                     jobs.insert(job_key(deadline, e.id.as_bytes()).as_slice(), ())?;
                     by_order.insert(e.id.as_bytes().as_slice(), deadline.0)?;
@@ -111,5 +121,7 @@ fn job_key(deadline: Millis, order: &[u8; 12]) -> [u8; 20] {
 }
 
 fn deadline_of(key: &[u8]) -> Millis {
-    Millis(u64::from_be_bytes(key[..8].try_into().expect("job keys are 20 bytes")))
+    Millis(u64::from_be_bytes(
+        key[..8].try_into().expect("job keys are 20 bytes"),
+    ))
 }

@@ -6,7 +6,10 @@ use std::time::Duration;
 use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition};
 
 use super::{Error, Order, TicketReplica};
-use crate::events::{DomainEvent, OrderCancelled, OrderCompleted, OrderCreated, OrderStatus, StoredEvent, TicketIdRef, TicketRef};
+use crate::events::{
+    DomainEvent, OrderCancelled, OrderCompleted, OrderCreated, OrderStatus, StoredEvent,
+    TicketIdRef, TicketRef,
+};
 use crate::ids::{OrderId, PaymentId, TicketId, UserId};
 use crate::outbox::{self, META, Unit};
 use crate::record::{decode, encode, next_counter};
@@ -76,7 +79,11 @@ impl OrdersStore {
         now: Millis,
         lock_ttl: Duration,
     ) -> Result<Order, Error> {
-        let ticket: TicketReplica = match unit.txn().open_table(REPLICAS)?.get(ticket_id.as_bytes().as_slice())? {
+        let ticket: TicketReplica = match unit
+            .txn()
+            .open_table(REPLICAS)?
+            .get(ticket_id.as_bytes().as_slice())?
+        {
             Some(t) => decode(t.value())?,
             None => return Err(Error::TicketNotFound),
         };
@@ -95,7 +102,10 @@ impl OrdersStore {
             version: 0,
         };
         let placement = next_counter(&mut unit.txn().open_table(META)?, "order_placement")?;
-        unit.txn().open_table(BY_USER)?.insert(user_key(buyer, placement).as_slice(), id.as_bytes().as_slice())?;
+        unit.txn().open_table(BY_USER)?.insert(
+            user_key(buyer, placement).as_slice(),
+            id.as_bytes().as_slice(),
+        )?;
         save(&mut unit.txn().open_table(ORDERS)?, &order)?;
         unit.emit(DomainEvent::OrderCreated(OrderCreated {
             id,
@@ -103,7 +113,10 @@ impl OrdersStore {
             status: order.status,
             user_id: buyer,
             expires_at: order.expires_at.to_iso(),
-            ticket: TicketRef { id: ticket_id, price: order.ticket.price },
+            ticket: TicketRef {
+                id: ticket_id,
+                price: order.ticket.price,
+            },
         }));
         Ok(order)
     }
@@ -137,8 +150,10 @@ impl OrdersStore {
         match &event.event {
             DomainEvent::TicketCreated(t) | DomainEvent::TicketUpdated(t) => {
                 let mut replicas = unit.txn().open_table(REPLICAS)?;
-                let current: Option<TicketReplica> =
-                    replicas.get(t.id.as_bytes().as_slice())?.map(|r| decode(r.value())).transpose()?;
+                let current: Option<TicketReplica> = replicas
+                    .get(t.id.as_bytes().as_slice())?
+                    .map(|r| decode(r.value()))
+                    .transpose()?;
                 // A lock or release changes only the ticket's version; the replica needs no write then,
                 // and later versions still apply because they compare greater.
                 let stale = match &current {
@@ -146,14 +161,24 @@ impl OrdersStore {
                     Some(r) => t.version > r.version && (r.title != t.title || r.price != t.price),
                 };
                 if stale {
-                    let replica = TicketReplica { id: t.id, title: t.title.clone(), price: t.price, version: t.version };
+                    let replica = TicketReplica {
+                        id: t.id,
+                        title: t.title.clone(),
+                        price: t.price,
+                        version: t.version,
+                    };
                     replicas.insert(t.id.as_bytes().as_slice(), encode(&replica).as_slice())?;
                 }
             }
             DomainEvent::ExpirationComplete(e) => {
                 let mut orders = unit.txn().open_table(ORDERS)?;
                 let expired = match load(&orders, e.order_id)? {
-                    Some(order) if matches!(order.status, OrderStatus::Created | OrderStatus::AwaitingPayment) => {
+                    Some(order)
+                        if matches!(
+                            order.status,
+                            OrderStatus::Created | OrderStatus::AwaitingPayment
+                        ) =>
+                    {
                         Some(release(unit, &mut orders, order)?)
                     }
                     // Already cancelled or paid: expiring it says nothing.
@@ -167,7 +192,12 @@ impl OrdersStore {
             DomainEvent::PaymentCreated(p) => {
                 let mut orders = unit.txn().open_table(ORDERS)?;
                 let paid = match load(&orders, p.order_id)? {
-                    Some(mut order) if matches!(order.status, OrderStatus::Created | OrderStatus::AwaitingPayment) => {
+                    Some(mut order)
+                        if matches!(
+                            order.status,
+                            OrderStatus::Created | OrderStatus::AwaitingPayment
+                        ) =>
+                    {
                         order.status = OrderStatus::Complete;
                         order.version += 1;
                         save(&mut orders, &order)?;
@@ -187,12 +217,18 @@ impl OrdersStore {
 }
 
 /// Cancels an order and frees its ticket if (and only if) this order is the one holding it.
-fn release(unit: &Unit, orders: &mut Table<'_, &[u8], &[u8]>, mut order: Order) -> Result<Order, redb::Error> {
+fn release(
+    unit: &Unit,
+    orders: &mut Table<'_, &[u8], &[u8]>,
+    mut order: Order,
+) -> Result<Order, redb::Error> {
     order.status = OrderStatus::Cancelled;
     order.version += 1;
     save(orders, &order)?;
     let mut holds = unit.txn().open_table(HOLDS)?;
-    let holder = holds.get(order.ticket.id.as_bytes().as_slice())?.map(|h| h.value().to_vec());
+    let holder = holds
+        .get(order.ticket.id.as_bytes().as_slice())?
+        .map(|h| h.value().to_vec());
     if holder.as_deref() == Some(order.id.as_bytes().as_slice()) {
         holds.remove(order.ticket.id.as_bytes().as_slice())?;
     }
@@ -200,7 +236,10 @@ fn release(unit: &Unit, orders: &mut Table<'_, &[u8], &[u8]>, mut order: Order) 
 }
 
 fn load(orders: &Table<'_, &[u8], &[u8]>, id: OrderId) -> Result<Option<Order>, redb::Error> {
-    orders.get(id.as_bytes().as_slice())?.map(|o| decode(o.value())).transpose()
+    orders
+        .get(id.as_bytes().as_slice())?
+        .map(|o| decode(o.value()))
+        .transpose()
 }
 
 fn save(orders: &mut Table<'_, &[u8], &[u8]>, order: &Order) -> Result<(), redb::Error> {
@@ -209,11 +248,24 @@ fn save(orders: &mut Table<'_, &[u8], &[u8]>, order: &Order) -> Result<(), redb:
 }
 
 fn cancelled(order: &Order) -> OrderCancelled {
-    OrderCancelled { id: order.id, version: order.version, ticket: TicketIdRef { id: order.ticket.id } }
+    OrderCancelled {
+        id: order.id,
+        version: order.version,
+        ticket: TicketIdRef {
+            id: order.ticket.id,
+        },
+    }
 }
 
 fn completed(order: &Order, payment: PaymentId) -> OrderCompleted {
-    OrderCompleted { id: order.id, version: order.version, ticket: TicketIdRef { id: order.ticket.id }, payment_id: payment }
+    OrderCompleted {
+        id: order.id,
+        version: order.version,
+        ticket: TicketIdRef {
+            id: order.ticket.id,
+        },
+        payment_id: payment,
+    }
 }
 
 fn user_key(user: UserId, placement: u64) -> [u8; 20] {

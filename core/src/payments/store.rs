@@ -49,7 +49,9 @@ impl PaymentsStore {
     pub fn payment_for_order(&self, id: OrderId) -> Result<Option<Payment>, redb::Error> {
         let txn = self.db.begin_read()?;
         let by_order = txn.open_table(BY_ORDER)?;
-        let Some(payment_id) = by_order.get(id.as_bytes().as_slice())? else { return Ok(None) };
+        let Some(payment_id) = by_order.get(id.as_bytes().as_slice())? else {
+            return Ok(None);
+        };
         let payments = txn.open_table(PAYMENTS)?;
         let payment = payments.get(payment_id.value())?;
         payment.map(|p| decode(p.value())).transpose()
@@ -70,7 +72,11 @@ impl PaymentsStore {
         if let Some(existing) = by_order.get(order_id.as_bytes().as_slice())? {
             let existing: Payment = match payments.get(existing.value())? {
                 Some(p) => decode(p.value())?,
-                None => return Err(Error::Store(redb::Error::Corrupted("payment index without payment".into()))),
+                None => {
+                    return Err(Error::Store(redb::Error::Corrupted(
+                        "payment index without payment".into(),
+                    )));
+                }
             };
             return if existing.stripe_id == stripe_id && existing.order_id == order_id {
                 Ok(existing)
@@ -78,16 +84,28 @@ impl PaymentsStore {
                 Err(Error::AlreadyPaid)
             };
         }
-        let replica: OrderReplica = match unit.txn().open_table(REPLICAS)?.get(order_id.as_bytes().as_slice())? {
+        let replica: OrderReplica = match unit
+            .txn()
+            .open_table(REPLICAS)?
+            .get(order_id.as_bytes().as_slice())?
+        {
             Some(r) => decode(r.value())?,
             None => return Err(Error::OrderNotFound),
         };
         replica.check_payable(payer, now)?;
-        let payment = Payment { id, order_id, stripe_id: stripe_id.to_owned() };
+        let payment = Payment {
+            id,
+            order_id,
+            stripe_id: stripe_id.to_owned(),
+        };
         payments.insert(id.as_bytes().as_slice(), encode(&payment).as_slice())?;
         by_order.insert(order_id.as_bytes().as_slice(), id.as_bytes().as_slice())?;
         drop((payments, by_order));
-        unit.emit(DomainEvent::PaymentCreated(PaymentCreated { id, order_id, stripe_id: stripe_id.to_owned() }));
+        unit.emit(DomainEvent::PaymentCreated(PaymentCreated {
+            id,
+            order_id,
+            stripe_id: stripe_id.to_owned(),
+        }));
         Ok(payment)
     }
 
@@ -98,8 +116,12 @@ impl PaymentsStore {
         let (id, version, status) = match &event.event {
             DomainEvent::OrderCreated(e) => {
                 if replicas.get(e.id.as_bytes().as_slice())?.is_none() {
-                    let expires_at = Millis::parse_iso(&e.expires_at)
-                        .ok_or_else(|| redb::Error::Corrupted(format!("order:created expiresAt {:?}", e.expires_at)))?;
+                    let expires_at = Millis::parse_iso(&e.expires_at).ok_or_else(|| {
+                        redb::Error::Corrupted(format!(
+                            "order:created expiresAt {:?}",
+                            e.expires_at
+                        ))
+                    })?;
                     let replica = OrderReplica {
                         id: e.id,
                         user_id: e.user_id,
@@ -116,7 +138,10 @@ impl PaymentsStore {
             DomainEvent::OrderCompleted(e) => (e.id, e.version, OrderStatus::Complete),
             _ => return Ok(()),
         };
-        let Some(mut replica) = replicas.get(id.as_bytes().as_slice())?.map(|r| decode::<OrderReplica>(r.value())).transpose()?
+        let Some(mut replica) = replicas
+            .get(id.as_bytes().as_slice())?
+            .map(|r| decode::<OrderReplica>(r.value()))
+            .transpose()?
         else {
             return Ok(());
         };

@@ -59,7 +59,12 @@ impl TicketsStore {
     }
 
     /// Lists a new ticket for sale.
-    pub fn create(unit: &mut Unit, id: TicketId, seller: UserId, draft: TicketDraft) -> Result<Ticket, Error> {
+    pub fn create(
+        unit: &mut Unit,
+        id: TicketId,
+        seller: UserId,
+        draft: TicketDraft,
+    ) -> Result<Ticket, Error> {
         let listing = next_counter(&mut unit.txn().open_table(META)?, "ticket_listing")?;
         let ticket = Ticket {
             id,
@@ -72,17 +77,26 @@ impl TicketsStore {
         };
         let mut tickets = unit.txn().open_table(TICKETS)?;
         if tickets.get(id.as_bytes().as_slice())?.is_some() {
-            return Err(Error::Store(redb::Error::Corrupted(format!("ticket id {id} minted twice"))));
+            return Err(Error::Store(redb::Error::Corrupted(format!(
+                "ticket id {id} minted twice"
+            ))));
         }
         save(&mut tickets, &ticket)?;
-        unit.txn().open_table(AVAILABLE)?.insert(listing, id.as_bytes().as_slice())?;
+        unit.txn()
+            .open_table(AVAILABLE)?
+            .insert(listing, id.as_bytes().as_slice())?;
         drop(tickets);
         unit.emit(DomainEvent::TicketCreated(changed(&ticket)));
         Ok(ticket)
     }
 
     /// Edits a ticket: refused while reserved (checked before ownership, as the seed does).
-    pub fn update(unit: &mut Unit, id: TicketId, editor: UserId, draft: TicketDraft) -> Result<Ticket, Error> {
+    pub fn update(
+        unit: &mut Unit,
+        id: TicketId,
+        editor: UserId,
+        draft: TicketDraft,
+    ) -> Result<Ticket, Error> {
         let mut tickets = unit.txn().open_table(TICKETS)?;
         let mut ticket: Ticket = match tickets.get(id.as_bytes().as_slice())? {
             Some(t) => decode(t.value())?,
@@ -112,7 +126,10 @@ impl TicketsStore {
             _ => return Ok(()),
         };
         let mut tickets = unit.txn().open_table(TICKETS)?;
-        let Some(mut ticket) = tickets.get(ticket_id.as_bytes().as_slice())?.map(|t| decode::<Ticket>(t.value())).transpose()?
+        let Some(mut ticket) = tickets
+            .get(ticket_id.as_bytes().as_slice())?
+            .map(|t| decode::<Ticket>(t.value()))
+            .transpose()?
         else {
             return Ok(());
         };
@@ -123,7 +140,9 @@ impl TicketsStore {
             }
             (None, DomainEvent::OrderCancelled(e)) if ticket.order_id == Some(e.id) => {
                 ticket.order_id = None;
-                unit.txn().open_table(AVAILABLE)?.insert(ticket.listing, ticket_id.as_bytes().as_slice())?;
+                unit.txn()
+                    .open_table(AVAILABLE)?
+                    .insert(ticket.listing, ticket_id.as_bytes().as_slice())?;
             }
             _ => return Ok(()),
         }

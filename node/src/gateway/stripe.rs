@@ -3,7 +3,8 @@
 //! `authorize` creates and confirms a PaymentIntent with manual capture, so the amount is only held
 //! on the card; `capture` settles it; `void` cancels the hold, or refunds if the intent had already
 //! been captured. Every write carries an idempotency key derived from the order id and the step
-//! (`order-<id>-authorize`, `-capture`, `-void`, `-refund`), so a retried call never charges twice.
+//! (`order-<id>-authorize-<token>`, `-capture`, `-void`, `-refund`), so a retried call never charges
+//! twice.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -98,7 +99,10 @@ impl StripeGateway {
 
         let intent = built
             .customize::<PaymentIntent>()
-            .request_strategy(idempotent(request.order_id, "authorize")?)
+            .request_strategy(idempotent(
+                request.order_id,
+                &authorize_step(&request.token),
+            )?)
             .send(&*self.client)
             .await
             .map_err(gateway_error)?;
@@ -233,6 +237,19 @@ impl StripeGateway {
             .map_err(gateway_error)?;
         Ok(intent.status)
     }
+}
+
+/// The authorize step's key names the card token too: a buyer whose card was declined may retry
+/// with another card (Stripe replays a key's first answer, decline included, and refuses a key reused
+/// with other parameters). Tokens are single-use, so one token still authorizes at most once; the
+/// payments store keeps at most one payment per order and the node voids any other authorization.
+fn authorize_step(token: &str) -> String {
+    let token: String = token
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(180)
+        .collect();
+    format!("authorize-{token}")
 }
 
 /// The request strategy for one step of an order's payment: sent once, with the key

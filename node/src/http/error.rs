@@ -47,7 +47,10 @@ struct ErrorBody {
 }
 
 fn message(text: &str) -> Vec<FieldError> {
-    vec![FieldError { message: text.to_owned(), field: None }]
+    vec![FieldError {
+        message: text.to_owned(),
+        field: None,
+    }]
 }
 
 impl IntoResponse for ApiError {
@@ -58,14 +61,24 @@ impl IntoResponse for ApiError {
             ApiError::NotAuthorized => (StatusCode::UNAUTHORIZED, message("Not authorized")),
             ApiError::NotFound => (StatusCode::NOT_FOUND, message("Not Found")),
             ApiError::Malformed => (StatusCode::BAD_REQUEST, message("Something went wrong")),
-            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, message("Request body is too large")),
-            ApiError::GatewayUnavailable => {
-                (StatusCode::BAD_GATEWAY, message("The payment provider could not be reached; please try again"))
-            }
-            ApiError::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, message("The node is restarting; please try again")),
+            ApiError::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                message("Request body is too large"),
+            ),
+            ApiError::GatewayUnavailable => (
+                StatusCode::BAD_GATEWAY,
+                message("The payment provider could not be reached; please try again"),
+            ),
+            ApiError::ShuttingDown => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                message("The node is restarting; please try again"),
+            ),
             ApiError::Internal(detail) => {
                 error!(%detail, "internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, message("Something went wrong"))
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    message("Something went wrong"),
+                )
             }
         };
         (status, Json(ErrorBody { errors })).into_response()
@@ -100,7 +113,9 @@ impl From<tickets::Error> for ApiError {
     fn from(e: tickets::Error) -> Self {
         match e {
             tickets::Error::NotFound => ApiError::NotFound,
-            tickets::Error::Reserved => ApiError::BadRequest("Cannot edit a reserved ticket".into()),
+            tickets::Error::Reserved => {
+                ApiError::BadRequest("Cannot edit a reserved ticket".into())
+            }
             tickets::Error::NotOwner => ApiError::NotAuthorized,
             tickets::Error::Store(e) => e.into(),
         }
@@ -112,8 +127,12 @@ impl From<orders::Error> for ApiError {
         match e {
             orders::Error::NotFound | orders::Error::TicketNotFound => ApiError::NotFound,
             orders::Error::NotOwner => ApiError::NotAuthorized,
-            orders::Error::AlreadyReserved(_) => ApiError::BadRequest("Ticket is already reserved".into()),
-            orders::Error::AlreadyComplete => ApiError::BadRequest("Cannot cancel a completed order".into()),
+            orders::Error::AlreadyReserved(_) => {
+                ApiError::BadRequest("Ticket is already reserved".into())
+            }
+            orders::Error::AlreadyComplete => {
+                ApiError::BadRequest("Cannot cancel a completed order".into())
+            }
             orders::Error::Store(e) => e.into(),
         }
     }
@@ -124,8 +143,12 @@ impl From<payments::Error> for ApiError {
         match e {
             payments::Error::OrderNotFound => ApiError::NotFound,
             payments::Error::NotOwner => ApiError::NotAuthorized,
-            payments::Error::Cancelled => ApiError::BadRequest("Cannot pay for an cancelled order".into()),
-            payments::Error::AlreadyPaid => ApiError::BadRequest("Order has already been paid".into()),
+            payments::Error::Cancelled => {
+                ApiError::BadRequest("Cannot pay for an cancelled order".into())
+            }
+            payments::Error::AlreadyPaid => {
+                ApiError::BadRequest("Order has already been paid".into())
+            }
             payments::Error::Expired => ApiError::BadRequest("Order has expired".into()),
             payments::Error::Store(e) => e.into(),
         }
@@ -136,7 +159,9 @@ impl From<CheckoutError> for ApiError {
     fn from(e: CheckoutError) -> Self {
         match e {
             CheckoutError::Payment(e) => e.into(),
-            CheckoutError::Gateway(GatewayError::Declined(text) | GatewayError::Invalid(text)) => ApiError::BadRequest(text),
+            CheckoutError::Gateway(GatewayError::Declined(text) | GatewayError::Invalid(text)) => {
+                ApiError::BadRequest(text)
+            }
             CheckoutError::Gateway(GatewayError::Unavailable(_)) => ApiError::GatewayUnavailable,
             CheckoutError::Write(e) => e.into(),
         }

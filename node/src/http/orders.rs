@@ -1,7 +1,7 @@
 //! `/api/orders*`: lock a ticket by ordering it, list and show your orders, cancel one.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
@@ -9,11 +9,16 @@ use tix_core::ids::{OrderId, TicketId};
 use tix_core::orders::Order;
 
 use super::error::ApiError;
-use super::input::{Body, Session, Validator, parse_id};
+use super::input::{Body, PathId, Session, Validator};
+use super::tickets::price_json;
 use crate::state::AppState;
 use crate::writer::Command;
 
-pub(super) async fn place(State(state): State<AppState>, session: Session, body: Body) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub(super) async fn place(
+    State(state): State<AppState>,
+    session: Session,
+    body: Body,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let buyer = session.require()?;
     let body = body.object()?;
     let mut check = Validator::default();
@@ -25,7 +30,9 @@ pub(super) async fn place(State(state): State<AppState>, session: Session, body:
     if ticket_id.is_none() {
         check.fail("ticketId", "Invalid value");
     }
-    let ticket_id = ticket_id.and_then(Value::as_str).and_then(|s| s.parse::<TicketId>().ok());
+    let ticket_id = ticket_id
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse::<TicketId>().ok());
     if ticket_id.is_none() {
         check.fail("ticketId", "TicketId must be provided");
     }
@@ -33,19 +40,34 @@ pub(super) async fn place(State(state): State<AppState>, session: Session, body:
     let ticket = ticket_id.ok_or(ApiError::Malformed)?;
 
     let id = OrderId(state.ids.next(state.clock.now()));
-    let order = state.writer.request(|reply| Command::PlaceOrder { id, buyer: buyer.id, ticket, reply }).await??;
+    let order = state
+        .writer
+        .request(|reply| Command::PlaceOrder {
+            id,
+            buyer: buyer.id,
+            ticket,
+            reply,
+        })
+        .await??;
     Ok((StatusCode::CREATED, Json(order_json(&order))))
 }
 
-pub(super) async fn list(State(state): State<AppState>, session: Session) -> Result<Json<Value>, ApiError> {
+pub(super) async fn list(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Json<Value>, ApiError> {
     let buyer = session.require()?;
     let orders = state.stores.orders.list_for_user(buyer.id)?;
     Ok(Json(Value::Array(orders.iter().map(order_json).collect())))
 }
 
-pub(super) async fn show(State(state): State<AppState>, session: Session, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub(super) async fn show(
+    State(state): State<AppState>,
+    session: Session,
+    path: PathId,
+) -> Result<Json<Value>, ApiError> {
     let buyer = session.require()?;
-    let id: OrderId = parse_id(&id)?;
+    let id: OrderId = path.parse()?;
     let order = state.stores.orders.get(id)?.ok_or(ApiError::NotFound)?;
     if order.user_id != buyer.id {
         return Err(ApiError::NotAuthorized);
@@ -53,10 +75,21 @@ pub(super) async fn show(State(state): State<AppState>, session: Session, Path(i
     Ok(Json(order_json(&order)))
 }
 
-pub(super) async fn cancel(State(state): State<AppState>, session: Session, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub(super) async fn cancel(
+    State(state): State<AppState>,
+    session: Session,
+    path: PathId,
+) -> Result<StatusCode, ApiError> {
     let requester = session.require()?;
-    let id: OrderId = parse_id(&id)?;
-    state.writer.request(|reply| Command::CancelOrder { id, requester: requester.id, reply }).await??;
+    let id: OrderId = path.parse()?;
+    state
+        .writer
+        .request(|reply| Command::CancelOrder {
+            id,
+            requester: requester.id,
+            reply,
+        })
+        .await??;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -68,7 +101,7 @@ fn order_json(order: &Order) -> Value {
         "expiresAt": order.expires_at.to_iso(),
         "ticket": {
             "title": order.ticket.title,
-            "price": order.ticket.price,
+            "price": price_json(order.ticket.price),
             "version": order.ticket.version,
             "id": order.ticket.id,
         },

@@ -15,7 +15,11 @@ use crate::state::AppState;
 /// Longest token accepted; Stripe's are far shorter.
 const MAX_TOKEN_CHARS: usize = 255;
 
-pub(super) async fn pay(State(state): State<AppState>, session: Session, body: Body) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub(super) async fn pay(
+    State(state): State<AppState>,
+    session: Session,
+    body: Body,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let payer = session.require()?;
     let body = body.object()?;
     let mut check = Validator::default();

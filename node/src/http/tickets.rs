@@ -1,7 +1,7 @@
 //! `/api/tickets*`: list, show, sell and edit tickets.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
@@ -9,7 +9,7 @@ use tix_core::ids::TicketId;
 use tix_core::tickets::{Ticket, TicketDraft};
 
 use super::error::ApiError;
-use super::input::{Body, Session, Validator, parse_id, positive_number, string};
+use super::input::{Body, PathId, Session, Validator, positive_number, string};
 use crate::state::AppState;
 use crate::writer::Command;
 
@@ -18,21 +18,38 @@ const MAX_TITLE_CHARS: usize = 200;
 /// Highest price accepted, so that every price can be charged.
 const MAX_PRICE: f64 = 999_999.99;
 
-pub(super) async fn create(State(state): State<AppState>, session: Session, body: Body) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub(super) async fn create(
+    State(state): State<AppState>,
+    session: Session,
+    body: Body,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let seller = session.require()?;
     let draft = draft(&body.object()?, "Price must be greater than 0")?;
     let id = TicketId(state.ids.next(state.clock.now()));
-    let ticket = state.writer.request(|reply| Command::CreateTicket { id, seller: seller.id, draft, reply }).await??;
+    let ticket = state
+        .writer
+        .request(|reply| Command::CreateTicket {
+            id,
+            seller: seller.id,
+            draft,
+            reply,
+        })
+        .await??;
     Ok((StatusCode::CREATED, Json(ticket_json(&ticket))))
 }
 
 pub(super) async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let tickets = state.stores.tickets.list_available()?;
-    Ok(Json(Value::Array(tickets.iter().map(ticket_json).collect())))
+    Ok(Json(Value::Array(
+        tickets.iter().map(ticket_json).collect(),
+    )))
 }
 
-pub(super) async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let id: TicketId = parse_id(&id)?;
+pub(super) async fn show(
+    State(state): State<AppState>,
+    path: PathId,
+) -> Result<Json<Value>, ApiError> {
+    let id: TicketId = path.parse()?;
     let ticket = state.stores.tickets.get(id)?.ok_or(ApiError::NotFound)?;
     Ok(Json(ticket_json(&ticket)))
 }
@@ -40,13 +57,24 @@ pub(super) async fn show(State(state): State<AppState>, Path(id): Path<String>) 
 pub(super) async fn update(
     State(state): State<AppState>,
     session: Session,
-    Path(id): Path<String>,
+    path: PathId,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let editor = session.require()?;
-    let draft = draft(&body.object()?, "Price must be provided and must be greater than 0")?;
-    let id: TicketId = parse_id(&id)?;
-    let ticket = state.writer.request(|reply| Command::UpdateTicket { id, editor: editor.id, draft, reply }).await??;
+    let draft = draft(
+        &body.object()?,
+        "Price must be provided and must be greater than 0",
+    )?;
+    let id: TicketId = path.parse()?;
+    let ticket = state
+        .writer
+        .request(|reply| Command::UpdateTicket {
+            id,
+            editor: editor.id,
+            draft,
+            reply,
+        })
+        .await??;
     Ok(Json(ticket_json(&ticket)))
 }
 
@@ -55,26 +83,32 @@ fn draft(body: &Map<String, Value>, price_message: &str) -> Result<TicketDraft, 
     let title = string(body, "title").filter(|t| !t.is_empty());
     match title {
         None => check.fail("title", "Title is required"),
-        Some(t) if t.chars().count() > MAX_TITLE_CHARS => {
-            check.fail("title", &format!("Title must be at most {MAX_TITLE_CHARS} characters"))
-        }
+        Some(t) if t.chars().count() > MAX_TITLE_CHARS => check.fail(
+            "title",
+            &format!("Title must be at most {MAX_TITLE_CHARS} characters"),
+        ),
         Some(_) => {}
     }
     let price = positive_number(body.get("price"));
     match price {
         None => check.fail("price", price_message),
-        Some(p) if p > MAX_PRICE => check.fail("price", &format!("Price must be at most {MAX_PRICE}")),
+        Some(p) if p > MAX_PRICE => {
+            check.fail("price", &format!("Price must be at most {MAX_PRICE}"))
+        }
         Some(_) => {}
     }
     check.finish()?;
-    Ok(TicketDraft { title: title.unwrap_or_default().to_owned(), price: price.unwrap_or_default() })
+    Ok(TicketDraft {
+        title: title.unwrap_or_default().to_owned(),
+        price: price.unwrap_or_default(),
+    })
 }
 
 /// The seed's ticket JSON; `orderId` only while reserved.
 pub(super) fn ticket_json(ticket: &Ticket) -> Value {
     let mut json = json!({
         "title": ticket.title,
-        "price": ticket.price,
+        "price": price_json(ticket.price),
         "userId": ticket.user_id,
         "version": ticket.version,
         "id": ticket.id,
@@ -83,4 +117,13 @@ pub(super) fn ticket_json(ticket: &Ticket) -> Value {
         json["orderId"] = json!(order_id);
     }
     json
+}
+
+/// A price as JavaScript would print it: `20`, not `20.0`.
+pub(super) fn price_json(price: f64) -> Value {
+    if price.fract() == 0.0 && price.abs() < 9_007_199_254_740_992.0 {
+        json!(price as i64)
+    } else {
+        json!(price)
+    }
 }

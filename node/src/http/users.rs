@@ -19,19 +19,28 @@ use crate::writer::Command;
 
 const SIGNED_OUT_COOKIE: &str = "session=; path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; httponly";
 
-pub(super) async fn sign_up(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+pub(super) async fn sign_up(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     let body = body.object()?;
     let mut check = Validator::default();
     let email = string(&body, "email").filter(|e| is_email(e));
     if email.is_none() {
         check.fail("email", "Email must be valid");
     }
-    let password = string(&body, "password").map(str::trim).filter(|p| (4..=20).contains(&p.chars().count()));
+    let password = string(&body, "password")
+        .map(str::trim)
+        .filter(|p| (4..=20).contains(&p.chars().count()));
     if password.is_none() {
         check.fail("password", "Password must be between 4 and 20 characters");
     }
     check.finish()?;
-    let (email, password) = (email.unwrap_or_default().to_owned(), password.unwrap_or_default().to_owned());
+    let (email, password) = (
+        email.unwrap_or_default().to_owned(),
+        password.unwrap_or_default().to_owned(),
+    );
 
     // Answer a taken email before paying for a hash; the writer re-checks atomically.
     if state.stores.auth.find_by_email(&email)?.is_some() {
@@ -42,24 +51,40 @@ pub(super) async fn sign_up(State(state): State<AppState>, headers: HeaderMap, b
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let now = state.clock.now();
-    let user = User { id: UserId(state.ids.next(now)), email, password_hash };
-    let user = state.writer.request(|reply| Command::SignUp { user, reply }).await??;
+    let user = User {
+        id: UserId(state.ids.next(now)),
+        email,
+        password_hash,
+    };
+    let user = state
+        .writer
+        .request(|reply| Command::SignUp { user, reply })
+        .await??;
     Ok(signed_in(&state, &headers, &user, StatusCode::CREATED))
 }
 
-pub(super) async fn sign_in(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+pub(super) async fn sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     let body = body.object()?;
     let mut check = Validator::default();
     let email = string(&body, "email").filter(|e| is_email(e));
     if email.is_none() {
         check.fail("email", "Email must be valid");
     }
-    let password = string(&body, "password").map(str::trim).filter(|p| !p.is_empty());
+    let password = string(&body, "password")
+        .map(str::trim)
+        .filter(|p| !p.is_empty());
     if password.is_none() {
         check.fail("password", "You must supply a password");
     }
     check.finish()?;
-    let (email, password) = (email.unwrap_or_default(), password.unwrap_or_default().to_owned());
+    let (email, password) = (
+        email.unwrap_or_default(),
+        password.unwrap_or_default().to_owned(),
+    );
 
     let Some(user) = state.stores.auth.find_by_email(email)? else {
         return Err(ApiError::BadRequest("Invalid credentials".into()));
@@ -75,23 +100,38 @@ pub(super) async fn sign_in(State(state): State<AppState>, headers: HeaderMap, b
 }
 
 pub(super) async fn sign_out() -> Response {
-    (StatusCode::OK, [(SET_COOKIE, HeaderValue::from_static(SIGNED_OUT_COOKIE))], Json(json!({}))).into_response()
+    (
+        StatusCode::OK,
+        [(SET_COOKIE, HeaderValue::from_static(SIGNED_OUT_COOKIE))],
+        Json(json!({})),
+    )
+        .into_response()
 }
 
 pub(super) async fn current_user(session: Session) -> Json<Value> {
-    let current = session.0.map(|claims| json!({ "id": claims.id, "email": claims.email, "iat": claims.iat }));
+    let current = session
+        .0
+        .map(|claims| json!({ "id": claims.id, "email": claims.email, "iat": claims.iat }));
     Json(json!({ "currentUser": current }))
 }
 
 fn signed_in(state: &AppState, headers: &HeaderMap, user: &User, status: StatusCode) -> Response {
     let value = state.sessions.issue(user, state.clock.now());
     // Browsers send a Secure cookie only over HTTPS; a TLS-terminating proxy tells us it was HTTPS.
-    let secure = headers.get("x-forwarded-proto").is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https"));
+    let secure = headers
+        .get("x-forwarded-proto")
+        .is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https"));
     let cookie = if secure {
         format!("{COOKIE_NAME}={value}; path=/; secure; httponly")
     } else {
         format!("{COOKIE_NAME}={value}; path=/; httponly")
     };
-    let cookie = HeaderValue::from_str(&cookie).expect("base64 cookie values are valid header text");
-    (status, [(SET_COOKIE, cookie)], Json(json!({ "email": user.email, "id": user.id }))).into_response()
+    let cookie =
+        HeaderValue::from_str(&cookie).expect("base64 cookie values are valid header text");
+    (
+        status,
+        [(SET_COOKIE, cookie)],
+        Json(json!({ "email": user.email, "id": user.id })),
+    )
+        .into_response()
 }

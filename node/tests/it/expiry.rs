@@ -1,0 +1,271 @@
+//! Locks end on time: expiry within a second of `expiresAt`, across a graceful restart and a kill -9.
+
+use std::time::{Duration, SystemTime};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{Client, Node, NodeOptions, eventually, id, only_message};
+
+fn expires_at(order: &Value) -> SystemTime {
+    humantime::parse_rfc3339(order["expiresAt"].as_str().unwrap()).unwrap()
+}
+
+async fn status_of(client: &Client, order: &Value) -> String {
+    client.get(&format!("/api/orders/{}", id(order))).await.body["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn an_unpaid_order_expires_within_a_second_and_frees_its_ticket() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(
+        &dir,
+        NodeOptions {
+            lock_ttl: Some("2s"),
+            ..Default::default()
+        },
+    );
+    let seller = node.client().user("seller@test.com").await;
+    let buyer = node.client().user("buyer@test.com").await;
+    let ticket = seller.sell("Short lock", json!(5)).await;
+    let order = buyer
+        .post("/api/orders", json!({"ticketId": id(&ticket)}))
+        .await
+        .body;
+    assert_eq!(status_of(&buyer, &order).await, "created");
+
+    let deadline = expires_at(&order);
+    tokio::time::sleep(
+        deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or_default(),
+    )
+    .await;
+    let expired = eventually(Duration::from_secs(1), || async {
+        status_of(&buyer, &order).await == "cancelled"
+    })
+    .await;
+    assert!(expired, "cancelled within a second of expiresAt");
+    let shown = buyer.get(&format!("/api/orders/{}", id(&order))).await.body;
+    assert_eq!(shown["version"], 1);
+    let ticket_now = node
+        .client()
+        .get(&format!("/api/tickets/{}", id(&ticket)))
+        .await
+        .body;
+    assert!(ticket_now.get("orderId").is_none());
+    let listed = node.client().get("/api/tickets").await.body;
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == ticket["id"])
+    );
+    let pay = buyer
+        .post(
+            "/api/payments",
+            json!({"orderId": id(&order), "token": "tok_visa"}),
+        )
+        .await;
+    assert_eq!(only_message(&pay), "Cannot pay for an cancelled order");
+    let health = node.client().get("/healthz").await.body;
+    assert_eq!(health["locks"]["pending"], 0);
+    assert_eq!(health["locks"]["expiry"]["expired"], 1);
+    // Someone else can now lock it.
+    let again = node
+        .client()
+        .user("next@test.com")
+        .await
+        .post("/api/orders", json!({"ticketId": id(&ticket)}))
+        .await;
+    assert_eq!(again.status, StatusCode::CREATED);
+}
+
+/// Places `count` orders on fresh tickets; returns the orders.
+async fn place_orders(seller: &Client, buyer: &Client, count: usize) -> Vec<Value> {
+    let mut orders = Vec::new();
+    for n in 0..count {
+        let ticket = seller.sell(&format!("Restart {n}"), json!(10)).await;
+        let order = buyer
+            .post("/api/orders", json!({"ticketId": id(&ticket)}))
+            .await;
+        assert_eq!(order.status, StatusCode::CREATED);
+        orders.push(order.body);
+    }
+    orders
+}
+
+/// Every order is cancelled soon after the node is back, and its ticket is free.
+async fn assert_all_expired_promptly(node: &Node, buyer: &Client, orders: &[Value]) {
+    let buyer = Client::new(&node.url("")).with_cookie(buyer.cookie.clone());
+    let all_cancelled = eventually(Duration::from_secs(2), || async {
+        let listed = buyer.get("/api/orders").await.body;
+        listed.as_array().is_some_and(|list| {
+            list.len() == orders.len() && list.iter().all(|o| o["status"] == "cancelled")
+        })
+    })
+    .await;
+    assert!(
+        all_cancelled,
+        "overdue locks are released right after start-up"
+    );
+    for order in orders {
+        let ticket = node
+            .client()
+            .get(&format!(
+                "/api/tickets/{}",
+                order["ticket"]["id"].as_str().unwrap()
+            ))
+            .await
+            .body;
+        assert!(ticket.get("orderId").is_none(), "ticket released: {ticket}");
+    }
+    assert_eq!(
+        node.client().get("/healthz").await.body["locks"]["pending"],
+        0
+    );
+}
+
+#[tokio::test]
+async fn locks_that_fall_due_during_a_graceful_stop_are_released_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(
+        &dir,
+        NodeOptions {
+            lock_ttl: Some("2s"),
+            ..Default::default()
+        },
+    );
+    let seller = node.client().user("seller@test.com").await;
+    let buyer = node.client().user("buyer@test.com").await;
+    let orders = place_orders(&seller, &buyer, 5).await;
+    let status = node.terminate();
+    assert!(status.success(), "graceful stop exits 0: {status:?}");
+    let last_deadline = orders.iter().map(expires_at).max().unwrap();
+    tokio::time::sleep(
+        last_deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or_default()
+            + Duration::from_millis(500),
+    )
+    .await;
+
+    let node = Node::start(
+        &dir,
+        NodeOptions {
+            lock_ttl: Some("2s"),
+            ..Default::default()
+        },
+    );
+    assert_all_expired_promptly(&node, &buyer, &orders).await;
+}
+
+#[tokio::test]
+async fn locks_that_fall_due_after_a_kill_9_are_released_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(
+        &dir,
+        NodeOptions {
+            lock_ttl: Some("2s"),
+            ..Default::default()
+        },
+    );
+    let seller = node.client().user("seller@test.com").await;
+    let buyer = node.client().user("buyer@test.com").await;
+    let orders = place_orders(&seller, &buyer, 5).await;
+    node.kill9();
+    let last_deadline = orders.iter().map(expires_at).max().unwrap();
+    tokio::time::sleep(
+        last_deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or_default()
+            + Duration::from_millis(500),
+    )
+    .await;
+
+    let node = Node::start(
+        &dir,
+        NodeOptions {
+            lock_ttl: Some("2s"),
+            ..Default::default()
+        },
+    );
+    assert_all_expired_promptly(&node, &buyer, &orders).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_kill_9_under_load_loses_no_acknowledged_order_and_leaves_stores_consistent() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(&dir, NodeOptions::default());
+    let seller = node.client().user("seller@test.com").await;
+    let buyer = node.client().user("buyer@test.com").await;
+    let mut tickets = Vec::new();
+    for n in 0..150 {
+        tickets.push(id(&seller.sell(&format!("Load {n}"), json!(10)).await));
+    }
+    // Orders stream in from 8 workers; the node is killed while they run.
+    let mut workers = tokio::task::JoinSet::new();
+    for chunk in tickets
+        .chunks(tickets.len() / 8 + 1)
+        .map(<[String]>::to_vec)
+    {
+        let buyer = buyer.clone();
+        workers.spawn(async move {
+            let mut acknowledged = Vec::new();
+            for ticket in chunk {
+                let attempt = buyer.try_post("/api/orders", json!({"ticketId": ticket}));
+                let Ok(reply) = tokio::time::timeout(Duration::from_secs(5), attempt).await else {
+                    break;
+                };
+                match reply {
+                    Some(reply) if reply.status == StatusCode::CREATED => {
+                        acknowledged.push(reply.body)
+                    }
+                    Some(_) => {}
+                    None => break,
+                }
+            }
+            acknowledged
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    node.kill9();
+    let acknowledged: Vec<Value> = workers.join_all().await.into_iter().flatten().collect();
+    assert!(
+        !acknowledged.is_empty(),
+        "some orders were placed before the kill"
+    );
+
+    let node = Node::start(&dir, NodeOptions::default());
+    let buyer = Client::new(&node.url("")).with_cookie(buyer.cookie.clone());
+    let stored = buyer.get("/api/orders").await.body;
+    let stored_ids: Vec<String> = stored.as_array().unwrap().iter().map(id).collect();
+    for order in &acknowledged {
+        assert!(
+            stored_ids.contains(&id(order)),
+            "acknowledged order {} survived",
+            id(order)
+        );
+    }
+    // Every stored order holds its ticket in the tickets store too (reactions were replayed).
+    for order in stored.as_array().unwrap() {
+        let ticket = node
+            .client()
+            .get(&format!(
+                "/api/tickets/{}",
+                order["ticket"]["id"].as_str().unwrap()
+            ))
+            .await
+            .body;
+        assert_eq!(ticket["orderId"], order["id"]);
+    }
+    let health = node.client().get("/healthz").await.body;
+    assert_eq!(
+        health["locks"]["pending"].as_u64().unwrap(),
+        stored_ids.len() as u64
+    );
+}
