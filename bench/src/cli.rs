@@ -1,0 +1,144 @@
+//! Command-line flags of `tix-bench`, and the duration syntax they accept (`500ms`, `3s`, `15m`, `1h30m`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tix-bench",
+    version,
+    about = "Benchmarks a tix-node it starts itself on 127.0.0.1"
+)]
+pub(crate) struct Cli {
+    /// The node binary [default: `tix-node` next to this binary].
+    #[arg(long, env = "TIX_BENCH_NODE_BIN", global = true)]
+    pub(crate) node_bin: Option<PathBuf>,
+
+    /// Data dir for the node; must be missing or empty, and is kept [default: a fresh dir in /tmp,
+    /// removed at the end].
+    #[arg(long, global = true)]
+    pub(crate) data_dir: Option<PathBuf>,
+
+    /// Keep the default data dir at the end.
+    #[arg(long, global = true)]
+    pub(crate) keep: bool,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Orders/s against `GET /hello` req/s, then checks every acknowledged order survives kill -9.
+    Orders(OrdersArgs),
+    /// Many pending locks: memory per lock, restart time, lateness of their expiry.
+    Locks(LocksArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct OrdersArgs {
+    /// Concurrent connections (and buyers), each one keep-alive HTTP/1.1 connection.
+    #[arg(long, default_value_t = 64, value_parser = parse_connections)]
+    pub(crate) connections: usize,
+
+    /// How long each of the hello and orders phases runs.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub(crate) duration: Duration,
+
+    /// Tickets created beforehand; the orders phase stops early when they run out.
+    #[arg(long, default_value_t = 200_000, value_parser = parse_positive)]
+    pub(crate) tickets: usize,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LocksArgs {
+    /// Tickets created, then ordered: the number of pending locks.
+    #[arg(long, default_value_t = 1_000_000, value_parser = parse_positive)]
+    pub(crate) count: usize,
+
+    /// The node's lock TTL; must outlast placing the orders plus two restarts.
+    #[arg(long, default_value = "300s", value_parser = parse_duration)]
+    pub(crate) lock_ttl: Duration,
+
+    /// Concurrent connections (and buyers).
+    #[arg(long, default_value_t = 64, value_parser = parse_connections)]
+    pub(crate) connections: usize,
+}
+
+/// Parses a count of at least 1.
+fn parse_positive(text: &str) -> Result<usize, String> {
+    match text.trim().replace('_', "").parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(error) => Err(format!("{text:?}: {error}")),
+    }
+}
+
+/// Parses a connection count, 1 to 4096.
+fn parse_connections(text: &str) -> Result<usize, String> {
+    let n = parse_positive(text)?;
+    if n > 4096 {
+        return Err("at most 4096 connections".to_owned());
+    }
+    Ok(n)
+}
+
+/// Parses `500ms`, `3s`, `1.5s`, `15m`, `2h`, or several of these run together (`1m30s`).
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("empty duration".to_owned());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(|| format!("{text:?}: missing unit (ms, s, m or h)"))?;
+        let (number, tail) = rest.split_at(digits);
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_len);
+        let value: f64 = number
+            .parse()
+            .map_err(|_| format!("{text:?}: bad number {number:?}"))?;
+        let seconds = match unit {
+            "ms" => value / 1000.0,
+            "s" => value,
+            "m" => value * 60.0,
+            "h" => value * 3600.0,
+            _ => {
+                return Err(format!(
+                    "{text:?}: unknown unit {unit:?} (use ms, s, m or h)"
+                ));
+            }
+        };
+        total += Duration::try_from_secs_f64(seconds).map_err(|e| format!("{text:?}: {e}"))?;
+        rest = tail;
+    }
+    if total.is_zero() {
+        return Err(format!("{text:?}: must be longer than zero"));
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("3s"), Ok(Duration::from_secs(3)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("10x").is_err());
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("").is_err());
+    }
+}

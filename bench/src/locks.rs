@@ -1,0 +1,198 @@
+//! `tix-bench locks`: many pending ticket locks: memory per lock, restart time with them, and how
+//! late they expire.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+
+use crate::cli::LocksArgs;
+use crate::load;
+use crate::node::{Harness, health_once};
+
+/// Upper bound on creating the tickets, and on placing the orders.
+const PHASE_LIMIT: Duration = Duration::from_secs(2 * 60 * 60);
+/// How long past the TTL to wait for the last lock to expire.
+const EXPIRY_GRACE: Duration = Duration::from_secs(10 * 60);
+/// How often to print progress while waiting for expiry.
+const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+
+const MB: f64 = 1024.0 * 1024.0;
+
+/// Runs the benchmark; `Ok(false)` when a check fails.
+pub(crate) async fn run(args: &LocksArgs, harness: &mut Harness) -> Result<bool> {
+    let mut passed = true;
+    let count = args.count;
+    let addr = harness.start().await?.addr();
+    println!("node serving on {addr} (lock TTL {:?})", args.lock_ttl);
+
+    // 1. Accounts and tickets; the memory baseline.
+    let (seller_email, buyer_emails) = load::bench_emails(args.connections);
+    let mut emails = vec![seller_email];
+    emails.extend(buyer_emails);
+    let mut cookies = load::sign_up(addr, emails).await?;
+    let buyers = cookies.split_off(1);
+    let seller = cookies.remove(0);
+    let (tickets, took) =
+        load::create_tickets(addr, &seller, count, args.connections, PHASE_LIMIT).await?;
+    let tickets_rate = tickets.len() as f64 / took.as_secs_f64().max(1e-9);
+    let baseline = harness.node()?.rss_bytes()?;
+    println!(
+        "setup:    {} tickets in {:.2} s ({tickets_rate:.0} tickets/s); RSS {:.1} MB",
+        tickets.len(),
+        took.as_secs_f64(),
+        baseline as f64 / MB
+    );
+
+    // 2. One order per ticket: the locks.
+    let orders_started = Instant::now();
+    let orders = load::place_orders(addr, &buyers, Arc::new(tickets), PHASE_LIMIT).await?;
+    let after = harness.node()?.rss_bytes()?;
+    let extra = after.saturating_sub(baseline);
+    println!(
+        "orders:   {} placed in {:.2} s ({:.0} orders/s)  {}  ({} failed)",
+        orders.ok,
+        orders.elapsed.as_secs_f64(),
+        orders.rate(),
+        orders.latency_line(),
+        orders.failed
+    );
+    orders.print_errors("orders");
+    if orders.ok != count as u64 {
+        println!("  CHECK FAILED: {} of {count} orders placed", orders.ok);
+        passed = false;
+    }
+    println!(
+        "memory:   RSS {:.1} MB, +{:.1} MB for {} locks ({:.0} bytes per lock)",
+        after as f64 / MB,
+        extra as f64 / MB,
+        orders.ok,
+        extra as f64 / (orders.ok.max(1) as f64)
+    );
+    let pending = pending_of(&health_once(addr).await?)?;
+    passed &= check_pending("after orders", pending, count);
+
+    // 3. Restarts with the locks pending.
+    let stopping = harness.stop().await?;
+    let node = harness.start().await?;
+    let (health, term_ready) = node.wait_healthy().await?;
+    println!(
+        "restart:  SIGTERM took {} ms; spawn to first /healthz {} ms",
+        stopping.as_millis(),
+        term_ready.as_millis()
+    );
+    passed &= check_pending("after SIGTERM restart", pending_of(&health)?, count);
+
+    harness.kill9().await?;
+    let node = harness.start().await?;
+    let (health, kill_ready) = node.wait_healthy().await?;
+    let addr = node.addr();
+    println!(
+        "restart:  after kill -9: spawn to first /healthz {} ms",
+        kill_ready.as_millis()
+    );
+    passed &= check_pending("after kill -9 restart", pending_of(&health)?, count);
+
+    let locked_for = orders_started.elapsed();
+    if locked_for >= args.lock_ttl {
+        println!(
+            "WARNING: placing the orders and restarting took {:.1} s, longer than the lock TTL \
+             ({:.1} s): some locks expired before the last restart, and the node's lateness \
+             figures (kept in memory) miss them; use a longer --lock-ttl",
+            locked_for.as_secs_f64(),
+            args.lock_ttl.as_secs_f64()
+        );
+    }
+
+    // 4. Wait for every lock to expire; read the node's lateness figures.
+    println!("expiry:   waiting for {count} locks to expire ...");
+    let expiry = wait_for_expiry(addr, args.lock_ttl + EXPIRY_GRACE).await?;
+    let summary = &expiry["locks"]["expiry"];
+    let expired = summary["expired"].as_u64().unwrap_or(0);
+    let pending_left = pending_of(&expiry)?;
+    if pending_left != 0 {
+        println!(
+            "  CHECK FAILED: {pending_left} locks still pending {:.0} s past the TTL",
+            EXPIRY_GRACE.as_secs_f64()
+        );
+        passed = false;
+    }
+
+    println!();
+    println!("setup:    {tickets_rate:.0} tickets/s  ({count} tickets)");
+    println!(
+        "orders:   {:.0} orders/s  {}  ({} ok, {} failed)",
+        orders.rate(),
+        orders.latency_line(),
+        orders.ok,
+        orders.failed
+    );
+    println!(
+        "memory:   +{:.1} MB RSS for {} locks ({:.0} bytes/lock; baseline {:.1} MB)",
+        extra as f64 / MB,
+        orders.ok,
+        extra as f64 / (orders.ok.max(1) as f64),
+        baseline as f64 / MB
+    );
+    println!(
+        "restart:  {} ms after SIGTERM, {} ms after kill -9 (spawn to first /healthz)",
+        term_ready.as_millis(),
+        kill_ready.as_millis()
+    );
+    println!(
+        "expiry:   {expired} of {count} expired  lateness p50 {} ms  p99 {} ms  max {} ms",
+        number(&summary["p50Ms"]),
+        number(&summary["p99Ms"]),
+        number(&summary["maxMs"])
+    );
+    println!("checks:   {}", if passed { "all passed" } else { "FAILED" });
+    Ok(passed)
+}
+
+fn pending_of(health: &Value) -> Result<u64> {
+    health["locks"]["pending"]
+        .as_u64()
+        .with_context(|| format!("/healthz without locks.pending: {health}"))
+}
+
+fn check_pending(when: &str, pending: u64, expected: usize) -> bool {
+    if pending == expected as u64 {
+        println!("pending:  {pending} locks {when} (as expected)");
+        true
+    } else {
+        println!("pending:  CHECK FAILED {when}: {pending} locks pending, expected {expected}");
+        false
+    }
+}
+
+/// Polls `/healthz` every second until no lock is pending or `limit` has passed.
+async fn wait_for_expiry(addr: SocketAddr, limit: Duration) -> Result<Value> {
+    let started = Instant::now();
+    let mut last_progress = started;
+    loop {
+        let health = health_once(addr).await?;
+        let pending = pending_of(&health)?;
+        if pending == 0 || started.elapsed() >= limit {
+            return Ok(health);
+        }
+        if last_progress.elapsed() >= PROGRESS_EVERY {
+            last_progress = Instant::now();
+            println!(
+                "  {:.0} s: {pending} pending, {} expired",
+                started.elapsed().as_secs_f64(),
+                health["locks"]["expiry"]["expired"]
+            );
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// A JSON number as printed; `?` when missing.
+fn number(value: &Value) -> String {
+    match value {
+        Value::Number(number) => number.to_string(),
+        _ => "?".to_owned(),
+    }
+}

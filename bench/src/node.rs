@@ -1,0 +1,303 @@
+//! Runs the node under test: spawns `tix-node` on a free loopback port, reads its address from the
+//! JSON "serving" log line, stops it with SIGTERM or SIGKILL, reads its RSS, owns its data dir.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+
+use crate::client::Conn;
+
+/// Longest the node may take from spawn to its "serving" line (recovering a big store is slow).
+const READY_TIMEOUT: Duration = Duration::from_secs(600);
+/// Longest a graceful shutdown may take before the node is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(120);
+/// Longest the node may take to answer `/healthz` once it says it is serving.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(60);
+/// How many of the node's log lines are kept to explain a failed start.
+const KEPT_LINES: usize = 20;
+/// How many warning or error lines from the node are echoed.
+const ECHOED_LINES: usize = 10;
+
+/// The node's data directory; removed on drop when the benchmark created it, unless asked to keep.
+pub(crate) struct DataDir {
+    path: PathBuf,
+    remove: bool,
+}
+
+impl DataDir {
+    /// Uses `given` (which must be missing or empty; never removed) or creates a fresh one in /tmp.
+    pub(crate) fn prepare(given: Option<PathBuf>, keep: bool) -> Result<Self> {
+        if let Some(path) = given {
+            if path.exists() {
+                let mut entries = std::fs::read_dir(&path)
+                    .with_context(|| format!("reading data dir {}", path.display()))?;
+                if entries.next().is_some() {
+                    bail!(
+                        "data dir {} is not empty; the benchmark needs a fresh one",
+                        path.display()
+                    );
+                }
+            } else {
+                std::fs::create_dir_all(&path)
+                    .with_context(|| format!("creating data dir {}", path.display()))?;
+            }
+            return Ok(Self {
+                path,
+                remove: false,
+            });
+        }
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH)?.subsec_nanos();
+        let path = std::env::temp_dir().join(format!("tix-bench-{}-{nanos}", std::process::id()));
+        std::fs::create_dir(&path).with_context(|| format!("creating {}", path.display()))?;
+        Ok(Self {
+            path,
+            remove: !keep,
+        })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        if self.remove {
+            if let Err(error) = std::fs::remove_dir_all(&self.path) {
+                eprintln!("warning: could not remove {}: {error}", self.path.display());
+            }
+        } else {
+            println!("data dir kept: {}", self.path.display());
+        }
+    }
+}
+
+/// A running node process.
+pub(crate) struct Node {
+    child: Child,
+    pid: u32,
+    addr: SocketAddr,
+    spawned_at: Instant,
+}
+
+impl Node {
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Resident memory of the node process, in bytes.
+    pub(crate) fn rss_bytes(&self) -> Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))
+            .with_context(|| format!("reading /proc/{}/status", self.pid))?;
+        let line = status
+            .lines()
+            .find(|line| line.starts_with("VmRSS:"))
+            .context("no VmRSS line in /proc status")?;
+        let kb: u64 = line
+            .trim_start_matches("VmRSS:")
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .with_context(|| format!("parsing {line:?}"))?;
+        Ok(kb * 1024)
+    }
+
+    /// Polls `/healthz` until it answers 200; returns its JSON and the time since spawn.
+    pub(crate) async fn wait_healthy(&self) -> Result<(Value, Duration)> {
+        let deadline = Instant::now() + HEALTH_TIMEOUT;
+        let mut last_error = anyhow!("no attempt made");
+        while Instant::now() < deadline {
+            match health_once(self.addr).await {
+                Ok(health) => return Ok((health, self.spawned_at.elapsed())),
+                Err(error) => last_error = error,
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        Err(last_error.context(format!("/healthz not answering within {HEALTH_TIMEOUT:?}")))
+    }
+}
+
+/// One `GET /healthz` on a fresh connection.
+pub(crate) async fn health_once(addr: SocketAddr) -> Result<Value> {
+    let mut conn = Conn::connect(addr).await?;
+    let reply = conn.get("/healthz", None).await?;
+    if reply.status != 200 {
+        bail!("/healthz: {}", reply.describe());
+    }
+    reply.json()
+}
+
+/// Starts, stops and kills the node; at most one runs at a time.
+pub(crate) struct Harness {
+    bin: PathBuf,
+    data_dir: PathBuf,
+    lock_ttl: Duration,
+    node: Option<Node>,
+}
+
+impl Harness {
+    pub(crate) fn new(bin: PathBuf, data_dir: &Path, lock_ttl: Duration) -> Self {
+        Self {
+            bin,
+            data_dir: data_dir.to_owned(),
+            lock_ttl,
+            node: None,
+        }
+    }
+
+    pub(crate) fn node(&self) -> Result<&Node> {
+        self.node.as_ref().context("the node is not running")
+    }
+
+    /// Spawns the node on `127.0.0.1:0` and waits for its "serving" log line.
+    pub(crate) async fn start(&mut self) -> Result<&Node> {
+        if self.node.is_some() {
+            bail!("the node is already running");
+        }
+        let spawned_at = Instant::now();
+        let mut child = Command::new(&self.bin)
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .arg("--lock-ttl")
+            .arg(format!("{}ms", self.lock_ttl.as_millis()))
+            .env("TIX_LOG_FORMAT", "json")
+            .env("RUST_LOG", "info,tower_http=warn")
+            // Never reach out to a real payment provider from a benchmark.
+            .env_remove("STRIPE_SECRET_KEY")
+            .env_remove("TIX_STRIPE_API_BASE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", self.bin.display()))?;
+        let pid = child.id().context("the node exited at once")?;
+        let stdout = child.stdout.take().context("no stdout pipe")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let mut kept = VecDeque::new();
+        let found = tokio::time::timeout(READY_TIMEOUT, find_serving(&mut lines, &mut kept)).await;
+        let why = match found {
+            Ok(Ok(Some(addr))) => {
+                if !addr.ip().is_loopback() {
+                    bail!("the node listens on {addr}, not on loopback");
+                }
+                tokio::spawn(drain_log(lines, pid));
+                return Ok(self.node.insert(Node {
+                    child,
+                    pid,
+                    addr,
+                    spawned_at,
+                }));
+            }
+            Ok(Ok(None)) => "its log ended".to_owned(),
+            Ok(Err(error)) => format!("reading its log: {error:#}"),
+            Err(_) => format!("no \"serving\" line within {READY_TIMEOUT:?}"),
+        };
+        let _ = child.start_kill();
+        let status = child.wait().await;
+        let log: Vec<String> = kept.into_iter().collect();
+        bail!(
+            "the node did not start: {why} (exit: {status:?}); its last log lines:\n{}",
+            log.join("\n")
+        )
+    }
+
+    /// SIGTERM, then waits for the node to exit; returns how long the shutdown took.
+    pub(crate) async fn stop(&mut self) -> Result<Duration> {
+        let mut node = self.node.take().context("the node is not running")?;
+        let started = Instant::now();
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(node.pid.to_string())
+            .status()
+            .await
+            .context("running kill -TERM")?;
+        if !status.success() {
+            bail!("kill -TERM {} failed: {status}", node.pid);
+        }
+        match tokio::time::timeout(STOP_TIMEOUT, node.child.wait()).await {
+            Ok(status) => {
+                let status = status?;
+                if !status.success() {
+                    eprintln!("warning: the node exited with {status} after SIGTERM");
+                }
+                Ok(started.elapsed())
+            }
+            Err(_) => {
+                let _ = node.child.start_kill();
+                let _ = node.child.wait().await;
+                bail!("the node did not stop within {STOP_TIMEOUT:?} of SIGTERM; killed it")
+            }
+        }
+    }
+
+    /// SIGKILL, then waits for the process to be gone.
+    pub(crate) async fn kill9(&mut self) -> Result<()> {
+        let mut node = self.node.take().context("the node is not running")?;
+        node.child.start_kill().context("sending SIGKILL")?;
+        node.child.wait().await?;
+        Ok(())
+    }
+
+    /// Stops a node that is still running, at the end of a run or after an error.
+    pub(crate) async fn shutdown(&mut self) {
+        if self.node.is_some()
+            && let Err(error) = self.stop().await
+        {
+            eprintln!("warning: stopping the node: {error:#}");
+        }
+    }
+}
+
+async fn find_serving(
+    lines: &mut Lines<BufReader<ChildStdout>>,
+    kept: &mut VecDeque<String>,
+) -> Result<Option<SocketAddr>> {
+    while let Some(line) = lines.next_line().await? {
+        if let Some(addr) = serving_addr(&line) {
+            return Ok(Some(addr));
+        }
+        if kept.len() == KEPT_LINES {
+            kept.pop_front();
+        }
+        kept.push_back(line);
+    }
+    Ok(None)
+}
+
+/// The `addr` field of a JSON log line whose message is "serving".
+fn serving_addr(line: &str) -> Option<SocketAddr> {
+    let entry: Value = serde_json::from_str(line).ok()?;
+    let fields = entry.get("fields")?;
+    if fields.get("message")?.as_str()? != "serving" {
+        return None;
+    }
+    fields.get("addr")?.as_str()?.parse().ok()
+}
+
+/// Reads the node's log until it exits, so the pipe never fills; echoes its first few warnings.
+async fn drain_log(mut lines: Lines<BufReader<ChildStdout>>, pid: u32) {
+    let mut echoed = 0;
+    while let Ok(Some(line)) = lines.next_line().await {
+        if echoed >= ECHOED_LINES {
+            continue;
+        }
+        let level = serde_json::from_str::<Value>(&line)
+            .ok()
+            .and_then(|entry| entry.get("level")?.as_str().map(str::to_owned));
+        if matches!(level.as_deref(), Some("WARN" | "ERROR")) {
+            echoed += 1;
+            eprintln!("node[{pid}]: {line}");
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! `tix-bench orders`: orders/s against the trivial `/hello` endpoint, then a kill -9 durability check.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use crate::cli::OrdersArgs;
+use crate::load;
+use crate::node::Harness;
+
+/// The lock TTL the node runs with: long enough that no lock expires during the run.
+pub(crate) const LOCK_TTL: Duration = Duration::from_secs(15 * 60);
+/// Upper bound on creating the tickets.
+const SETUP_LIMIT: Duration = Duration::from_secs(2 * 60 * 60);
+
+/// Runs the benchmark; `Ok(false)` when the durability check fails.
+pub(crate) async fn run(args: &OrdersArgs, harness: &mut Harness) -> Result<bool> {
+    let addr = harness.start().await?.addr();
+    println!("node serving on {addr}");
+
+    let signup_started = Instant::now();
+    let (seller_email, buyer_emails) = load::bench_emails(args.connections);
+    let mut emails = vec![seller_email];
+    emails.extend(buyer_emails);
+    let mut cookies = load::sign_up(addr, emails).await?;
+    let buyers = cookies.split_off(1);
+    let seller = cookies.remove(0);
+    println!(
+        "signed up 1 seller and {} buyers in {:.2} s",
+        buyers.len(),
+        signup_started.elapsed().as_secs_f64()
+    );
+
+    let (tickets, took) =
+        load::create_tickets(addr, &seller, args.tickets, args.connections, SETUP_LIMIT).await?;
+    let tickets_rate = tickets.len() as f64 / took.as_secs_f64().max(1e-9);
+    println!(
+        "setup:   {} tickets in {:.2} s ({tickets_rate:.0} tickets/s over {} connections)",
+        tickets.len(),
+        took.as_secs_f64(),
+        args.connections
+    );
+
+    println!(
+        "hello:   {} connections for {:.1} s ...",
+        args.connections,
+        args.duration.as_secs_f64()
+    );
+    let hello = load::hello(addr, args.connections, args.duration).await?;
+    hello.print_errors("hello requests");
+
+    println!(
+        "orders:  {} buyers for {:.1} s ...",
+        args.connections,
+        args.duration.as_secs_f64()
+    );
+    let tickets = Arc::new(tickets);
+    let orders = load::place_orders(addr, &buyers, Arc::clone(&tickets), args.duration).await?;
+    if orders.exhausted {
+        println!(
+            "  ran out of tickets after {:.2} s: all {} were taken; use more --tickets",
+            orders.elapsed.as_secs_f64(),
+            tickets.len()
+        );
+    }
+    orders.print_errors("orders");
+
+    println!("durability: kill -9 the node, restart it on the same data dir ...");
+    harness.kill9().await?;
+    let node = harness.start().await?;
+    let (_, ready) = node.wait_healthy().await?;
+    let addr = node.addr();
+    println!("  restarted in {} ms", ready.as_millis());
+    let found = load::count_orders(addr, &buyers).await?;
+    let durable = found == orders.ok;
+
+    println!();
+    println!(
+        "setup:   {tickets_rate:.0} tickets/s  ({} tickets)",
+        tickets.len()
+    );
+    println!(
+        "hello:   {:.0} req/s  {}  ({} ok, {} failed)",
+        hello.rate(),
+        hello.latency_line(),
+        hello.ok,
+        hello.failed
+    );
+    println!(
+        "orders:  {:.0} orders/s  {}  ({} ok, {} failed{})",
+        orders.rate(),
+        orders.latency_line(),
+        orders.ok,
+        orders.failed,
+        if orders.exhausted {
+            ", stopped early: out of tickets"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "ratio orders/hello: {:.2}",
+        orders.rate() / hello.rate().max(1e-9)
+    );
+    if durable {
+        println!("durable: {found} of {} orders survived kill -9", orders.ok);
+    } else {
+        println!(
+            "durable: MISMATCH: {found} orders found after kill -9, {} were acknowledged with 201",
+            orders.ok
+        );
+    }
+    Ok(durable)
+}

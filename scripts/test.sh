@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Runs every check and test of the workspace, installing what a fresh Debian machine lacks.
+#
+#   scripts/test.sh
+#
+# Steps: system packages (C compiler for ring), the pinned Rust toolchain, rustfmt check,
+# clippy with warnings denied, then `cargo test --workspace` (unit, property and integration
+# tests; the integration tests start real tix-node processes on loopback ports).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*"; }
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
+  # Another apt may hold the archive briefly; one retry covers it.
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" ||
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}"
+}
+
+if command -v dpkg >/dev/null 2>&1; then
+  apt_install build-essential pkg-config ca-certificates curl
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  if [ -x "$HOME/.cargo/bin/cargo" ]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+  else
+    log "installing rustup (the toolchain itself is pinned by rust-toolchain.toml)"
+    curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --default-toolchain none
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+fi
+
+log "toolchain"
+rustup show active-toolchain 2>/dev/null || true
+cargo --version
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+
+log "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+log "cargo test"
+cargo test --workspace --locked
