@@ -367,32 +367,87 @@ impl State {
     }
 
     /// Lets every consumer react to `events` (and to what its reactions emit) until all are seen.
+    ///
+    /// The consumers of one round work on different stores, so each builds its transaction on its
+    /// own thread. Transactions that emit no events carry no sequence numbers and commit in
+    /// parallel; those that do emit commit one after another, keeping the outboxes gap-free.
     fn cascade(&mut self, mut events: Vec<StoredEvent>) -> Result<(), redb::Error> {
         let now = self.clock.now();
         while let Some(last) = events.last().map(|e| e.seq) {
+            let units = self.react_in_parallel(&events, last)?;
+            let expiration_changed = units.iter().any(|(c, _)| *c == Service::Expiration);
+            let (speaking, silent): (Vec<_>, Vec<_>) = units
+                .into_iter()
+                .partition(|(_, unit)| unit.pending_events() > 0);
             let mut emitted = Vec::new();
-            for (index, consumer) in CONSUMERS.into_iter().enumerate() {
-                let seen = self.applied[index];
-                let relevant: Vec<&StoredEvent> = events
-                    .iter()
-                    .filter(|e| e.seq > seen && reacts_to(consumer, e))
+            thread::scope(|scope| -> Result<(), redb::Error> {
+                let silent: Vec<_> = silent
+                    .into_iter()
+                    .map(|(_, unit)| scope.spawn(move || unit.commit(0, now)))
                     .collect();
-                if !relevant.is_empty() {
-                    let mut unit = Unit::begin(db_of(&self.stores, consumer))?;
-                    for event in relevant {
-                        react(consumer, &mut unit, event)?;
-                    }
-                    unit.mark_applied(last);
-                    emitted.extend(self.commit(unit, now)?);
-                    if consumer == Service::Expiration {
-                        self.signals.expiry_changed.notify_one();
+                let mut result = Ok(());
+                for (_, unit) in speaking {
+                    match self.commit(unit, now) {
+                        Ok(events) => emitted.extend(events),
+                        Err(e) => {
+                            result = Err(e);
+                            break;
+                        }
                     }
                 }
-                self.applied[index] = seen.max(last);
+                for commit in silent {
+                    let committed = commit.join().expect("a commit thread panicked");
+                    result = result.and(committed.map(drop));
+                }
+                result
+            })?;
+            if expiration_changed {
+                self.signals.expiry_changed.notify_one();
+            }
+            for applied in &mut self.applied {
+                *applied = (*applied).max(last);
             }
             events = emitted;
         }
         Ok(())
+    }
+
+    /// Builds, for every consumer with something to react to, its uncommitted unit of reactions.
+    fn react_in_parallel(
+        &self,
+        events: &[StoredEvent],
+        last: u64,
+    ) -> Result<Vec<(Service, Unit)>, redb::Error> {
+        let stores = &*self.stores;
+        thread::scope(|scope| {
+            let workers: Vec<_> = CONSUMERS
+                .into_iter()
+                .zip(self.applied)
+                .filter_map(|(consumer, seen)| {
+                    let relevant: Vec<&StoredEvent> = events
+                        .iter()
+                        .filter(|e| e.seq > seen && reacts_to(consumer, e))
+                        .collect();
+                    if relevant.is_empty() {
+                        return None;
+                    }
+                    Some(
+                        scope.spawn(move || -> Result<(Service, Unit), redb::Error> {
+                            let mut unit = Unit::begin(db_of(stores, consumer))?;
+                            for event in relevant {
+                                react(consumer, &mut unit, event)?;
+                            }
+                            unit.mark_applied(last);
+                            Ok((consumer, unit))
+                        }),
+                    )
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|worker| worker.join().expect("a reaction thread panicked"))
+                .collect()
+        })
     }
 }
 
@@ -528,13 +583,15 @@ fn reacts_to(consumer: Service, event: &StoredEvent) -> bool {
     use tix_core::events::DomainEvent as E;
     match consumer {
         Service::Tickets => matches!(event.event, E::OrderCreated(_) | E::OrderCancelled(_)),
-        Service::Orders => matches!(
-            event.event,
-            E::TicketCreated(_)
-                | E::TicketUpdated(_)
-                | E::ExpirationComplete(_)
-                | E::PaymentCreated(_)
-        ),
+        // A ticket:updated that records a lock never changes title or price (a locked ticket cannot
+        // be edited), so the orders replica only needs those without an orderId.
+        Service::Orders => match &event.event {
+            E::TicketUpdated(ticket) => ticket.order_id.is_none(),
+            other => matches!(
+                other,
+                E::TicketCreated(_) | E::ExpirationComplete(_) | E::PaymentCreated(_)
+            ),
+        },
         Service::Payments => matches!(
             event.event,
             E::OrderCreated(_) | E::OrderCancelled(_) | E::OrderCompleted(_)
