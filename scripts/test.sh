@@ -51,4 +51,13 @@ log "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 log "cargo test"
-cargo test --workspace --locked
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+set +e
+cargo test --workspace --locked 2>&1 | tee "$results"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line for the whole workspace: cargo prints one result line per test binary.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "\nworkspace: %d passed, %d failed\n", p, f }' "$results"
+exit "$status"

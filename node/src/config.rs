@@ -45,6 +45,11 @@ pub struct Config {
     #[arg(long, env = "TIX_STRIPE_API_BASE")]
     pub stripe_api_base: Option<String>,
 
+    /// Page cache of each of the five stores, in MiB; more only helps stores larger than the OS
+    /// page cache can hold.
+    #[arg(long, env = "TIX_STORE_CACHE_MB", default_value_t = 8)]
+    pub store_cache_mb: usize,
+
     /// Log format: `text` or `json`.
     #[arg(long, env = "TIX_LOG_FORMAT", default_value = "text")]
     pub log_format: String,

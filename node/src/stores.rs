@@ -19,15 +19,26 @@ pub struct Stores {
 }
 
 impl Stores {
-    pub fn open(data_dir: &Path) -> anyhow::Result<Stores> {
-        let path = |name: &str| data_dir.join(format!("{name}.redb"));
+    /// Opens (or creates) the stores; each keeps at most `cache_bytes` of pages in memory, beyond
+    /// which reads go to the operating system's page cache.
+    pub fn open(data_dir: &Path, cache_bytes: usize) -> anyhow::Result<Stores> {
+        let open = |name: &str| {
+            let path = data_dir.join(format!("{name}.redb"));
+            redb::Database::builder()
+                .set_cache_size(cache_bytes)
+                .create(&path)
+                .with_context(|| format!("opening {}", path.display()))
+        };
         Ok(Stores {
-            auth: AuthStore::open(&path("auth")).context("opening auth store")?,
-            tickets: TicketsStore::open(&path("tickets")).context("opening tickets store")?,
-            orders: OrdersStore::open(&path("orders")).context("opening orders store")?,
-            payments: PaymentsStore::open(&path("payments")).context("opening payments store")?,
-            expiration: ExpirationStore::open(&path("expiration"))
-                .context("opening expiration store")?,
+            auth: AuthStore::from_database(open("auth")?).context("preparing auth store")?,
+            tickets: TicketsStore::from_database(open("tickets")?)
+                .context("preparing tickets store")?,
+            orders: OrdersStore::from_database(open("orders")?)
+                .context("preparing orders store")?,
+            payments: PaymentsStore::from_database(open("payments")?)
+                .context("preparing payments store")?,
+            expiration: ExpirationStore::from_database(open("expiration")?)
+                .context("preparing expiration store")?,
         })
     }
 

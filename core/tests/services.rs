@@ -1,0 +1,305 @@
+//! The services together on in-memory redb: locks, reactions, idempotent replays and expiry, driven
+//! by explicit `now` values, with the events passed between services by hand as the node's writer
+//! passes them.
+
+use std::time::Duration;
+
+use redb::Database;
+use redb::backends::InMemoryBackend;
+use tix_core::events::{DomainEvent, OrderStatus, StoredEvent};
+use tix_core::expiration::ExpirationStore;
+use tix_core::ids::{OrderId, PaymentId, TicketId, UserId};
+use tix_core::orders::{self, OrdersStore};
+use tix_core::outbox::{self, Unit};
+use tix_core::payments::{self, PaymentsStore};
+use tix_core::tickets::{self, TicketDraft, TicketsStore};
+use tix_core::time::Millis;
+
+fn memory() -> Database {
+    Database::builder()
+        .create_with_backend(InMemoryBackend::new())
+        .unwrap()
+}
+
+fn id(n: u8) -> [u8; 12] {
+    [n; 12]
+}
+
+const SELLER: UserId = UserId(tix_core::ids::RawId([1; 12]));
+const BUYER: UserId = UserId(tix_core::ids::RawId([2; 12]));
+const OTHER: UserId = UserId(tix_core::ids::RawId([3; 12]));
+const TTL: Duration = Duration::from_secs(60);
+
+/// Four stores and a sequence counter, with the writer's commit-then-react loop in miniature.
+struct Node {
+    tickets: TicketsStore,
+    orders: OrdersStore,
+    payments: PaymentsStore,
+    expiration: ExpirationStore,
+    next_seq: u64,
+    log: Vec<StoredEvent>,
+}
+
+impl Node {
+    fn new() -> Node {
+        Node {
+            tickets: TicketsStore::from_database(memory()).unwrap(),
+            orders: OrdersStore::from_database(memory()).unwrap(),
+            payments: PaymentsStore::from_database(memory()).unwrap(),
+            expiration: ExpirationStore::from_database(memory()).unwrap(),
+            next_seq: 1,
+            log: Vec::new(),
+        }
+    }
+
+    fn commit(&mut self, unit: Unit) -> Vec<StoredEvent> {
+        let events = unit.commit(self.next_seq, Millis(0)).unwrap();
+        self.next_seq += events.len() as u64;
+        self.log.extend(events.iter().cloned());
+        events
+    }
+
+    /// Delivers events to every service until nothing new is emitted.
+    fn react(&mut self, mut events: Vec<StoredEvent>) {
+        while !events.is_empty() {
+            let mut emitted = Vec::new();
+            for service in 0..4 {
+                let db = match service {
+                    0 => self.tickets.db(),
+                    1 => self.orders.db(),
+                    2 => self.payments.db(),
+                    _ => self.expiration.db(),
+                };
+                let mut unit = Unit::begin(db).unwrap();
+                for event in &events {
+                    match service {
+                        0 => TicketsStore::react(&mut unit, event).unwrap(),
+                        1 => OrdersStore::react(&mut unit, event).unwrap(),
+                        2 => PaymentsStore::react(&mut unit, event).unwrap(),
+                        _ => ExpirationStore::react(&mut unit, event).unwrap(),
+                    }
+                }
+                emitted.extend(self.commit(unit));
+            }
+            events = emitted;
+        }
+    }
+
+    fn sell(&mut self, n: u8, price: f64) -> TicketId {
+        let mut unit = Unit::begin(self.tickets.db()).unwrap();
+        let ticket = TicketsStore::create(
+            &mut unit,
+            TicketId::from_bytes(id(n)),
+            SELLER,
+            TicketDraft {
+                title: format!("T{n}"),
+                price,
+            },
+        )
+        .unwrap();
+        let events = self.commit(unit);
+        self.react(events);
+        ticket.id
+    }
+
+    fn place(
+        &mut self,
+        n: u8,
+        buyer: UserId,
+        ticket: TicketId,
+        now: Millis,
+    ) -> Result<OrderId, orders::Error> {
+        let mut unit = Unit::begin(self.orders.db()).unwrap();
+        let order = OrdersStore::place(
+            &mut unit,
+            OrderId::from_bytes(id(n)),
+            buyer,
+            ticket,
+            now,
+            TTL,
+        );
+        let events = self.commit(unit);
+        self.react(events);
+        order.map(|o| o.id)
+    }
+
+    fn edit(&mut self, ticket: TicketId, price: f64) -> Result<(), tickets::Error> {
+        let mut unit = Unit::begin(self.tickets.db()).unwrap();
+        let result = TicketsStore::update(
+            &mut unit,
+            ticket,
+            SELLER,
+            TicketDraft {
+                title: "Edited".into(),
+                price,
+            },
+        );
+        let events = self.commit(unit);
+        self.react(events);
+        result.map(drop)
+    }
+
+    fn expire(&mut self, now: Millis) -> usize {
+        let mut unit = Unit::begin(self.expiration.db()).unwrap();
+        let fired = ExpirationStore::fire_due(&mut unit, now, 100).unwrap();
+        let events = self.commit(unit);
+        self.react(events);
+        fired.len()
+    }
+
+    fn pay(&mut self, order: OrderId, payer: UserId, now: Millis) -> Result<(), payments::Error> {
+        let mut unit = Unit::begin(self.payments.db()).unwrap();
+        let result = PaymentsStore::record(
+            &mut unit,
+            PaymentId::from_bytes(id(200)),
+            order,
+            payer,
+            "pi_1",
+            now,
+        );
+        let events = self.commit(unit);
+        self.react(events);
+        result.map(drop)
+    }
+}
+
+#[test]
+fn a_second_order_on_a_held_ticket_is_refused_and_the_holder_is_recorded_everywhere() {
+    let mut node = Node::new();
+    let ticket = node.sell(10, 20.0);
+    let order = node.place(20, BUYER, ticket, Millis(1_000)).unwrap();
+    assert!(matches!(
+        node.place(21, OTHER, ticket, Millis(1_001)),
+        Err(orders::Error::AlreadyReserved(_))
+    ));
+    assert_eq!(
+        node.tickets.get(ticket).unwrap().unwrap().order_id,
+        Some(order)
+    );
+    assert_eq!(node.payments.order(order).unwrap().unwrap().price, 20.0);
+    assert_eq!(
+        node.expiration.next_deadline().unwrap(),
+        Some(Millis(61_000))
+    );
+    assert!(matches!(
+        node.edit(ticket, 99.0),
+        Err(tickets::Error::Reserved)
+    ));
+}
+
+#[test]
+fn the_sequence_is_gap_free_across_stores_and_every_reaction_is_idempotent() {
+    let mut node = Node::new();
+    let ticket = node.sell(10, 20.0);
+    node.place(20, BUYER, ticket, Millis(1_000)).unwrap();
+    let seqs: Vec<u64> = node.log.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
+
+    // Replaying the whole log changes nothing and emits nothing.
+    let before_ticket = node.tickets.get(ticket).unwrap();
+    let before_len = node.log.len();
+    let replay = node.log.clone();
+    node.react(replay);
+    assert_eq!(node.log.len(), before_len, "no event emitted twice");
+    assert_eq!(node.tickets.get(ticket).unwrap(), before_ticket);
+    let mut unread = 0;
+    for db in [
+        node.tickets.db(),
+        node.orders.db(),
+        node.payments.db(),
+        node.expiration.db(),
+    ] {
+        unread += outbox::read_after(db, 0, usize::MAX).unwrap().len();
+    }
+    assert_eq!(unread, before_len, "the outboxes hold exactly the log");
+}
+
+#[test]
+fn expiry_fires_once_at_the_deadline_and_releases_only_the_holder() {
+    let mut node = Node::new();
+    let ticket = node.sell(10, 20.0);
+    let first = node.place(20, BUYER, ticket, Millis(0)).unwrap();
+    assert_eq!(node.expire(Millis(59_999)), 0, "not yet due");
+    assert_eq!(node.expire(Millis(60_000)), 1);
+    assert_eq!(
+        node.orders.get(first).unwrap().unwrap().status,
+        OrderStatus::Cancelled
+    );
+    assert_eq!(node.tickets.get(ticket).unwrap().unwrap().order_id, None);
+    assert_eq!(node.expire(Millis(120_000)), 0, "fires once");
+
+    // A late, duplicated expiry of the first order must not free the second order's lock.
+    let second = node.place(21, OTHER, ticket, Millis(70_000)).unwrap();
+    let duplicate = node
+        .log
+        .iter()
+        .find(|e| matches!(e.event, DomainEvent::ExpirationComplete(_)))
+        .unwrap()
+        .clone();
+    node.react(vec![duplicate]);
+    assert_eq!(
+        node.tickets.get(ticket).unwrap().unwrap().order_id,
+        Some(second)
+    );
+    assert_eq!(
+        node.orders.get(second).unwrap().unwrap().status,
+        OrderStatus::Created
+    );
+}
+
+#[test]
+fn a_payment_is_recorded_only_for_a_live_order_of_its_buyer() {
+    let mut node = Node::new();
+    let ticket = node.sell(10, 20.0);
+    let order = node.place(20, BUYER, ticket, Millis(0)).unwrap();
+    assert!(matches!(
+        node.pay(order, OTHER, Millis(1)),
+        Err(payments::Error::NotOwner)
+    ));
+    assert!(matches!(
+        node.pay(order, BUYER, Millis(60_000)),
+        Err(payments::Error::Expired)
+    ));
+    node.pay(order, BUYER, Millis(59_999)).unwrap();
+    assert_eq!(
+        node.orders.get(order).unwrap().unwrap().status,
+        OrderStatus::Complete
+    );
+    assert_eq!(
+        node.expiration.pending().unwrap(),
+        0,
+        "a paid order's expiry is dropped"
+    );
+    assert_eq!(node.expire(Millis(1_000_000)), 0);
+    assert!(
+        matches!(node.pay(order, BUYER, Millis(2)), Ok(())),
+        "the same charge again is the same payment"
+    );
+
+    let other_ticket = node.sell(11, 5.0);
+    let cancelled = node.place(22, BUYER, other_ticket, Millis(0)).unwrap();
+    node.expire(Millis(60_000));
+    assert!(matches!(
+        node.pay(cancelled, BUYER, Millis(1)),
+        Err(payments::Error::Cancelled)
+    ));
+}
+
+#[test]
+fn an_edit_before_the_lock_is_the_price_the_order_pays() {
+    let mut node = Node::new();
+    let ticket = node.sell(10, 20.0);
+    node.edit(ticket, 35.0).unwrap();
+    let order = node.place(20, BUYER, ticket, Millis(0)).unwrap();
+    let order = node.orders.get(order).unwrap().unwrap();
+    assert_eq!(order.ticket.price, 35.0);
+    assert_eq!(order.ticket.title, "Edited");
+    assert_eq!(
+        node.payments
+            .order(order.id)
+            .unwrap()
+            .unwrap()
+            .amount_cents(),
+        3500
+    );
+}
