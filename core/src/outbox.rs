@@ -33,9 +33,7 @@ pub struct Unit {
 
 impl Unit {
     pub fn begin(db: &Database) -> Result<Unit, redb::Error> {
-        let mut txn = db.begin_write()?;
-        // Quick repair keeps recovery after a crash fast at the price of a little work per commit.
-        txn.set_quick_repair(true);
+        let txn = write_txn(db)?;
         Ok(Unit {
             txn,
             pending: Vec::new(),
@@ -95,9 +93,17 @@ impl Unit {
     }
 }
 
+/// A write transaction with quick repair on. Every commit of a store must use one: redb decides at
+/// open, from the last commit, whether a crash needs the fast repair or a walk of every tree.
+pub fn write_txn(db: &Database) -> Result<WriteTransaction, redb::Error> {
+    let mut txn = db.begin_write()?;
+    txn.set_quick_repair(true);
+    Ok(txn)
+}
+
 /// Creates the outbox tables so that readers never meet a missing table.
 pub fn init(db: &Database) -> Result<(), redb::Error> {
-    let txn = db.begin_write()?;
+    let txn = write_txn(db)?;
     txn.open_table(OUTBOX)?;
     txn.open_table(META)?;
     txn.commit()?;

@@ -33,6 +33,8 @@ use crate::stores::Stores;
 
 /// Most commands one batch takes; bounds the latency a batch adds.
 const MAX_BATCH: usize = 1024;
+/// How far a consumer's recorded position may fall behind before it is written anyway.
+const MAX_POSITION_LAG: u64 = 4096;
 /// Most expiry jobs one batch fires.
 pub const EXPIRE_BATCH: usize = 4096;
 
@@ -271,6 +273,10 @@ struct State {
     next_seq: u64,
     /// Per consumer: every event at or below this has been seen by its reactions.
     applied: [u64; 4],
+    /// Per consumer: the position last written to its store (what a restart replays from).
+    persisted: [u64; 4],
+    /// A write failed; positions must be reloaded from the stores before the next batch.
+    needs_resync: bool,
 }
 
 impl State {
@@ -280,50 +286,74 @@ impl State {
         lock_ttl: std::time::Duration,
         signals: Arc<WriterSignals>,
     ) -> anyhow::Result<State> {
-        let last_seq = stores.last_seq()?;
-        let mut applied = [0u64; 4];
-        for (slot, consumer) in applied.iter_mut().zip(CONSUMERS) {
-            *slot = outbox::positions(db_of(&stores, consumer))?.1;
-        }
         let mut state = State {
             stores,
             clock,
             lock_ttl,
             signals,
-            next_seq: last_seq + 1,
-            applied,
+            next_seq: 1,
+            applied: [0; 4],
+            persisted: [0; 4],
+            needs_resync: false,
         };
-        state.signals.last_seq.store(last_seq, Ordering::Release);
-        let from = applied.iter().copied().min().unwrap_or(last_seq);
-        let mut replay = Vec::new();
-        for db in state.stores.databases() {
-            replay.extend(outbox::read_after(db, from, usize::MAX)?);
-        }
-        replay.sort_by_key(|e| e.seq);
-        if replay.iter().any(|e| {
-            CONSUMERS
-                .iter()
-                .zip(applied)
-                .any(|(c, a)| e.seq > a && reacts_to(*c, e))
-        }) {
-            info!(
-                from,
-                events = replay.len(),
-                "replaying reactions interrupted by a stop"
-            );
-        }
-        state.cascade(replay)?;
+        state.resync()?;
         Ok(state)
     }
 
+    /// Reloads the sequence and every consumer's position from the stores, then replays the
+    /// reactions they have not applied. Runs at start-up and after a failed write.
+    fn resync(&mut self) -> Result<(), redb::Error> {
+        let last_seq = self.stores.last_seq()?;
+        for (slot, consumer) in self.applied.iter_mut().zip(CONSUMERS) {
+            *slot = outbox::positions(db_of(&self.stores, consumer))?.1;
+        }
+        self.persisted = self.applied;
+        self.next_seq = last_seq + 1;
+        self.signals.last_seq.store(last_seq, Ordering::Release);
+        let from = self.applied.iter().copied().min().unwrap_or(last_seq);
+        let mut replay = Vec::new();
+        for db in self.stores.databases() {
+            replay.extend(outbox::read_after(db, from, usize::MAX)?);
+        }
+        replay.sort_by_key(|e| e.seq);
+        let pending = replay
+            .iter()
+            .filter(|e| {
+                CONSUMERS
+                    .iter()
+                    .zip(self.applied)
+                    .any(|(c, a)| e.seq > a && reacts_to(*c, e))
+            })
+            .count();
+        if pending > 0 {
+            info!(
+                from,
+                pending, "replaying reactions interrupted by a stop or a failed write"
+            );
+        }
+        self.cascade(replay)
+    }
+
     fn run_batch(&mut self, service: Service, batch: Vec<Command>) {
+        if self.needs_resync {
+            if let Err(e) = self.resync() {
+                error!(error = %e, "stores still failing; refusing writes");
+                let failure = WriteFailed(e.to_string());
+                batch.into_iter().for_each(|c| c.fail(failure.clone()));
+                return;
+            }
+            self.needs_resync = false;
+        }
         let now = self.clock.now();
         let mut done = Vec::with_capacity(batch.len());
         let mut commands = batch.into_iter();
         match self.execute(service, &mut commands, &mut done, now) {
             Ok(()) => done.into_iter().for_each(Done::send),
             Err(e) => {
-                error!(error = %e, "write batch failed; nothing of it was committed");
+                error!(error = %e, "write batch failed; its replies report the failure");
+                // Part of the batch or of its reactions may have committed: start the next batch
+                // from what the stores say, replaying what is missing.
+                self.needs_resync = true;
                 let failure = WriteFailed(e);
                 done.into_iter().for_each(|d| d.fail(failure.clone()));
                 commands.for_each(|c| c.fail(failure.clone()));
@@ -347,10 +377,14 @@ impl State {
                 return Err(e);
             }
         }
-        if let Some(index) = consumer_index(service) {
-            unit.mark_applied(self.applied[index]);
+        let position = consumer_index(service).map(|index| (index, self.applied[index]));
+        if let Some((_, applied)) = position {
+            unit.mark_applied(applied);
         }
         let events = self.commit(unit, now).map_err(|e| e.to_string())?;
+        if let Some((index, applied)) = position {
+            self.persisted[index] = applied;
+        }
         if service == Service::Expiration {
             self.signals.expiry_changed.notify_one();
         }
@@ -375,7 +409,8 @@ impl State {
         let now = self.clock.now();
         while let Some(last) = events.last().map(|e| e.seq) {
             let units = self.react_in_parallel(&events, last)?;
-            let expiration_changed = units.iter().any(|(c, _)| *c == Service::Expiration);
+            let committed: Vec<Service> = units.iter().map(|(c, _)| *c).collect();
+            let expiration_changed = committed.contains(&Service::Expiration);
             let (speaking, silent): (Vec<_>, Vec<_>) = units
                 .into_iter()
                 .partition(|(_, unit)| unit.pending_events() > 0);
@@ -404,8 +439,11 @@ impl State {
             if expiration_changed {
                 self.signals.expiry_changed.notify_one();
             }
-            for applied in &mut self.applied {
-                *applied = (*applied).max(last);
+            for (index, consumer) in CONSUMERS.into_iter().enumerate() {
+                self.applied[index] = self.applied[index].max(last);
+                if committed.contains(&consumer) {
+                    self.persisted[index] = last;
+                }
             }
             events = emitted;
         }
@@ -423,12 +461,15 @@ impl State {
             let workers: Vec<_> = CONSUMERS
                 .into_iter()
                 .zip(self.applied)
-                .filter_map(|(consumer, seen)| {
+                .zip(self.persisted)
+                .filter_map(|((consumer, seen), persisted)| {
                     let relevant: Vec<&StoredEvent> = events
                         .iter()
                         .filter(|e| e.seq > seen && reacts_to(consumer, e))
                         .collect();
-                    if relevant.is_empty() {
+                    // A consumer with nothing to do still records its position now and then, so
+                    // a restart does not replay a long stretch of events it never needed.
+                    if relevant.is_empty() && last.saturating_sub(persisted) < MAX_POSITION_LAG {
                         return None;
                     }
                     Some(

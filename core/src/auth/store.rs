@@ -24,7 +24,7 @@ impl AuthStore {
 
     pub fn from_database(db: Database) -> Result<AuthStore, redb::Error> {
         outbox::init(&db)?;
-        let txn = db.begin_write()?;
+        let txn = outbox::write_txn(&db)?;
         txn.open_table(USERS)?;
         txn.open_table(BY_EMAIL)?;
         txn.commit()?;

@@ -26,7 +26,7 @@ impl ExpirationStore {
 
     pub fn from_database(db: Database) -> Result<ExpirationStore, redb::Error> {
         outbox::init(&db)?;
-        let txn = db.begin_write()?;
+        let txn = outbox::write_txn(&db)?;
         txn.open_table(JOBS)?;
         txn.open_table(BY_ORDER)?;
         txn.commit()?;

@@ -33,7 +33,7 @@ impl OrdersStore {
 
     pub fn from_database(db: Database) -> Result<OrdersStore, redb::Error> {
         outbox::init(&db)?;
-        let txn = db.begin_write()?;
+        let txn = outbox::write_txn(&db)?;
         txn.open_table(ORDERS)?;
         txn.open_table(REPLICAS)?;
         txn.open_table(HOLDS)?;

@@ -27,7 +27,7 @@ impl PaymentsStore {
 
     pub fn from_database(db: Database) -> Result<PaymentsStore, redb::Error> {
         outbox::init(&db)?;
-        let txn = db.begin_write()?;
+        let txn = outbox::write_txn(&db)?;
         txn.open_table(REPLICAS)?;
         txn.open_table(PAYMENTS)?;
         txn.open_table(BY_ORDER)?;

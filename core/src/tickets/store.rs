@@ -25,7 +25,7 @@ impl TicketsStore {
 
     pub fn from_database(db: Database) -> Result<TicketsStore, redb::Error> {
         outbox::init(&db)?;
-        let txn = db.begin_write()?;
+        let txn = outbox::write_txn(&db)?;
         txn.open_table(TICKETS)?;
         txn.open_table(AVAILABLE)?;
         txn.commit()?;

@@ -37,6 +37,12 @@ pub(super) async fn pay(
     let order_id: OrderId = parse_id(order_id.unwrap_or_default())?;
     let token = token.unwrap_or_default().to_owned();
 
-    let payment = checkout::pay(&state, payer.id, order_id, token).await?;
+    // The checkout runs as its own task: if the buyer's connection drops mid-payment, the
+    // authorization is still recorded and captured, or voided, rather than left hanging.
+    let checkout =
+        tokio::spawn(async move { checkout::pay(&state, payer.id, order_id, token).await });
+    let payment = checkout
+        .await
+        .map_err(|e| ApiError::Internal(format!("checkout task: {e}")))??;
     Ok((StatusCode::CREATED, Json(json!({ "id": payment.id }))))
 }
