@@ -21,6 +21,7 @@ use crate::config::Config;
 use crate::gateway::{Gateway, StripeGateway, TestGateway};
 use crate::http;
 use crate::ids::IdGen;
+use crate::password::Passwords;
 use crate::scheduler::{self, Lateness};
 use crate::session::Sessions;
 use crate::state::AppState;
@@ -79,6 +80,9 @@ impl App {
             writer: writer_handle,
             signals: signals.clone(),
             sessions: Arc::new(Sessions::new(&secret, config.session_ttl)),
+            passwords: Arc::new(Passwords::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            )?),
             ids: Arc::new(IdGen::new(process, rand::rng().next_u32())),
             clock: clock.clone(),
             gateway: Arc::new(gateway),

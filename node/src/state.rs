@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::gateway::Gateway;
 use crate::ids::IdGen;
+use crate::password::Passwords;
 use crate::scheduler::Lateness;
 use crate::session::Sessions;
 use crate::stores::Stores;
@@ -17,6 +18,7 @@ pub struct AppState {
     pub writer: WriterHandle,
     pub signals: Arc<WriterSignals>,
     pub sessions: Arc<Sessions>,
+    pub passwords: Arc<Passwords>,
     pub ids: Arc<IdGen>,
     pub clock: Arc<dyn Clock>,
     pub gateway: Arc<Gateway>,

@@ -12,7 +12,6 @@ use tix_core::ids::UserId;
 
 use super::error::ApiError;
 use super::input::{Body, Session, Validator, is_email, string};
-use crate::password;
 use crate::session::COOKIE_NAME;
 use crate::state::AppState;
 use crate::writer::Command;
@@ -46,9 +45,10 @@ pub(super) async fn sign_up(
     if state.stores.auth.find_by_email(&email)?.is_some() {
         return Err(ApiError::BadRequest("Email in use".into()));
     }
-    let password_hash = tokio::task::spawn_blocking(move || password::hash(&password))
+    let password_hash = state
+        .passwords
+        .hash(password)
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let now = state.clock.now();
     let user = User {
@@ -89,8 +89,9 @@ pub(super) async fn sign_in(
     let Some(user) = state.stores.auth.find_by_email(email)? else {
         return Err(ApiError::BadRequest("Invalid credentials".into()));
     };
-    let stored = user.password_hash.clone();
-    let matches = tokio::task::spawn_blocking(move || password::verify(&password, &stored))
+    let matches = state
+        .passwords
+        .verify(password, user.password_hash.clone())
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     if !matches {
