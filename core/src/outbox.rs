@@ -91,6 +91,19 @@ impl Unit {
         self.txn.commit()?;
         Ok(stored)
     }
+
+    /// Commits a unit that emitted no events, visible to readers at once but durable only with the
+    /// store's next durable commit. Safe because such a unit holds only reactions, which a crash
+    /// makes the node replay from the (durable) events that caused them; having no events, it
+    /// cannot leave a gap in the sequence.
+    pub fn commit_volatile(mut self) -> Result<(), redb::Error> {
+        assert!(
+            self.pending.is_empty(),
+            "a unit with events must commit durably"
+        );
+        self.txn.set_durability(redb::Durability::None)?;
+        self.commit(0, Millis(0)).map(drop)
+    }
 }
 
 /// A write transaction with quick repair on. Every commit of a store must use one: redb decides at

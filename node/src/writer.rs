@@ -252,7 +252,10 @@ impl Writer {
                     }
                     state.run_batch(service, batch);
                 }
-                info!("writer stopped");
+                match state.checkpoint() {
+                    Ok(()) => info!("writer stopped; stores checkpointed"),
+                    Err(e) => error!(error = %e, "final checkpoint failed; the next start replays reactions"),
+                }
             })?;
         Ok((Writer { thread }, WriterHandle { commands_tx }))
     }
@@ -409,6 +412,14 @@ impl State {
         let now = self.clock.now();
         while let Some(last) = events.last().map(|e| e.seq) {
             let units = self.react_in_parallel(&events, last)?;
+            let durable: Vec<Service> = units
+                .iter()
+                .filter(|(consumer, unit)| {
+                    unit.pending_events() > 0 || self.position_lags(*consumer, last)
+                })
+                .map(|(consumer, _)| *consumer)
+                .collect();
+            let durable_due = |consumer: Service| durable.contains(&consumer);
             let committed: Vec<Service> = units.iter().map(|(c, _)| *c).collect();
             let expiration_changed = committed.contains(&Service::Expiration);
             let (speaking, silent): (Vec<_>, Vec<_>) = units
@@ -416,9 +427,20 @@ impl State {
                 .partition(|(_, unit)| unit.pending_events() > 0);
             let mut emitted = Vec::new();
             thread::scope(|scope| -> Result<(), redb::Error> {
+                // Reactions without events need not be durable (a crash replays them), except now
+                // and then, so that a restart replays only a short stretch.
                 let silent: Vec<_> = silent
                     .into_iter()
-                    .map(|(_, unit)| scope.spawn(move || unit.commit(0, now)))
+                    .map(|(consumer, unit)| {
+                        let durable = durable_due(consumer);
+                        scope.spawn(move || {
+                            if durable {
+                                unit.commit(0, now).map(drop)
+                            } else {
+                                unit.commit_volatile()
+                            }
+                        })
+                    })
                     .collect();
                 let mut result = Ok(());
                 for (_, unit) in speaking {
@@ -432,7 +454,7 @@ impl State {
                 }
                 for commit in silent {
                     let committed = commit.join().expect("a commit thread panicked");
-                    result = result.and(committed.map(drop));
+                    result = result.and(committed);
                 }
                 result
             })?;
@@ -441,11 +463,29 @@ impl State {
             }
             for (index, consumer) in CONSUMERS.into_iter().enumerate() {
                 self.applied[index] = self.applied[index].max(last);
-                if committed.contains(&consumer) {
+                if durable.contains(&consumer) {
                     self.persisted[index] = last;
                 }
             }
             events = emitted;
+        }
+        Ok(())
+    }
+
+    /// Whether a consumer's durable position has fallen far enough behind to be written now.
+    fn position_lags(&self, consumer: Service, last: u64) -> bool {
+        consumer_index(consumer)
+            .is_some_and(|index| last.saturating_sub(self.persisted[index]) >= MAX_POSITION_LAG)
+    }
+
+    /// Makes every consumer's store durable at its current position; run when the writer stops, so
+    /// a graceful restart replays nothing.
+    fn checkpoint(&mut self) -> Result<(), redb::Error> {
+        for (index, consumer) in CONSUMERS.into_iter().enumerate() {
+            let mut unit = Unit::begin(db_of(&self.stores, consumer))?;
+            unit.mark_applied(self.applied[index]);
+            unit.commit(0, self.clock.now())?;
+            self.persisted[index] = self.applied[index];
         }
         Ok(())
     }

@@ -161,6 +161,13 @@ async fn locks_that_fall_due_during_a_graceful_stop_are_released_at_start_up() {
             ..Default::default()
         },
     );
+    assert!(
+        !node
+            .log()
+            .iter()
+            .any(|line| line.contains("replaying reactions")),
+        "a graceful stop checkpoints every store, so nothing is replayed"
+    );
     assert_all_expired_promptly(&node, &buyer, &orders).await;
 }
 
