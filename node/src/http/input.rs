@@ -146,6 +146,14 @@ impl Validator {
         });
     }
 
+    /// Passes `value` through, recording `message` for `field` when it is missing.
+    pub(crate) fn require<T>(&mut self, value: Option<T>, field: &str, message: &str) -> Option<T> {
+        if value.is_none() {
+            self.fail(field, message);
+        }
+        value
+    }
+
     pub(crate) fn finish(self) -> Result<(), ApiError> {
         if self.errors.is_empty() {
             Ok(())

@@ -22,20 +22,19 @@ pub(super) async fn place(
     let buyer = session.require()?;
     let body = body.object()?;
     let mut check = Validator::default();
-    let ticket_id = match body.get("ticketId") {
+    let present = match body.get("ticketId") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.is_empty() => None,
         Some(value) => Some(value),
     };
-    if ticket_id.is_none() {
-        check.fail("ticketId", "Invalid value");
-    }
-    let ticket_id = ticket_id
-        .and_then(Value::as_str)
-        .and_then(|s| s.parse::<TicketId>().ok());
-    if ticket_id.is_none() {
-        check.fail("ticketId", "TicketId must be provided");
-    }
+    let present = check.require(present, "ticketId", "Invalid value");
+    let ticket_id = check.require(
+        present
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<TicketId>().ok()),
+        "ticketId",
+        "TicketId must be provided",
+    );
     check.finish()?;
     let ticket = ticket_id.ok_or(ApiError::Malformed)?;
 

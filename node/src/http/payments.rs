@@ -23,16 +23,16 @@ pub(super) async fn pay(
     let payer = session.require()?;
     let body = body.object()?;
     let mut check = Validator::default();
-    let token = string(&body, "token").filter(|t| !t.is_empty());
-    match token {
-        None => check.fail("token", "Invalid value"),
-        Some(t) if t.len() > MAX_TOKEN_CHARS => check.fail("token", "Invalid value"),
-        Some(_) => {}
-    }
-    let order_id = string(&body, "orderId").filter(|o| !o.is_empty());
-    if order_id.is_none() {
-        check.fail("orderId", "Invalid value");
-    }
+    let token = check.require(
+        string(&body, "token").filter(|t| !t.is_empty() && t.len() <= MAX_TOKEN_CHARS),
+        "token",
+        "Invalid value",
+    );
+    let order_id = check.require(
+        string(&body, "orderId").filter(|o| !o.is_empty()),
+        "orderId",
+        "Invalid value",
+    );
     check.finish()?;
     let order_id: OrderId = parse_id(order_id.unwrap_or_default())?;
     let token = token.unwrap_or_default().to_owned();

@@ -25,16 +25,18 @@ pub(super) async fn sign_up(
 ) -> Result<Response, ApiError> {
     let body = body.object()?;
     let mut check = Validator::default();
-    let email = string(&body, "email").filter(|e| is_email(e));
-    if email.is_none() {
-        check.fail("email", "Email must be valid");
-    }
-    let password = string(&body, "password")
-        .map(str::trim)
-        .filter(|p| (4..=20).contains(&p.chars().count()));
-    if password.is_none() {
-        check.fail("password", "Password must be between 4 and 20 characters");
-    }
+    let email = check.require(
+        string(&body, "email").filter(|e| is_email(e)),
+        "email",
+        "Email must be valid",
+    );
+    let password = check.require(
+        string(&body, "password")
+            .map(str::trim)
+            .filter(|p| (4..=20).contains(&p.chars().count())),
+        "password",
+        "Password must be between 4 and 20 characters",
+    );
     check.finish()?;
     let (email, password) = (
         email.unwrap_or_default().to_owned(),
@@ -70,16 +72,18 @@ pub(super) async fn sign_in(
 ) -> Result<Response, ApiError> {
     let body = body.object()?;
     let mut check = Validator::default();
-    let email = string(&body, "email").filter(|e| is_email(e));
-    if email.is_none() {
-        check.fail("email", "Email must be valid");
-    }
-    let password = string(&body, "password")
-        .map(str::trim)
-        .filter(|p| !p.is_empty());
-    if password.is_none() {
-        check.fail("password", "You must supply a password");
-    }
+    let email = check.require(
+        string(&body, "email").filter(|e| is_email(e)),
+        "email",
+        "Email must be valid",
+    );
+    let password = check.require(
+        string(&body, "password")
+            .map(str::trim)
+            .filter(|p| !p.is_empty()),
+        "password",
+        "You must supply a password",
+    );
     check.finish()?;
     let (email, password) = (
         email.unwrap_or_default(),

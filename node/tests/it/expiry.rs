@@ -130,42 +130,43 @@ async fn assert_all_expired_promptly(node: &Node, buyer: &Client, orders: &[Valu
     );
 }
 
-#[tokio::test]
-async fn locks_that_fall_due_during_a_graceful_stop_are_released_at_start_up() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(
-        &dir,
-        NodeOptions {
-            lock_ttl: Some("2s"),
-            ..Default::default()
-        },
-    );
+/// Places five 2-second locks, stops the node with `stop`, waits until they are all overdue, and
+/// starts the node again. Returns the new node, the buyer and the orders.
+async fn restart_after_locks_fall_due(
+    dir: &tempfile::TempDir,
+    stop: impl FnOnce(Node),
+) -> (Node, Client, Vec<Value>) {
+    let options = NodeOptions {
+        lock_ttl: Some("2s"),
+        ..Default::default()
+    };
+    let node = Node::start(dir, options.clone());
     let seller = node.client().user("seller@test.com").await;
     let buyer = node.client().user("buyer@test.com").await;
     let orders = place_orders(&seller, &buyer, 5).await;
-    let status = node.terminate();
-    assert!(status.success(), "graceful stop exits 0: {status:?}");
+    stop(node);
     let last_deadline = orders.iter().map(expires_at).max().unwrap();
-    tokio::time::sleep(
-        last_deadline
-            .duration_since(SystemTime::now())
-            .unwrap_or_default()
-            + Duration::from_millis(500),
-    )
-    .await;
+    let overdue = last_deadline
+        .duration_since(SystemTime::now())
+        .unwrap_or_default();
+    tokio::time::sleep(overdue + Duration::from_millis(500)).await;
+    (Node::start(dir, options), buyer, orders)
+}
 
-    let node = Node::start(
-        &dir,
-        NodeOptions {
-            lock_ttl: Some("2s"),
-            ..Default::default()
-        },
-    );
+#[tokio::test]
+async fn locks_that_fall_due_during_a_graceful_stop_are_released_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let (node, buyer, orders) = restart_after_locks_fall_due(&dir, |node| {
+        let status = node.terminate();
+        assert!(status.success(), "graceful stop exits 0: {status:?}");
+    })
+    .await;
+    let replayed = node
+        .log()
+        .iter()
+        .any(|line| line.contains("replaying reactions"));
     assert!(
-        !node
-            .log()
-            .iter()
-            .any(|line| line.contains("replaying reactions")),
+        !replayed,
         "a graceful stop checkpoints every store, so nothing is replayed"
     );
     assert_all_expired_promptly(&node, &buyer, &orders).await;
@@ -174,33 +175,7 @@ async fn locks_that_fall_due_during_a_graceful_stop_are_released_at_start_up() {
 #[tokio::test]
 async fn locks_that_fall_due_after_a_kill_9_are_released_at_start_up() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(
-        &dir,
-        NodeOptions {
-            lock_ttl: Some("2s"),
-            ..Default::default()
-        },
-    );
-    let seller = node.client().user("seller@test.com").await;
-    let buyer = node.client().user("buyer@test.com").await;
-    let orders = place_orders(&seller, &buyer, 5).await;
-    node.kill9();
-    let last_deadline = orders.iter().map(expires_at).max().unwrap();
-    tokio::time::sleep(
-        last_deadline
-            .duration_since(SystemTime::now())
-            .unwrap_or_default()
-            + Duration::from_millis(500),
-    )
-    .await;
-
-    let node = Node::start(
-        &dir,
-        NodeOptions {
-            lock_ttl: Some("2s"),
-            ..Default::default()
-        },
-    );
+    let (node, buyer, orders) = restart_after_locks_fall_due(&dir, Node::kill9).await;
     assert_all_expired_promptly(&node, &buyer, &orders).await;
 }
 

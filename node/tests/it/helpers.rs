@@ -343,3 +343,20 @@ pub(crate) async fn users(node: &Node, prefix: &str, count: usize) -> Vec<Client
     users.sort_by_key(|(n, _)| *n);
     users.into_iter().map(|(_, client)| client).collect()
 }
+
+/// The usual cast: a seller lists a ticket and a buyer orders it. Returns both users, the ticket
+/// and the order.
+pub(crate) async fn ordered(
+    node: &Node,
+    title: &str,
+    price: Value,
+) -> (Client, Client, Value, Value) {
+    let seller = node.client().user("seller@test.com").await;
+    let buyer = node.client().user("buyer@test.com").await;
+    let ticket = seller.sell(title, price).await;
+    let order = buyer
+        .post("/api/orders", json!({ "ticketId": id(&ticket) }))
+        .await;
+    assert_eq!(order.status, StatusCode::CREATED, "order: {}", order.text);
+    (seller, buyer, ticket, order.body)
+}

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{Node, NodeOptions, id, only_message};
+use crate::helpers::{Node, NodeOptions, id, only_message, ordered};
 
 #[tokio::test]
 async fn placing_an_order_is_validated_like_the_seed() {
@@ -136,13 +136,7 @@ async fn a_user_sees_all_and_only_their_orders_in_the_order_placed() {
 async fn showing_an_order_checks_auth_id_existence_and_ownership() {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(&dir, NodeOptions::default());
-    let seller = node.client().user("seller@test.com").await;
-    let buyer = node.client().user("buyer@test.com").await;
-    let ticket = seller.sell("Gig", json!(30)).await;
-    let order = buyer
-        .post("/api/orders", json!({"ticketId": id(&ticket)}))
-        .await
-        .body;
+    let (seller, buyer, _ticket, order) = ordered(&node, "Gig", json!(30)).await;
     let path = format!("/api/orders/{}", id(&order));
 
     assert_eq!(
@@ -242,13 +236,7 @@ async fn cancelling_releases_the_ticket_once_and_only_for_the_holder() {
 async fn a_paid_order_cannot_be_cancelled() {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(&dir, NodeOptions::default());
-    let seller = node.client().user("seller@test.com").await;
-    let buyer = node.client().user("buyer@test.com").await;
-    let ticket = seller.sell("Final", json!(80)).await;
-    let order = buyer
-        .post("/api/orders", json!({"ticketId": id(&ticket)}))
-        .await
-        .body;
+    let (_seller, buyer, _ticket, order) = ordered(&node, "Final", json!(80)).await;
     let paid = buyer
         .post(
             "/api/payments",

@@ -3,19 +3,13 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{Node, NodeOptions, id, only_message};
+use crate::helpers::{Node, NodeOptions, id, only_message, ordered};
 
 #[tokio::test]
 async fn payments_check_auth_then_validation_then_existence_then_ownership_then_state() {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(&dir, NodeOptions::default());
-    let seller = node.client().user("seller@test.com").await;
-    let buyer = node.client().user("buyer@test.com").await;
-    let ticket = seller.sell("Ballet", json!(25)).await;
-    let order = buyer
-        .post("/api/orders", json!({"ticketId": id(&ticket)}))
-        .await
-        .body;
+    let (seller, buyer, ticket, order) = ordered(&node, "Ballet", json!(25)).await;
 
     assert_eq!(
         node.client().post("/api/payments", json!({})).await.status,
@@ -89,13 +83,7 @@ async fn payments_check_auth_then_validation_then_existence_then_ownership_then_
 async fn a_cancelled_order_cannot_be_paid() {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(&dir, NodeOptions::default());
-    let seller = node.client().user("seller@test.com").await;
-    let buyer = node.client().user("buyer@test.com").await;
-    let ticket = seller.sell("Circus", json!(15)).await;
-    let order = buyer
-        .post("/api/orders", json!({"ticketId": id(&ticket)}))
-        .await
-        .body;
+    let (_seller, buyer, _ticket, order) = ordered(&node, "Circus", json!(15)).await;
     buyer.delete(&format!("/api/orders/{}", id(&order))).await;
     let reply = buyer
         .post(
@@ -111,13 +99,7 @@ async fn a_cancelled_order_cannot_be_paid() {
 async fn a_declined_card_is_a_clear_400_and_the_order_can_still_be_paid() {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(&dir, NodeOptions::default());
-    let seller = node.client().user("seller@test.com").await;
-    let buyer = node.client().user("buyer@test.com").await;
-    let ticket = seller.sell("Comedy", json!(9.99)).await;
-    let order = buyer
-        .post("/api/orders", json!({"ticketId": id(&ticket)}))
-        .await
-        .body;
+    let (_seller, buyer, _ticket, order) = ordered(&node, "Comedy", json!(9.99)).await;
     let declined = buyer
         .post(
             "/api/payments",

@@ -9,7 +9,7 @@ use serde_json::json;
 use tokio::sync::Barrier;
 
 use crate::fake_stripe::FakeStripe;
-use crate::helpers::{Node, NodeOptions, eventually, id, only_message};
+use crate::helpers::{Node, NodeOptions, eventually, id, only_message, ordered};
 
 fn stripe_node(dir: &tempfile::TempDir, fake: &FakeStripe, lock_ttl: &'static str) -> Node {
     Node::start(
@@ -33,13 +33,7 @@ async fn a_payment_authorizes_then_captures_the_locked_price() {
         node.client().get("/healthz").await.body["payments"]["mode"],
         "stripe"
     );
-    let seller = node.client().user("seller@test.com").await;
-    let buyer = node.client().user("buyer@test.com").await;
-    let ticket = seller.sell("Symphony", json!("20.99")).await;
-    let order = buyer
-        .post("/api/orders", json!({"ticketId": id(&ticket)}))
-        .await
-        .body;
+    let (_seller, buyer, _ticket, order) = ordered(&node, "Symphony", json!("20.99")).await;
 
     let paid = buyer
         .post(
@@ -67,13 +61,7 @@ async fn concurrent_payments_for_one_order_charge_once() {
     let fake = FakeStripe::start().await;
     let dir = tempfile::tempdir().unwrap();
     let node = stripe_node(&dir, &fake, "15m");
-    let seller = node.client().user("seller@test.com").await;
-    let buyer = node.client().user("buyer@test.com").await;
-    let ticket = seller.sell("Popular", json!(50)).await;
-    let order = buyer
-        .post("/api/orders", json!({"ticketId": id(&ticket)}))
-        .await
-        .body;
+    let (_seller, buyer, _ticket, order) = ordered(&node, "Popular", json!(50)).await;
 
     let start = Arc::new(Barrier::new(10));
     let mut tasks = tokio::task::JoinSet::new();
@@ -117,13 +105,7 @@ async fn a_declined_card_leaves_the_order_payable_with_another_card() {
     let fake = FakeStripe::start().await;
     let dir = tempfile::tempdir().unwrap();
     let node = stripe_node(&dir, &fake, "15m");
-    let seller = node.client().user("seller@test.com").await;
-    let buyer = node.client().user("buyer@test.com").await;
-    let ticket = seller.sell("Indie", json!(12)).await;
-    let order = buyer
-        .post("/api/orders", json!({"ticketId": id(&ticket)}))
-        .await
-        .body;
+    let (_seller, buyer, _ticket, order) = ordered(&node, "Indie", json!(12)).await;
     let declined = buyer
         .post(
             "/api/payments",
@@ -194,13 +176,7 @@ async fn paying_while_the_lock_expires_gives_the_money_back_and_keeps_the_order_
     let fake = FakeStripe::start().await;
     let dir = tempfile::tempdir().unwrap();
     let node = stripe_node(&dir, &fake, "2s");
-    let seller = node.client().user("seller@test.com").await;
-    let buyer = node.client().user("buyer@test.com").await;
-    let ticket = seller.sell("Last minute", json!(30)).await;
-    let order = buyer
-        .post("/api/orders", json!({"ticketId": id(&ticket)}))
-        .await
-        .body;
+    let (_seller, buyer, ticket, order) = ordered(&node, "Last minute", json!(30)).await;
 
     // Stripe takes longer to authorize than the lock has left.
     fake.set_authorize_delay(Duration::from_secs(3));
