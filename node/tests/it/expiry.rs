@@ -44,11 +44,19 @@ async fn an_unpaid_order_expires_within_a_second_and_frees_its_ticket() {
             .unwrap_or_default(),
     )
     .await;
-    let expired = eventually(Duration::from_secs(1), || async {
+    // The client may be scheduled late on a busy machine, so it observes with some slack; the
+    // guarantee itself is checked on the node's own measurement of how late the release was.
+    let expired = eventually(Duration::from_secs(3), || async {
         status_of(&buyer, &order).await == "cancelled"
     })
     .await;
-    assert!(expired, "cancelled within a second of expiresAt");
+    assert!(expired, "the order was cancelled after expiresAt");
+    let lateness = node.client().get("/healthz").await.body["locks"]["expiry"].clone();
+    assert_eq!(lateness["expired"], 1);
+    assert!(
+        lateness["maxMs"].as_u64().unwrap() < 1000,
+        "released within a second: {lateness}"
+    );
     let shown = buyer.get(&format!("/api/orders/{}", id(&order))).await.body;
     assert_eq!(shown["version"], 1);
     let ticket_now = node
