@@ -51,8 +51,15 @@ async fn an_unpaid_order_expires_within_a_second_and_frees_its_ticket() {
     })
     .await;
     assert!(expired, "the order was cancelled after expiresAt");
-    let lateness = node.client().get("/healthz").await.body["locks"]["expiry"].clone();
-    assert_eq!(lateness["expired"], 1);
+    // The scheduler records the release once the writer has finished all its reactions, a moment
+    // after the cancellation itself is visible.
+    let health = node.client();
+    let recorded = eventually(Duration::from_secs(3), || async {
+        health.get("/healthz").await.body["locks"]["expiry"]["expired"] == 1
+    })
+    .await;
+    assert!(recorded, "the node recorded one expiry");
+    let lateness = health.get("/healthz").await.body["locks"]["expiry"].clone();
     assert!(
         lateness["maxMs"].as_u64().unwrap() < 1000,
         "released within a second: {lateness}"
@@ -199,11 +206,13 @@ async fn a_kill_9_under_load_loses_no_acknowledged_order_and_leaves_stores_consi
     }
     // Orders stream in from 8 workers; the node is killed while they run.
     let mut workers = tokio::task::JoinSet::new();
+    let placed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     for chunk in tickets
         .chunks(tickets.len() / 8 + 1)
         .map(<[String]>::to_vec)
     {
         let buyer = buyer.clone();
+        let placed = placed.clone();
         workers.spawn(async move {
             let mut acknowledged = Vec::new();
             for ticket in chunk {
@@ -213,6 +222,7 @@ async fn a_kill_9_under_load_loses_no_acknowledged_order_and_leaves_stores_consi
                 };
                 match reply {
                     Some(reply) if reply.status == StatusCode::CREATED => {
+                        placed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         acknowledged.push(reply.body)
                     }
                     Some(_) => {}
@@ -222,7 +232,12 @@ async fn a_kill_9_under_load_loses_no_acknowledged_order_and_leaves_stores_consi
             acknowledged
         });
     }
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    // Kill once the orders are flowing (a few dozen acknowledged), wherever the writer is then.
+    let flowing = eventually(Duration::from_secs(20), || async {
+        placed.load(std::sync::atomic::Ordering::Relaxed) >= 30
+    })
+    .await;
+    assert!(flowing, "orders are being placed");
     node.kill9();
     let acknowledged: Vec<Value> = workers.join_all().await.into_iter().flatten().collect();
     assert!(

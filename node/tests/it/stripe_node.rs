@@ -179,7 +179,7 @@ async fn paying_while_the_lock_expires_gives_the_money_back_and_keeps_the_order_
     let (_seller, buyer, ticket, order) = ordered(&node, "Last minute", json!(30)).await;
 
     // Stripe takes longer to authorize than the lock has left.
-    fake.set_authorize_delay(Duration::from_secs(3));
+    fake.set_authorize_delay(Duration::from_secs(4));
     let reply = buyer
         .post(
             "/api/payments",
