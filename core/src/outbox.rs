@@ -22,6 +22,7 @@ pub const OUTBOX: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("outbox
 pub const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
 
 const LAST_SEQ: &str = "last_seq";
+const EPOCH: &str = "epoch";
 const APPLIED_SEQ: &str = "applied_seq";
 
 /// One write transaction on one store, collecting the events of its changes.
@@ -148,6 +149,31 @@ pub fn read_after(
         events.push(event);
     }
     Ok(events)
+}
+
+/// The store's epoch: set once, from `candidate`, when the store is new, and kept for its lifetime.
+/// A venue whose stores are recreated starts a new epoch, so the hub can tell its sequences apart.
+pub fn epoch(db: &Database, candidate: u64) -> Result<u64, redb::Error> {
+    {
+        let txn = db.begin_read()?;
+        if let Some(epoch) = txn.open_table(META)?.get(EPOCH)? {
+            return Ok(epoch.value());
+        }
+    }
+    let txn = write_txn(db)?;
+    let epoch = {
+        let mut meta = txn.open_table(META)?;
+        let existing = meta.get(EPOCH)?.map(|e| e.value());
+        match existing {
+            Some(epoch) => epoch,
+            None => {
+                meta.insert(EPOCH, candidate)?;
+                candidate
+            }
+        }
+    };
+    txn.commit()?;
+    Ok(epoch)
 }
 
 /// Number of events in this store's outbox.

@@ -42,7 +42,11 @@ impl App {
             .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let started = std::time::Instant::now();
-        let stores = Arc::new(Stores::open(&config.data_dir, config.store_cache_mb << 20)?);
+        let stores = Arc::new(Stores::open(
+            &config.data_dir,
+            config.store_cache_mb << 20,
+            rand::rng().next_u64(),
+        )?);
         let signals = Arc::new(WriterSignals {
             last_seq: AtomicU64::new(0),
             expiry_changed: Notify::new(),

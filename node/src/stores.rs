@@ -4,6 +4,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use tix_core::auth::AuthStore;
+use tix_core::events::StoredEvent;
 use tix_core::expiration::ExpirationStore;
 use tix_core::orders::OrdersStore;
 use tix_core::outbox;
@@ -16,12 +17,20 @@ pub struct Stores {
     pub orders: OrdersStore,
     pub payments: PaymentsStore,
     pub expiration: ExpirationStore,
+    /// Random, fixed when the stores are created; names this incarnation of the node's sequence.
+    pub epoch: u64,
 }
 
 impl Stores {
     /// Opens (or creates) the stores; each keeps at most `cache_bytes` of pages in memory, beyond
     /// which reads go to the operating system's page cache.
-    pub fn open(data_dir: &Path, cache_bytes: usize) -> anyhow::Result<Stores> {
+    ///
+    /// `epoch_candidate` becomes the epoch if the stores are new.
+    pub fn open(
+        data_dir: &Path,
+        cache_bytes: usize,
+        epoch_candidate: u64,
+    ) -> anyhow::Result<Stores> {
         let open = |name: &str| {
             let path = data_dir.join(format!("{name}.redb"));
             redb::Database::builder()
@@ -29,8 +38,11 @@ impl Stores {
                 .create(&path)
                 .with_context(|| format!("opening {}", path.display()))
         };
+        let auth = AuthStore::from_database(open("auth")?).context("preparing auth store")?;
+        let epoch = outbox::epoch(auth.db(), epoch_candidate).context("reading the store epoch")?;
         Ok(Stores {
-            auth: AuthStore::from_database(open("auth")?).context("preparing auth store")?,
+            epoch,
+            auth,
             tickets: TicketsStore::from_database(open("tickets")?)
                 .context("preparing tickets store")?,
             orders: OrdersStore::from_database(open("orders")?)
@@ -62,6 +74,23 @@ impl Stores {
         Ok(last)
     }
 
+    /// The node's events with `seq > after`, in sequence order, at most `limit`: the five outboxes
+    /// merged. Stops before the first missing number, so what it returns is always contiguous.
+    pub fn events_after(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, redb::Error> {
+        let mut events = Vec::new();
+        for db in self.databases() {
+            events.extend(outbox::read_after(db, after, limit)?);
+        }
+        events.sort_by_key(|e| e.seq);
+        let contiguous = events
+            .iter()
+            .zip(after + 1..)
+            .take_while(|(e, expected)| e.seq == *expected)
+            .count();
+        events.truncate(contiguous.min(limit));
+        Ok(events)
+    }
+
     /// Events waiting in all outboxes.
     pub fn outbox_len(&self) -> Result<u64, redb::Error> {
         let mut total = 0;
@@ -69,5 +98,72 @@ impl Stores {
             total += outbox::len(db)?;
         }
         Ok(total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tix_core::auth::{AuthStore, User};
+    use tix_core::ids::UserId;
+    use tix_core::outbox::Unit;
+    use tix_core::time::Millis;
+
+    use super::Stores;
+
+    fn sign_up(stores: &Stores, n: u8, seq: u64) {
+        let mut unit = Unit::begin(stores.auth.db()).unwrap();
+        let user = User {
+            id: UserId::from_bytes([n; 12]),
+            email: format!("{n}@x.io"),
+            password_hash: String::new(),
+        };
+        AuthStore::sign_up(&mut unit, user).unwrap();
+        unit.commit(seq, Millis(0)).unwrap();
+    }
+
+    #[test]
+    fn events_merge_across_stores_in_order_and_stop_at_a_gap() {
+        let dir = tempfile::tempdir().unwrap();
+        let stores = Stores::open(dir.path(), 1 << 20, 7).unwrap();
+        sign_up(&stores, 1, 1);
+        // Seq 2 lives in another store's outbox.
+        let mut tickets = Unit::begin(stores.tickets.db()).unwrap();
+        tix_core::tickets::TicketsStore::create(
+            &mut tickets,
+            tix_core::ids::TicketId::from_bytes([9; 12]),
+            UserId::from_bytes([1; 12]),
+            tix_core::tickets::TicketDraft {
+                title: "t".into(),
+                price: 1.0,
+            },
+        )
+        .unwrap();
+        tickets.commit(2, Millis(0)).unwrap();
+        sign_up(&stores, 3, 3);
+        sign_up(&stores, 5, 5);
+
+        let seqs = |after, limit| {
+            stores
+                .events_after(after, limit)
+                .unwrap()
+                .iter()
+                .map(|e| e.seq)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            seqs(0, 10),
+            [1, 2, 3],
+            "merged in order, cut before the missing 4"
+        );
+        assert_eq!(seqs(1, 1), [2]);
+        assert_eq!(seqs(3, 10), Vec::<u64>::new(), "5 does not follow 3");
+        assert_eq!(stores.last_seq().unwrap(), 5);
+    }
+
+    #[test]
+    fn the_epoch_is_chosen_once_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Stores::open(dir.path(), 1 << 20, 11).unwrap().epoch, 11);
+        assert_eq!(Stores::open(dir.path(), 1 << 20, 22).unwrap().epoch, 11);
     }
 }

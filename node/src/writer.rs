@@ -314,11 +314,7 @@ impl State {
         self.next_seq = last_seq + 1;
         self.signals.last_seq.store(last_seq, Ordering::Release);
         let from = self.applied.iter().copied().min().unwrap_or(last_seq);
-        let mut replay = Vec::new();
-        for db in self.stores.databases() {
-            replay.extend(outbox::read_after(db, from, usize::MAX)?);
-        }
-        replay.sort_by_key(|e| e.seq);
+        let replay = self.stores.events_after(from, usize::MAX)?;
         let pending = replay
             .iter()
             .filter(|e| {

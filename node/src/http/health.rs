@@ -20,6 +20,7 @@ pub(super) async fn health(State(state): State<AppState>) -> Result<Json<Value>,
             "note": if test_mode { "TEST MODE: no money moves; use Stripe test tokens such as tok_visa" } else { "live Stripe gateway" },
         },
         "events": {
+            "epoch": format!("{:016x}", state.stores.epoch),
             "lastSeq": state.signals.last_seq.load(Ordering::Acquire),
             "outboxBacklog": state.stores.outbox_len()?,
         },
