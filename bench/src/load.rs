@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::json;
 use tokio::task::JoinSet;
 
-use crate::client::{Conn, connect_all};
+use crate::client::{Conn, Reply, connect_all};
 
 /// How many sign-ups run at once: each costs the node ~30 ms of CPU.
 pub(crate) const SIGNUP_CONCURRENCY: usize = 8;
@@ -83,6 +83,30 @@ impl Tally {
         self.ok += 1;
         self.latencies_us
             .push(u32::try_from(latency.as_micros()).unwrap_or(u32::MAX));
+    }
+
+    /// Counts one request's outcome; after a transport error it reconnects. Returns false when the
+    /// worker should stop (the node cannot be reached again).
+    async fn count(
+        &mut self,
+        reply: Result<Reply>,
+        expected: u16,
+        samples: &Samples,
+        conn: &mut Conn,
+    ) -> bool {
+        match reply {
+            Ok(reply) if reply.status == expected => self.success(reply.latency),
+            Ok(reply) => {
+                self.failed += 1;
+                samples.note(|| reply.describe());
+            }
+            Err(error) => {
+                self.failed += 1;
+                samples.note(|| format!("{error:#}"));
+                return conn.reconnect().await.is_ok();
+            }
+        }
+        true
     }
 }
 
@@ -254,19 +278,9 @@ pub(crate) async fn hello(addr: SocketAddr, workers: usize, duration: Duration) 
         async move {
             let mut tally = Tally::default();
             while Instant::now() < deadline {
-                match conn.get("/hello", None).await {
-                    Ok(reply) if reply.status == 200 => tally.success(reply.latency),
-                    Ok(reply) => {
-                        tally.failed += 1;
-                        samples.note(|| reply.describe());
-                    }
-                    Err(error) => {
-                        tally.failed += 1;
-                        samples.note(|| format!("{error:#}"));
-                        if conn.reconnect().await.is_err() {
-                            break;
-                        }
-                    }
+                let reply = conn.get("/hello", None).await;
+                if !tally.count(reply, 200, &samples, &mut conn).await {
+                    break;
                 }
             }
             tally.finished = Some(Instant::now());
@@ -306,19 +320,9 @@ pub(crate) async fn place_orders(
                     break;
                 };
                 let body = json!({ "ticketId": ticket });
-                match conn.post("/api/orders", Some(&cookie), &body).await {
-                    Ok(reply) if reply.status == 201 => tally.success(reply.latency),
-                    Ok(reply) => {
-                        tally.failed += 1;
-                        samples.note(|| reply.describe());
-                    }
-                    Err(error) => {
-                        tally.failed += 1;
-                        samples.note(|| format!("{error:#}"));
-                        if conn.reconnect().await.is_err() {
-                            break;
-                        }
-                    }
+                let reply = conn.post("/api/orders", Some(&cookie), &body).await;
+                if !tally.count(reply, 201, &samples, &mut conn).await {
+                    break;
                 }
             }
             tally.finished = Some(Instant::now());

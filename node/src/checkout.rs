@@ -82,31 +82,53 @@ pub async fn pay(
     }
 }
 
-async fn capture(state: &AppState, order_id: OrderId, charge_id: &str) {
-    for attempt in 1..=CAPTURE_ATTEMPTS {
-        match state.gateway.capture(order_id, charge_id).await {
-            Ok(()) => return,
-            Err(e) if attempt < CAPTURE_ATTEMPTS => {
-                warn!(order = %order_id, charge = charge_id, attempt, error = %e, "capture failed; retrying");
-                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
-            }
-            Err(e) => {
-                error!(order = %order_id, charge = charge_id, error = %e, "capture failed; the payment is recorded, capture it by hand")
-            }
+/// Which settling call to make.
+#[derive(Clone, Copy)]
+enum Settle {
+    Capture,
+    Void,
+}
+
+impl Settle {
+    fn name(self) -> &'static str {
+        match self {
+            Settle::Capture => "capture",
+            Settle::Void => "void",
+        }
+    }
+
+    /// What is left for a person to do when every attempt failed.
+    fn by_hand(self) -> &'static str {
+        match self {
+            Settle::Capture => "the payment is recorded; capture it by hand",
+            Settle::Void => "the authorization lapses at the gateway unless voided by hand",
         }
     }
 }
 
+async fn capture(state: &AppState, order_id: OrderId, charge_id: &str) {
+    settle(state, Settle::Capture, order_id, charge_id).await;
+}
+
 async fn void(state: &AppState, order_id: OrderId, charge_id: &str) {
+    settle(state, Settle::Void, order_id, charge_id).await;
+}
+
+/// Captures or voids with a few spaced retries (the gateway calls are idempotent per order).
+async fn settle(state: &AppState, how: Settle, order_id: OrderId, charge_id: &str) {
     for attempt in 1..=CAPTURE_ATTEMPTS {
-        match state.gateway.void(order_id, charge_id).await {
+        let result = match how {
+            Settle::Capture => state.gateway.capture(order_id, charge_id).await,
+            Settle::Void => state.gateway.void(order_id, charge_id).await,
+        };
+        match result {
             Ok(()) => return,
             Err(e) if attempt < CAPTURE_ATTEMPTS => {
-                warn!(order = %order_id, charge = charge_id, attempt, error = %e, "void failed; retrying");
+                warn!(order = %order_id, charge = charge_id, attempt, error = %e, "{} failed; retrying", how.name());
                 tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
             }
             Err(e) => {
-                error!(order = %order_id, charge = charge_id, error = %e, "void failed; the authorization lapses at the gateway unless voided by hand")
+                error!(order = %order_id, charge = charge_id, error = %e, "{} failed; {}", how.name(), how.by_hand())
             }
         }
     }

@@ -1,7 +1,5 @@
 //! The auth service's redb store: users by id and by email.
 
-use std::path::Path;
-
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::{Error, User};
@@ -18,10 +16,6 @@ pub struct AuthStore {
 }
 
 impl AuthStore {
-    pub fn open(path: &Path) -> Result<AuthStore, redb::Error> {
-        AuthStore::from_database(Database::create(path)?)
-    }
-
     pub fn from_database(db: Database) -> Result<AuthStore, redb::Error> {
         outbox::init(&db)?;
         let txn = outbox::write_txn(&db)?;

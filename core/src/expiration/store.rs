@@ -1,7 +1,5 @@
 //! The expiration service's redb store: jobs ordered by deadline, and each order's deadline.
 
-use std::path::Path;
-
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
 use super::Fired;
@@ -20,10 +18,6 @@ pub struct ExpirationStore {
 }
 
 impl ExpirationStore {
-    pub fn open(path: &Path) -> Result<ExpirationStore, redb::Error> {
-        ExpirationStore::from_database(Database::create(path)?)
-    }
-
     pub fn from_database(db: Database) -> Result<ExpirationStore, redb::Error> {
         outbox::init(&db)?;
         let txn = outbox::write_txn(&db)?;

@@ -1,6 +1,5 @@
 //! The orders service's redb store: orders, the ticket replicas, and which order holds which ticket.
 
-use std::path::Path;
 use std::time::Duration;
 
 use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition};
@@ -27,10 +26,6 @@ pub struct OrdersStore {
 }
 
 impl OrdersStore {
-    pub fn open(path: &Path) -> Result<OrdersStore, redb::Error> {
-        OrdersStore::from_database(Database::create(path)?)
-    }
-
     pub fn from_database(db: Database) -> Result<OrdersStore, redb::Error> {
         outbox::init(&db)?;
         let txn = outbox::write_txn(&db)?;

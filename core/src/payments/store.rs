@@ -1,7 +1,5 @@
 //! The payments service's redb store: order replicas, payments, and the payment of each order.
 
-use std::path::Path;
-
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::{Error, OrderReplica, Payment};
@@ -21,10 +19,6 @@ pub struct PaymentsStore {
 }
 
 impl PaymentsStore {
-    pub fn open(path: &Path) -> Result<PaymentsStore, redb::Error> {
-        PaymentsStore::from_database(Database::create(path)?)
-    }
-
     pub fn from_database(db: Database) -> Result<PaymentsStore, redb::Error> {
         outbox::init(&db)?;
         let txn = outbox::write_txn(&db)?;

@@ -1,7 +1,5 @@
 //! The tickets service's redb store: tickets by id, and the listing of those not reserved.
 
-use std::path::Path;
-
 use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition};
 
 use super::{Error, Ticket, TicketDraft};
@@ -19,10 +17,6 @@ pub struct TicketsStore {
 }
 
 impl TicketsStore {
-    pub fn open(path: &Path) -> Result<TicketsStore, redb::Error> {
-        TicketsStore::from_database(Database::create(path)?)
-    }
-
     pub fn from_database(db: Database) -> Result<TicketsStore, redb::Error> {
         outbox::init(&db)?;
         let txn = outbox::write_txn(&db)?;
