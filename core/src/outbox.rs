@@ -24,6 +24,7 @@ pub const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
 const LAST_SEQ: &str = "last_seq";
 const EPOCH: &str = "epoch";
 const APPLIED_SEQ: &str = "applied_seq";
+const PRUNED_SEQ: &str = "pruned_seq";
 
 /// One write transaction on one store, collecting the events of its changes.
 pub struct Unit {
@@ -180,4 +181,42 @@ pub fn epoch(db: &Database, candidate: u64) -> Result<u64, redb::Error> {
 pub fn len(db: &Database) -> Result<u64, redb::Error> {
     let txn = db.begin_read()?;
     Ok(txn.open_table(OUTBOX)?.len()?)
+}
+
+/// Deletes at most `limit` of this unit's store's outbox events with `seq <= upto` (oldest first)
+/// and records `upto` as pruned once nothing at or below it is left. Returns how many it deleted.
+///
+/// Callers prune only what the hub has acknowledged and every reaction has durably applied: what is
+/// pruned is never read again.
+pub fn prune(unit: &Unit, upto: u64, limit: usize) -> Result<usize, redb::Error> {
+    let mut outbox = unit.txn().open_table(OUTBOX)?;
+    let mut removed = 0;
+    while removed < limit {
+        let first = outbox.first()?.map(|(seq, _)| seq.value());
+        match first {
+            Some(seq) if seq <= upto => {
+                outbox.pop_first()?;
+                removed += 1;
+            }
+            _ => break,
+        }
+    }
+    let done = outbox
+        .first()?
+        .is_none_or(|(seq, _)| seq.value() > upto);
+    if done {
+        let mut meta = unit.txn().open_table(META)?;
+        let current = meta.get(PRUNED_SEQ)?.map(|v| v.value()).unwrap_or(0);
+        if upto > current {
+            meta.insert(PRUNED_SEQ, upto)?;
+        }
+    }
+    Ok(removed)
+}
+
+/// The highest sequence up to which this store's outbox has been pruned (0 if never).
+pub fn pruned(db: &Database) -> Result<u64, redb::Error> {
+    let txn = db.begin_read()?;
+    let meta = txn.open_table(META)?;
+    Ok(meta.get(PRUNED_SEQ)?.map(|v| v.value()).unwrap_or(0))
 }

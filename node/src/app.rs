@@ -7,12 +7,11 @@ use std::net::SocketAddr;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 
 use anyhow::Context;
 use rand::RngCore;
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
@@ -20,6 +19,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::gateway::{Gateway, StripeGateway, TestGateway};
 use crate::http;
+use crate::relay;
 use crate::ids::IdGen;
 use crate::password::Passwords;
 use crate::scheduler::{self, Lateness};
@@ -33,11 +33,13 @@ pub struct App {
     state: AppState,
     writer: Writer,
     scheduler: JoinHandle<()>,
+    relay: Option<JoinHandle<()>>,
     shutdown_tx: watch::Sender<bool>,
 }
 
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<App> {
+        let relay_config = config.relay()?;
         fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -47,10 +49,7 @@ impl App {
             config.store_cache_mb << 20,
             rand::rng().next_u64(),
         )?);
-        let signals = Arc::new(WriterSignals {
-            last_seq: AtomicU64::new(0),
-            expiry_changed: Notify::new(),
-        });
+        let signals = Arc::new(WriterSignals::new());
         let (writer, writer_handle) = Writer::start(
             stores.clone(),
             clock.clone(),
@@ -79,7 +78,7 @@ impl App {
         };
         let mut process = [0u8; 5];
         rand::rng().fill_bytes(&mut process);
-        let state = AppState {
+        let mut state = AppState {
             stores: stores.clone(),
             writer: writer_handle,
             signals: signals.clone(),
@@ -92,8 +91,26 @@ impl App {
             gateway: Arc::new(gateway),
             lateness: Arc::new(Lateness::default()),
             currency: config.currency.to_lowercase(),
+            sync: None,
         };
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let relay = match relay_config {
+            Some(relay_config) => {
+                let (status, task) = relay::start(
+                    relay_config,
+                    stores.clone(),
+                    signals.clone(),
+                    state.writer.clone(),
+                    shutdown_rx.clone(),
+                );
+                state.sync = Some(status);
+                Some(task)
+            }
+            None => {
+                info!("no --mqtt-url: sync to a hub is off");
+                None
+            }
+        };
         let scheduler = tokio::spawn(scheduler::run(
             stores,
             state.writer.clone(),
@@ -110,6 +127,7 @@ impl App {
             state,
             writer,
             scheduler,
+            relay,
             shutdown_tx,
         })
     }
@@ -129,6 +147,7 @@ impl App {
             state,
             writer,
             scheduler,
+            relay,
             shutdown_tx,
         } = self;
         info!(addr = %listener.local_addr()?, payments = state.gateway.mode(), "serving");
@@ -141,6 +160,11 @@ impl App {
         let _ = shutdown_tx.send(true);
         if let Err(e) = scheduler.await {
             warn!(error = %e, "scheduler task ended abnormally");
+        }
+        if let Some(relay) = relay {
+            if let Err(e) = relay.await {
+                warn!(error = %e, "sync relay ended abnormally");
+            }
         }
         // Every writer handle is gone now (router and scheduler dropped), so the writer ends.
         tokio::task::spawn_blocking(move || writer.join()).await?;

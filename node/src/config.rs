@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use tix_sync::broker::BrokerUrl;
+use tix_sync::protocol::VenueId;
 
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -50,7 +52,36 @@ pub struct Config {
     #[arg(long, env = "TIX_STORE_CACHE_MB", default_value_t = 8)]
     pub store_cache_mb: usize,
 
+    /// This venue's id at the hub and in broker topics (a-z, 0-9, '-', '_'; at most 64).
+    #[arg(long, env = "TIX_VENUE_ID")]
+    pub venue_id: Option<VenueId>,
+
+    /// The MQTT broker to sync events to the hub through, as mqtt://USER:PASS@HOST:PORT. Without
+    /// it sync is off and the node works on its own.
+    #[arg(long, env = "TIX_MQTT_URL", hide_env_values = true)]
+    pub mqtt_url: Option<BrokerUrl>,
+
+    /// Keep events in the outbox after the hub has stored them (an audit trail); by default they
+    /// are pruned.
+    #[arg(long, env = "TIX_KEEP_SYNCED_EVENTS")]
+    pub keep_synced_events: bool,
+
     /// Log format: `text` or `json`.
     #[arg(long, env = "TIX_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+}
+
+impl Config {
+    /// The relay's settings if sync is on; an error if it is half configured.
+    pub fn relay(&self) -> anyhow::Result<Option<crate::relay::RelayConfig>> {
+        match (&self.mqtt_url, &self.venue_id) {
+            (None, _) => Ok(None),
+            (Some(_), None) => anyhow::bail!("--mqtt-url needs --venue-id (or TIX_VENUE_ID)"),
+            (Some(broker), Some(venue)) => Ok(Some(crate::relay::RelayConfig {
+                venue: venue.clone(),
+                broker: broker.clone(),
+                keep_synced: self.keep_synced_events,
+            })),
+        }
+    }
 }

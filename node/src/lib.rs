@@ -9,6 +9,7 @@ pub mod gateway;
 pub mod http;
 pub mod ids;
 pub mod password;
+pub mod relay;
 pub mod scheduler;
 pub mod session;
 pub mod state;

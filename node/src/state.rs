@@ -7,6 +7,7 @@ use crate::clock::Clock;
 use crate::gateway::Gateway;
 use crate::ids::IdGen;
 use crate::password::Passwords;
+use crate::relay::SyncStatus;
 use crate::scheduler::Lateness;
 use crate::session::Sessions;
 use crate::stores::Stores;
@@ -24,4 +25,6 @@ pub struct AppState {
     pub gateway: Arc<Gateway>,
     pub lateness: Arc<Lateness>,
     pub currency: String,
+    /// The sync relay's state, when sync is on.
+    pub sync: Option<Arc<SyncStatus>>,
 }

@@ -91,6 +91,15 @@ impl Stores {
         Ok(events)
     }
 
+    /// Every event at or below this was acknowledged by the hub and pruned from the outboxes.
+    pub fn pruned_through(&self) -> Result<u64, redb::Error> {
+        let mut pruned = 0;
+        for db in self.databases() {
+            pruned = pruned.max(outbox::pruned(db)?);
+        }
+        Ok(pruned)
+    }
+
     /// Events waiting in all outboxes.
     pub fn outbox_len(&self) -> Result<u64, redb::Error> {
         let mut total = 0;

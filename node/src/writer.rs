@@ -35,6 +35,8 @@ use crate::stores::Stores;
 const MAX_BATCH: usize = 1024;
 /// How far a consumer's recorded position may fall behind before it is written anyway.
 const MAX_POSITION_LAG: u64 = 4096;
+/// Most outbox events one prune deletes from each store.
+const PRUNE_BATCH: usize = 16 * 1024;
 /// Most expiry jobs one batch fires.
 pub const EXPIRE_BATCH: usize = 4096;
 
@@ -46,6 +48,8 @@ enum Service {
     Orders,
     Payments,
     Expiration,
+    /// Housekeeping across every store (outbox pruning); emits no events.
+    Maintenance,
 }
 
 /// The services that react to others' events, in the order they react.
@@ -102,6 +106,12 @@ pub enum Command {
     ExpireDue {
         reply: Reply<Vec<Fired>, redb::Error>,
     },
+    /// Deletes outbox events the hub has stored (`seq <= acked`), but never one that a reaction
+    /// may still need to replay after a crash. Answers how far the outboxes are now pruned.
+    PruneOutbox {
+        acked: u64,
+        reply: Reply<u64, redb::Error>,
+    },
 }
 
 impl Command {
@@ -112,6 +122,7 @@ impl Command {
             Command::PlaceOrder { .. } | Command::CancelOrder { .. } => Service::Orders,
             Command::RecordPayment { .. } => Service::Payments,
             Command::ExpireDue { .. } => Service::Expiration,
+            Command::PruneOutbox { .. } => Service::Maintenance,
         }
     }
 }
@@ -213,6 +224,24 @@ pub struct WriterSignals {
     pub last_seq: AtomicU64,
     /// Woken whenever the expiration store gained or lost jobs.
     pub expiry_changed: Notify,
+    /// Woken after every commit that wrote events (the sync relay waits on it).
+    pub events_committed: Notify,
+}
+
+impl WriterSignals {
+    pub fn new() -> WriterSignals {
+        WriterSignals {
+            last_seq: AtomicU64::new(0),
+            expiry_changed: Notify::new(),
+            events_committed: Notify::new(),
+        }
+    }
+}
+
+impl Default for WriterSignals {
+    fn default() -> Self {
+        WriterSignals::new()
+    }
 }
 
 /// The writer thread; dropping every `WriterHandle` ends it after the queued commands are done.
@@ -343,6 +372,19 @@ impl State {
             }
             self.needs_resync = false;
         }
+        if service == Service::Maintenance {
+            for command in batch {
+                if let Command::PruneOutbox { acked, reply } = command {
+                    let outcome = self.prune(acked);
+                    if let Err(e) = &outcome {
+                        error!(error = %e, "pruning the outbox failed");
+                        self.needs_resync = true;
+                    }
+                    let _ = reply.send(Ok(outcome));
+                }
+            }
+            return;
+        }
         let now = self.clock.now();
         let mut done = Vec::with_capacity(batch.len());
         let mut commands = batch.into_iter();
@@ -392,10 +434,13 @@ impl State {
 
     fn commit(&mut self, unit: Unit, now: Millis) -> Result<Vec<StoredEvent>, redb::Error> {
         let events = unit.commit(self.next_seq, now)?;
-        self.next_seq += events.len() as u64;
-        self.signals
-            .last_seq
-            .store(self.next_seq - 1, Ordering::Release);
+        if !events.is_empty() {
+            self.next_seq += events.len() as u64;
+            self.signals
+                .last_seq
+                .store(self.next_seq - 1, Ordering::Release);
+            self.signals.events_committed.notify_one();
+        }
         Ok(events)
     }
 
@@ -484,6 +529,23 @@ impl State {
             self.persisted[index] = self.applied[index];
         }
         Ok(())
+    }
+
+    /// Prunes every outbox up to `acked`, held below what any consumer has durably applied (a
+    /// restart replays from there) and capped at `PRUNE_BATCH` events per store, so that one call
+    /// never stalls the writer for long. Pruning emits nothing and need not be durable: a crash
+    /// only brings back events the hub will deduplicate.
+    fn prune(&mut self, acked: u64) -> Result<u64, redb::Error> {
+        let floor = self.persisted.iter().copied().min().unwrap_or(0);
+        let upto = acked.min(floor).min(self.next_seq - 1);
+        let mut pruned = u64::MAX;
+        for db in self.stores.databases() {
+            let unit = Unit::begin(db)?;
+            outbox::prune(&unit, upto, PRUNE_BATCH)?;
+            unit.commit_volatile()?;
+            pruned = pruned.min(outbox::pruned(db)?);
+        }
+        Ok(pruned)
     }
 
     /// Builds, for every consumer with something to react to, its uncommitted unit of reactions.
@@ -598,6 +660,7 @@ fn run(
             };
             (Done::Payment(reply, result), failed)
         }
+        Command::PruneOutbox { .. } => unreachable!("maintenance commands never join a store batch"),
         Command::ExpireDue { reply } => match ExpirationStore::fire_due(unit, now, EXPIRE_BATCH) {
             Ok(fired) => (Done::Expired(reply, fired), None),
             Err(e) => (Done::Expired(reply, Vec::new()), Some(e.to_string())),
@@ -638,6 +701,9 @@ impl Command {
             Command::ExpireDue { reply } => {
                 let _ = reply.send(Err(failure));
             }
+            Command::PruneOutbox { reply, .. } => {
+                let _ = reply.send(Err(failure));
+            }
         }
     }
 }
@@ -649,6 +715,7 @@ fn db_of(stores: &Stores, service: Service) -> &redb::Database {
         Service::Orders => stores.orders.db(),
         Service::Payments => stores.payments.db(),
         Service::Expiration => stores.expiration.db(),
+        Service::Maintenance => unreachable!("maintenance spans every store"),
     }
 }
 
@@ -677,7 +744,7 @@ fn reacts_to(consumer: Service, event: &StoredEvent) -> bool {
             event.event,
             E::OrderCreated(_) | E::OrderCancelled(_) | E::OrderCompleted(_)
         ),
-        Service::Auth => false,
+        Service::Auth | Service::Maintenance => false,
     }
 }
 
@@ -687,6 +754,6 @@ fn react(consumer: Service, unit: &mut Unit, event: &StoredEvent) -> Result<(), 
         Service::Orders => OrdersStore::react(unit, event),
         Service::Payments => PaymentsStore::react(unit, event),
         Service::Expiration => ExpirationStore::react(unit, event),
-        Service::Auth => Ok(()),
+        Service::Auth | Service::Maintenance => Ok(()),
     }
 }

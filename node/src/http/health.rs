@@ -12,6 +12,11 @@ use crate::state::AppState;
 
 pub(super) async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let test_mode = state.gateway.mode() == "test";
+    let last_seq = state.signals.last_seq.load(Ordering::Acquire);
+    let sync = match &state.sync {
+        Some(status) => status.report(last_seq),
+        None => json!({ "enabled": false }),
+    };
     Ok(Json(json!({
         "status": "ok",
         "payments": {
@@ -21,9 +26,10 @@ pub(super) async fn health(State(state): State<AppState>) -> Result<Json<Value>,
         },
         "events": {
             "epoch": format!("{:016x}", state.stores.epoch),
-            "lastSeq": state.signals.last_seq.load(Ordering::Acquire),
+            "lastSeq": last_seq,
             "outboxBacklog": state.stores.outbox_len()?,
         },
+        "sync": sync,
         "locks": {
             "pending": state.stores.expiration.pending()?,
             "expiry": state.lateness.summary(),

@@ -1,0 +1,256 @@
+//! The sync relay: ships the node's outbox to the hub through the MQTT broker, in sequence order,
+//! and prunes what the hub has durably stored.
+//!
+//! The outbox is the source of truth, never the MQTT client: rumqttc keeps unacknowledged publishes
+//! only in memory and drops them when the broker lost the session. So the relay keeps its own
+//! cursor, resends from the hub's acknowledgement after every (re)connect, and rewinds when the
+//! acknowledgement stops advancing while events are outstanding (a message lost on the way). The
+//! hub deduplicates by (venue, epoch, sequence), so resending is always safe.
+//!
+//! At most `WINDOW` events are published beyond the hub's acknowledgement: that paces the relay to
+//! the hub and bounds what the broker ever queues for the hub on this venue's behalf.
+
+mod link;
+mod status;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use rumqttc::QoS;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tracing::{debug, error, info, warn};
+
+use tix_sync::backoff::Backoff;
+use tix_sync::broker::BrokerUrl;
+use tix_sync::protocol::{Envelope, Epoch, VenueId, events_topic};
+
+use crate::stores::Stores;
+use crate::writer::{Command, WriteError, WriterHandle, WriterSignals};
+
+use self::link::Link;
+pub use self::status::SyncStatus;
+
+/// Most events published beyond the hub's acknowledgement.
+const WINDOW: u64 = 4096;
+/// Events read from the outbox at a time.
+const CHUNK: usize = 512;
+/// Prune once the hub has acknowledged this many events beyond what is pruned.
+const PRUNE_EVERY: u64 = 1024;
+/// How long events may stay unacknowledged before the relay resends them; doubles while nothing
+/// moves (the hub may be down), up to `STALL_MAX`.
+const STALL_FIRST: Duration = Duration::from_secs(2);
+const STALL_MAX: Duration = Duration::from_secs(60);
+/// Resends without progress after which the MQTT client is rebuilt (rumqttc can wedge itself after a
+/// lost session, see SYNC.md §1.4).
+const REBUILD_AFTER_STALLS: u32 = 3;
+
+/// What the relay needs to know, from the node's configuration.
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    pub venue: VenueId,
+    pub broker: BrokerUrl,
+    /// Keep events in the outbox after the hub stored them (for audit); otherwise they are pruned.
+    pub keep_synced: bool,
+}
+
+/// Starts the relay; it runs until `shutdown` turns true.
+pub fn start(
+    config: RelayConfig,
+    stores: Arc<Stores>,
+    signals: Arc<WriterSignals>,
+    writer: WriterHandle,
+    shutdown: watch::Receiver<bool>,
+) -> (Arc<SyncStatus>, JoinHandle<()>) {
+    let epoch = Epoch(stores.epoch);
+    let status = Arc::new(SyncStatus::new(config.venue.clone(), epoch));
+    let relay = Relay {
+        topic: events_topic(&config.venue),
+        config,
+        epoch,
+        stores,
+        signals,
+        writer,
+        status: status.clone(),
+    };
+    let task = tokio::spawn(relay.run(shutdown));
+    (status, task)
+}
+
+struct Relay {
+    config: RelayConfig,
+    epoch: Epoch,
+    topic: String,
+    stores: Arc<Stores>,
+    signals: Arc<WriterSignals>,
+    writer: WriterHandle,
+    status: Arc<SyncStatus>,
+}
+
+impl Relay {
+    async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        info!(venue = %self.config.venue, epoch = %self.epoch, broker = %self.config.broker, "sync relay starting");
+        let Some(pruned) = self.read(|s| s.pruned_through()).await else {
+            return;
+        };
+        self.status.pruned.store(pruned, Ordering::Release);
+        // How far pruning was last asked for (the writer may hold it further back).
+        let mut prune_asked = pruned;
+        let mut link = Link::open(&self.config, self.epoch, self.status.clone());
+        let mut generation = 0;
+        // The hub's acknowledgement; until one arrives, everything not pruned is unacknowledged.
+        let mut acked = pruned;
+        let mut cursor = pruned + 1;
+        let mut stall = Backoff::new(STALL_FIRST, STALL_MAX);
+        let mut stall_after = STALL_FIRST;
+        let mut last_progress = Instant::now();
+        let mut stalls_in_a_row = 0;
+        self.status.acked.store(acked, Ordering::Release);
+
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let now_generation = *link.connections.borrow_and_update();
+            if now_generation != generation {
+                generation = now_generation;
+                let subscribe = link.client.subscribe(link.ack_topic.clone(), QoS::AtLeastOnce);
+                tokio::select! {
+                    _ = shutdown.changed() => break,
+                    result = subscribe => if let Err(e) = result {
+                        warn!(error = %e, "could not subscribe to the hub's acknowledgements");
+                    }
+                }
+                if cursor > acked + 1 {
+                    debug!(from = acked + 1, "reconnected; resending what the hub has not acknowledged");
+                }
+                cursor = acked + 1;
+                last_progress = Instant::now();
+            }
+
+            let hub = *link.acks.borrow_and_update();
+            let last_seq = self.signals.last_seq.load(Ordering::Acquire);
+            if let Some(hub) = hub {
+                if hub > last_seq {
+                    if !self.status.hub_ahead.swap(true, Ordering::AcqRel) {
+                        error!(hub, last_seq, "the hub holds events this node does not have: were the stores restored from a backup? Syncing continues from the node's own sequence");
+                    }
+                } else if hub > acked {
+                    acked = hub;
+                    cursor = cursor.max(acked + 1);
+                    self.status.acked.store(acked, Ordering::Release);
+                    last_progress = Instant::now();
+                    stall.reset();
+                    stall_after = STALL_FIRST;
+                    stalls_in_a_row = 0;
+                }
+            }
+
+            if !self.config.keep_synced
+                && (acked >= prune_asked + PRUNE_EVERY || (acked > prune_asked && cursor > last_seq))
+            {
+                match self
+                    .writer
+                    .request(|reply| Command::PruneOutbox { acked, reply })
+                    .await
+                {
+                    Ok(Ok(now_pruned)) => {
+                        prune_asked = acked;
+                        self.status.pruned.store(now_pruned, Ordering::Release);
+                    }
+                    Ok(Err(e)) => {
+                        warn!(error = %e, "pruning the outbox failed; will retry");
+                        prune_asked = acked;
+                    }
+                    Err(WriteError::Failed(e)) => {
+                        warn!(error = %e, "pruning the outbox failed; will retry");
+                        prune_asked = acked;
+                    }
+                    Err(WriteError::ShuttingDown) => break,
+                }
+            }
+
+            let connected = self.status.connected.load(Ordering::Acquire);
+            let limit = acked + WINDOW;
+            if connected && cursor <= last_seq && cursor <= limit {
+                let want = (limit.min(last_seq) - cursor + 1).min(CHUNK as u64) as usize;
+                let after = cursor - 1;
+                let Some(events) = self.read(move |s| s.events_after(after, want)).await else {
+                    break;
+                };
+                for event in events {
+                    let seq = event.seq;
+                    let payload = Envelope {
+                        venue: self.config.venue.clone(),
+                        epoch: self.epoch,
+                        event,
+                    }
+                    .encode();
+                    let publish =
+                        link.client
+                            .publish(self.topic.as_str(), QoS::AtLeastOnce, false, payload);
+                    tokio::select! {
+                        _ = shutdown.changed() => return link.close().await,
+                        result = publish => if let Err(e) = result {
+                            warn!(error = %e, "the MQTT client refused a publish");
+                            break;
+                        }
+                    }
+                    cursor = seq + 1;
+                    self.status.published.fetch_add(1, Ordering::Relaxed);
+                }
+                continue;
+            }
+
+            let outstanding = cursor > acked + 1;
+            if connected && outstanding && last_progress.elapsed() >= stall_after {
+                stalls_in_a_row += 1;
+                self.status.resends.fetch_add(1, Ordering::Relaxed);
+                warn!(from = acked + 1, to = cursor - 1, waited_ms = stall_after.as_millis() as u64, "the hub has not acknowledged; resending");
+                cursor = acked + 1;
+                stall_after = stall.next_delay(rand::random());
+                last_progress = Instant::now();
+                if stalls_in_a_row >= REBUILD_AFTER_STALLS {
+                    warn!("no progress after {stalls_in_a_row} resends; rebuilding the MQTT client");
+                    stalls_in_a_row = 0;
+                    link.close().await;
+                    link = Link::open(&self.config, self.epoch, self.status.clone());
+                    generation = 0;
+                }
+                continue;
+            }
+
+            let wake_at = last_progress + stall_after;
+            tokio::select! {
+                _ = shutdown.changed() => {}
+                _ = link.connections.changed() => {}
+                _ = link.acks.changed() => {}
+                _ = self.signals.events_committed.notified() => {}
+                _ = tokio::time::sleep_until(wake_at), if outstanding => {}
+            }
+        }
+        link.close().await;
+        info!("sync relay stopped");
+    }
+
+    /// Runs a store read off the async threads; `None` if the stores failed (logged).
+    async fn read<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Stores) -> Result<T, redb::Error> + Send + 'static,
+    ) -> Option<T> {
+        let stores = self.stores.clone();
+        match tokio::task::spawn_blocking(move || read(&stores)).await {
+            Ok(Ok(value)) => Some(value),
+            Ok(Err(e)) => {
+                error!(error = %e, "sync relay cannot read the outbox; stopping the relay");
+                None
+            }
+            Err(e) => {
+                error!(error = %e, "outbox read panicked; stopping the relay");
+                None
+            }
+        }
+    }
+}
