@@ -12,5 +12,6 @@ pub mod orders;
 pub mod outbox;
 pub mod payments;
 mod record;
+pub mod secret_file;
 pub mod tickets;
 pub mod time;

@@ -201,9 +201,7 @@ pub fn prune(unit: &Unit, upto: u64, limit: usize) -> Result<usize, redb::Error>
             _ => break,
         }
     }
-    let done = outbox
-        .first()?
-        .is_none_or(|(seq, _)| seq.value() > upto);
+    let done = outbox.first()?.is_none_or(|(seq, _)| seq.value() > upto);
     if done {
         let mut meta = unit.txn().open_table(META)?;
         let current = meta.get(PRUNED_SEQ)?.map(|v| v.value()).unwrap_or(0);

@@ -1,1 +1,11 @@
-//! The Tix hub.
+//! The Tix hub: follows every venue's event stream over MQTT, applies each event exactly once into
+//! SQLite, acknowledges what it stored, and serves the chain's view to its operators.
+
+pub mod app;
+pub mod config;
+pub mod http;
+pub mod ingest;
+pub mod ledger;
+pub mod link;
+pub mod schema;
+pub mod views;

@@ -2,9 +2,7 @@
 //! HTTP, and stop all of them in order.
 
 use std::fs;
-use std::io::Write;
 use std::net::SocketAddr;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -15,13 +13,15 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
+use tix_core::secret_file;
+
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::gateway::{Gateway, StripeGateway, TestGateway};
 use crate::http;
-use crate::relay;
 use crate::ids::IdGen;
 use crate::password::Passwords;
+use crate::relay;
 use crate::scheduler::{self, Lateness};
 use crate::session::Sessions;
 use crate::state::AppState;
@@ -161,10 +161,11 @@ impl App {
         if let Err(e) = scheduler.await {
             warn!(error = %e, "scheduler task ended abnormally");
         }
-        if let Some(relay) = relay {
-            if let Err(e) = relay.await {
-                warn!(error = %e, "sync relay ended abnormally");
-            }
+        if let Some(Err(e)) = match relay {
+            Some(task) => Some(task.await),
+            None => None,
+        } {
+            warn!(error = %e, "sync relay ended abnormally");
         }
         // Every writer handle is gone now (router and scheduler dropped), so the writer ends.
         tokio::task::spawn_blocking(move || writer.join()).await?;
@@ -175,32 +176,17 @@ impl App {
 
 /// The session-signing secret kept in the data dir, created on first start with mode 0600.
 fn load_or_create_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
-    match fs::read_to_string(path) {
-        Ok(text) if !text.trim().is_empty() => {
-            let mode = fs::metadata(path)?.permissions().mode() & 0o777;
-            if mode & 0o077 != 0 {
-                warn!(path = %path.display(), mode = format!("{mode:o}"), "secret file is readable by others; tightening to 0600");
-                fs::set_permissions(path, fs::Permissions::from_mode(0o600))?;
-            }
-            return Ok(text.trim().as_bytes().to_vec());
-        }
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    let secret = secret_file::load_or_create(path, || {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        hex::encode(bytes)
+    })
+    .with_context(|| format!("reading or creating {}", path.display()))?;
+    if secret.tightened {
+        warn!(path = %path.display(), "secret file was readable by others; tightened to 0600");
     }
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let secret = hex::encode(bytes);
-    let tmp = path.with_extension("tmp");
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    file.write_all(secret.as_bytes())?;
-    file.sync_all()?;
-    fs::rename(&tmp, path)?;
-    info!(path = %path.display(), "generated a session secret");
-    Ok(secret.into_bytes())
+    if secret.created {
+        info!(path = %path.display(), "generated a session secret");
+    }
+    Ok(secret.value.into_bytes())
 }

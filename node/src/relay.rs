@@ -116,7 +116,9 @@ impl Relay {
             let now_generation = *link.connections.borrow_and_update();
             if now_generation != generation {
                 generation = now_generation;
-                let subscribe = link.client.subscribe(link.ack_topic.clone(), QoS::AtLeastOnce);
+                let subscribe = link
+                    .client
+                    .subscribe(link.ack_topic.clone(), QoS::AtLeastOnce);
                 tokio::select! {
                     _ = shutdown.changed() => break,
                     result = subscribe => if let Err(e) = result {
@@ -124,7 +126,10 @@ impl Relay {
                     }
                 }
                 if cursor > acked + 1 {
-                    debug!(from = acked + 1, "reconnected; resending what the hub has not acknowledged");
+                    debug!(
+                        from = acked + 1,
+                        "reconnected; resending what the hub has not acknowledged"
+                    );
                 }
                 cursor = acked + 1;
                 last_progress = Instant::now();
@@ -135,7 +140,11 @@ impl Relay {
             if let Some(hub) = hub {
                 if hub > last_seq {
                     if !self.status.hub_ahead.swap(true, Ordering::AcqRel) {
-                        error!(hub, last_seq, "the hub holds events this node does not have: were the stores restored from a backup? Syncing continues from the node's own sequence");
+                        error!(
+                            hub,
+                            last_seq,
+                            "the hub holds events this node does not have: were the stores restored from a backup? Syncing continues from the node's own sequence"
+                        );
                     }
                 } else if hub > acked {
                     acked = hub;
@@ -149,7 +158,8 @@ impl Relay {
             }
 
             if !self.config.keep_synced
-                && (acked >= prune_asked + PRUNE_EVERY || (acked > prune_asked && cursor > last_seq))
+                && (acked >= prune_asked + PRUNE_EVERY
+                    || (acked > prune_asked && cursor > last_seq))
             {
                 match self
                     .writer
@@ -208,12 +218,19 @@ impl Relay {
             if connected && outstanding && last_progress.elapsed() >= stall_after {
                 stalls_in_a_row += 1;
                 self.status.resends.fetch_add(1, Ordering::Relaxed);
-                warn!(from = acked + 1, to = cursor - 1, waited_ms = stall_after.as_millis() as u64, "the hub has not acknowledged; resending");
+                warn!(
+                    from = acked + 1,
+                    to = cursor - 1,
+                    waited_ms = stall_after.as_millis() as u64,
+                    "the hub has not acknowledged; resending"
+                );
                 cursor = acked + 1;
                 stall_after = stall.next_delay(rand::random());
                 last_progress = Instant::now();
                 if stalls_in_a_row >= REBUILD_AFTER_STALLS {
-                    warn!("no progress after {stalls_in_a_row} resends; rebuilding the MQTT client");
+                    warn!(
+                        "no progress after {stalls_in_a_row} resends; rebuilding the MQTT client"
+                    );
                     stalls_in_a_row = 0;
                     link.close().await;
                     link = Link::open(&self.config, self.epoch, self.status.clone());

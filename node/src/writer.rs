@@ -660,7 +660,9 @@ fn run(
             };
             (Done::Payment(reply, result), failed)
         }
-        Command::PruneOutbox { .. } => unreachable!("maintenance commands never join a store batch"),
+        Command::PruneOutbox { .. } => {
+            unreachable!("maintenance commands never join a store batch")
+        }
         Command::ExpireDue { reply } => match ExpirationStore::fire_due(unit, now, EXPIRE_BATCH) {
             Ok(fired) => (Done::Expired(reply, fired), None),
             Err(e) => (Done::Expired(reply, Vec::new()), Some(e.to_string())),

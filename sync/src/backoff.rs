@@ -44,10 +44,16 @@ mod tests {
     #[test]
     fn doubles_up_to_the_cap_and_resets() {
         let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(4));
-        let steps: Vec<u128> = (0..6).map(|_| backoff.next_delay(1.0).as_millis()).collect();
+        let steps: Vec<u128> = (0..6)
+            .map(|_| backoff.next_delay(1.0).as_millis())
+            .collect();
         assert_eq!(steps, [500, 1000, 2000, 4000, 4000, 4000]);
         backoff.reset();
         assert_eq!(backoff.next_delay(0.0), Duration::from_millis(250));
-        assert_eq!(backoff.next_delay(7.0), Duration::from_millis(1000), "jitter is clamped");
+        assert_eq!(
+            backoff.next_delay(7.0),
+            Duration::from_millis(1000),
+            "jitter is clamped"
+        );
     }
 }

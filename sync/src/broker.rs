@@ -90,7 +90,9 @@ mod tests {
 
     #[test]
     fn full_urls_parse_and_hide_the_password() {
-        let url: BrokerUrl = "mqtt://main-hall:s%40cret%2Bx@127.0.0.1:18830".parse().unwrap();
+        let url: BrokerUrl = "mqtt://main-hall:s%40cret%2Bx@127.0.0.1:18830"
+            .parse()
+            .unwrap();
         assert_eq!(url.host, "127.0.0.1");
         assert_eq!(url.port, 18830);
         assert_eq!(

@@ -115,7 +115,9 @@ impl Poller {
                     );
                     self.connections_tx.send_modify(|n| *n += 1);
                 }
-                Ok(Event::Incoming(Packet::Publish(publish))) if publish.topic == self.ack_topic => {
+                Ok(Event::Incoming(Packet::Publish(publish)))
+                    if publish.topic == self.ack_topic =>
+                {
                     self.on_ack(&publish.payload);
                 }
                 Ok(_) => {}

@@ -1,0 +1,242 @@
+//! The hub's HTTP API, for the chain's operators only: every request carries
+//! `Authorization: Bearer TOKEN`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use subtle::ConstantTimeEq;
+
+use tix_sync::protocol::VenueId;
+
+use crate::ingest::IngestStats;
+use crate::link::LinkStatus;
+use crate::views;
+
+const DEFAULT_LIMIT: u64 = 100;
+const MAX_LIMIT: u64 = 1000;
+
+#[derive(Clone)]
+pub struct HubState {
+    pub db: PathBuf,
+    pub token: Arc<String>,
+    pub link: Arc<LinkStatus>,
+    pub ingest: Arc<IngestStats>,
+}
+
+/// Errors of the hub's API, in the seed contract's error shape.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("Not authorized")]
+    Unauthorized,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("Not Found")]
+    NotFound,
+    #[error("the hub's database failed: {0}")]
+    Database(#[from] rusqlite::Error),
+    #[error("the hub is shutting down")]
+    Unavailable,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Database(e) => {
+                tracing::error!(error = %e, "hub query failed");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        let mut response = (
+            status,
+            Json(json!({ "errors": [{ "message": self.to_string() }] })),
+        )
+            .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer realm=\"tix-hub\""),
+            );
+        }
+        response
+    }
+}
+
+pub fn router(state: HubState) -> Router {
+    Router::new()
+        .route("/api/hub/health", get(health))
+        .route("/api/hub/venues", get(venues))
+        .route("/api/hub/venues/{venue}/events", get(events))
+        .route("/api/hub/venues/{venue}/tickets", get(tickets))
+        .route("/api/hub/venues/{venue}/orders", get(orders))
+        .route("/api/hub/sales", get(sales))
+        .route("/api/hub/quarantine", get(quarantine))
+        .fallback(|| async { ApiError::NotFound })
+        .layer(middleware::from_fn_with_state(state.clone(), require_token))
+        .with_state(state)
+}
+
+async fn require_token(
+    State(state): State<HubState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let valid: bool = presented.as_bytes().ct_eq(state.token.as_bytes()).into();
+    if !valid {
+        return Err(ApiError::Unauthorized);
+    }
+    Ok(next.run(request).await)
+}
+
+/// Runs a query on a fresh read-only connection, off the async threads.
+async fn query<T: Send + 'static>(
+    state: &HubState,
+    run: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    let db = state.db.clone();
+    tokio::task::spawn_blocking(move || {
+        let conn = crate::schema::open_reader(&db)?;
+        run(&conn)
+    })
+    .await
+    .map_err(|_| ApiError::Unavailable)?
+    .map_err(ApiError::from)
+}
+
+type Params = Query<HashMap<String, String>>;
+
+fn number(params: &HashMap<String, String>, name: &str, default: u64) -> Result<u64, ApiError> {
+    match params.get(name) {
+        None => Ok(default),
+        Some(text) => text
+            .parse::<u64>()
+            .map_err(|_| ApiError::BadRequest(format!("{name} must be a whole number from 0"))),
+    }
+}
+
+fn paging(params: &HashMap<String, String>) -> Result<(u64, u64), ApiError> {
+    let limit = number(params, "limit", DEFAULT_LIMIT)?;
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "limit must be between 1 and {MAX_LIMIT}"
+        )));
+    }
+    Ok((limit, number(params, "offset", 0)?))
+}
+
+fn venue_id(text: &str) -> Result<VenueId, ApiError> {
+    text.parse()
+        .map_err(|e: tix_sync::protocol::TopicError| ApiError::BadRequest(e.to_string()))
+}
+
+async fn health(State(state): State<HubState>) -> Json<Value> {
+    let link = &state.link;
+    let ingest = &state.ingest;
+    Json(json!({
+        "status": "ok",
+        "mqtt": {
+            "connected": link.connected.load(Ordering::Acquire),
+            "connections": link.connections.load(Ordering::Relaxed),
+            "received": link.received.load(Ordering::Relaxed),
+            "acksPublished": link.acks_published.load(Ordering::Relaxed),
+            "lastError": *link.last_error.lock().unwrap_or_else(|e| e.into_inner()),
+        },
+        "ingest": {
+            "applied": ingest.applied.load(Ordering::Relaxed),
+            "duplicates": ingest.duplicates.load(Ordering::Relaxed),
+            "gaps": ingest.gaps.load(Ordering::Relaxed),
+            "quarantined": ingest.quarantined.load(Ordering::Relaxed),
+            "batches": ingest.batches.load(Ordering::Relaxed),
+            "failedBatches": ingest.failed_batches.load(Ordering::Relaxed),
+        },
+    }))
+}
+
+async fn venues(State(state): State<HubState>) -> Result<Json<Vec<Value>>, ApiError> {
+    Ok(Json(query(&state, views::venues).await?))
+}
+
+async fn events(
+    State(state): State<HubState>,
+    Path(venue): Path<String>,
+    Query(params): Params,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let venue = venue_id(&venue)?;
+    let after = number(&params, "after", 0)?;
+    let (limit, _) = paging(&params)?;
+    query(&state, move |c| {
+        views::events(c, venue.as_str(), after, limit)
+    })
+    .await?
+    .map(Json)
+    .ok_or(ApiError::NotFound)
+}
+
+async fn tickets(
+    State(state): State<HubState>,
+    Path(venue): Path<String>,
+    Query(params): Params,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let venue = venue_id(&venue)?;
+    let (limit, offset) = paging(&params)?;
+    Ok(Json(
+        query(&state, move |c| {
+            views::tickets(c, venue.as_str(), limit, offset)
+        })
+        .await?,
+    ))
+}
+
+async fn orders(
+    State(state): State<HubState>,
+    Path(venue): Path<String>,
+    Query(params): Params,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let venue = venue_id(&venue)?;
+    let (limit, offset) = paging(&params)?;
+    let status = params.get("status").cloned();
+    let known = ["created", "awaiting:payment", "complete", "cancelled"];
+    if status.as_deref().is_some_and(|s| !known.contains(&s)) {
+        return Err(ApiError::BadRequest(
+            "status must be created, awaiting:payment, complete or cancelled".into(),
+        ));
+    }
+    Ok(Json(
+        query(&state, move |c| {
+            views::orders(c, venue.as_str(), status.as_deref(), limit, offset)
+        })
+        .await?,
+    ))
+}
+
+async fn sales(State(state): State<HubState>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(query(&state, views::sales).await?))
+}
+
+async fn quarantine(
+    State(state): State<HubState>,
+    Query(params): Params,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let (limit, _) = paging(&params)?;
+    Ok(Json(
+        query(&state, move |c| views::quarantine(c, limit)).await?,
+    ))
+}

@@ -1,0 +1,240 @@
+//! The hub's MQTT connection: subscribes to every venue's events, hands them to the ledger, and
+//! publishes the ledger's acknowledgements, retained.
+//!
+//! Three parts, so that nothing waits on itself: the poller only polls (and forwards what arrives);
+//! the subscriber subscribes after each connection; the ack publisher publishes. Incoming events are
+//! acknowledged to the broker as they are read: the broker's acknowledgement means nothing to the
+//! protocol, since a venue resends whatever the hub's own acknowledgement does not cover.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rumqttc::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions, Packet, QoS};
+use tokio::sync::{Notify, mpsc, watch};
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use tix_sync::backoff::Backoff;
+use tix_sync::broker::BrokerUrl;
+use tix_sync::protocol::{Ack, EVENTS_FILTER, VenueId, ack_topic};
+
+use crate::ledger::Incoming;
+
+const KEEP_ALIVE: Duration = Duration::from_secs(10);
+/// Larger than any legal MQTT packet, so that an oversized message reaches the quarantine instead
+/// of failing the connection (and coming back forever from the persistent session).
+const MAX_INCOMING: usize = 256 * 1024 * 1024 + 16;
+
+/// What the link reports for the hub's health endpoint.
+#[derive(Default)]
+pub struct LinkStatus {
+    pub connected: AtomicBool,
+    pub connections: AtomicU64,
+    pub received: AtomicU64,
+    pub acks_published: AtomicU64,
+    pub last_error: Mutex<Option<String>>,
+}
+
+/// Acknowledgements: the current one of every venue, and those waiting to be published (the
+/// newest per venue only).
+#[derive(Default)]
+pub struct AckBoard {
+    board: Mutex<Board>,
+    changed: Notify,
+}
+
+#[derive(Default)]
+struct Board {
+    current: BTreeMap<VenueId, Ack>,
+    pending: BTreeMap<VenueId, Ack>,
+}
+
+impl AckBoard {
+    /// Queues acknowledgements; a newer one for a venue replaces an older one not yet published.
+    pub fn post(&self, acks: impl IntoIterator<Item = Ack>) {
+        let mut board = self.board.lock().unwrap_or_else(|e| e.into_inner());
+        let mut any = false;
+        for ack in acks {
+            board.current.insert(ack.venue.clone(), ack.clone());
+            board.pending.insert(ack.venue.clone(), ack);
+            any = true;
+        }
+        drop(board);
+        if any {
+            self.changed.notify_one();
+        }
+    }
+
+    /// Queues every venue's current acknowledgement again.
+    pub fn repost_all(&self) {
+        let mut board = self.board.lock().unwrap_or_else(|e| e.into_inner());
+        board.pending = board.current.clone();
+        drop(board);
+        self.changed.notify_one();
+    }
+
+    fn take(&self) -> Vec<Ack> {
+        let mut board = self.board.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::take(&mut board.pending).into_values().collect()
+    }
+}
+
+pub struct Link {
+    tasks: Vec<JoinHandle<()>>,
+    client: AsyncClient,
+}
+
+impl Link {
+    /// Connects (in the background) and starts forwarding events to `events`. Every connection
+    /// republishes all acknowledgements, since a restarted broker may have lost the retained ones.
+    pub fn start(
+        broker: &BrokerUrl,
+        client_id: &str,
+        events: mpsc::Sender<Incoming>,
+        acks: Arc<AckBoard>,
+        status: Arc<LinkStatus>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Link {
+        let mut options = MqttOptions::new(client_id, broker.host.clone(), broker.port);
+        options
+            .set_clean_session(false)
+            .set_keep_alive(KEEP_ALIVE)
+            .set_max_packet_size(MAX_INCOMING, 64 * 1024);
+        if let Some((user, pass)) = &broker.credentials {
+            options.set_credentials(user.clone(), pass.clone());
+        }
+        let (client, event_loop) = AsyncClient::new(options, 1024);
+        let (connected_tx, connected_rx) = watch::channel(0u64);
+        let poller = tokio::spawn(poll(
+            event_loop,
+            events,
+            connected_tx,
+            status.clone(),
+            shutdown.clone(),
+        ));
+        let subscriber = tokio::spawn(subscribe_on_connect(
+            client.clone(),
+            connected_rx,
+            acks.clone(),
+            shutdown.clone(),
+        ));
+        let publisher = tokio::spawn(publish_acks(client.clone(), acks, status, shutdown));
+        Link {
+            tasks: vec![poller, subscriber, publisher],
+            client,
+        }
+    }
+
+    /// Waits for the tasks to end (they end when shutdown turns true).
+    pub async fn stop(self) {
+        let _ = tokio::time::timeout(Duration::from_millis(500), self.client.disconnect()).await;
+        for task in self.tasks {
+            if let Err(e) = task.await {
+                warn!(error = %e, "an MQTT task ended abnormally");
+            }
+        }
+    }
+}
+
+async fn poll(
+    mut event_loop: EventLoop,
+    events: mpsc::Sender<Incoming>,
+    connected: watch::Sender<u64>,
+    status: Arc<LinkStatus>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(15));
+    loop {
+        let event = tokio::select! {
+            _ = shutdown.changed() => break,
+            event = event_loop.poll() => event,
+        };
+        match event {
+            Ok(Event::Incoming(Packet::ConnAck(connack))) => {
+                backoff.reset();
+                status.connected.store(true, Ordering::Release);
+                status.connections.fetch_add(1, Ordering::Relaxed);
+                *status.last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                info!(
+                    session_present = connack.session_present,
+                    "connected to the broker"
+                );
+                connected.send_modify(|n| *n += 1);
+            }
+            Ok(Event::Incoming(Packet::Publish(publish))) => {
+                status.received.fetch_add(1, Ordering::Relaxed);
+                let message = Incoming {
+                    topic: publish.topic,
+                    payload: publish.payload.to_vec(),
+                };
+                tokio::select! {
+                    _ = shutdown.changed() => break,
+                    sent = events.send(message) => if sent.is_err() { break },
+                }
+            }
+            Ok(_) => {}
+            Err(ConnectionError::RequestsDone) => break,
+            Err(e) => {
+                let was = status.connected.swap(false, Ordering::AcqRel);
+                let delay = backoff.next_delay(rand::random());
+                if was {
+                    warn!(error = %e, "lost the broker; reconnecting");
+                } else {
+                    warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "cannot reach the broker");
+                }
+                *status.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string());
+                tokio::select! {
+                    _ = shutdown.changed() => break,
+                    _ = tokio::time::sleep(delay) => {}
+                }
+            }
+        }
+    }
+    status.connected.store(false, Ordering::Release);
+}
+
+async fn subscribe_on_connect(
+    client: AsyncClient,
+    mut connected: watch::Receiver<u64>,
+    acks: Arc<AckBoard>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            changed = connected.changed() => if changed.is_err() { break },
+        }
+        // The session may be new (broker restarted without persistence): subscribe every time.
+        if let Err(e) = client.subscribe(EVENTS_FILTER, QoS::AtLeastOnce).await {
+            warn!(error = %e, "could not subscribe to the venues' events");
+        }
+        acks.repost_all();
+    }
+}
+
+async fn publish_acks(
+    client: AsyncClient,
+    board: Arc<AckBoard>,
+    status: Arc<LinkStatus>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            _ = board.changed.notified() => {}
+        }
+        for ack in board.take() {
+            let topic = ack_topic(&ack.venue);
+            let publish = client.publish(topic, QoS::AtLeastOnce, true, ack.encode());
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                result = publish => match result {
+                    Ok(()) => { status.acks_published.fetch_add(1, Ordering::Relaxed); }
+                    Err(e) => warn!(error = %e, venue = %ack.venue, "could not publish an acknowledgement"),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! The hub's SQLite schema: the event log, the read models built from it, and the quarantine.
+
+use rusqlite::Connection;
+
+/// Bumped whenever the schema changes; a hub refuses a database of another version.
+pub const VERSION: i64 = 1;
+
+const SCHEMA: &str = r#"
+-- Every venue's events, exactly once: the envelope as the venue sent it.
+CREATE TABLE IF NOT EXISTS events (
+    venue       TEXT    NOT NULL,
+    epoch       TEXT    NOT NULL,
+    seq         INTEGER NOT NULL,
+    type        TEXT    NOT NULL,
+    time_ms     INTEGER NOT NULL,  -- commit time at the venue
+    received_ms INTEGER NOT NULL,  -- commit time at the hub
+    envelope    BLOB    NOT NULL,
+    PRIMARY KEY (venue, epoch, seq)
+) WITHOUT ROWID;
+
+-- One row per venue: the stream the hub follows and how it stands.
+CREATE TABLE IF NOT EXISTS venues (
+    venue         TEXT PRIMARY KEY,
+    epoch         TEXT    NOT NULL,
+    last_seq      INTEGER NOT NULL,
+    events        INTEGER NOT NULL,
+    first_seen_ms INTEGER NOT NULL,
+    last_seen_ms  INTEGER NOT NULL,
+    last_event_ms INTEGER NOT NULL,  -- venue commit time of the newest stored event
+    lag_ms        INTEGER NOT NULL,  -- venue commit to hub commit, for that event
+    duplicates    INTEGER NOT NULL DEFAULT 0,
+    gaps          INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS tickets (
+    venue    TEXT NOT NULL,
+    id       TEXT NOT NULL,
+    title    TEXT NOT NULL,
+    price    REAL NOT NULL,
+    user_id  TEXT NOT NULL,
+    order_id TEXT,
+    version  INTEGER NOT NULL,
+    PRIMARY KEY (venue, id)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS orders (
+    venue      TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    user_id    TEXT NOT NULL,
+    ticket_id  TEXT NOT NULL,
+    price      REAL NOT NULL,
+    status     TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    payment_id TEXT,
+    version    INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    PRIMARY KEY (venue, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS orders_by_status ON orders (venue, status);
+
+CREATE TABLE IF NOT EXISTS payments (
+    venue      TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    order_id   TEXT NOT NULL,
+    stripe_id  TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    PRIMARY KEY (venue, id)
+) WITHOUT ROWID;
+
+-- What was refused, kept for an operator to look at rather than dropped.
+CREATE TABLE IF NOT EXISTS quarantine (
+    id          INTEGER PRIMARY KEY,
+    received_ms INTEGER NOT NULL,
+    topic       TEXT    NOT NULL,
+    reason      TEXT    NOT NULL,
+    detail      TEXT    NOT NULL,
+    venue       TEXT,
+    epoch       TEXT,
+    seq         INTEGER,
+    size        INTEGER NOT NULL,
+    payload     BLOB    NOT NULL   -- at most the first QUARANTINE_KEEP bytes
+);
+CREATE UNIQUE INDEX IF NOT EXISTS quarantine_once
+    ON quarantine (reason, venue, epoch, seq) WHERE seq IS NOT NULL;
+"#;
+
+/// Opens the hub's database for writing: WAL, `synchronous=FULL` (an acknowledged event survives
+/// power loss), the schema in place.
+pub fn open_writer(path: &std::path::Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if version != 0 && version != VERSION {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_MISMATCH),
+            Some(format!(
+                "hub database has schema version {version}; this hub knows {VERSION}"
+            )),
+        ));
+    }
+    conn.execute_batch(SCHEMA)?;
+    conn.pragma_update(None, "user_version", VERSION)?;
+    Ok(conn)
+}
+
+/// Opens the database for reading (the HTTP API); WAL lets it read while the ledger writes.
+pub fn open_reader(path: &std::path::Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
+}

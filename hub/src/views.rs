@@ -1,0 +1,186 @@
+//! The hub's read side: what the chain's operators see, queried from SQLite.
+
+use rusqlite::{Connection, params};
+use serde_json::{Value, json};
+
+use tix_core::time::Millis;
+
+fn iso(ms: i64) -> String {
+    Millis(ms.max(0) as u64).to_iso()
+}
+
+/// Every venue the hub follows, with its stream's state and its sales.
+pub fn venues(conn: &Connection) -> rusqlite::Result<Vec<Value>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT v.venue, v.epoch, v.last_seq, v.events, v.first_seen_ms, v.last_seen_ms,
+                v.last_event_ms, v.lag_ms, v.duplicates, v.gaps,
+                (SELECT COUNT(*) FROM orders o WHERE o.venue = v.venue AND o.status = 'complete'),
+                (SELECT COALESCE(SUM(price), 0) FROM orders o
+                    WHERE o.venue = v.venue AND o.status = 'complete')
+         FROM venues v ORDER BY v.venue",
+    )?;
+    let rows = stmt.query_map([], |row| {
+        Ok(json!({
+            "venue": row.get::<_, String>(0)?,
+            "epoch": row.get::<_, String>(1)?,
+            "lastSeq": row.get::<_, i64>(2)?,
+            "events": row.get::<_, i64>(3)?,
+            "firstSeenAt": iso(row.get(4)?),
+            "lastSeenAt": iso(row.get(5)?),
+            "lastEventAt": iso(row.get(6)?),
+            "lagMs": row.get::<_, i64>(7)?,
+            "duplicates": row.get::<_, i64>(8)?,
+            "gaps": row.get::<_, i64>(9)?,
+            "sales": { "orders": row.get::<_, i64>(10)?, "revenue": row.get::<_, f64>(11)? },
+        }))
+    })?;
+    rows.collect()
+}
+
+/// A venue's stored envelopes with `seq > after`, in order (of the epoch the hub follows).
+/// `None` if the hub does not know the venue.
+pub fn events(
+    conn: &Connection,
+    venue: &str,
+    after: u64,
+    limit: u64,
+) -> rusqlite::Result<Option<Vec<Value>>> {
+    let epoch: Option<String> = conn
+        .prepare_cached("SELECT epoch FROM venues WHERE venue = ?1")?
+        .query_row([venue], |row| row.get(0))
+        .map(Some)
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })?;
+    let Some(epoch) = epoch else {
+        return Ok(None);
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT envelope FROM events WHERE venue = ?1 AND epoch = ?2 AND seq > ?3
+         ORDER BY seq LIMIT ?4",
+    )?;
+    let rows = stmt.query_map(params![venue, epoch, after as i64, limit as i64], |row| {
+        let bytes: Vec<u8> = row.get(0)?;
+        // Stored envelopes were validated on the way in; an unreadable one is shown as text.
+        Ok(serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned())))
+    })?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map(Some)
+}
+
+/// Sales per venue and for the whole chain: completed orders and revenue, plus open and
+/// cancelled orders.
+pub fn sales(conn: &Connection) -> rusqlite::Result<Value> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT venue,
+                SUM(status = 'complete'), COALESCE(SUM(CASE WHEN status = 'complete' THEN price END), 0),
+                SUM(status IN ('created', 'awaiting:payment')), SUM(status = 'cancelled')
+         FROM orders GROUP BY venue ORDER BY venue",
+    )?;
+    let mut total = (0i64, 0f64, 0i64, 0i64);
+    let rows = stmt
+        .query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, f64>(2)?,
+                row.get::<_, i64>(3)?,
+                row.get::<_, i64>(4)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let venues: Vec<Value> = rows
+        .into_iter()
+        .map(|(venue, sold, revenue, open, cancelled)| {
+            total = (
+                total.0 + sold,
+                total.1 + revenue,
+                total.2 + open,
+                total.3 + cancelled,
+            );
+            json!({ "venue": venue, "ordersComplete": sold, "revenue": revenue,
+                    "ordersOpen": open, "ordersCancelled": cancelled })
+        })
+        .collect();
+    Ok(json!({
+        "venues": venues,
+        "total": { "ordersComplete": total.0, "revenue": total.1,
+                   "ordersOpen": total.2, "ordersCancelled": total.3 },
+    }))
+}
+
+/// A venue's tickets as the hub knows them, in id order, `limit` from `offset`.
+pub fn tickets(
+    conn: &Connection,
+    venue: &str,
+    limit: u64,
+    offset: u64,
+) -> rusqlite::Result<Vec<Value>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, title, price, user_id, order_id, version FROM tickets
+         WHERE venue = ?1 ORDER BY id LIMIT ?2 OFFSET ?3",
+    )?;
+    let rows = stmt.query_map(params![venue, limit as i64, offset as i64], |row| {
+        Ok(json!({
+            "id": row.get::<_, String>(0)?,
+            "title": row.get::<_, String>(1)?,
+            "price": row.get::<_, f64>(2)?,
+            "userId": row.get::<_, String>(3)?,
+            "orderId": row.get::<_, Option<String>>(4)?,
+            "version": row.get::<_, i64>(5)?,
+        }))
+    })?;
+    rows.collect()
+}
+
+/// A venue's orders as the hub knows them, optionally of one status, in id order.
+pub fn orders(
+    conn: &Connection,
+    venue: &str,
+    status: Option<&str>,
+    limit: u64,
+    offset: u64,
+) -> rusqlite::Result<Vec<Value>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, user_id, ticket_id, price, status, expires_at, payment_id, version
+         FROM orders WHERE venue = ?1 AND (?2 IS NULL OR status = ?2)
+         ORDER BY id LIMIT ?3 OFFSET ?4",
+    )?;
+    let rows = stmt.query_map(params![venue, status, limit as i64, offset as i64], |row| {
+        Ok(json!({
+            "id": row.get::<_, String>(0)?,
+            "userId": row.get::<_, String>(1)?,
+            "ticket": { "id": row.get::<_, String>(2)?, "price": row.get::<_, f64>(3)? },
+            "status": row.get::<_, String>(4)?,
+            "expiresAt": row.get::<_, String>(5)?,
+            "paymentId": row.get::<_, Option<String>>(6)?,
+            "version": row.get::<_, i64>(7)?,
+        }))
+    })?;
+    rows.collect()
+}
+
+/// Refused messages, newest first, with what of their payload was kept.
+pub fn quarantine(conn: &Connection, limit: u64) -> rusqlite::Result<Vec<Value>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, received_ms, topic, reason, detail, venue, epoch, seq, size, payload
+         FROM quarantine ORDER BY id DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit as i64], |row| {
+        let payload: Vec<u8> = row.get(9)?;
+        Ok(json!({
+            "id": row.get::<_, i64>(0)?,
+            "receivedAt": iso(row.get(1)?),
+            "topic": row.get::<_, String>(2)?,
+            "reason": row.get::<_, String>(3)?,
+            "detail": row.get::<_, String>(4)?,
+            "venue": row.get::<_, Option<String>>(5)?,
+            "epoch": row.get::<_, Option<String>>(6)?,
+            "seq": row.get::<_, Option<i64>>(7)?,
+            "size": row.get::<_, i64>(8)?,
+            "payload": String::from_utf8_lossy(&payload),
+        }))
+    })?;
+    rows.collect()
+}
