@@ -5,7 +5,8 @@
 #
 # Steps: system packages (C compiler for ring), the pinned Rust toolchain, rustfmt check,
 # clippy with warnings denied, then `cargo test --workspace` (unit, property and integration
-# tests; the integration tests start real tix-node processes on loopback ports).
+# tests; the integration tests start real tix-node, tix-hub and mosquitto processes on loopback
+# ports).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,7 +28,8 @@ apt_install() {
 }
 
 if command -v dpkg >/dev/null 2>&1; then
-  apt_install build-essential pkg-config ca-certificates curl
+  # mosquitto: the sync tests start their own broker (Debian's) on a free loopback port.
+  apt_install build-essential pkg-config ca-certificates curl mosquitto mosquitto-clients
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

@@ -1,0 +1,88 @@
+//! The hub's HTTP API: operators only, clear errors for bad parameters.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::SERIAL;
+use crate::checker::wait_for_sync;
+use crate::harness::{Broker, HUB_TOKEN, hub_get, start_hub, start_node};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_needs_the_token_and_bad_parameters_get_400() {
+    let _serial = SERIAL.lock().await;
+    let broker = Broker::start(&["venue-a"]);
+    let dir = tempfile::tempdir().unwrap();
+    let hub = start_hub(&dir.path().join("hub.sqlite3"), &broker);
+    let node = start_node(
+        &dir.path().join("node"),
+        "venue-a",
+        &broker.venue_url("venue-a"),
+        true,
+    );
+    assert_eq!(crate::load::list_tickets(&node.url(""), 20, 2).await, 20);
+    wait_for_sync(&hub, &node, "venue-a", Duration::from_secs(30)).await;
+
+    let http = reqwest::Client::new();
+    for path in ["/api/hub/venues", "/api/hub/sales", "/api/hub/nothing-here"] {
+        for auth in [None, Some("Bearer wrong-token"), Some(HUB_TOKEN)] {
+            let mut request = http.get(hub.url(path));
+            if let Some(auth) = auth {
+                let value = if auth == HUB_TOKEN {
+                    format!("Bearer {auth}")
+                } else {
+                    auth.to_owned()
+                };
+                request = request.header("authorization", value);
+            }
+            let reply = request.send().await.unwrap();
+            let status = reply.status().as_u16();
+            let body: Value = reply.json().await.unwrap();
+            match auth {
+                Some(HUB_TOKEN) if path == "/api/hub/nothing-here" => assert_eq!(status, 404),
+                Some(HUB_TOKEN) => assert_eq!(status, 200, "{path}: {body}"),
+                _ => {
+                    assert_eq!(status, 401, "{path} with {auth:?}");
+                    assert_eq!(body["errors"][0]["message"], "Not authorized");
+                }
+            }
+        }
+    }
+
+    let venues = hub_get(&hub, "/api/hub/venues").await;
+    let venue = &venues[0];
+    for field in ["venue", "epoch", "lastSeq", "events", "lastSeenAt"] {
+        assert!(!venue[field].is_null(), "{field} in {venue}");
+    }
+    assert_eq!(venue["events"], venue["lastSeq"]);
+    let events = hub_get(&hub, "/api/hub/venues/venue-a/events?after=5&limit=3").await;
+    let seqs: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["sequence"].as_str().unwrap())
+        .collect();
+    assert_eq!(seqs, ["6", "7", "8"]);
+    let tickets = hub_get(&hub, "/api/hub/venues/venue-a/tickets?limit=1000").await;
+    assert_eq!(tickets.as_array().unwrap().len(), 20);
+
+    for (path, status) in [
+        ("/api/hub/venues/venue-a/events?limit=0", 400),
+        ("/api/hub/venues/venue-a/events?limit=5000", 400),
+        ("/api/hub/venues/venue-a/events?after=-1", 400),
+        ("/api/hub/venues/venue-a/events?after=abc", 400),
+        ("/api/hub/venues/Not%20A%20Venue/events", 400),
+        ("/api/hub/venues/unknown/events", 404),
+        ("/api/hub/venues/venue-a/orders?status=lost", 400),
+    ] {
+        let reply = http
+            .get(hub.url(path))
+            .bearer_auth(HUB_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status().as_u16(), status, "{path}");
+        let body: Value = reply.json().await.unwrap();
+        assert!(body["errors"][0]["message"].is_string(), "{path}: {body}");
+    }
+}

@@ -1,0 +1,16 @@
+//! End-to-end sync tests: real Mosquitto, real `tix-hub` and real `tix-node` processes on loopback,
+//! faults injected under load, and the same checker after each: nothing lost, nothing doubled.
+//!
+//! The scenarios are heavy (several processes each, on a two-core machine), so they run one at a
+//! time.
+
+mod api;
+mod bad_input;
+mod checker;
+mod faults;
+mod harness;
+mod load;
+mod mqtt;
+
+/// Held by each scenario for its whole run.
+pub(crate) static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
