@@ -629,7 +629,7 @@ mod tests {
             .unwrap();
         assert_eq!(count(&ledger, "SELECT COUNT(*) FROM quarantine"), 6);
         assert_eq!(count(&ledger, "SELECT COUNT(*) FROM events"), 1);
-        assert!(ledger.cursors.get(&venue("b")).is_none());
+        assert!(!ledger.cursors.contains_key(&venue("b")));
     }
 
     #[test]
