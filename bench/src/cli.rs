@@ -35,6 +35,27 @@ pub(crate) enum Command {
     Orders(OrdersArgs),
     /// Many pending locks: memory per lock, restart time, lateness of their expiry.
     Locks(LocksArgs),
+    /// Sync to a hub through Mosquitto: events/s under orders, lag, draining a backlog.
+    Sync(SyncArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SyncArgs {
+    /// Concurrent connections (and buyers).
+    #[arg(long, default_value_t = 64, value_parser = parse_connections)]
+    pub(crate) connections: usize,
+
+    /// How long orders are placed while sync runs.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub(crate) duration: Duration,
+
+    /// Tickets created for the orders phase.
+    #[arg(long, default_value_t = 300_000, value_parser = parse_positive)]
+    pub(crate) tickets: usize,
+
+    /// Events written (one ticket each) while the broker is down, then drained.
+    #[arg(long, default_value_t = 1_000_000, value_parser = parse_positive)]
+    pub(crate) backlog: usize,
 }
 
 #[derive(Debug, Args)]

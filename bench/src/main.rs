@@ -1,5 +1,6 @@
 //! `tix-bench`: starts a tix-node on 127.0.0.1 and measures it: orders/s against a trivial
-//! endpoint with a kill -9 durability check (`orders`), and pending locks at scale (`locks`).
+//! endpoint with a kill -9 durability check (`orders`), pending locks at scale (`locks`), and sync
+//! to a hub through Mosquitto (`sync`).
 
 mod cli;
 mod client;
@@ -7,6 +8,7 @@ mod load;
 mod locks;
 mod node;
 mod orders;
+mod sync;
 
 use std::process::ExitCode;
 
@@ -44,6 +46,7 @@ async fn run(cli: Cli) -> Result<bool> {
     let lock_ttl = match &cli.command {
         Command::Orders(_) => orders::LOCK_TTL,
         Command::Locks(args) => args.lock_ttl,
+        Command::Sync(_) => orders::LOCK_TTL,
     };
     println!(
         "node: {}  data dir: {}",
@@ -54,6 +57,7 @@ async fn run(cli: Cli) -> Result<bool> {
     let outcome = match &cli.command {
         Command::Orders(args) => orders::run(args, &mut harness).await,
         Command::Locks(args) => locks::run(args, &mut harness).await,
+        Command::Sync(args) => sync::run(args, &mut harness, data_dir.path()).await,
     };
     // Stop the node before its data dir goes away (when `data_dir` drops).
     harness.shutdown().await;

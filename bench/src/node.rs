@@ -140,6 +140,7 @@ pub(crate) struct Harness {
     bin: PathBuf,
     data_dir: PathBuf,
     lock_ttl: Duration,
+    extra_args: Vec<String>,
     node: Option<Node>,
 }
 
@@ -149,8 +150,14 @@ impl Harness {
             bin,
             data_dir: data_dir.to_owned(),
             lock_ttl,
+            extra_args: Vec::new(),
             node: None,
         }
+    }
+
+    /// Passes `args` to every node started from now on.
+    pub(crate) fn set_extra_args(&mut self, args: Vec<String>) {
+        self.extra_args = args;
     }
 
     pub(crate) fn node(&self) -> Result<&Node> {
@@ -170,6 +177,7 @@ impl Harness {
             .arg(&self.data_dir)
             .arg("--lock-ttl")
             .arg(format!("{}ms", self.lock_ttl.as_millis()))
+            .args(&self.extra_args)
             .env("TIX_LOG_FORMAT", "json")
             .env("RUST_LOG", "info,tower_http=warn")
             // Never reach out to a real payment provider from a benchmark.
@@ -259,7 +267,7 @@ impl Harness {
     }
 }
 
-async fn find_serving(
+pub(crate) async fn find_serving(
     lines: &mut Lines<BufReader<ChildStdout>>,
     kept: &mut VecDeque<String>,
 ) -> Result<Option<SocketAddr>> {
@@ -286,7 +294,7 @@ fn serving_addr(line: &str) -> Option<SocketAddr> {
 }
 
 /// Reads the node's log until it exits, so the pipe never fills; echoes its first few warnings.
-async fn drain_log(mut lines: Lines<BufReader<ChildStdout>>, pid: u32) {
+pub(crate) async fn drain_log(mut lines: Lines<BufReader<ChildStdout>>, pid: u32) {
     let mut echoed = 0;
     while let Ok(Some(line)) = lines.next_line().await {
         if echoed >= ECHOED_LINES {

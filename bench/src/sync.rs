@@ -1,0 +1,347 @@
+//! `tix-bench sync`: events/s from one node to the hub through Mosquitto under an orders load,
+//! the end-to-end lag (commit at the venue to the hub's transaction), and the time to drain a
+//! backlog after the broker comes back. For scale, the same run measures the broker itself: raw
+//! QoS 1 messages of about the size of an event, from one rumqttc client to another.
+
+use std::collections::VecDeque;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rusqlite::{Connection, OpenFlags};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::cli::SyncArgs;
+use crate::load;
+use crate::node::{Harness, drain_log, find_serving};
+
+const VENUE: &str = "bench-venue";
+const HUB_TOKEN: &str = "bench-token-0123456789abcdef";
+/// Longest a catch-up may take before the benchmark gives up.
+const CATCH_UP_LIMIT: Duration = Duration::from_secs(30 * 60);
+
+/// A Mosquitto process on a free loopback port, config and log in `dir`.
+struct Broker {
+    port: u16,
+    conf: PathBuf,
+    child: Option<Child>,
+}
+
+impl Broker {
+    fn new(dir: &Path) -> Result<Broker> {
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let conf = dir.join("mosquitto.conf");
+        // Anonymous on loopback: the benchmark measures transport, not authentication. The queue
+        // limit follows packaging/mosquitto/mosquitto.conf.
+        std::fs::write(
+            &conf,
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 200000\n\
+                 max_inflight_messages 100\nlog_dest file {}\nuser root\n",
+                dir.join("mosquitto.log").display()
+            ),
+        )?;
+        Ok(Broker {
+            port,
+            conf,
+            child: None,
+        })
+    }
+
+    async fn start(&mut self) -> Result<()> {
+        let binary = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .context("mosquitto not found: apt-get install mosquitto")?;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            let mut child = Command::new(binary)
+                .arg("-c")
+                .arg(&self.conf)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .kill_on_drop(true)
+                .spawn()?;
+            while Instant::now() < deadline {
+                if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                    self.child = Some(child);
+                    return Ok(());
+                }
+                if child.try_wait()?.is_some() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        bail!("mosquitto did not start on port {}", self.port)
+    }
+
+    async fn kill(&mut self) -> Result<()> {
+        if let Some(mut child) = self.child.take() {
+            child.start_kill()?;
+            child.wait().await?;
+        }
+        Ok(())
+    }
+}
+
+/// A tix-hub process.
+struct Hub {
+    child: Child,
+}
+
+impl Hub {
+    async fn start(bin: &Path, db: &Path, broker: &Broker) -> Result<(Hub, SocketAddr)> {
+        let mut child = Command::new(bin)
+            .args(["--listen", "127.0.0.1:0", "--api-token", HUB_TOKEN])
+            .arg("--db")
+            .arg(db)
+            .arg("--mqtt-url")
+            .arg(format!("mqtt://127.0.0.1:{}", broker.port))
+            .env("TIX_HUB_LOG_FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        let pid = child.id().context("the hub exited at once")?;
+        let mut lines = BufReader::new(child.stdout.take().context("no stdout")?).lines();
+        let mut kept = VecDeque::new();
+        let addr =
+            tokio::time::timeout(Duration::from_secs(60), find_serving(&mut lines, &mut kept))
+                .await
+                .context("the hub did not start within 60 s")??
+                .with_context(|| format!("the hub exited: {}", Vec::from(kept).join("\n")))?;
+        tokio::spawn(drain_log(lines, pid));
+        Ok((Hub { child }, addr))
+    }
+
+    async fn stop(mut self) -> Result<()> {
+        if let Some(pid) = self.child.id() {
+            Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status()
+                .await?;
+        }
+        tokio::time::timeout(Duration::from_secs(60), self.child.wait())
+            .await
+            .context("the hub did not stop within 60 s")??;
+        Ok(())
+    }
+}
+
+/// The hub's stored sequence for the venue (0 before its first event).
+fn hub_last_seq(db: &Path) -> Result<u64> {
+    let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let seq: Option<i64> = conn
+        .query_row(
+            "SELECT last_seq FROM venues WHERE venue = ?1",
+            [VENUE],
+            |r| r.get(0),
+        )
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })?;
+    Ok(seq.unwrap_or(0) as u64)
+}
+
+async fn node_last_seq(addr: SocketAddr) -> Result<u64> {
+    let health = crate::node::health_once(addr).await?;
+    health["events"]["lastSeq"]
+        .as_u64()
+        .context("no events.lastSeq in /healthz")
+}
+
+/// Waits until the hub holds `target`; returns how long that took.
+async fn wait_for_hub(db: &Path, target: u64) -> Result<Duration> {
+    let started = Instant::now();
+    while hub_last_seq(db)? < target {
+        if started.elapsed() > CATCH_UP_LIMIT {
+            bail!("the hub did not reach sequence {target} within {CATCH_UP_LIMIT:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(started.elapsed())
+}
+
+/// Lag (hub transaction start minus venue commit) of the events in `(after, upto]`, sorted.
+fn lags(db: &Path, after: u64, upto: u64) -> Result<Vec<i64>> {
+    let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let mut stmt = conn.prepare(
+        "SELECT received_ms - time_ms FROM events WHERE venue = ?1 AND seq > ?2 AND seq <= ?3",
+    )?;
+    let mut lags: Vec<i64> = stmt
+        .query_map(rusqlite::params![VENUE, after as i64, upto as i64], |r| {
+            r.get(0)
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    lags.sort_unstable();
+    Ok(lags)
+}
+
+fn percentile(sorted: &[i64], p: f64) -> i64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index]
+}
+
+/// The broker's own ceiling: `count` QoS 1 messages of `size` bytes from one client to a
+/// subscriber, in messages per second (until the subscriber has them all).
+async fn broker_ceiling(port: u16, count: usize, size: usize) -> Result<f64> {
+    let mut sub_options = MqttOptions::new("bench-sub", "127.0.0.1", port);
+    sub_options.set_clean_session(false);
+    let (sub, mut sub_loop) = AsyncClient::new(sub_options, 1024);
+    sub.subscribe("bench/ceiling", QoS::AtLeastOnce).await?;
+    loop {
+        if let Event::Incoming(Packet::SubAck(_)) = sub_loop.poll().await? {
+            break;
+        }
+    }
+    let received = tokio::spawn(async move {
+        let mut n = 0;
+        while n < count {
+            if let Ok(Event::Incoming(Packet::Publish(_))) = sub_loop.poll().await {
+                n += 1;
+            }
+        }
+        drop(sub);
+    });
+    let (publisher, mut pub_loop) =
+        AsyncClient::new(MqttOptions::new("bench-pub", "127.0.0.1", port), 1024);
+    let poller = tokio::spawn(async move { while pub_loop.poll().await.is_ok() {} });
+    let payload = Arc::new(vec![b'x'; size]);
+    let started = Instant::now();
+    for _ in 0..count {
+        publisher
+            .publish("bench/ceiling", QoS::AtLeastOnce, false, payload.to_vec())
+            .await?;
+    }
+    tokio::time::timeout(Duration::from_secs(300), received)
+        .await
+        .context("the subscriber did not get every message within 300 s")??;
+    let rate = count as f64 / started.elapsed().as_secs_f64();
+    poller.abort();
+    Ok(rate)
+}
+
+pub(crate) async fn run(args: &SyncArgs, harness: &mut Harness, dir: &Path) -> Result<bool> {
+    let hub_bin = std::env::current_exe()?.with_file_name("tix-hub");
+    if !hub_bin.is_file() {
+        bail!("no hub binary at {}", hub_bin.display());
+    }
+    let mut broker = Broker::new(dir)?;
+    broker.start().await?;
+    let ceiling = broker_ceiling(broker.port, 100_000, 400).await?;
+    println!("broker:  {ceiling:.0} msg/s (QoS 1, 400 B, one rumqttc client to another)");
+
+    let hub_db = dir.join("hub.sqlite3");
+    let (hub, _) = Hub::start(&hub_bin, &hub_db, &broker).await?;
+    harness.set_extra_args(vec![
+        "--venue-id".into(),
+        VENUE.into(),
+        "--mqtt-url".into(),
+        format!("mqtt://127.0.0.1:{}", broker.port),
+    ]);
+    let addr = harness.start().await?.addr();
+    let (seller_email, buyer_emails) = load::bench_emails(args.connections);
+    let mut emails = vec![seller_email];
+    emails.extend(buyer_emails);
+    let mut cookies = load::sign_up(addr, emails).await?;
+    let buyers = cookies.split_off(1);
+    let seller = cookies.remove(0);
+    let (tickets, took) = load::create_tickets(
+        addr,
+        &seller,
+        args.tickets,
+        args.connections,
+        Duration::from_secs(3600),
+    )
+    .await?;
+    println!(
+        "setup:   {} tickets in {:.1} s (synced as they were created)",
+        tickets.len(),
+        took.as_secs_f64()
+    );
+    let setup_seq = node_last_seq(addr).await?;
+    wait_for_hub(&hub_db, setup_seq).await?;
+
+    println!(
+        "sustained: orders for {:.0} s with sync on ...",
+        args.duration.as_secs_f64()
+    );
+    let node_before = node_last_seq(addr).await?;
+    let hub_before = hub_last_seq(&hub_db)?;
+    let orders = load::place_orders(addr, &buyers, Arc::new(tickets), args.duration).await?;
+    let window = orders.elapsed.as_secs_f64();
+    let node_after = node_last_seq(addr).await?;
+    let hub_after = hub_last_seq(&hub_db)?;
+    let catch_up = wait_for_hub(&hub_db, node_after).await?;
+    let produced = (node_after - node_before) as f64 / window;
+    let shipped = (hub_after - hub_before) as f64 / window;
+    let lag = lags(&hub_db, node_before, node_after)?;
+
+    println!("backlog: broker down, {} events written ...", args.backlog);
+    broker.kill().await?;
+    let backlog_start = node_last_seq(addr).await?;
+    let (_, backlog_took) = load::create_tickets(
+        addr,
+        &seller,
+        args.backlog,
+        args.connections,
+        Duration::from_secs(3600),
+    )
+    .await?;
+    let backlog_end = node_last_seq(addr).await?;
+    let backlog = backlog_end - backlog_start;
+    let drain_started = Instant::now();
+    broker.start().await?;
+    wait_for_hub(&hub_db, backlog_end).await?;
+    let drain = drain_started.elapsed();
+
+    hub.stop().await?;
+    broker.kill().await?;
+    let db_bytes = std::fs::metadata(&hub_db)?.len();
+
+    println!();
+    println!("broker:   {ceiling:.0} msg/s raw QoS 1 ceiling (400 B messages)");
+    println!(
+        "orders:   {:.0} orders/s  {}  ({} ok, {} failed)",
+        orders.rate(),
+        orders.latency_line(),
+        orders.ok,
+        orders.failed
+    );
+    println!(
+        "sync:     {shipped:.0} events/s stored at the hub over {window:.1} s, venue produced {produced:.0} events/s; caught up {:.2} s after the load",
+        catch_up.as_secs_f64()
+    );
+    println!(
+        "lag:      p50 {} ms  p99 {} ms  max {} ms  ({} events, venue commit to hub transaction)",
+        percentile(&lag, 0.5),
+        percentile(&lag, 0.99),
+        lag.last().copied().unwrap_or(0),
+        lag.len()
+    );
+    println!(
+        "ratio:    events/s stored / broker ceiling: {:.2}",
+        shipped / ceiling.max(1e-9)
+    );
+    println!(
+        "backlog:  {backlog} events (written in {:.1} s while the broker was down) drained in {:.1} s ({:.0} events/s)",
+        backlog_took.as_secs_f64(),
+        drain.as_secs_f64(),
+        backlog as f64 / drain.as_secs_f64().max(1e-9)
+    );
+    println!("hub db:   {:.1} MB", db_bytes as f64 / 1e6);
+    Ok(true)
+}
