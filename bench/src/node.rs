@@ -199,7 +199,7 @@ impl Harness {
                 if !addr.ip().is_loopback() {
                     bail!("the node listens on {addr}, not on loopback");
                 }
-                tokio::spawn(drain_log(lines, pid));
+                tokio::spawn(drain_log(lines, "node", pid));
                 return Ok(self.node.insert(Node {
                     child,
                     pid,
@@ -293,8 +293,12 @@ fn serving_addr(line: &str) -> Option<SocketAddr> {
     fields.get("addr")?.as_str()?.parse().ok()
 }
 
-/// Reads the node's log until it exits, so the pipe never fills; echoes its first few warnings.
-pub(crate) async fn drain_log(mut lines: Lines<BufReader<ChildStdout>>, pid: u32) {
+/// Reads a child's log until it exits, so the pipe never fills; echoes its first few warnings.
+pub(crate) async fn drain_log(
+    mut lines: Lines<BufReader<ChildStdout>>,
+    who: &'static str,
+    pid: u32,
+) {
     let mut echoed = 0;
     while let Ok(Some(line)) = lines.next_line().await {
         if echoed >= ECHOED_LINES {
@@ -305,7 +309,7 @@ pub(crate) async fn drain_log(mut lines: Lines<BufReader<ChildStdout>>, pid: u32
             .and_then(|entry| entry.get("level")?.as_str().map(str::to_owned));
         if matches!(level.as_deref(), Some("WARN" | "ERROR")) {
             echoed += 1;
-            eprintln!("node[{pid}]: {line}");
+            eprintln!("{who}[{pid}]: {line}");
         }
     }
 }

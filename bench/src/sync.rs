@@ -119,7 +119,7 @@ impl Hub {
                 .await
                 .context("the hub did not start within 60 s")??
                 .with_context(|| format!("the hub exited: {}", Vec::from(kept).join("\n")))?;
-        tokio::spawn(drain_log(lines, pid));
+        tokio::spawn(drain_log(lines, "hub", pid));
         Ok((Hub { child }, addr))
     }
 

@@ -85,3 +85,37 @@ impl Config {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Config, clap::Error> {
+        Config::try_parse_from(std::iter::once("tix-node").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn sync_is_off_without_a_broker_and_needs_a_venue_with_one() {
+        assert!(parse(&[]).unwrap().relay().unwrap().is_none());
+        let half = parse(&["--mqtt-url", "mqtt://u:p@127.0.0.1:1883"]).unwrap();
+        let error = half.relay().unwrap_err().to_string();
+        assert!(error.contains("--venue-id"), "{error}");
+        let full = parse(&[
+            "--mqtt-url",
+            "mqtt://main-hall:p@127.0.0.1:1883",
+            "--venue-id",
+            "main-hall",
+        ])
+        .unwrap();
+        let relay = full.relay().unwrap().unwrap();
+        assert_eq!(relay.venue.as_str(), "main-hall");
+        assert_eq!(relay.broker.port, 1883);
+        assert!(!relay.keep_synced);
+    }
+
+    #[test]
+    fn bad_venue_ids_and_broker_urls_are_refused_at_start() {
+        assert!(parse(&["--venue-id", "Main Hall"]).is_err());
+        assert!(parse(&["--mqtt-url", "http://127.0.0.1:1883"]).is_err());
+    }
+}
