@@ -256,3 +256,40 @@ async fn the_outbox_is_pruned_only_below_the_hubs_ack() {
         .unwrap();
     assert_eq!((count, max), (now_last as i64, now_last as i64));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_the_broker_drops_while_the_hub_is_away_are_resent() {
+    let _serial = SERIAL.lock().await;
+    // The broker keeps at most 100 messages for the absent hub and silently drops the rest.
+    let broker = Broker::start_with(&["venue-a"], 100);
+    let dir = tempfile::tempdir().unwrap();
+    let hub_db = dir.path().join("hub.sqlite3");
+    let hub = start_hub(&hub_db, &broker);
+    let node_dir = dir.path().join("node");
+    let node = start_node(&node_dir, "venue-a", &broker.venue_url("venue-a"), true);
+    assert_eq!(crate::load::list_tickets(&node.url(""), 200, 4).await, 200);
+    wait_for_sync(&hub, &node, "venue-a", SYNC_LIMIT).await;
+
+    hub.kill9();
+    let load = Load::start(&node.url(""), 4, "a").await;
+    assert_eq!(
+        crate::load::list_tickets(&node.url(""), 6_000, 8).await,
+        6_000
+    );
+    let hub = start_hub(&hub_db, &broker);
+    assert!(load.stop().await > 0);
+
+    wait_for_sync(&hub, &node, "venue-a", SYNC_LIMIT).await;
+    let venues = hub_get(&hub, "/api/hub/venues").await;
+    let health = node_health(&node).await;
+    assert!(
+        health["sync"]["resends"].as_u64().unwrap() > 0,
+        "the venue had to resend: {health}"
+    );
+    println!(
+        "after the broker dropped messages: hub {venues}, node sync {}",
+        health["sync"]
+    );
+    node.terminate();
+    check("venue-a", &node_dir, &hub_db);
+}

@@ -47,6 +47,12 @@ impl Broker {
     /// Starts a broker whose accounts are the hub and the given venues (password `<venue>-pass`),
     /// under the ACL shipped in `packaging/mosquitto/acl`.
     pub(crate) fn start(venues: &[&str]) -> Broker {
+        Broker::start_with(venues, 200_000)
+    }
+
+    /// Like `start`, with at most `max_queued` messages queued per client: past that Mosquitto
+    /// silently drops messages for a subscriber that is away or slow.
+    pub(crate) fn start_with(venues: &[&str], max_queued: u32) -> Broker {
         let dir = tempfile::tempdir().unwrap();
         let passwd = dir.path().join("passwd");
         let mut accounts = vec![("tix-hub".to_owned(), HUB_PASS.to_owned())];
@@ -70,7 +76,7 @@ impl Broker {
         let port = free_port();
         let conf = format!(
             "listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {}\nacl_file {}\n\
-             max_queued_messages 200000\nmax_inflight_messages 100\n\
+             max_queued_messages {max_queued}\nmax_inflight_messages 100\n\
              log_dest file {}\nuser root\n",
             passwd.display(),
             acl.canonicalize()
