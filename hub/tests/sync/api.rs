@@ -86,3 +86,82 @@ async fn every_request_needs_the_token_and_bad_parameters_get_400() {
         assert!(body["errors"][0]["message"].is_string(), "{path}: {body}");
     }
 }
+
+/// Starts a hub without `--api-token` (and with no broker to reach: it keeps retrying) and returns
+/// its address and any token it printed.
+fn start_hub_without_token(db: &std::path::Path) -> (std::process::Child, String, Option<String>) {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tix-hub"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--mqtt-url",
+            "mqtt://127.0.0.1:9",
+        ])
+        .arg("--db")
+        .arg(db)
+        .env("TIX_HUB_LOG_FORMAT", "json")
+        .env_remove("TIX_HUB_API_TOKEN")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut printed = None;
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(token) = line
+            .split("): ")
+            .nth(1)
+            .filter(|_| line.starts_with("tix-hub: generated"))
+        {
+            printed = Some(token.to_owned());
+        }
+        if let Ok(entry) = serde_json::from_str::<Value>(&line)
+            && entry["fields"]["message"] == "serving"
+        {
+            let addr = entry["fields"]["addr"].as_str().unwrap().to_owned();
+            std::thread::spawn(move || lines.for_each(drop));
+            return (child, addr, printed);
+        }
+    }
+    panic!("hub did not start");
+}
+
+#[tokio::test]
+async fn a_generated_token_is_printed_once_kept_private_and_reused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hub.sqlite3");
+    let (mut first, addr, printed) = start_hub_without_token(&db);
+    let token = printed.expect("the generated token is printed at first start");
+    let file = dir.path().join("hub.sqlite3.api-token");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), token);
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let http = reqwest::Client::new();
+    let ok = http
+        .get(format!("http://{addr}/api/hub/venues"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status().as_u16(), 200);
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    let (mut second, addr, printed) = start_hub_without_token(&db);
+    assert_eq!(printed, None, "printed once only");
+    let ok = http
+        .get(format!("http://{addr}/api/hub/health"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status().as_u16(), 200);
+    let health: Value = ok.json().await.unwrap();
+    assert_eq!(health["mqtt"]["connected"], false, "no broker at port 9");
+    second.kill().unwrap();
+    second.wait().unwrap();
+}
