@@ -124,6 +124,8 @@ fn start_hub_without_token(db: &std::path::Path) -> (std::process::Child, String
             return (child, addr, printed);
         }
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("hub did not start");
 }
 
