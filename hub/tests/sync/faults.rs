@@ -7,7 +7,9 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::SERIAL;
 use crate::checker::{check, wait_for_sync};
-use crate::harness::{Broker, eventually, hub_get, node_health, start_hub, start_node, venue_pass};
+use crate::harness::{
+    Broker, OneVenue, eventually, hub_get, node_health, start_hub, start_node, venue_pass,
+};
 use crate::load::Load;
 use crate::mqtt::publish_as;
 
@@ -94,12 +96,15 @@ async fn two_venues_sync_exactly_once_despite_replayed_and_reordered_messages() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broker_kill9_and_restart_under_load_loses_nothing() {
     let _serial = SERIAL.lock().await;
-    let mut broker = Broker::start(&["venue-a"]);
-    let dir = tempfile::tempdir().unwrap();
-    let hub_db = dir.path().join("hub.sqlite3");
-    let hub = start_hub(&hub_db, &broker);
-    let node_dir = dir.path().join("node");
-    let node = start_node(&node_dir, "venue-a", &broker.venue_url("venue-a"), true);
+    let OneVenue {
+        mut broker,
+        dir: _dir,
+        hub_db,
+        hub,
+        node_dir,
+        node,
+        url: _,
+    } = OneVenue::start(Broker::start(&["venue-a"]), true);
 
     let load = Load::start(&node.url(""), 4, "a").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -112,13 +117,21 @@ async fn broker_kill9_and_restart_under_load_loses_nothing() {
     assert!(load.stop().await > 0);
 
     wait_for_sync(&hub, &node, "venue-a", SYNC_LIMIT).await;
+    // The hub's ack of its last commit reaches the venue a moment after the commit.
+    let acked = eventually(Duration::from_secs(20), || async {
+        node_health(&node).await["sync"]["backlog"] == 0
+    })
+    .await;
     let health = node_health(&node).await;
+    assert!(
+        acked,
+        "the venue learns that the hub has everything: {health}"
+    );
     assert_eq!(health["sync"]["connected"], true);
     assert!(
         health["sync"]["connections"].as_u64().unwrap() >= 2,
         "{health}"
     );
-    assert_eq!(health["sync"]["backlog"], 0);
     node.terminate();
     check("venue-a", &node_dir, &hub_db);
 }
@@ -126,12 +139,15 @@ async fn broker_kill9_and_restart_under_load_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hub_kill9_and_restart_under_load_loses_nothing() {
     let _serial = SERIAL.lock().await;
-    let broker = Broker::start(&["venue-a"]);
-    let dir = tempfile::tempdir().unwrap();
-    let hub_db = dir.path().join("hub.sqlite3");
-    let hub = start_hub(&hub_db, &broker);
-    let node_dir = dir.path().join("node");
-    let node = start_node(&node_dir, "venue-a", &broker.venue_url("venue-a"), true);
+    let OneVenue {
+        broker,
+        dir: _dir,
+        hub_db,
+        hub,
+        node_dir,
+        node,
+        url: _,
+    } = OneVenue::start(Broker::start(&["venue-a"]), true);
 
     let load = Load::start(&node.url(""), 4, "a").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -149,13 +165,15 @@ async fn hub_kill9_and_restart_under_load_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_kill9_and_restart_under_load_loses_nothing() {
     let _serial = SERIAL.lock().await;
-    let broker = Broker::start(&["venue-a"]);
-    let dir = tempfile::tempdir().unwrap();
-    let hub_db = dir.path().join("hub.sqlite3");
-    let hub = start_hub(&hub_db, &broker);
-    let node_dir = dir.path().join("node");
-    let url = broker.venue_url("venue-a");
-    let node = start_node(&node_dir, "venue-a", &url, true);
+    let OneVenue {
+        broker: _broker,
+        dir: _dir,
+        hub_db,
+        hub,
+        node_dir,
+        node,
+        url,
+    } = OneVenue::start(Broker::start(&["venue-a"]), true);
 
     let load = Load::start(&node.url(""), 4, "a").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -172,12 +190,15 @@ async fn node_kill9_and_restart_under_load_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_venue_offline_with_a_100k_backlog_catches_up() {
     let _serial = SERIAL.lock().await;
-    let mut broker = Broker::start(&["venue-a"]);
-    let dir = tempfile::tempdir().unwrap();
-    let hub_db = dir.path().join("hub.sqlite3");
-    let hub = start_hub(&hub_db, &broker);
-    let node_dir = dir.path().join("node");
-    let node = start_node(&node_dir, "venue-a", &broker.venue_url("venue-a"), true);
+    let OneVenue {
+        mut broker,
+        dir: _dir,
+        hub_db,
+        hub,
+        node_dir,
+        node,
+        url: _,
+    } = OneVenue::start(Broker::start(&["venue-a"]), true);
     assert!(
         eventually(Duration::from_secs(10), || async {
             node_health(&node).await["sync"]["connected"] == true
@@ -213,13 +234,15 @@ async fn a_venue_offline_with_a_100k_backlog_catches_up() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_outbox_is_pruned_only_below_the_hubs_ack() {
     let _serial = SERIAL.lock().await;
-    let broker = Broker::start(&["venue-a"]);
-    let dir = tempfile::tempdir().unwrap();
-    let hub_db = dir.path().join("hub.sqlite3");
-    let hub = start_hub(&hub_db, &broker);
-    let node_dir = dir.path().join("node");
-    let url = broker.venue_url("venue-a");
-    let node = start_node(&node_dir, "venue-a", &url, false);
+    let OneVenue {
+        broker: _broker,
+        dir: _dir,
+        hub_db,
+        hub,
+        node_dir,
+        node,
+        url,
+    } = OneVenue::start(Broker::start(&["venue-a"]), false);
     let created = crate::load::list_tickets(&node.url(""), 6_000, 16).await;
     assert_eq!(created, 6_000);
     wait_for_sync(&hub, &node, "venue-a", SYNC_LIMIT).await;
@@ -261,12 +284,15 @@ async fn the_outbox_is_pruned_only_below_the_hubs_ack() {
 async fn messages_the_broker_drops_while_the_hub_is_away_are_resent() {
     let _serial = SERIAL.lock().await;
     // The broker keeps at most 100 messages for the absent hub and silently drops the rest.
-    let broker = Broker::start_with(&["venue-a"], 100);
-    let dir = tempfile::tempdir().unwrap();
-    let hub_db = dir.path().join("hub.sqlite3");
-    let hub = start_hub(&hub_db, &broker);
-    let node_dir = dir.path().join("node");
-    let node = start_node(&node_dir, "venue-a", &broker.venue_url("venue-a"), true);
+    let OneVenue {
+        broker,
+        dir: _dir,
+        hub_db,
+        hub,
+        node_dir,
+        node,
+        url: _,
+    } = OneVenue::start(Broker::start_with(&["venue-a"], 100), true);
     assert_eq!(crate::load::list_tickets(&node.url(""), 200, 4).await, 200);
     wait_for_sync(&hub, &node, "venue-a", SYNC_LIMIT).await;
 

@@ -318,3 +318,40 @@ where
     }
     false
 }
+
+/// One venue syncing to a hub through `broker`, everything in one temporary directory.
+pub(crate) struct OneVenue {
+    pub(crate) broker: Broker,
+    /// Removed when dropped: keep it bound for the whole test.
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) hub_db: PathBuf,
+    pub(crate) hub: Proc,
+    pub(crate) node_dir: PathBuf,
+    pub(crate) node: Proc,
+    /// The venue's broker URL, for restarting its node.
+    pub(crate) url: String,
+}
+
+/// The venue of the single-venue scenarios.
+pub(crate) const VENUE: &str = "venue-a";
+
+impl OneVenue {
+    /// Starts a hub and the node of `VENUE` (keeping its outbox after sync when `keep`).
+    pub(crate) fn start(broker: Broker, keep: bool) -> OneVenue {
+        let dir = tempfile::tempdir().unwrap();
+        let hub_db = dir.path().join("hub.sqlite3");
+        let hub = start_hub(&hub_db, &broker);
+        let node_dir = dir.path().join("node");
+        let url = broker.venue_url(VENUE);
+        let node = start_node(&node_dir, VENUE, &url, keep);
+        OneVenue {
+            broker,
+            dir,
+            hub_db,
+            hub,
+            node_dir,
+            node,
+            url,
+        }
+    }
+}
