@@ -79,8 +79,10 @@ pub fn router(state: HubState) -> Router {
         .route("/api/hub/health", get(health))
         .route("/api/hub/venues", get(venues))
         .route("/api/hub/venues/{venue}/events", get(events))
-        .route("/api/hub/venues/{venue}/tickets", get(tickets))
-        .route("/api/hub/venues/{venue}/orders", get(orders))
+        .route("/api/hub/venues/{venue}/tickets", get(venue_tickets))
+        .route("/api/hub/venues/{venue}/orders", get(venue_orders))
+        .route("/api/hub/tickets", get(tickets))
+        .route("/api/hub/orders", get(orders))
         .route("/api/hub/sales", get(sales))
         .route("/api/hub/quarantine", get(quarantine))
         .fallback(|| async { ApiError::NotFound })
@@ -190,27 +192,50 @@ async fn events(
     .ok_or(ApiError::NotFound)
 }
 
+async fn venue_tickets(
+    state: State<HubState>,
+    Path(venue): Path<String>,
+    Query(mut params): Params,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    params.insert("venue".into(), venue);
+    tickets(state, Query(params)).await
+}
+
+async fn venue_orders(
+    state: State<HubState>,
+    Path(venue): Path<String>,
+    Query(mut params): Params,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    params.insert("venue".into(), venue);
+    orders(state, Query(params)).await
+}
+
+/// The `venue` filter, if given.
+fn venue_filter(params: &HashMap<String, String>) -> Result<Option<VenueId>, ApiError> {
+    params.get("venue").map(|v| venue_id(v)).transpose()
+}
+
+/// Tickets across the chain (`?venue=` narrows to one venue).
 async fn tickets(
     State(state): State<HubState>,
-    Path(venue): Path<String>,
     Query(params): Params,
 ) -> Result<Json<Vec<Value>>, ApiError> {
-    let venue = venue_id(&venue)?;
+    let venue = venue_filter(&params)?;
     let (limit, offset) = paging(&params)?;
     Ok(Json(
         query(&state, move |c| {
-            views::tickets(c, venue.as_str(), limit, offset)
+            views::tickets(c, venue.as_ref().map(VenueId::as_str), limit, offset)
         })
         .await?,
     ))
 }
 
+/// Orders across the chain (`?venue=`, `?status=` narrow them).
 async fn orders(
     State(state): State<HubState>,
-    Path(venue): Path<String>,
     Query(params): Params,
 ) -> Result<Json<Vec<Value>>, ApiError> {
-    let venue = venue_id(&venue)?;
+    let venue = venue_filter(&params)?;
     let (limit, offset) = paging(&params)?;
     let status = params.get("status").cloned();
     let known = ["created", "awaiting:payment", "complete", "cancelled"];
@@ -221,7 +246,8 @@ async fn orders(
     }
     Ok(Json(
         query(&state, move |c| {
-            views::orders(c, venue.as_str(), status.as_deref(), limit, offset)
+            let venue = venue.as_ref().map(VenueId::as_str);
+            views::orders(c, venue, status.as_deref(), limit, offset)
         })
         .await?,
     ))

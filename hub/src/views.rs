@@ -110,19 +110,21 @@ pub fn sales(conn: &Connection) -> rusqlite::Result<Value> {
     }))
 }
 
-/// A venue's tickets as the hub knows them, in id order, `limit` from `offset`.
+/// Tickets as the hub knows them, of one venue or of all, in (venue, id) order, `limit` from
+/// `offset`.
 pub fn tickets(
     conn: &Connection,
-    venue: &str,
+    venue: Option<&str>,
     limit: u64,
     offset: u64,
 ) -> rusqlite::Result<Vec<Value>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, title, price, user_id, order_id, version FROM tickets
-         WHERE venue = ?1 ORDER BY id LIMIT ?2 OFFSET ?3",
+        "SELECT id, title, price, user_id, order_id, version, venue FROM tickets
+         WHERE (?1 IS NULL OR venue = ?1) ORDER BY venue, id LIMIT ?2 OFFSET ?3",
     )?;
     let rows = stmt.query_map(params![venue, limit as i64, offset as i64], |row| {
         Ok(json!({
+            "venue": row.get::<_, String>(6)?,
             "id": row.get::<_, String>(0)?,
             "title": row.get::<_, String>(1)?,
             "price": row.get::<_, f64>(2)?,
@@ -134,21 +136,23 @@ pub fn tickets(
     rows.collect()
 }
 
-/// A venue's orders as the hub knows them, optionally of one status, in id order.
+/// Orders as the hub knows them, of one venue or of all, optionally of one status, in
+/// (venue, id) order.
 pub fn orders(
     conn: &Connection,
-    venue: &str,
+    venue: Option<&str>,
     status: Option<&str>,
     limit: u64,
     offset: u64,
 ) -> rusqlite::Result<Vec<Value>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, user_id, ticket_id, price, status, expires_at, payment_id, version
-         FROM orders WHERE venue = ?1 AND (?2 IS NULL OR status = ?2)
-         ORDER BY id LIMIT ?3 OFFSET ?4",
+        "SELECT id, user_id, ticket_id, price, status, expires_at, payment_id, version, venue
+         FROM orders WHERE (?1 IS NULL OR venue = ?1) AND (?2 IS NULL OR status = ?2)
+         ORDER BY venue, id LIMIT ?3 OFFSET ?4",
     )?;
     let rows = stmt.query_map(params![venue, status, limit as i64, offset as i64], |row| {
         Ok(json!({
+            "venue": row.get::<_, String>(8)?,
             "id": row.get::<_, String>(0)?,
             "userId": row.get::<_, String>(1)?,
             "ticket": { "id": row.get::<_, String>(2)?, "price": row.get::<_, f64>(3)? },

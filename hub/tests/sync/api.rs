@@ -65,6 +65,15 @@ async fn every_request_needs_the_token_and_bad_parameters_get_400() {
     assert_eq!(seqs, ["6", "7", "8"]);
     let tickets = hub_get(&hub, "/api/hub/venues/venue-a/tickets?limit=1000").await;
     assert_eq!(tickets.as_array().unwrap().len(), 20);
+    let chain = hub_get(&hub, "/api/hub/tickets?limit=5&offset=15").await;
+    assert_eq!(chain.as_array().unwrap().len(), 5);
+    assert_eq!(chain[0]["venue"], "venue-a");
+    assert_eq!(
+        chain[0], tickets[15],
+        "the chain-wide list pages like the venue's"
+    );
+    let none = hub_get(&hub, "/api/hub/orders?status=complete&venue=venue-a").await;
+    assert_eq!(none, serde_json::json!([]), "no orders were placed");
 
     for (path, status) in [
         ("/api/hub/venues/venue-a/events?limit=0", 400),
@@ -74,6 +83,8 @@ async fn every_request_needs_the_token_and_bad_parameters_get_400() {
         ("/api/hub/venues/Not%20A%20Venue/events", 400),
         ("/api/hub/venues/unknown/events", 404),
         ("/api/hub/venues/venue-a/orders?status=lost", 400),
+        ("/api/hub/orders?venue=Bad!", 400),
+        ("/api/hub/tickets?offset=x", 400),
     ] {
         let reply = http
             .get(hub.url(path))
