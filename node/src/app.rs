@@ -23,6 +23,7 @@ use crate::ids::IdGen;
 use crate::password::Passwords;
 use crate::relay;
 use crate::scheduler::{self, Lateness};
+use crate::search::Search;
 use crate::session::Sessions;
 use crate::state::AppState;
 use crate::stores::Stores;
@@ -34,6 +35,7 @@ pub struct App {
     writer: Writer,
     scheduler: JoinHandle<()>,
     relay: Option<JoinHandle<()>>,
+    search: Option<Arc<Search>>,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -92,8 +94,18 @@ impl App {
             lateness: Arc::new(Lateness::default()),
             currency: config.currency.to_lowercase(),
             sync: None,
+            search: None,
         };
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        if config.search {
+            let search = Search::start(
+                &config.data_dir,
+                stores.clone(),
+                &signals,
+                shutdown_rx.clone(),
+            )?;
+            state.search = Some(Arc::new(search));
+        }
         let relay = match relay_config {
             Some(relay_config) => {
                 let (status, task) = relay::start(
@@ -122,12 +134,14 @@ impl App {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
+        let search = state.search.clone();
         Ok(App {
             listener,
             state,
             writer,
             scheduler,
             relay,
+            search,
             shutdown_tx,
         })
     }
@@ -148,6 +162,7 @@ impl App {
             writer,
             scheduler,
             relay,
+            search,
             shutdown_tx,
         } = self;
         info!(addr = %listener.local_addr()?, payments = state.gateway.mode(), "serving");
@@ -166,6 +181,9 @@ impl App {
             None => None,
         } {
             warn!(error = %e, "sync relay ended abnormally");
+        }
+        if let Some(search) = search {
+            tokio::task::spawn_blocking(move || search.join()).await?;
         }
         // Every writer handle is gone now (router and scheduler dropped), so the writer ends.
         tokio::task::spawn_blocking(move || writer.join()).await?;

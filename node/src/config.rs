@@ -52,6 +52,10 @@ pub struct Config {
     #[arg(long, env = "TIX_STORE_CACHE_MB", default_value_t = 8)]
     pub store_cache_mb: usize,
 
+    /// Keep a full-text search index of the tickets (`--search false` turns it off).
+    #[arg(long, env = "TIX_SEARCH", default_value_t = true, action = clap::ArgAction::Set)]
+    pub search: bool,
+
     /// This venue's id at the hub and in broker topics (a-z, 0-9, '-', '_'; at most 64).
     #[arg(long, env = "TIX_VENUE_ID")]
     pub venue_id: Option<VenueId>,

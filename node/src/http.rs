@@ -8,6 +8,7 @@ mod health;
 mod input;
 mod orders;
 mod payments;
+mod search;
 mod tickets;
 mod users;
 
@@ -29,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/orders", post(orders::place).get(orders::list))
         .route("/api/orders/{id}", get(orders::show).delete(orders::cancel))
         .route("/api/payments", post(payments::pay))
+        .route("/api/search", get(search::search))
         .route("/healthz", get(health::health))
         .route("/hello", get(health::hello))
         .fallback(not_found)

@@ -11,6 +11,7 @@ pub mod ids;
 pub mod password;
 pub mod relay;
 pub mod scheduler;
+pub mod search;
 pub mod session;
 pub mod state;
 pub mod stores;

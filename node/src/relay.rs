@@ -107,6 +107,7 @@ impl Relay {
         let mut stall_after = STALL_FIRST;
         let mut last_progress = Instant::now();
         let mut stalls_in_a_row = 0;
+        let mut committed = self.signals.committed.subscribe();
         self.status.acked.store(acked, Ordering::Release);
 
         loop {
@@ -244,7 +245,7 @@ impl Relay {
                 _ = shutdown.changed() => {}
                 _ = link.connections.changed() => {}
                 _ = link.acks.changed() => {}
-                _ = self.signals.events_committed.notified() => {}
+                _ = committed.changed() => {}
                 _ = tokio::time::sleep_until(wake_at), if outstanding => {}
             }
         }

@@ -9,6 +9,7 @@ use crate::ids::IdGen;
 use crate::password::Passwords;
 use crate::relay::SyncStatus;
 use crate::scheduler::Lateness;
+use crate::search::Search;
 use crate::session::Sessions;
 use crate::stores::Stores;
 use crate::writer::{WriterHandle, WriterSignals};
@@ -25,6 +26,8 @@ pub struct AppState {
     pub gateway: Arc<Gateway>,
     pub lateness: Arc<Lateness>,
     pub currency: String,
+    /// Ticket search, unless turned off.
+    pub search: Option<Arc<Search>>,
     /// The sync relay's state, when sync is on.
     pub sync: Option<Arc<SyncStatus>>,
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tracing::{error, info};
 
 use tix_core::auth::{self, AuthStore, User};
@@ -224,8 +224,9 @@ pub struct WriterSignals {
     pub last_seq: AtomicU64,
     /// Woken whenever the expiration store gained or lost jobs.
     pub expiry_changed: Notify,
-    /// Woken after every commit that wrote events (the sync relay waits on it).
-    pub events_committed: Notify,
+    /// The last sequence, announced after every commit that wrote events (the sync relay and the
+    /// search indexer follow it).
+    pub committed: watch::Sender<u64>,
 }
 
 impl WriterSignals {
@@ -233,7 +234,7 @@ impl WriterSignals {
         WriterSignals {
             last_seq: AtomicU64::new(0),
             expiry_changed: Notify::new(),
-            events_committed: Notify::new(),
+            committed: watch::Sender::new(0),
         }
     }
 }
@@ -439,7 +440,7 @@ impl State {
             self.signals
                 .last_seq
                 .store(self.next_seq - 1, Ordering::Release);
-            self.signals.events_committed.notify_one();
+            self.signals.committed.send_replace(self.next_seq - 1);
         }
         Ok(events)
     }

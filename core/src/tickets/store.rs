@@ -37,6 +37,17 @@ impl TicketsStore {
         ticket.map(|t| decode(t.value())).transpose()
     }
 
+    /// Calls `visit` with every ticket, from one consistent snapshot of the store.
+    pub fn for_each(&self, mut visit: impl FnMut(Ticket)) -> Result<(), redb::Error> {
+        let txn = self.db.begin_read()?;
+        let tickets = txn.open_table(TICKETS)?;
+        for entry in tickets.iter()? {
+            let (_, ticket) = entry?;
+            visit(decode(ticket.value())?);
+        }
+        Ok(())
+    }
+
     /// Tickets that no order holds, in the order they were listed.
     pub fn list_available(&self) -> Result<Vec<Ticket>, redb::Error> {
         let txn = self.db.begin_read()?;

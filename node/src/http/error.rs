@@ -37,6 +37,8 @@ pub enum ApiError {
     GatewayUnavailable,
     /// The node is stopping (503).
     ShuttingDown,
+    /// A part of the node is still starting (503), with what to tell the user.
+    Unavailable(&'static str),
     /// A fault of ours (500); the detail goes to the log, not to the client.
     Internal(String),
 }
@@ -73,6 +75,7 @@ impl IntoResponse for ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 message("The node is restarting; please try again"),
             ),
+            ApiError::Unavailable(text) => (StatusCode::SERVICE_UNAVAILABLE, message(text)),
             ApiError::Internal(detail) => {
                 error!(%detail, "internal error");
                 (

@@ -30,6 +30,10 @@ pub(super) async fn health(State(state): State<AppState>) -> Result<Json<Value>,
             "outboxBacklog": state.stores.outbox_len()?,
         },
         "sync": sync,
+        "search": match &state.search {
+            Some(search) => search.status(),
+            None => json!({ "enabled": false }),
+        },
         "locks": {
             "pending": state.stores.expiration.pending()?,
             "expiry": state.lateness.summary(),

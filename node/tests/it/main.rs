@@ -8,6 +8,7 @@ mod fake_stripe;
 mod helpers;
 mod orders;
 mod payments;
+mod search;
 mod stripe_gateway;
 mod stripe_node;
 mod tickets;

@@ -1,0 +1,120 @@
+//! `GET /api/search`: ranked ticket search, in the contract's ticket JSON plus a `score`.
+//!
+//! Parameters: `q` (what to look for; empty lists everything), `available` (`true` or `false`),
+//! `minPrice`, `maxPrice`, `limit` (1-100, default 20), `offset` (0-10000). Anything else wrong is a
+//! 400 naming the parameter.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use serde_json::Value;
+
+use super::error::{ApiError, FieldError};
+use super::tickets::ticket_json;
+use crate::search::{SearchError, SearchRequest};
+use crate::state::AppState;
+
+const MAX_QUERY_CHARS: usize = 200;
+const MAX_LIMIT: usize = 100;
+const MAX_OFFSET: usize = 10_000;
+
+pub(super) async fn search(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let request = parse(&params).map_err(ApiError::Validation)?;
+    let Some(search) = state.search.clone() else {
+        return Err(ApiError::Unavailable("Search is turned off on this node"));
+    };
+    let hits = tokio::task::spawn_blocking(move || search.search(&request))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| match e {
+            SearchError::WarmingUp => {
+                ApiError::Unavailable("Search is warming up; try again in a moment")
+            }
+            SearchError::Index(detail) => ApiError::Internal(detail),
+        })?;
+    Ok(Json(
+        hits.into_iter()
+            .map(|hit| {
+                let mut json = ticket_json(&hit.ticket);
+                json["score"] = Value::from(hit.score);
+                json
+            })
+            .collect(),
+    ))
+}
+
+fn parse(params: &HashMap<String, String>) -> Result<SearchRequest, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut fail = |field: &str, message: &str| {
+        errors.push(FieldError {
+            message: message.to_owned(),
+            field: Some(field.to_owned()),
+        })
+    };
+    let text = params.get("q").cloned().unwrap_or_default();
+    if text.chars().count() > MAX_QUERY_CHARS {
+        fail("q", "Search text must be at most 200 characters");
+    }
+    let available_only = match params.get("available").map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => {
+            fail("available", "available must be true or false");
+            false
+        }
+    };
+    let mut price = |name: &str| match params.get(name) {
+        None => None,
+        Some(text) => match text.parse::<f64>() {
+            Ok(p) if p.is_finite() && p >= 0.0 => Some(p),
+            _ => {
+                fail(name, &format!("{name} must be a number from 0"));
+                None
+            }
+        },
+    };
+    let min_price = price("minPrice");
+    let max_price = price("maxPrice");
+    let mut count =
+        |name: &str, default: usize, range: std::ops::RangeInclusive<usize>| match params.get(name)
+        {
+            None => default,
+            Some(text) => match text.parse::<usize>() {
+                Ok(n) if range.contains(&n) => n,
+                _ => {
+                    fail(
+                        name,
+                        &format!(
+                            "{name} must be a whole number from {} to {}",
+                            range.start(),
+                            range.end()
+                        ),
+                    );
+                    default
+                }
+            },
+        };
+    let limit = count("limit", 20, 1..=MAX_LIMIT);
+    let offset = count("offset", 0, 0..=MAX_OFFSET);
+    if let (Some(min), Some(max)) = (min_price, max_price)
+        && min > max
+    {
+        fail("minPrice", "minPrice must not be above maxPrice");
+    }
+    if errors.is_empty() {
+        Ok(SearchRequest {
+            text,
+            available_only,
+            min_price,
+            max_price,
+            limit,
+            offset,
+        })
+    } else {
+        Err(errors)
+    }
+}

@@ -1,0 +1,127 @@
+//! Full-text ticket search: a tantivy index in the data dir, kept in step with the tickets store by
+//! the ticket events, rebuilt from the store when it is missing, damaged, of another schema or of
+//! other stores, without holding up the node's start (queries answer "warming up" meanwhile).
+
+mod engine;
+mod query;
+mod schema;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::thread;
+
+use tokio::sync::watch;
+use tracing::error;
+
+use crate::stores::Stores;
+use crate::writer::WriterSignals;
+
+use self::engine::{Engine, Indexer};
+pub use self::query::{Hit, SearchError, SearchRequest};
+use self::schema::Fields;
+
+/// What the indexer thread shares with the queries.
+pub struct Shared {
+    engine: RwLock<Option<Arc<Engine>>>,
+    ready: AtomicBool,
+    indexed_seq: AtomicU64,
+}
+
+impl Shared {
+    fn publish(&self, engine: Engine, seq: u64) {
+        *self.engine.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(engine));
+        self.indexed_seq.store(seq, Ordering::Release);
+        self.ready.store(true, Ordering::Release);
+    }
+
+    fn engine(&self) -> Option<Arc<Engine>> {
+        self.engine
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn fields(&self) -> Fields {
+        self.engine().expect("the index is published").fields
+    }
+
+    fn reload(&self) -> tantivy::Result<()> {
+        match self.engine() {
+            Some(engine) => engine.reader.reload(),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The node's search: queries, and the indexer thread behind them.
+pub struct Search {
+    shared: Arc<Shared>,
+    stores: Arc<Stores>,
+    indexer: std::sync::Mutex<Option<thread::JoinHandle<()>>>,
+}
+
+impl Search {
+    /// Starts the indexer thread (which opens or rebuilds the index); returns at once.
+    pub fn start(
+        data_dir: &Path,
+        stores: Arc<Stores>,
+        signals: &WriterSignals,
+        shutdown: watch::Receiver<bool>,
+    ) -> std::io::Result<Search> {
+        let shared = Arc::new(Shared {
+            engine: RwLock::new(None),
+            ready: AtomicBool::new(false),
+            indexed_seq: AtomicU64::new(0),
+        });
+        let indexer = Indexer {
+            dir: engine::dir_in(data_dir),
+            stores: stores.clone(),
+            shared: shared.clone(),
+            committed: signals.committed.subscribe(),
+            shutdown,
+            runtime: tokio::runtime::Handle::current(),
+        };
+        let thread = thread::Builder::new()
+            .name("tix-search".into())
+            .spawn(move || indexer.run())?;
+        Ok(Search {
+            shared,
+            stores,
+            indexer: std::sync::Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Runs a query; `WarmingUp` while the index is being built.
+    pub fn search(&self, request: &SearchRequest) -> Result<Vec<Hit>, SearchError> {
+        let engine = match self.shared.engine() {
+            Some(engine) if self.shared.ready.load(Ordering::Acquire) => engine,
+            _ => return Err(SearchError::WarmingUp),
+        };
+        query::run(&engine, &self.stores, request)
+    }
+
+    /// For `/healthz`: whether queries are answered, and how far the index has followed.
+    pub fn status(&self) -> serde_json::Value {
+        let docs = self.shared.engine().map(|e| e.reader.searcher().num_docs());
+        serde_json::json!({
+            "ready": self.shared.ready.load(Ordering::Acquire),
+            "indexedSeq": self.shared.indexed_seq.load(Ordering::Acquire),
+            "tickets": docs,
+        })
+    }
+
+    /// Waits for the indexer thread (after shutdown was signalled).
+    pub fn join(&self) {
+        let thread = self
+            .indexer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(thread) = thread
+            && thread.join().is_err()
+        {
+            error!("search indexer panicked");
+        }
+    }
+}

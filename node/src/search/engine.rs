@@ -1,0 +1,280 @@
+//! The index on disk: opened (and checked) or created, rebuilt from the tickets store, and kept in
+//! step with the ticket events. Runs on its own thread; queries read through the `IndexReader` it
+//! publishes.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use tantivy::schema::Term;
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, doc};
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+use tix_core::events::DomainEvent;
+use tix_core::tickets::Ticket;
+
+use super::Shared;
+use super::schema::{self, Fields};
+use crate::stores::Stores;
+
+/// Memory the index writer may use before it flushes a segment.
+const WRITER_MEMORY: usize = 64 << 20;
+/// Events read from the outboxes at a time.
+const CHUNK: usize = 4096;
+
+/// What each commit of the index records: which schema, which store incarnation, and how far the
+/// index has followed the node's events.
+#[derive(Debug, Serialize, Deserialize)]
+struct Position {
+    version: u32,
+    epoch: String,
+    seq: u64,
+}
+
+pub(super) struct Engine {
+    pub(super) index: Index,
+    pub(super) reader: IndexReader,
+    pub(super) fields: Fields,
+}
+
+/// Why the index is rebuilt.
+#[derive(Debug, thiserror::Error)]
+enum Stale {
+    #[error("there is no index yet")]
+    Missing,
+    #[error("the index cannot be read: {0}")]
+    Unreadable(String),
+    #[error("{0} index files fail their checksum")]
+    Damaged(usize),
+    #[error("the index has another schema")]
+    OtherSchema,
+    #[error("the index belongs to other stores (another epoch)")]
+    OtherStores,
+}
+
+pub(super) struct Indexer {
+    pub(super) dir: PathBuf,
+    pub(super) stores: Arc<Stores>,
+    pub(super) shared: Arc<Shared>,
+    pub(super) committed: watch::Receiver<u64>,
+    pub(super) shutdown: watch::Receiver<bool>,
+    pub(super) runtime: tokio::runtime::Handle,
+}
+
+impl Indexer {
+    /// Opens or rebuilds the index, then follows the node's events until shutdown.
+    pub(super) fn run(mut self) {
+        if let Err(e) = self.run_inner() {
+            error!(error = %e, "search indexer stopped; search stays unavailable until a restart");
+        }
+    }
+
+    fn run_inner(&mut self) -> anyhow::Result<()> {
+        let epoch = format!("{:016x}", self.stores.epoch);
+        let (engine, mut writer, mut seq) = match self.open(&epoch) {
+            Ok(opened) => opened,
+            Err(stale) => {
+                info!(reason = %stale, "building the search index from the tickets store");
+                self.create_and_build(&epoch)?
+            }
+        };
+        self.shared.publish(engine, seq);
+        loop {
+            if *self.shutdown.borrow() {
+                break;
+            }
+            let after = seq;
+            let events = self.stores.events_after(after, CHUNK)?;
+            if events.is_empty() {
+                let last = self.stores.last_seq()?;
+                if last > seq && self.stores.pruned_through()? > seq {
+                    // The events the index missed were pruned (synced to the hub) before it read
+                    // them: only the store itself can tell what changed.
+                    warn!(
+                        indexed = seq,
+                        last, "search index fell behind the outbox; rebuilding"
+                    );
+                    self.shared.ready.store(false, Ordering::Release);
+                    seq = self.rebuild(&mut writer, &epoch)?;
+                    self.shared.ready.store(true, Ordering::Release);
+                    continue;
+                }
+                self.wait_for_commits(seq);
+                continue;
+            }
+            let fields = self.shared.fields();
+            for event in &events {
+                if let DomainEvent::TicketCreated(t) | DomainEvent::TicketUpdated(t) = &event.event
+                {
+                    let ticket = Ticket {
+                        id: t.id,
+                        title: t.title.clone(),
+                        price: t.price,
+                        user_id: t.user_id,
+                        order_id: t.order_id,
+                        version: t.version,
+                        listing: 0,
+                    };
+                    writer.delete_term(Term::from_field_text(fields.id, &t.id.to_string()));
+                    writer.add_document(document(&fields, &ticket))?;
+                }
+            }
+            seq = events.last().map_or(seq, |e| e.seq);
+            commit(&mut writer, &epoch, seq)?;
+            self.shared.reload()?;
+            self.shared.indexed_seq.store(seq, Ordering::Release);
+        }
+        writer.wait_merging_threads()?;
+        Ok(())
+    }
+
+    /// Blocks until a commit beyond `seq` or shutdown.
+    fn wait_for_commits(&mut self, seq: u64) {
+        let committed = &mut self.committed;
+        let shutdown = &mut self.shutdown;
+        self.runtime.block_on(async {
+            if *committed.borrow_and_update() > seq {
+                return;
+            }
+            tokio::select! {
+                _ = committed.changed() => {}
+                _ = shutdown.changed() => {}
+            }
+        });
+    }
+
+    /// Opens the index on disk if it is whole, of our schema and of these stores.
+    fn open(&self, epoch: &str) -> Result<(Engine, IndexWriter, u64), Stale> {
+        if !self.dir.join("meta.json").exists() {
+            return Err(Stale::Missing);
+        }
+        let unreadable = |e: tantivy::TantivyError| Stale::Unreadable(e.to_string());
+        let index = Index::open_in_dir(&self.dir).map_err(unreadable)?;
+        let fields = schema::fields_of(&index).ok_or(Stale::OtherSchema)?;
+        let damaged = index.validate_checksum().map_err(unreadable)?;
+        if !damaged.is_empty() {
+            return Err(Stale::Damaged(damaged.len()));
+        }
+        let payload = index.load_metas().map_err(unreadable)?.payload;
+        let position: Position = payload
+            .as_deref()
+            .and_then(|p| serde_json::from_str(p).ok())
+            .ok_or(Stale::OtherSchema)?;
+        if position.version != schema::VERSION {
+            return Err(Stale::OtherSchema);
+        }
+        if position.epoch != epoch {
+            return Err(Stale::OtherStores);
+        }
+        schema::register_tokenizer(&index);
+        let reader = reader(&index).map_err(unreadable)?;
+        let writer = index.writer(WRITER_MEMORY).map_err(unreadable)?;
+        info!(indexed = position.seq, "search index opened");
+        Ok((
+            Engine {
+                index,
+                reader,
+                fields,
+            },
+            writer,
+            position.seq,
+        ))
+    }
+
+    /// Replaces whatever is in the index directory with a fresh index built from the store.
+    fn create_and_build(&self, epoch: &str) -> anyhow::Result<(Engine, IndexWriter, u64)> {
+        if self.dir.exists() {
+            std::fs::remove_dir_all(&self.dir)?;
+        }
+        std::fs::create_dir_all(&self.dir)?;
+        let (schema, fields) = schema::schema();
+        let index = Index::create_in_dir(&self.dir, schema)?;
+        schema::register_tokenizer(&index);
+        let mut writer = index.writer(WRITER_MEMORY)?;
+        let reader = reader(&index)?;
+        let seq = self.fill(&mut writer, &fields, epoch)?;
+        reader.reload()?;
+        Ok((
+            Engine {
+                index,
+                reader,
+                fields,
+            },
+            writer,
+            seq,
+        ))
+    }
+
+    fn rebuild(&self, writer: &mut IndexWriter, epoch: &str) -> anyhow::Result<u64> {
+        writer.delete_all_documents()?;
+        let fields = self.shared.fields();
+        let seq = self.fill(writer, &fields, epoch)?;
+        self.shared.reload()?;
+        self.shared.indexed_seq.store(seq, Ordering::Release);
+        Ok(seq)
+    }
+
+    /// Adds every ticket of the store and commits; returns the sequence the index now follows from.
+    fn fill(&self, writer: &mut IndexWriter, fields: &Fields, epoch: &str) -> anyhow::Result<u64> {
+        let started = Instant::now();
+        // Read before the snapshot: every ticket event up to here is in it, and later ones follow.
+        let seq = self.stores.last_seq()?;
+        let mut count = 0u64;
+        let mut failed = None;
+        self.stores.tickets.for_each(|ticket| {
+            if failed.is_none() {
+                match writer.add_document(document(fields, &ticket)) {
+                    Ok(_) => count += 1,
+                    Err(e) => failed = Some(e),
+                }
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        commit(writer, epoch, seq)?;
+        info!(
+            tickets = count,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "search index built"
+        );
+        Ok(seq)
+    }
+}
+
+fn reader(index: &Index) -> tantivy::Result<IndexReader> {
+    index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .try_into()
+}
+
+fn commit(writer: &mut IndexWriter, epoch: &str, seq: u64) -> tantivy::Result<()> {
+    let position = Position {
+        version: schema::VERSION,
+        epoch: epoch.to_owned(),
+        seq,
+    };
+    let mut prepared = writer.prepare_commit()?;
+    prepared.set_payload(&serde_json::to_string(&position).expect("positions serialize"));
+    prepared.commit()?;
+    Ok(())
+}
+
+fn document(fields: &Fields, ticket: &Ticket) -> TantivyDocument {
+    doc!(
+        fields.id => ticket.id.to_string(),
+        fields.title => ticket.title.as_str(),
+        fields.details => "",
+        fields.price => ticket.price,
+        fields.available => u64::from(ticket.order_id.is_none()),
+    )
+}
+
+/// The index directory inside a data dir.
+pub(super) fn dir_in(data_dir: &Path) -> PathBuf {
+    data_dir.join("search")
+}

@@ -1,0 +1,58 @@
+//! What the search index holds for a ticket, and how its text is cut into words.
+
+use tantivy::Index;
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer,
+};
+
+/// Bumped whenever the fields or the tokenizer change: an index of another version is rebuilt.
+pub(crate) const VERSION: u32 = 1;
+/// The tokenizer of every text field: words, lowercased, accents folded ("Zoë" finds "zoe").
+pub(crate) const TOKENIZER: &str = "tix_words";
+
+#[derive(Clone, Copy)]
+pub(crate) struct Fields {
+    pub(crate) id: Field,
+    pub(crate) title: Field,
+    /// Show, venue, seat: whatever else describes the ticket.
+    pub(crate) details: Field,
+    pub(crate) price: Field,
+    /// 1 when no order holds the ticket.
+    pub(crate) available: Field,
+}
+
+pub(crate) fn schema() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(TOKENIZER)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let fields = Fields {
+        id: builder.add_text_field("id", STRING | STORED),
+        title: builder.add_text_field("title", text.clone()),
+        details: builder.add_text_field("details", text),
+        price: builder.add_f64_field("price", INDEXED | FAST),
+        available: builder.add_u64_field("available", INDEXED | FAST),
+    };
+    (builder.build(), fields)
+}
+
+/// Registers our tokenizer; every opened index needs it.
+pub(crate) fn register_tokenizer(index: &Index) {
+    let analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .build();
+    index.tokenizers().register(TOKENIZER, analyzer);
+}
+
+/// The fields of an index opened from disk, if it has exactly our schema.
+pub(crate) fn fields_of(index: &Index) -> Option<Fields> {
+    let (expected, fields) = schema();
+    (index.schema() == expected).then_some(fields)
+}

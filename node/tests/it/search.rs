@@ -1,0 +1,235 @@
+//! Ticket search: ranking, typos and prefixes, filters, consistency with locks and sales, rebuilding
+//! a missing or damaged index, and bad queries.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{Client, Node, NodeOptions, eventually, id};
+
+/// Waits until the index has followed every event the node wrote.
+async fn caught_up(client: &Client) {
+    let done = eventually(Duration::from_secs(30), || async {
+        let health = client.get("/healthz").await.body;
+        health["search"]["ready"] == true
+            && health["search"]["indexedSeq"].as_u64() >= health["events"]["lastSeq"].as_u64()
+    })
+    .await;
+    assert!(
+        done,
+        "search caught up: {}",
+        client.get("/healthz").await.text
+    );
+}
+
+async fn titles(client: &Client, query: &str) -> Vec<String> {
+    let reply = client.get(&format!("/api/search?{query}")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{query}: {}", reply.text);
+    reply
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["title"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn catalogue(node: &Node) -> Client {
+    let seller = node.client().user("seller@test.com").await;
+    for (title, price) in [
+        ("Jazz Friday Night", 30),
+        ("Friday Rock Party", 25),
+        ("Taylor Swift: The Eras Tour", 250),
+        ("Bach Cello Suites", 40),
+        ("Back to Black tribute", 20),
+        ("Jazz Brunch Sunday", 15),
+        ("Zoë Keating live", 35),
+    ] {
+        seller.sell(title, json!(price)).await;
+    }
+    caught_up(&seller).await;
+    seller
+}
+
+#[tokio::test]
+async fn finds_by_words_prefixes_and_typos_and_ranks_exact_matches_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(&dir, NodeOptions::default());
+    let client = catalogue(&node).await;
+
+    assert_eq!(titles(&client, "q=jazz+frid").await, ["Jazz Friday Night"]);
+    assert_eq!(
+        titles(&client, "q=taylr+swft").await,
+        ["Taylor Swift: The Eras Tour"]
+    );
+    assert_eq!(
+        titles(&client, "q=taylor+sw").await,
+        ["Taylor Swift: The Eras Tour"]
+    );
+    let bach = titles(&client, "q=bach").await;
+    assert_eq!(
+        bach,
+        ["Bach Cello Suites", "Back to Black tribute"],
+        "the exact word first, the one-typo match after"
+    );
+    assert_eq!(titles(&client, "q=zoe").await, ["Zoë Keating live"]);
+    let friday = titles(&client, "q=friday").await;
+    assert_eq!(friday.len(), 2);
+    let all = titles(&client, "q=&limit=100").await;
+    assert_eq!(all.len(), 7, "an empty query lists everything");
+    assert!(titles(&client, "q=opera").await.is_empty());
+
+    // Hits carry the contract's ticket JSON plus a score.
+    let reply = client.get("/api/search?q=jazz").await;
+    let hit = &reply.body[0];
+    for field in ["id", "title", "price", "userId", "version", "score"] {
+        assert!(!hit[field].is_null(), "{field} in {hit}");
+    }
+    let scores: Vec<f64> = reply
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["score"].as_f64().unwrap())
+        .collect();
+    assert!(
+        scores.windows(2).all(|w| w[0] >= w[1]),
+        "ranked: {scores:?}"
+    );
+}
+
+#[tokio::test]
+async fn filters_by_price_and_availability_and_follows_locks_and_sales() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(&dir, NodeOptions::default());
+    let seller = catalogue(&node).await;
+    assert_eq!(
+        titles(&seller, "q=jazz&minPrice=20&maxPrice=40").await,
+        ["Jazz Friday Night"]
+    );
+    assert_eq!(
+        titles(&seller, "maxPrice=20&limit=100").await.len(),
+        2,
+        "without text, the price filter alone"
+    );
+
+    let jazz = seller.get("/api/search?q=jazz+friday").await.body[0].clone();
+    let buyer = node.client().user("buyer@test.com").await;
+    let order = buyer
+        .post("/api/orders", json!({ "ticketId": id(&jazz) }))
+        .await;
+    assert_eq!(order.status, StatusCode::CREATED);
+    let gone = eventually(Duration::from_secs(2), || async {
+        titles(&seller, "q=jazz&available=true").await == ["Jazz Brunch Sunday"]
+    })
+    .await;
+    assert!(gone, "a locked ticket leaves the available results");
+    let locked = seller.get("/api/search?q=jazz+friday").await.body[0].clone();
+    assert_eq!(
+        locked["orderId"], order.body["id"],
+        "still found without the filter, as locked"
+    );
+
+    // Released: back in the available results.
+    let cancel = buyer
+        .delete(&format!("/api/orders/{}", id(&order.body)))
+        .await;
+    assert_eq!(cancel.status, StatusCode::NO_CONTENT, "{}", cancel.text);
+    let back = eventually(Duration::from_secs(2), || async {
+        titles(&seller, "q=jazz&available=true").await.len() == 2
+    })
+    .await;
+    assert!(back, "a released ticket is available again");
+
+    // Sold: gone for good.
+    let order = buyer
+        .post("/api/orders", json!({ "ticketId": id(&jazz) }))
+        .await;
+    let paid = buyer
+        .post(
+            "/api/payments",
+            json!({ "orderId": id(&order.body), "token": "tok_visa" }),
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.text);
+    let sold = eventually(Duration::from_secs(2), || async {
+        titles(&seller, "q=jazz&available=true").await == ["Jazz Brunch Sunday"]
+    })
+    .await;
+    assert!(sold, "a sold ticket is not available");
+}
+
+#[tokio::test]
+async fn a_missing_or_damaged_index_is_rebuilt_from_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(&dir, NodeOptions::default());
+    catalogue(&node).await;
+    node.terminate();
+
+    std::fs::remove_dir_all(dir.path().join("search")).unwrap();
+    let node = Node::start(&dir, NodeOptions::default());
+    let client = node.client();
+    caught_up(&client).await;
+    assert_eq!(titles(&client, "q=cello").await, ["Bach Cello Suites"]);
+    node.terminate();
+
+    // Damage every file of the index.
+    for entry in std::fs::read_dir(dir.path().join("search")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() && !path.ends_with(".tantivy-writer.lock") {
+            std::fs::write(&path, b"garbage").unwrap();
+        }
+    }
+    let node = Node::start(&dir, NodeOptions::default());
+    let client = node.client();
+    caught_up(&client).await;
+    assert_eq!(titles(&client, "q=cello").await, ["Bach Cello Suites"]);
+    assert_eq!(titles(&client, "limit=100").await.len(), 7);
+}
+
+#[tokio::test]
+async fn bad_queries_get_a_400_or_no_results_never_a_5xx() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(&dir, NodeOptions::default());
+    let client = catalogue(&node).await;
+    let long = "a".repeat(201);
+    for (query, status) in [
+        ("q=%22jazz", 200),
+        ("q=jazz%22%20AND%20(", 200),
+        ("q=%F0%9F%8E%B7", 200),
+        ("q=%EF%BD%8A%EF%BD%81%EF%BD%9A%EF%BD%9A", 200),
+        ("q=%00%01", 200),
+        ("q=*:*", 200),
+        ("q=title:jazz", 200),
+        (&format!("q={long}"), 400),
+        ("limit=-1", 400),
+        ("limit=0", 400),
+        ("limit=101", 400),
+        ("offset=-5", 400),
+        ("offset=99999999999999999999999", 400),
+        ("minPrice=abc", 400),
+        ("minPrice=-1", 400),
+        ("maxPrice=NaN", 400),
+        ("maxPrice=inf", 400),
+        ("minPrice=50&maxPrice=10", 400),
+        ("available=yes", 400),
+    ] {
+        let reply = client.get(&format!("/api/search?{query}")).await;
+        assert_eq!(reply.status.as_u16(), status, "{query}: {}", reply.text);
+        if status == 400 {
+            let errors = reply.body["errors"].as_array().unwrap();
+            assert!(!errors[0]["field"].is_null(), "{query}: {}", reply.text);
+        } else {
+            assert!(reply.body.is_array(), "{query}: {}", reply.text);
+        }
+    }
+    let odd: Vec<Value> = client
+        .get("/api/search?q=%F0%9F%8E%B7")
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(odd.is_empty(), "symbols alone find nothing");
+}
