@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{OrderId, PaymentId, TicketId, UserId};
+use crate::tickets::TicketDetails;
 
 /// An order's lifecycle state, with the seed app's string values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +85,9 @@ pub struct TicketChanged {
     pub user_id: UserId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<OrderId>,
+    /// Only the details the seller gave; none at all for a seed-style ticket.
+    #[serde(flatten)]
+    pub details: TicketDetails,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -214,6 +218,10 @@ mod tests {
                         price,
                         user_id: UserId::from_bytes(user),
                         order_id: order.map(OrderId::from_bytes),
+                        details: TicketDetails {
+                            show: created.then(|| "Show".to_owned()),
+                            ..TicketDetails::default()
+                        },
                     };
                     if created {
                         DomainEvent::TicketCreated(changed)

@@ -94,6 +94,7 @@ impl Node {
             TicketDraft {
                 title: format!("T{n}"),
                 price,
+                details: Default::default(),
             },
         )
         .unwrap();
@@ -132,6 +133,7 @@ impl Node {
             TicketDraft {
                 title: "Edited".into(),
                 price,
+                details: Default::default(),
             },
         );
         let events = self.commit(unit);

@@ -508,6 +508,7 @@ mod tests {
             price: 10.0,
             user_id: UserId::from_bytes([1; 12]),
             order_id: None,
+            details: Default::default(),
         };
         let env = Envelope {
             venue: venue(venue_name),

@@ -144,6 +144,7 @@ mod tests {
             tix_core::tickets::TicketDraft {
                 title: "t".into(),
                 price: 1.0,
+                details: Default::default(),
             },
         )
         .unwrap();

@@ -2,7 +2,7 @@
 
 use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition};
 
-use super::{Error, Ticket, TicketDraft};
+use super::{Error, Ticket, TicketDetails, TicketDraft};
 use crate::events::{DomainEvent, StoredEvent, TicketChanged};
 use crate::ids::{TicketId, UserId};
 use crate::outbox::{self, META, Unit};
@@ -79,6 +79,7 @@ impl TicketsStore {
             order_id: None,
             version: 0,
             listing,
+            details: TicketDetails::default().patched(&draft.details),
         };
         let mut tickets = unit.txn().open_table(TICKETS)?;
         if tickets.get(id.as_bytes().as_slice())?.is_some() {
@@ -115,6 +116,7 @@ impl TicketsStore {
         }
         ticket.title = draft.title;
         ticket.price = draft.price;
+        ticket.details = ticket.details.patched(&draft.details);
         ticket.version += 1;
         save(&mut tickets, &ticket)?;
         drop(tickets);
@@ -172,5 +174,6 @@ fn changed(ticket: &Ticket) -> TicketChanged {
         price: ticket.price,
         user_id: ticket.user_id,
         order_id: ticket.order_id,
+        details: ticket.details.clone(),
     }
 }

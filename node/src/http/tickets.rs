@@ -6,7 +6,8 @@ use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
 use tix_core::ids::TicketId;
-use tix_core::tickets::{Ticket, TicketDraft};
+use tix_core::tickets::{Ticket, TicketDetails, TicketDraft};
+use tix_core::time::Millis;
 
 use super::error::ApiError;
 use super::input::{Body, PathId, Session, Validator, positive_number, string};
@@ -15,6 +16,8 @@ use crate::writer::Command;
 
 /// Longest title accepted; a ticket is a line on a list, not a document.
 const MAX_TITLE_CHARS: usize = 200;
+/// Longest show, venue, seat or start text accepted.
+const MAX_DETAIL_CHARS: usize = 120;
 /// Highest price accepted, so that every price can be charged.
 const MAX_PRICE: f64 = 999_999.99;
 
@@ -97,11 +100,58 @@ fn draft(body: &Map<String, Value>, price_message: &str) -> Result<TicketDraft, 
         }
         Some(_) => {}
     }
+    let details = details(body, &mut check);
     check.finish()?;
     Ok(TicketDraft {
         title: title.unwrap_or_default().to_owned(),
         price: price.unwrap_or_default(),
+        details,
     })
+}
+
+/// The optional details: each a string of at most `MAX_DETAIL_CHARS` (empty clears it on an
+/// edit); `startsAt` an RFC 3339 time, kept in the API's own form.
+fn details(body: &Map<String, Value>, check: &mut Validator) -> TicketDetails {
+    let mut text = |field: &str| match body.get(field) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.chars().count() <= MAX_DETAIL_CHARS => {
+            Some(s.trim().to_owned())
+        }
+        Some(Value::String(_)) => {
+            check.fail(
+                field,
+                &format!("{field} must be at most {MAX_DETAIL_CHARS} characters"),
+            );
+            None
+        }
+        Some(_) => {
+            check.fail(field, &format!("{field} must be text"));
+            None
+        }
+    };
+    let show = text("show");
+    let venue = text("venue");
+    let seat = text("seat");
+    let starts_at = match text("startsAt") {
+        Some(s) if s.is_empty() => Some(s),
+        Some(s) => match Millis::parse_iso(&s) {
+            Some(at) => Some(at.to_iso()),
+            None => {
+                check.fail(
+                    "startsAt",
+                    "startsAt must be a date and time such as 2026-12-31T20:00:00Z",
+                );
+                None
+            }
+        },
+        None => None,
+    };
+    TicketDetails {
+        show,
+        venue,
+        starts_at,
+        seat,
+    }
 }
 
 /// The seed's ticket JSON; `orderId` only while reserved.
@@ -115,6 +165,17 @@ pub(super) fn ticket_json(ticket: &Ticket) -> Value {
     });
     if let Some(order_id) = ticket.order_id {
         json["orderId"] = json!(order_id);
+    }
+    let details = &ticket.details;
+    for (field, value) in [
+        ("show", &details.show),
+        ("venue", &details.venue),
+        ("startsAt", &details.starts_at),
+        ("seat", &details.seat),
+    ] {
+        if let Some(value) = value {
+            json[field] = json!(value);
+        }
     }
     json
 }

@@ -14,7 +14,8 @@ use tokio::sync::watch;
 use tracing::{error, info, warn};
 
 use tix_core::events::DomainEvent;
-use tix_core::tickets::Ticket;
+use tix_core::tickets::{Ticket, TicketDetails};
+use tix_core::time::Millis;
 
 use super::Shared;
 use super::schema::{self, Fields};
@@ -117,6 +118,7 @@ impl Indexer {
                         order_id: t.order_id,
                         version: t.version,
                         listing: 0,
+                        details: t.details.clone(),
                     };
                     writer.delete_term(Term::from_field_text(fields.id, &t.id.to_string()));
                     writer.add_document(document(&fields, &ticket))?;
@@ -268,13 +270,84 @@ fn document(fields: &Fields, ticket: &Ticket) -> TantivyDocument {
     doc!(
         fields.id => ticket.id.to_string(),
         fields.title => ticket.title.as_str(),
-        fields.details => "",
+        fields.details => details_text(&ticket.details),
         fields.price => ticket.price,
         fields.available => u64::from(ticket.order_id.is_none()),
     )
 }
 
+/// The searchable text of a ticket's details: show, venue, seat, and the start as words ("friday
+/// december 31 2026"), so that a buyer can type the day. Days are UTC days.
+fn details_text(details: &TicketDetails) -> String {
+    const DAYS: [&str; 7] = [
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "monday",
+        "tuesday",
+        "wednesday",
+    ];
+    const MONTHS: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    let mut text: Vec<String> = [&details.show, &details.venue, &details.seat]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    if let Some(start) = details.starts_at.as_deref()
+        && let Some(at) = Millis::parse_iso(start)
+    {
+        let day = at.0 / 86_400_000;
+        text.push(DAYS[(day % 7) as usize].to_owned());
+        // "2026-12-31T...": year, month and day of month from the ISO form.
+        let (year, month, mday) = (&start[0..4], &start[5..7], &start[8..10]);
+        if let Ok(m) = month.parse::<usize>()
+            && (1..=12).contains(&m)
+        {
+            text.push(format!(
+                "{} {} {year}",
+                MONTHS[m - 1],
+                mday.trim_start_matches('0')
+            ));
+        }
+    }
+    text.join(" ")
+}
+
 /// The index directory inside a data dir.
 pub(super) fn dir_in(data_dir: &Path) -> PathBuf {
     data_dir.join("search")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_start_reads_as_words() {
+        let details = TicketDetails {
+            show: Some("Blue Note".into()),
+            venue: Some("Main Hall".into()),
+            starts_at: Some("2026-12-04T20:00:00.000Z".into()),
+            seat: Some("Row F".into()),
+        };
+        assert_eq!(
+            details_text(&details),
+            "Blue Note Main Hall Row F friday december 4 2026"
+        );
+        assert_eq!(details_text(&TicketDetails::default()), "");
+    }
 }

@@ -233,3 +233,71 @@ async fn bad_queries_get_a_400_or_no_results_never_a_5xx() {
         .clone();
     assert!(odd.is_empty(), "symbols alone find nothing");
 }
+
+#[tokio::test]
+async fn tickets_carry_optional_details_that_search_finds_below_title_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(&dir, NodeOptions::default());
+    let seller = node.client().user("seller@test.com").await;
+    let detailed = seller
+        .post(
+            "/api/tickets",
+            json!({ "title": "Late Set", "price": 30, "show": "Blue Note Jazz Quartet",
+                    "venue": "Main Hall", "startsAt": "2026-12-04T20:00:00Z", "seat": "Row F 12" }),
+        )
+        .await;
+    assert_eq!(detailed.status, StatusCode::CREATED, "{}", detailed.text);
+    assert_eq!(detailed.body["show"], "Blue Note Jazz Quartet");
+    assert_eq!(detailed.body["startsAt"], "2026-12-04T20:00:00.000Z");
+    let plain = seller.sell("Jazz Standards", json!(20)).await;
+    for key in ["show", "venue", "startsAt", "seat"] {
+        assert!(
+            plain.get(key).is_none(),
+            "a seed-style ticket has no {key}: {plain}"
+        );
+    }
+    caught_up(&seller).await;
+
+    assert_eq!(
+        titles(&seller, "q=jazz").await,
+        ["Jazz Standards", "Late Set"],
+        "a title match ranks above a match in the details"
+    );
+    assert_eq!(
+        titles(&seller, "q=jazz+frid").await,
+        ["Late Set"],
+        "the start's weekday"
+    );
+    assert_eq!(titles(&seller, "q=main+hall+row+f").await, ["Late Set"]);
+
+    // An edit that leaves the details out keeps them; an empty one clears it.
+    let path = format!("/api/tickets/{}", id(&detailed.body));
+    let kept = seller
+        .put(&path, json!({ "title": "Late Set", "price": 35 }))
+        .await;
+    assert_eq!(kept.body["venue"], "Main Hall", "{}", kept.text);
+    let cleared = seller
+        .put(
+            &path,
+            json!({ "title": "Late Set", "price": 35, "venue": "" }),
+        )
+        .await;
+    assert!(cleared.body.get("venue").is_none(), "{}", cleared.text);
+    assert_eq!(cleared.body["seat"], "Row F 12");
+
+    for (body, field) in [
+        (
+            json!({ "title": "X", "price": 1, "startsAt": "next friday" }),
+            "startsAt",
+        ),
+        (json!({ "title": "X", "price": 1, "show": 42 }), "show"),
+        (
+            json!({ "title": "X", "price": 1, "seat": "s".repeat(121) }),
+            "seat",
+        ),
+    ] {
+        let reply = seller.post("/api/tickets", body).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+        assert_eq!(reply.body["errors"][0]["field"], field, "{}", reply.text);
+    }
+}
