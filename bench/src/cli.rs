@@ -37,6 +37,27 @@ pub(crate) enum Command {
     Locks(LocksArgs),
     /// Sync to a hub through Mosquitto: events/s under orders, lag, draining a backlog.
     Sync(SyncArgs),
+    /// Ticket search: index size and rebuild time, query latency under orders, orders/s on and off.
+    Search(SearchArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SearchArgs {
+    /// Tickets in the index.
+    #[arg(long, default_value_t = 1_000_000, value_parser = parse_positive)]
+    pub(crate) tickets: usize,
+
+    /// Concurrent connections placing orders (and buyers).
+    #[arg(long, default_value_t = 64, value_parser = parse_connections)]
+    pub(crate) connections: usize,
+
+    /// Connections sending queries during the last orders phase.
+    #[arg(long, default_value_t = 2, value_parser = parse_connections)]
+    pub(crate) query_connections: usize,
+
+    /// How long each orders phase runs.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub(crate) duration: Duration,
 }
 
 #[derive(Debug, Args)]

@@ -28,6 +28,8 @@ pub(crate) struct Reply {
     pub(crate) cookie: Option<String>,
     /// From handing the request to the connection to having the whole body.
     pub(crate) latency: Duration,
+    /// The node's own measure of the work, from a `Server-Timing: name;dur=MS` header.
+    pub(crate) server_ms: Option<f64>,
 }
 
 impl Reply {
@@ -133,11 +135,18 @@ impl Conn {
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.split(';').next())
             .map(|pair| pair.trim().to_owned());
+        let server_ms = parts
+            .headers
+            .get("server-timing")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split("dur=").nth(1))
+            .and_then(|ms| ms.parse().ok());
         Ok(Reply {
             status: parts.status.as_u16(),
             body,
             cookie,
             latency,
+            server_ms,
         })
     }
 }

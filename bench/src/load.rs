@@ -248,7 +248,7 @@ pub(crate) async fn create_tickets(
                 if Instant::now() >= deadline {
                     bail!("creating tickets took longer than {limit:?}");
                 }
-                let body = json!({ "title": format!("Bench ticket {index}"), "price": 10 });
+                let body = json!({ "title": catalogue_title(index), "price": 10 + index % 90 });
                 let reply = conn.post("/api/tickets", Some(&seller), &body).await?;
                 if reply.status != 201 {
                     bail!("creating a ticket: {}", reply.describe());
@@ -265,6 +265,31 @@ pub(crate) async fn create_tickets(
     .await?;
     let elapsed = started.elapsed();
     Ok((results.into_iter().flatten().collect(), elapsed))
+}
+
+/// A varied, realistic title for ticket `index`: an act, a kind of event, a number.
+pub(crate) fn catalogue_title(index: usize) -> String {
+    const ACTS: [&str; 10] = [
+        "Taylor Swift",
+        "Miles Davis Tribute",
+        "Blue Note Jazz Quartet",
+        "Berlin Philharmonic",
+        "Arctic Monkeys",
+        "Nina Simone Songbook",
+        "Friday Jazz Collective",
+        "Bach Cello Suites",
+        "Rolling Stones Revival",
+        "Metallica",
+    ];
+    const KINDS: [&str; 8] = [
+        "Night", "Matinee", "Live", "Tour", "Gala", "Session", "Festival", "Concert",
+    ];
+    format!(
+        "{} {} {}",
+        ACTS[index % ACTS.len()],
+        KINDS[(index / ACTS.len()) % KINDS.len()],
+        index / (ACTS.len() * KINDS.len())
+    )
 }
 
 /// `workers` connections send `GET /hello` back to back for `duration`.

@@ -1,6 +1,6 @@
 //! `tix-bench`: starts a tix-node on 127.0.0.1 and measures it: orders/s against a trivial
-//! endpoint with a kill -9 durability check (`orders`), pending locks at scale (`locks`), and sync
-//! to a hub through Mosquitto (`sync`).
+//! endpoint with a kill -9 durability check (`orders`), pending locks at scale (`locks`), sync
+//! to a hub through Mosquitto (`sync`), and ticket search (`search`).
 
 mod cli;
 mod client;
@@ -8,6 +8,7 @@ mod load;
 mod locks;
 mod node;
 mod orders;
+mod search;
 mod sync;
 
 use std::process::ExitCode;
@@ -46,7 +47,7 @@ async fn run(cli: Cli) -> Result<bool> {
     let lock_ttl = match &cli.command {
         Command::Orders(_) => orders::LOCK_TTL,
         Command::Locks(args) => args.lock_ttl,
-        Command::Sync(_) => orders::LOCK_TTL,
+        Command::Sync(_) | Command::Search(_) => orders::LOCK_TTL,
     };
     println!(
         "node: {}  data dir: {}",
@@ -58,6 +59,7 @@ async fn run(cli: Cli) -> Result<bool> {
         Command::Orders(args) => orders::run(args, &mut harness).await,
         Command::Locks(args) => locks::run(args, &mut harness).await,
         Command::Sync(args) => sync::run(args, &mut harness, data_dir.path()).await,
+        Command::Search(args) => search::run(args, &mut harness, data_dir.path()).await,
     };
     // Stop the node before its data dir goes away (when `data_dir` drops).
     harness.shutdown().await;

@@ -102,6 +102,7 @@ impl App {
                 &config.data_dir,
                 stores.clone(),
                 &signals,
+                clock.clone(),
                 shutdown_rx.clone(),
             )?;
             state.search = Some(Arc::new(search));

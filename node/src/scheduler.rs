@@ -17,7 +17,8 @@ use crate::clock::Clock;
 use crate::stores::Stores;
 use crate::writer::{Command, EXPIRE_BATCH, WriterHandle, WriterSignals};
 
-/// How late locks were released: a histogram by millisecond, for `/healthz` and the benchmark.
+/// How late locks were released (or, for search, how long a ticket change took to reach the index):
+/// a histogram by millisecond, for `/healthz` and the benchmark.
 #[derive(Default)]
 pub struct Lateness {
     inner: Mutex<LatenessInner>,
@@ -44,7 +45,7 @@ pub struct LatenessSummary {
 }
 
 impl Lateness {
-    fn record(&self, late_ms: u64) {
+    pub(crate) fn record(&self, late_ms: u64) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if inner.buckets.is_empty() {
             inner.buckets = vec![0; LATENESS_BUCKETS];

@@ -2,6 +2,7 @@
 //! the ticket events, rebuilt from the store when it is missing, damaged, of another schema or of
 //! other stores, without holding up the node's start (queries answer "warming up" meanwhile).
 
+mod availability;
 mod engine;
 mod query;
 mod schema;
@@ -14,9 +15,12 @@ use std::thread;
 use tokio::sync::watch;
 use tracing::error;
 
+use crate::clock::Clock;
+use crate::scheduler::Lateness;
 use crate::stores::Stores;
 use crate::writer::WriterSignals;
 
+use self::availability::Availability;
 use self::engine::{Engine, Indexer};
 pub use self::query::{Hit, SearchError, SearchRequest};
 use self::schema::Fields;
@@ -26,6 +30,9 @@ pub struct Shared {
     engine: RwLock<Option<Arc<Engine>>>,
     ready: AtomicBool,
     indexed_seq: AtomicU64,
+    /// From a ticket change's commit to its being searchable.
+    lag: Lateness,
+    available: Availability,
 }
 
 impl Shared {
@@ -67,12 +74,15 @@ impl Search {
         data_dir: &Path,
         stores: Arc<Stores>,
         signals: &WriterSignals,
+        clock: Arc<dyn Clock>,
         shutdown: watch::Receiver<bool>,
     ) -> std::io::Result<Search> {
         let shared = Arc::new(Shared {
             engine: RwLock::new(None),
             ready: AtomicBool::new(false),
             indexed_seq: AtomicU64::new(0),
+            lag: Lateness::default(),
+            available: Availability::default(),
         });
         let indexer = Indexer {
             dir: engine::dir_in(data_dir),
@@ -80,6 +90,7 @@ impl Search {
             shared: shared.clone(),
             committed: signals.committed.subscribe(),
             shutdown,
+            clock,
             runtime: tokio::runtime::Handle::current(),
         };
         let thread = thread::Builder::new()
@@ -98,16 +109,18 @@ impl Search {
             Some(engine) if self.shared.ready.load(Ordering::Acquire) => engine,
             _ => return Err(SearchError::WarmingUp),
         };
-        query::run(&engine, &self.stores, request)
+        query::run(&engine, &self.shared.available, &self.stores, request)
     }
 
     /// For `/healthz`: whether queries are answered, and how far the index has followed.
     pub fn status(&self) -> serde_json::Value {
         let docs = self.shared.engine().map(|e| e.reader.searcher().num_docs());
+        let lag = self.shared.lag.summary();
         serde_json::json!({
             "ready": self.shared.ready.load(Ordering::Acquire),
             "indexedSeq": self.shared.indexed_seq.load(Ordering::Acquire),
             "tickets": docs,
+            "lag": { "changes": lag.expired, "p50Ms": lag.p50_ms, "p99Ms": lag.p99_ms, "maxMs": lag.max_ms },
         })
     }
 

@@ -48,6 +48,15 @@ impl TicketsStore {
         Ok(())
     }
 
+    /// Calls `visit` with the listing position of every ticket that no order holds.
+    pub fn for_each_available(&self, mut visit: impl FnMut(u64)) -> Result<(), redb::Error> {
+        let txn = self.db.begin_read()?;
+        for entry in txn.open_table(AVAILABLE)?.iter()? {
+            visit(entry?.0.value());
+        }
+        Ok(())
+    }
+
     /// Tickets that no order holds, in the order they were listed.
     pub fn list_available(&self) -> Result<Vec<Ticket>, redb::Error> {
         let txn = self.db.begin_read()?;

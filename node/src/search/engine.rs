@@ -19,12 +19,16 @@ use tix_core::time::Millis;
 
 use super::Shared;
 use super::schema::{self, Fields};
+use crate::clock::Clock;
 use crate::stores::Stores;
 
 /// Memory the index writer may use before it flushes a segment.
 const WRITER_MEMORY: usize = 64 << 20;
 /// Events read from the outboxes at a time.
 const CHUNK: usize = 4096;
+/// The index records how far it followed at least this often (in events), even when only locks
+/// moved, so that a restart replays little.
+const COMMIT_AT_LEAST_EVERY: u64 = 50_000;
 
 /// What each commit of the index records: which schema, which store incarnation, and how far the
 /// index has followed the node's events.
@@ -62,6 +66,7 @@ pub(super) struct Indexer {
     pub(super) shared: Arc<Shared>,
     pub(super) committed: watch::Receiver<u64>,
     pub(super) shutdown: watch::Receiver<bool>,
+    pub(super) clock: Arc<dyn Clock>,
     pub(super) runtime: tokio::runtime::Handle,
 }
 
@@ -82,6 +87,7 @@ impl Indexer {
                 self.create_and_build(&epoch)?
             }
         };
+        let mut committed_seq = seq;
         self.shared.publish(engine, seq);
         loop {
             if *self.shutdown.borrow() {
@@ -100,6 +106,7 @@ impl Indexer {
                     );
                     self.shared.ready.store(false, Ordering::Release);
                     seq = self.rebuild(&mut writer, &epoch)?;
+                    committed_seq = seq;
                     self.shared.ready.store(true, Ordering::Release);
                     continue;
                 }
@@ -107,27 +114,41 @@ impl Indexer {
                 continue;
             }
             let fields = self.shared.fields();
+            let mut changed_at = Vec::new();
+            let mut documents_changed = false;
             for event in &events {
-                if let DomainEvent::TicketCreated(t) | DomainEvent::TicketUpdated(t) = &event.event
-                {
-                    let ticket = Ticket {
-                        id: t.id,
-                        title: t.title.clone(),
-                        price: t.price,
-                        user_id: t.user_id,
-                        order_id: t.order_id,
-                        version: t.version,
-                        listing: 0,
-                        details: t.details.clone(),
-                    };
-                    writer.delete_term(Term::from_field_text(fields.id, &t.id.to_string()));
+                let (id, reindex) = match &event.event {
+                    DomainEvent::TicketCreated(t) => (t.id, true),
+                    // A lock never changes what is searchable: only the availability bit moves.
+                    // A release or an edit may have (an edit is only possible while unlocked).
+                    DomainEvent::TicketUpdated(t) => (t.id, t.order_id.is_none()),
+                    _ => continue,
+                };
+                // The store has the ticket as it is now; replaying an older event converges on it.
+                let Some(ticket) = self.stores.tickets.get(id)? else {
+                    continue;
+                };
+                self.shared
+                    .available
+                    .set(ticket.listing, ticket.order_id.is_none());
+                if reindex {
+                    writer.delete_term(Term::from_field_text(fields.id, &id.to_string()));
                     writer.add_document(document(&fields, &ticket))?;
+                    documents_changed = true;
                 }
+                changed_at.push(event.at);
             }
             seq = events.last().map_or(seq, |e| e.seq);
-            commit(&mut writer, &epoch, seq)?;
-            self.shared.reload()?;
+            if documents_changed || seq >= committed_seq + COMMIT_AT_LEAST_EVERY {
+                commit(&mut writer, &epoch, seq)?;
+                self.shared.reload()?;
+                committed_seq = seq;
+            }
             self.shared.indexed_seq.store(seq, Ordering::Release);
+            let now = self.clock.now().0;
+            for at in changed_at {
+                self.shared.lag.record(now.saturating_sub(at));
+            }
         }
         writer.wait_merging_threads()?;
         Ok(())
@@ -146,6 +167,16 @@ impl Indexer {
                 _ = shutdown.changed() => {}
             }
         });
+    }
+
+    /// Reads which tickets are available from the store (the map lives only in memory).
+    fn load_availability(&self) -> Result<(), redb::Error> {
+        let mut available = Vec::new();
+        self.stores
+            .tickets
+            .for_each_available(|listing| available.push(listing))?;
+        self.shared.available.reset(available);
+        Ok(())
     }
 
     /// Opens the index on disk if it is whole, of our schema and of these stores.
@@ -174,6 +205,8 @@ impl Indexer {
         schema::register_tokenizer(&index);
         let reader = reader(&index).map_err(unreadable)?;
         let writer = index.writer(WRITER_MEMORY).map_err(unreadable)?;
+        self.load_availability()
+            .map_err(|e| Stale::Unreadable(e.to_string()))?;
         info!(indexed = position.seq, "search index opened");
         Ok((
             Engine {
@@ -237,6 +270,7 @@ impl Indexer {
         if let Some(e) = failed {
             return Err(e.into());
         }
+        self.load_availability()?;
         commit(writer, epoch, seq)?;
         info!(
             tickets = count,
@@ -272,7 +306,7 @@ fn document(fields: &Fields, ticket: &Ticket) -> TantivyDocument {
         fields.title => ticket.title.as_str(),
         fields.details => details_text(&ticket.details),
         fields.price => ticket.price,
-        fields.available => u64::from(ticket.order_id.is_none()),
+        fields.listing => ticket.listing,
     )
 }
 

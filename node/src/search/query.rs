@@ -6,19 +6,20 @@
 
 use std::ops::Bound;
 
-use tantivy::collector::TopDocs;
+use tantivy::collector::{FilterCollector, TopDocs};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
 };
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::tokenizer::TokenStream;
-use tantivy::{TantivyDocument, Term};
+use tantivy::{DocAddress, Score, TantivyDocument, Term};
 
 use tix_core::ids::TicketId;
 use tix_core::tickets::Ticket;
 
+use super::availability::Availability;
 use super::engine::Engine;
-use super::schema::Fields;
+use super::schema::{Fields, LISTING};
 use crate::stores::Stores;
 
 /// Words of a query beyond this are ignored.
@@ -63,6 +64,7 @@ impl From<redb::Error> for SearchError {
 
 pub(super) fn run(
     engine: &Engine,
+    available: &Availability,
     stores: &Stores,
     request: &SearchRequest,
 ) -> Result<Vec<Hit>, SearchError> {
@@ -71,41 +73,24 @@ pub(super) fn run(
     if words.is_empty() && !request.text.trim().is_empty() {
         return Ok(Vec::new()); // only punctuation or symbols: nothing to look for
     }
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    for (n, word) in words.iter().enumerate() {
-        clauses.push((Occur::Must, word_query(fields, word, n + 1 == words.len())));
-    }
-    if request.available_only {
-        let term = Term::from_field_u64(fields.available, 1);
-        clauses.push((
-            Occur::Must,
-            Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
-        ));
-    }
-    if request.min_price.is_some() || request.max_price.is_some() {
-        let bound = |price: Option<f64>| match price {
-            Some(p) => Bound::Included(Term::from_field_f64(fields.price, p)),
-            None => Bound::Unbounded,
-        };
-        clauses.push((
-            Occur::Must,
-            Box::new(RangeQuery::new(
-                bound(request.min_price),
-                bound(request.max_price),
-            )),
-        ));
-    }
-    if clauses.is_empty() {
-        clauses.push((Occur::Must, Box::new(AllQuery)));
-    }
-    let query = BooleanQuery::new(clauses);
-    let searcher = engine.reader.searcher();
-    let top = searcher.search(
-        &query,
-        &TopDocs::with_limit(request.limit)
-            .and_offset(request.offset)
-            .order_by_score(),
+    // Exact words (and the last as a prefix) first; typo tolerance, whose automata cost more, only
+    // when that finds too little. Exact matches outrank typo matches either way.
+    let mut top = collect(
+        engine,
+        available,
+        &query(fields, &words, request, false),
+        request,
     )?;
+    let wanted = request.offset + request.limit;
+    if top.len() < wanted && words.iter().any(|w| typos(w) > 0) {
+        top = collect(
+            engine,
+            available,
+            &query(fields, &words, request, true),
+            request,
+        )?;
+    }
+    let searcher = engine.reader.searcher();
     let mut hits = Vec::with_capacity(top.len());
     for (score, address) in top {
         let doc: TantivyDocument = searcher.doc(address)?;
@@ -129,6 +114,59 @@ pub(super) fn run(
     Ok(hits)
 }
 
+/// Every word must match; then the filters.
+fn query(fields: &Fields, words: &[String], request: &SearchRequest, typos: bool) -> BooleanQuery {
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    for (n, word) in words.iter().enumerate() {
+        clauses.push((
+            Occur::Must,
+            word_query(fields, word, n + 1 == words.len(), typos),
+        ));
+    }
+    if request.min_price.is_some() || request.max_price.is_some() {
+        let bound = |price: Option<f64>| match price {
+            Some(p) => Bound::Included(Term::from_field_f64(fields.price, p)),
+            None => Bound::Unbounded,
+        };
+        clauses.push((
+            Occur::Must,
+            Box::new(RangeQuery::new(
+                bound(request.min_price),
+                bound(request.max_price),
+            )),
+        ));
+    }
+    if clauses.is_empty() {
+        clauses.push((Occur::Must, Box::new(AllQuery)));
+    }
+    BooleanQuery::new(clauses)
+}
+
+/// The page of best matches, of available tickets only if asked.
+fn collect(
+    engine: &Engine,
+    available: &Availability,
+    query: &BooleanQuery,
+    request: &SearchRequest,
+) -> Result<Vec<(Score, DocAddress)>, SearchError> {
+    let searcher = engine.reader.searcher();
+    let top = TopDocs::with_limit(request.limit)
+        .and_offset(request.offset)
+        .order_by_score();
+    let found = if request.available_only {
+        let snapshot = available.snapshot();
+        let filtered = FilterCollector::new(
+            LISTING.to_owned(),
+            move |listing: u64| snapshot.contains(listing),
+            top,
+        );
+        searcher.search(query, &filtered)?
+    } else {
+        searcher.search(query, &top)?
+    };
+    Ok(found)
+}
+
 /// The query's words, cut and normalised by the index's own tokenizer.
 fn words(engine: &Engine, text: &str) -> Result<Vec<String>, SearchError> {
     let mut analyzer = engine.index.tokenizer_for_field(engine.fields.title)?;
@@ -149,7 +187,7 @@ fn typos(word: &str) -> u8 {
     }
 }
 
-fn word_query(fields: &Fields, word: &str, last: bool) -> Box<dyn Query> {
+fn word_query(fields: &Fields, word: &str, last: bool, with_typos: bool) -> Box<dyn Query> {
     let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for (field, weight) in [(fields.title, 3.0f32), (fields.details, 1.0)] {
         let term = Term::from_field_text(field, word);
@@ -158,7 +196,7 @@ fn word_query(fields: &Fields, word: &str, last: bool) -> Box<dyn Query> {
             Occur::Should,
             Box::new(BoostQuery::new(Box::new(exact), 2.0 * weight)),
         ));
-        let distance = typos(word);
+        let distance = if with_typos { typos(word) } else { 0 };
         if distance > 0 {
             let fuzzy = FuzzyTermQuery::new(term.clone(), distance, true);
             should.push((

@@ -9,9 +9,11 @@ use tantivy::tokenizer::{
 };
 
 /// Bumped whenever the fields or the tokenizer change: an index of another version is rebuilt.
-pub(crate) const VERSION: u32 = 2;
+pub(crate) const VERSION: u32 = 3;
 /// The tokenizer of every text field: words, lowercased, accents folded ("Zoë" finds "zoe").
 pub(crate) const TOKENIZER: &str = "tix_words";
+/// Name of the listing field (collectors find fast fields by name).
+pub(crate) const LISTING: &str = "listing";
 
 #[derive(Clone, Copy)]
 pub(crate) struct Fields {
@@ -20,8 +22,9 @@ pub(crate) struct Fields {
     /// Show, venue, seat: whatever else describes the ticket.
     pub(crate) details: Field,
     pub(crate) price: Field,
-    /// 1 when no order holds the ticket.
-    pub(crate) available: Field,
+    /// The ticket's listing position: the key of the availability bitmap (availability changes
+    /// with every lock and release, far too often to rewrite documents for).
+    pub(crate) listing: Field,
 }
 
 pub(crate) fn schema() -> (Schema, Fields) {
@@ -36,7 +39,7 @@ pub(crate) fn schema() -> (Schema, Fields) {
         title: builder.add_text_field("title", text.clone()),
         details: builder.add_text_field("details", text),
         price: builder.add_f64_field("price", INDEXED | FAST),
-        available: builder.add_u64_field("available", INDEXED | FAST),
+        listing: builder.add_u64_field(LISTING, FAST),
     };
     (builder.build(), fields)
 }
