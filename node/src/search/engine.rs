@@ -79,6 +79,7 @@ impl Indexer {
     }
 
     fn run_inner(&mut self) -> anyhow::Result<()> {
+        let started_at = self.clock.now().0;
         let epoch = format!("{:016x}", self.stores.epoch);
         let (engine, mut writer, mut seq) = match self.open(&epoch) {
             Ok(opened) => opened,
@@ -145,8 +146,9 @@ impl Indexer {
                 committed_seq = seq;
             }
             self.shared.indexed_seq.store(seq, Ordering::Release);
+            // Changes made while the index was not running are replayed, not late: not counted.
             let now = self.clock.now().0;
-            for at in changed_at {
+            for at in changed_at.into_iter().filter(|&at| at >= started_at) {
                 self.shared.lag.record(now.saturating_sub(at));
             }
         }
