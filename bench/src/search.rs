@@ -105,6 +105,23 @@ async fn query_worker(addr: SocketAddr, stop: Arc<AtomicBool>) -> Result<Vec<Que
     Ok(stats)
 }
 
+/// One line per kind of query: the node's time and the client's.
+fn print_queries(all: &mut [QueryStats]) {
+    for ((kind, _), stats) in QUERIES.iter().zip(all) {
+        stats.client_us.sort_unstable();
+        stats.server_us.sort_unstable();
+        println!(
+            "  {kind:<6}: server p50 {:.2} ms  p99 {:.2} ms | client p50 {:.2} ms  p99 {:.2} ms  ({} queries, {:.1} hits each)",
+            quantile(&stats.server_us, 0.5),
+            quantile(&stats.server_us, 0.99),
+            quantile(&stats.client_us, 0.5),
+            quantile(&stats.client_us, 0.99),
+            stats.client_us.len(),
+            stats.hits as f64 / stats.client_us.len().max(1) as f64
+        );
+    }
+}
+
 fn print_orders(label: &str, orders: &Stats) {
     println!(
         "orders {label}: {:.0} orders/s  {}  ({} ok, {} failed)",
@@ -179,6 +196,26 @@ pub(crate) async fn run(args: &SearchArgs, harness: &mut Harness, data_dir: &Pat
     wait_indexed(addr).await?;
 
     println!(
+        "queries alone with {} connections, {:.0} s ...",
+        args.query_connections,
+        args.duration.as_secs_f64()
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let idle_workers: Vec<_> = (0..args.query_connections)
+        .map(|_| tokio::spawn(query_worker(addr, stop.clone())))
+        .collect();
+    tokio::time::sleep(args.duration).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut idle: Vec<QueryStats> = QUERIES.iter().map(|_| QueryStats::default()).collect();
+    for worker in idle_workers {
+        for (into, from) in idle.iter_mut().zip(worker.await??) {
+            into.client_us.extend(from.client_us);
+            into.server_us.extend(from.server_us);
+            into.hits += from.hits;
+        }
+    }
+
+    println!(
         "queries with {} connections while orders are placed, {:.0} s ...",
         args.query_connections,
         args.duration.as_secs_f64()
@@ -208,18 +245,9 @@ pub(crate) async fn run(args: &SearchArgs, harness: &mut Harness, data_dir: &Pat
         rebuilt_size as f64 / 1e6,
         live_size as f64 / 1e6
     );
-    for ((kind, _), stats) in QUERIES.iter().zip(&mut merged) {
-        stats.client_us.sort_unstable();
-        stats.server_us.sort_unstable();
-        println!(
-            "query {kind:<6}: server p50 {:.2} ms  p99 {:.2} ms | client p50 {:.2} ms  p99 {:.2} ms  ({} queries, {:.1} hits each)",
-            quantile(&stats.server_us, 0.5),
-            quantile(&stats.server_us, 0.99),
-            quantile(&stats.client_us, 0.5),
-            quantile(&stats.client_us, 0.99),
-            stats.client_us.len(),
-            stats.hits as f64 / stats.client_us.len().max(1) as f64
-        );
+    for (label, all) in [("alone", &mut idle), ("under orders", &mut merged)] {
+        println!("queries {label}:");
+        print_queries(all);
     }
     print_orders("(index on) ", &on);
     print_orders("(index off)", &off);
