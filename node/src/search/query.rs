@@ -12,7 +12,7 @@ use tantivy::query::{
 };
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::tokenizer::TokenStream;
-use tantivy::{DocAddress, Score, TantivyDocument, Term};
+use tantivy::{DocAddress, Score, Searcher, TantivyDocument, Term};
 
 use tix_core::ids::TicketId;
 use tix_core::tickets::Ticket;
@@ -75,22 +75,14 @@ pub(super) fn run(
     }
     // Exact words (and the last as a prefix) first; typo tolerance, whose automata cost more, only
     // when that finds too little. Exact matches outrank typo matches either way.
-    let mut top = collect(
-        engine,
-        available,
-        &query(fields, &words, request, false),
-        request,
-    )?;
+    let searcher = engine.reader.searcher();
+    let exact = query(&searcher, fields, &words, request, false)?;
+    let mut top = collect(&searcher, available, &exact, request)?;
     let wanted = request.offset + request.limit;
     if top.len() < wanted && words.iter().any(|w| typos(w) > 0) {
-        top = collect(
-            engine,
-            available,
-            &query(fields, &words, request, true),
-            request,
-        )?;
+        let tolerant = query(&searcher, fields, &words, request, true)?;
+        top = collect(&searcher, available, &tolerant, request)?;
     }
-    let searcher = engine.reader.searcher();
     let mut hits = Vec::with_capacity(top.len());
     for (score, address) in top {
         let doc: TantivyDocument = searcher.doc(address)?;
@@ -115,12 +107,19 @@ pub(super) fn run(
 }
 
 /// Every word must match; then the filters.
-fn query(fields: &Fields, words: &[String], request: &SearchRequest, typos: bool) -> BooleanQuery {
+fn query(
+    searcher: &Searcher,
+    fields: &Fields,
+    words: &[String],
+    request: &SearchRequest,
+    typos: bool,
+) -> tantivy::Result<BooleanQuery> {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for (n, word) in words.iter().enumerate() {
+        let last = n + 1 == words.len();
         clauses.push((
             Occur::Must,
-            word_query(fields, word, n + 1 == words.len(), typos),
+            word_query(searcher, fields, word, last, typos)?,
         ));
     }
     if request.min_price.is_some() || request.max_price.is_some() {
@@ -139,17 +138,16 @@ fn query(fields: &Fields, words: &[String], request: &SearchRequest, typos: bool
     if clauses.is_empty() {
         clauses.push((Occur::Must, Box::new(AllQuery)));
     }
-    BooleanQuery::new(clauses)
+    Ok(BooleanQuery::new(clauses))
 }
 
 /// The page of best matches, of available tickets only if asked.
 fn collect(
-    engine: &Engine,
+    searcher: &Searcher,
     available: &Availability,
     query: &BooleanQuery,
     request: &SearchRequest,
 ) -> Result<Vec<(Score, DocAddress)>, SearchError> {
-    let searcher = engine.reader.searcher();
     let top = TopDocs::with_limit(request.limit)
         .and_offset(request.offset)
         .order_by_score();
@@ -187,16 +185,29 @@ fn typos(word: &str) -> u8 {
     }
 }
 
-fn word_query(fields: &Fields, word: &str, last: bool, with_typos: bool) -> Box<dyn Query> {
+/// The clauses one word contributes. Only terms the index holds become term clauses (a clause on
+/// an absent term costs nothing but keeps a union alive); a complete word of four letters or more
+/// that the field holds is taken as typed to the end, so the prefix expansion (an automaton over the
+/// term dictionary and a bitset of its documents) is spent only on short or unfinished words.
+fn word_query(
+    searcher: &Searcher,
+    fields: &Fields,
+    word: &str,
+    last: bool,
+    with_typos: bool,
+) -> tantivy::Result<Box<dyn Query>> {
     let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let distance = if with_typos { typos(word) } else { 0 };
     for (field, weight) in [(fields.title, 3.0f32), (fields.details, 1.0)] {
         let term = Term::from_field_text(field, word);
-        let exact = TermQuery::new(term.clone(), IndexRecordOption::WithFreqs);
-        should.push((
-            Occur::Should,
-            Box::new(BoostQuery::new(Box::new(exact), 2.0 * weight)),
-        ));
-        let distance = if with_typos { typos(word) } else { 0 };
+        let known = searcher.doc_freq(&term)? > 0;
+        if known {
+            let exact = TermQuery::new(term.clone(), IndexRecordOption::WithFreqs);
+            should.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(Box::new(exact), 2.0 * weight)),
+            ));
+        }
         if distance > 0 {
             let fuzzy = FuzzyTermQuery::new(term.clone(), distance, true);
             should.push((
@@ -204,7 +215,8 @@ fn word_query(fields: &Fields, word: &str, last: bool, with_typos: bool) -> Box<
                 Box::new(BoostQuery::new(Box::new(fuzzy), weight)),
             ));
         }
-        if last {
+        let finished = known && word.chars().count() >= 4;
+        if last && (!finished || distance > 0) {
             let prefix = FuzzyTermQuery::new_prefix(term, distance.min(1), true);
             should.push((
                 Occur::Should,
@@ -212,7 +224,10 @@ fn word_query(fields: &Fields, word: &str, last: bool, with_typos: bool) -> Box<
             ));
         }
     }
-    Box::new(BooleanQuery::new(should))
+    Ok(match should.len() {
+        1 => should.pop().expect("one clause").1,
+        _ => Box::new(BooleanQuery::new(should)),
+    })
 }
 
 #[cfg(test)]

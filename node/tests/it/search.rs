@@ -170,6 +170,21 @@ async fn a_missing_or_damaged_index_is_rebuilt_from_the_store() {
     std::fs::remove_dir_all(dir.path().join("search")).unwrap();
     let node = Node::start(&dir, NodeOptions::default());
     let client = node.client();
+    // The node serves at once; until the index is rebuilt, search says so (and nothing else).
+    let answered = eventually(Duration::from_secs(30), || async {
+        let reply = client.get("/api/search?q=cello").await;
+        if reply.status == StatusCode::SERVICE_UNAVAILABLE {
+            assert_eq!(
+                reply.body["errors"][0]["message"],
+                "Search is warming up; try again in a moment"
+            );
+        } else {
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        }
+        reply.status == StatusCode::OK
+    })
+    .await;
+    assert!(answered);
     caught_up(&client).await;
     assert_eq!(titles(&client, "q=cello").await, ["Bach Cello Suites"]);
     node.terminate();
@@ -300,4 +315,26 @@ async fn tickets_carry_optional_details_that_search_finds_below_title_matches() 
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
         assert_eq!(reply.body["errors"][0]["field"], field, "{}", reply.text);
     }
+}
+
+#[tokio::test]
+async fn search_can_be_turned_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = NodeOptions {
+        env: vec![("TIX_SEARCH".into(), "false".into())],
+        ..NodeOptions::default()
+    };
+    let node = Node::start(&dir, options);
+    let client = node.client();
+    let reply = client.get("/api/search?q=jazz").await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        reply.body["errors"][0]["message"],
+        "Search is turned off on this node"
+    );
+    assert_eq!(
+        client.get("/healthz").await.body["search"]["enabled"],
+        false
+    );
+    assert!(!dir.path().join("search").exists(), "no index is built");
 }
