@@ -201,6 +201,26 @@ async fn a_missing_or_damaged_index_is_rebuilt_from_the_store() {
     caught_up(&client).await;
     assert_eq!(titles(&client, "q=cello").await, ["Bach Cello Suites"]);
     assert_eq!(titles(&client, "limit=100").await.len(), 7);
+    node.terminate();
+
+    // An index written by an older schema version is rebuilt too.
+    let meta_path = dir.path().join("search/meta.json");
+    let mut meta: Value = serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+    let mut position: Value = serde_json::from_str(meta["payload"].as_str().unwrap()).unwrap();
+    position["version"] = json!(1);
+    meta["payload"] = json!(position.to_string());
+    std::fs::write(&meta_path, meta.to_string()).unwrap();
+    let node = Node::start(&dir, NodeOptions::default());
+    let client = node.client();
+    caught_up(&client).await;
+    assert_eq!(titles(&client, "q=cello").await, ["Bach Cello Suites"]);
+    assert!(
+        node.log()
+            .iter()
+            .any(|line| line.contains("building the search index")
+                && line.contains("another schema")),
+        "rebuilt because of the schema"
+    );
 }
 
 #[tokio::test]
