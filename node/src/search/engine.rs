@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use tantivy::schema::Term;
@@ -26,6 +26,8 @@ use crate::stores::Stores;
 const WRITER_MEMORY: usize = 64 << 20;
 /// Events read from the outboxes at a time.
 const CHUNK: usize = 4096;
+/// New and edited tickets are committed at most this often while more events keep coming.
+const COMMIT_INTERVAL: Duration = Duration::from_millis(100);
 /// The index records how far it followed at least this often (in events), even when only locks
 /// moved, so that a restart replays little.
 const COMMIT_AT_LEAST_EVERY: u64 = 50_000;
@@ -90,13 +92,22 @@ impl Indexer {
         };
         let mut committed_seq = seq;
         self.shared.publish(engine, seq);
+        // Documents added but not committed yet, and when their changes were made.
+        let mut pending: Vec<u64> = Vec::new();
+        let mut last_commit = Instant::now();
         loop {
             if *self.shutdown.borrow() {
                 break;
             }
-            let after = seq;
-            let events = self.stores.events_after(after, CHUNK)?;
+            let events = self.stores.events_after(seq, CHUNK)?;
             if events.is_empty() {
+                if !pending.is_empty() {
+                    // Caught up: make what is pending searchable now.
+                    self.commit(&mut writer, &epoch, seq, &mut pending, started_at)?;
+                    committed_seq = seq;
+                    last_commit = Instant::now();
+                    continue;
+                }
                 let last = self.stores.last_seq()?;
                 if last > seq && self.stores.pruned_through()? > seq {
                     // The events the index missed were pruned (synced to the hub) before it read
@@ -115,8 +126,7 @@ impl Indexer {
                 continue;
             }
             let fields = self.shared.fields();
-            let mut changed_at = Vec::new();
-            let mut documents_changed = false;
+            let now = self.clock.now().0;
             for event in &events {
                 let (id, reindex) = match &event.event {
                     DomainEvent::TicketCreated(t) => (t.id, true),
@@ -135,24 +145,44 @@ impl Indexer {
                 if reindex {
                     writer.delete_term(Term::from_field_text(fields.id, &id.to_string()));
                     writer.add_document(document(&fields, &ticket))?;
-                    documents_changed = true;
+                    pending.push(event.at);
+                } else if event.at >= started_at {
+                    // Changes made while the index was not running are replayed, not late.
+                    self.shared.lag.record(now.saturating_sub(event.at));
                 }
-                changed_at.push(event.at);
             }
             seq = events.last().map_or(seq, |e| e.seq);
-            if documents_changed || seq >= committed_seq + COMMIT_AT_LEAST_EVERY {
-                commit(&mut writer, &epoch, seq)?;
-                self.shared.reload()?;
+            // New and edited tickets are committed in batches (a commit per event would leave
+            // the index merging small segments all day); locks are searchable at once.
+            let due = !pending.is_empty() && last_commit.elapsed() >= COMMIT_INTERVAL;
+            if due || seq >= committed_seq + COMMIT_AT_LEAST_EVERY {
+                self.commit(&mut writer, &epoch, seq, &mut pending, started_at)?;
                 committed_seq = seq;
-            }
-            self.shared.indexed_seq.store(seq, Ordering::Release);
-            // Changes made while the index was not running are replayed, not late: not counted.
-            let now = self.clock.now().0;
-            for at in changed_at.into_iter().filter(|&at| at >= started_at) {
-                self.shared.lag.record(now.saturating_sub(at));
+                last_commit = Instant::now();
+            } else if pending.is_empty() {
+                self.shared.indexed_seq.store(seq, Ordering::Release);
             }
         }
         writer.wait_merging_threads()?;
+        Ok(())
+    }
+
+    /// Commits what was added up to `seq`, makes it searchable, and records how late it is.
+    fn commit(
+        &self,
+        writer: &mut IndexWriter,
+        epoch: &str,
+        seq: u64,
+        pending: &mut Vec<u64>,
+        started_at: u64,
+    ) -> anyhow::Result<()> {
+        commit(writer, epoch, seq)?;
+        self.shared.reload()?;
+        self.shared.indexed_seq.store(seq, Ordering::Release);
+        let now = self.clock.now().0;
+        for at in pending.drain(..).filter(|&at| at >= started_at) {
+            self.shared.lag.record(now.saturating_sub(at));
+        }
         Ok(())
     }
 
