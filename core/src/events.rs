@@ -24,6 +24,23 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
+    pub const ALL: [OrderStatus; 4] = [
+        OrderStatus::Created,
+        OrderStatus::AwaitingPayment,
+        OrderStatus::Complete,
+        OrderStatus::Cancelled,
+    ];
+
+    /// The seed's string for this state (the same as its JSON form).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Created => "created",
+            OrderStatus::Cancelled => "cancelled",
+            OrderStatus::AwaitingPayment => "awaiting:payment",
+            OrderStatus::Complete => "complete",
+        }
+    }
+
     /// Whether an order in this state holds its ticket (the seed's `isReserved`).
     pub fn holds_ticket(self) -> bool {
         !matches!(self, OrderStatus::Cancelled)
@@ -176,6 +193,16 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn order_status_strings_are_its_json_form() {
+        for status in OrderStatus::ALL {
+            assert_eq!(
+                serde_json::to_value(status).unwrap(),
+                serde_json::json!(status.as_str())
+            );
+        }
+    }
 
     fn id_bytes() -> impl Strategy<Value = [u8; 12]> {
         any::<[u8; 12]>()

@@ -15,6 +15,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
+use tix_core::events::OrderStatus;
 use tix_sync::protocol::VenueId;
 
 use crate::ingest::IngestStats;
@@ -238,8 +239,10 @@ async fn orders(
     let venue = venue_filter(&params)?;
     let (limit, offset) = paging(&params)?;
     let status = params.get("status").cloned();
-    let known = ["created", "awaiting:payment", "complete", "cancelled"];
-    if status.as_deref().is_some_and(|s| !known.contains(&s)) {
+    if status
+        .as_deref()
+        .is_some_and(|s| !OrderStatus::ALL.iter().any(|known| known.as_str() == s))
+    {
         return Err(ApiError::BadRequest(
             "status must be created, awaiting:payment, complete or cancelled".into(),
         ));

@@ -13,7 +13,7 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tracing::warn;
 
-use tix_core::events::{DomainEvent, OrderStatus};
+use tix_core::events::DomainEvent;
 use tix_core::time::Millis;
 use tix_sync::protocol::{
     Ack, DecodeError, Envelope, Epoch, MAX_ENVELOPE_BYTES, VenueId, parse_events_topic,
@@ -359,15 +359,6 @@ fn store(
     Ok(())
 }
 
-fn status_str(status: OrderStatus) -> &'static str {
-    match status {
-        OrderStatus::Created => "created",
-        OrderStatus::Cancelled => "cancelled",
-        OrderStatus::AwaitingPayment => "awaiting:payment",
-        OrderStatus::Complete => "complete",
-    }
-}
-
 /// Updates the read models from one stored event.
 fn project(txn: &Transaction<'_>, envelope: &Envelope) -> rusqlite::Result<()> {
     let venue = envelope.venue.as_str();
@@ -403,7 +394,7 @@ fn project(txn: &Transaction<'_>, envelope: &Envelope) -> rusqlite::Result<()> {
                 o.user_id.to_string(),
                 o.ticket.id.to_string(),
                 o.ticket.price,
-                status_str(o.status),
+                o.status.as_str(),
                 o.expires_at,
                 o.version as i64,
                 at,

@@ -1,6 +1,6 @@
 //! The hub's read side: what the chain's operators see, queried from SQLite.
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 
 use tix_core::time::Millis;
@@ -48,11 +48,7 @@ pub fn events(
     let epoch: Option<String> = conn
         .prepare_cached("SELECT epoch FROM venues WHERE venue = ?1")?
         .query_row([venue], |row| row.get(0))
-        .map(Some)
-        .or_else(|e| match e {
-            rusqlite::Error::QueryReturnedNoRows => Ok(None),
-            e => Err(e),
-        })?;
+        .optional()?;
     let Some(epoch) = epoch else {
         return Ok(None);
     };

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-use tix_core::events::{DomainEvent, OrderStatus};
+use tix_core::events::DomainEvent;
 use tix_core::ids::{OrderId, TicketId};
 use tix_node::stores::Stores;
 use tix_sync::protocol::{Envelope, Epoch};
@@ -151,12 +151,7 @@ pub(crate) fn check(venue: &str, node_dir: &Path, hub_db: &Path) -> u64 {
             .get(id.parse::<OrderId>().unwrap())
             .unwrap()
             .expect("the node has the hub's order");
-        let node_status = match order.status {
-            OrderStatus::Created => "created",
-            OrderStatus::Cancelled => "cancelled",
-            OrderStatus::AwaitingPayment => "awaiting:payment",
-            OrderStatus::Complete => "complete",
-        };
+        let node_status = order.status.as_str();
         assert_eq!(
             (node_status, order.version as i64),
             (status.as_str(), version),
