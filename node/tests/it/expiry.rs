@@ -115,6 +115,10 @@ async fn place_orders(seller: &Client, buyer: &Client, count: usize) -> Vec<Valu
 }
 
 /// Every order is cancelled soon after the node is back, and its ticket is free.
+///
+/// The ticket's `orderId` follows the order by reaction, committed a moment after the order's own
+/// transaction, so a reader may see the cancelled order just before the released ticket: both are
+/// awaited within the same bound.
 async fn assert_all_expired_promptly(node: &Node, buyer: &Client, orders: &[Value]) {
     let buyer = Client::new(&node.url("")).with_cookie(buyer.cookie.clone());
     let all_cancelled = eventually(Duration::from_secs(2), || async {
@@ -128,17 +132,20 @@ async fn assert_all_expired_promptly(node: &Node, buyer: &Client, orders: &[Valu
         all_cancelled,
         "overdue locks are released right after start-up"
     );
-    for order in orders {
-        let ticket = node
-            .client()
-            .get(&format!(
-                "/api/tickets/{}",
-                order["ticket"]["id"].as_str().unwrap()
-            ))
-            .await
-            .body;
-        assert!(ticket.get("orderId").is_none(), "ticket released: {ticket}");
-    }
+    let client = node.client();
+    let all_released = eventually(Duration::from_secs(2), || async {
+        let mut released = true;
+        for order in orders {
+            let path = format!("/api/tickets/{}", order["ticket"]["id"].as_str().unwrap());
+            released &= client.get(&path).await.body.get("orderId").is_none();
+        }
+        released
+    })
+    .await;
+    assert!(
+        all_released,
+        "every ticket of a cancelled order is released"
+    );
     assert_eq!(
         node.client().get("/healthz").await.body["locks"]["pending"],
         0
