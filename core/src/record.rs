@@ -16,6 +16,15 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, redb::Error
 }
 
 /// Takes the next value of a named counter (starting at 1) kept in the store's meta table.
+/// A key that sorts one user's entries together, in the order of `position`: the user's 12 id
+/// bytes, then `position` big-endian.
+pub(crate) fn user_key(user: crate::ids::UserId, position: u64) -> [u8; 20] {
+    let mut key = [0u8; 20];
+    key[..12].copy_from_slice(user.as_bytes());
+    key[12..].copy_from_slice(&position.to_be_bytes());
+    key
+}
+
 pub(crate) fn next_counter(
     meta: &mut Table<'_, &str, u64>,
     name: &str,

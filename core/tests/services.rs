@@ -305,3 +305,34 @@ fn an_edit_before_the_lock_is_the_price_the_order_pays() {
         3500
     );
 }
+
+#[test]
+fn the_available_listing_pages_in_listing_order_and_skips_held_tickets() {
+    let mut node = Node::new();
+    let tickets: Vec<TicketId> = (1..=5).map(|n| node.sell(n, 10.0)).collect();
+    node.place(50, BUYER, tickets[1], Millis(0)).unwrap();
+
+    let titles = |page: &[tix_core::tickets::Ticket]| -> Vec<String> {
+        page.iter().map(|t| t.title.clone()).collect()
+    };
+    let first = node.tickets.available_page(0, 2).unwrap();
+    assert_eq!(titles(&first), ["T1", "T3"]);
+    let after = first.last().unwrap().listing;
+    let second = node.tickets.available_page(after, 2).unwrap();
+    assert_eq!(titles(&second), ["T4", "T5"]);
+    let after = second.last().unwrap().listing;
+    assert!(node.tickets.available_page(after, 2).unwrap().is_empty());
+    assert!(node.tickets.available_page(u64::MAX, 2).unwrap().is_empty());
+}
+
+#[test]
+fn a_sellers_tickets_are_listed_whatever_their_state() {
+    let mut node = Node::new();
+    let held = node.sell(1, 10.0);
+    node.sell(2, 20.0);
+    node.place(50, BUYER, held, Millis(0)).unwrap();
+    let mine = node.tickets.list_for_seller(SELLER).unwrap();
+    assert_eq!(mine.len(), 2);
+    assert_eq!(mine[0].order_id, Some(OrderId::from_bytes(id(50))));
+    assert!(node.tickets.list_for_seller(OTHER).unwrap().is_empty());
+}

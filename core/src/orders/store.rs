@@ -11,7 +11,7 @@ use crate::events::{
 };
 use crate::ids::{OrderId, PaymentId, TicketId, UserId};
 use crate::outbox::{self, META, Unit};
-use crate::record::{decode, encode, next_counter};
+use crate::record::{decode, encode, next_counter, user_key};
 use crate::time::Millis;
 
 const ORDERS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("orders");
@@ -261,11 +261,4 @@ fn completed(order: &Order, payment: PaymentId) -> OrderCompleted {
         },
         payment_id: payment,
     }
-}
-
-fn user_key(user: UserId, placement: u64) -> [u8; 20] {
-    let mut key = [0u8; 20];
-    key[..12].copy_from_slice(user.as_bytes());
-    key[12..].copy_from_slice(&placement.to_be_bytes());
-    key
 }

@@ -1,4 +1,5 @@
-//! The tickets service's redb store: tickets by id, and the listing of those not reserved.
+//! The tickets service's redb store: tickets by id, the listing of those not reserved, and each
+//! seller's tickets.
 
 use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition};
 
@@ -6,11 +7,13 @@ use super::{Error, Ticket, TicketDetails, TicketDraft};
 use crate::events::{DomainEvent, StoredEvent, TicketChanged};
 use crate::ids::{TicketId, UserId};
 use crate::outbox::{self, META, Unit};
-use crate::record::{decode, encode, next_counter};
+use crate::record::{decode, encode, next_counter, user_key};
 
 const TICKETS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("tickets");
 /// Listing position → ticket id, for tickets that no order holds.
 const AVAILABLE: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("tickets_available");
+/// Seller id (12 bytes) then listing position (8 bytes, big-endian) → ticket id.
+const BY_SELLER: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("tickets_by_seller");
 
 pub struct TicketsStore {
     db: Database,
@@ -20,8 +23,20 @@ impl TicketsStore {
     pub fn from_database(db: Database) -> Result<TicketsStore, redb::Error> {
         outbox::init(&db)?;
         let txn = outbox::write_txn(&db)?;
-        txn.open_table(TICKETS)?;
+        let tickets = txn.open_table(TICKETS)?;
         txn.open_table(AVAILABLE)?;
+        let mut by_seller = txn.open_table(BY_SELLER)?;
+        // Stores written before the seller index existed get it built once, here.
+        if by_seller.first()?.is_none() && tickets.first()?.is_some() {
+            for entry in tickets.iter()? {
+                let ticket: Ticket = decode(entry?.1.value())?;
+                by_seller.insert(
+                    user_key(ticket.user_id, ticket.listing).as_slice(),
+                    ticket.id.as_bytes().as_slice(),
+                )?;
+            }
+        }
+        drop((tickets, by_seller));
         txn.commit()?;
         Ok(TicketsStore { db })
     }
@@ -72,6 +87,44 @@ impl TicketsStore {
         Ok(list)
     }
 
+    /// Up to `limit` tickets that no order holds, listed after position `after`, in listing order;
+    /// a page of the storefront's list (the last one's `listing` is where the next page starts).
+    pub fn available_page(&self, after: u64, limit: usize) -> Result<Vec<Ticket>, redb::Error> {
+        let txn = self.db.begin_read()?;
+        let available = txn.open_table(AVAILABLE)?;
+        let tickets = txn.open_table(TICKETS)?;
+        let mut page = Vec::with_capacity(limit.min(1024));
+        let Some(start) = after.checked_add(1) else {
+            return Ok(page);
+        };
+        for entry in available.range(start..)? {
+            if page.len() == limit {
+                break;
+            }
+            let (_, id) = entry?;
+            if let Some(ticket) = tickets.get(id.value())? {
+                page.push(decode(ticket.value())?);
+            }
+        }
+        Ok(page)
+    }
+
+    /// Every ticket a seller listed, whatever its state, in listing order.
+    pub fn list_for_seller(&self, seller: UserId) -> Result<Vec<Ticket>, redb::Error> {
+        let txn = self.db.begin_read()?;
+        let by_seller = txn.open_table(BY_SELLER)?;
+        let tickets = txn.open_table(TICKETS)?;
+        let (start, end) = (user_key(seller, 0), user_key(seller, u64::MAX));
+        let mut list = Vec::new();
+        for entry in by_seller.range(start.as_slice()..=end.as_slice())? {
+            let (_, id) = entry?;
+            if let Some(ticket) = tickets.get(id.value())? {
+                list.push(decode(ticket.value())?);
+            }
+        }
+        Ok(list)
+    }
+
     /// Lists a new ticket for sale.
     pub fn create(
         unit: &mut Unit,
@@ -100,6 +153,10 @@ impl TicketsStore {
         unit.txn()
             .open_table(AVAILABLE)?
             .insert(listing, id.as_bytes().as_slice())?;
+        unit.txn().open_table(BY_SELLER)?.insert(
+            user_key(seller, listing).as_slice(),
+            id.as_bytes().as_slice(),
+        )?;
         drop(tickets);
         unit.emit(DomainEvent::TicketCreated(changed(&ticket)));
         Ok(ticket)
