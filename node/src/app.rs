@@ -20,12 +20,13 @@ use crate::config::Config;
 use crate::gateway::{Gateway, StripeGateway, TestGateway};
 use crate::http;
 use crate::ids::IdGen;
+use crate::live;
 use crate::password::Passwords;
 use crate::relay;
 use crate::scheduler::{self, Lateness};
 use crate::search::Search;
 use crate::session::Sessions;
-use crate::state::AppState;
+use crate::state::{AppState, Storefront};
 use crate::stores::Stores;
 use crate::writer::{Writer, WriterSignals};
 
@@ -35,7 +36,9 @@ pub struct App {
     writer: Writer,
     scheduler: JoinHandle<()>,
     relay: Option<JoinHandle<()>>,
+    live: JoinHandle<()>,
     search: Option<Arc<Search>>,
+    closing_tx: watch::Sender<bool>,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -78,8 +81,17 @@ impl App {
                 Gateway::Test(TestGateway)
             }
         };
+        if gateway.mode() != "test" && config.stripe_publishable_key.is_none() {
+            warn!(
+                "no STRIPE_PUBLISHABLE_KEY: the storefront cannot show Stripe's card form; the JSON API still takes payments"
+            );
+        }
         let mut process = [0u8; 5];
         rand::rng().fill_bytes(&mut process);
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let (closing_tx, closing_rx) = watch::channel(false);
+        let (live, live_task) =
+            live::start(stores.clone(), &signals, closing_rx, shutdown_rx.clone())?;
         let mut state = AppState {
             stores: stores.clone(),
             writer: writer_handle,
@@ -95,8 +107,14 @@ impl App {
             currency: config.currency.to_lowercase(),
             sync: None,
             search: None,
+            live,
+            storefront: Arc::new(Storefront {
+                kiosk: config.kiosk,
+                kiosk_idle: config.kiosk_idle,
+                lock_ttl: config.lock_ttl,
+                stripe_publishable_key: config.stripe_publishable_key.clone(),
+            }),
         };
-        let (shutdown_tx, shutdown_rx) = watch::channel(false);
         if config.search {
             let search = Search::start(
                 &config.data_dir,
@@ -142,7 +160,9 @@ impl App {
             writer,
             scheduler,
             relay,
+            live: live_task,
             search,
+            closing_tx,
             shutdown_tx,
         })
     }
@@ -163,11 +183,19 @@ impl App {
             writer,
             scheduler,
             relay,
+            live,
             search,
+            closing_tx,
             shutdown_tx,
         } = self;
         info!(addr = %listener.local_addr()?, payments = state.gateway.mode(), "serving");
         let router = http::router(state);
+        // Live-update streams never end by themselves: they are told to when the stop begins, so
+        // that the graceful stop only waits for ordinary requests.
+        let shutdown = async move {
+            shutdown.await;
+            let _ = closing_tx.send(true);
+        };
         axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)
             .await
@@ -182,6 +210,9 @@ impl App {
             None => None,
         } {
             warn!(error = %e, "sync relay ended abnormally");
+        }
+        if let Err(e) = live.await {
+            warn!(error = %e, "live updates task ended abnormally");
         }
         if let Some(search) = search {
             tokio::task::spawn_blocking(move || search.join()).await?;

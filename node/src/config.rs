@@ -43,6 +43,11 @@ pub struct Config {
     #[arg(long, env = "STRIPE_SECRET_KEY", hide_env_values = true)]
     pub stripe_secret_key: Option<String>,
 
+    /// Stripe publishable key, for the storefront's card form (Stripe's own card element) when a
+    /// secret key is set.
+    #[arg(long, env = "STRIPE_PUBLISHABLE_KEY")]
+    pub stripe_publishable_key: Option<String>,
+
     /// Stripe API base URL, for testing against a local server.
     #[arg(long, env = "TIX_STRIPE_API_BASE")]
     pub stripe_api_base: Option<String>,
@@ -69,6 +74,15 @@ pub struct Config {
     /// are pruned.
     #[arg(long, env = "TIX_KEEP_SYNCED_EVENTS")]
     pub keep_synced_events: bool,
+
+    /// Kiosk mode for a touch screen in the foyer: large targets, only the pages buying needs, and
+    /// back to the start (signed out) after `--kiosk-idle` without a touch.
+    #[arg(long, env = "TIX_KIOSK")]
+    pub kiosk: bool,
+
+    /// How long a kiosk waits without input before it returns to the start.
+    #[arg(long, env = "TIX_KIOSK_IDLE", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub kiosk_idle: Duration,
 
     /// Log format: `text` or `json`.
     #[arg(long, env = "TIX_LOG_FORMAT", default_value = "text")]

@@ -1,16 +1,16 @@
-//! The HTTP edge: the seed-compatible JSON API and `/healthz`.
+//! The HTTP edge: the seed-compatible JSON API, `/healthz`, and the storefront's pages (`web`).
 //!
-//! Unknown routes and known paths with the wrong method are 404 in the contract's error shape, as the
-//! seed's catch-all does.
+//! Unknown routes under `/api/` and known API paths with the wrong method are 404 in the contract's
+//! error shape, as the seed's catch-all does; anything else unknown is the storefront's 404 page.
 
 mod error;
 mod health;
-mod input;
+pub(crate) mod input;
 mod orders;
 mod payments;
 mod search;
-mod tickets;
-mod users;
+pub(crate) mod tickets;
+pub(crate) mod users;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -20,6 +20,7 @@ pub use self::error::{ApiError, FieldError};
 use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
+    let storefront = crate::web::routes(&state);
     Router::new()
         .route("/api/users/signup", post(users::sign_up))
         .route("/api/users/signin", post(users::sign_in))
@@ -33,12 +34,18 @@ pub fn router(state: AppState) -> Router {
         .route("/api/search", get(search::search))
         .route("/healthz", get(health::health))
         .route("/hello", get(health::hello))
+        .merge(storefront)
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
-async fn not_found() -> ApiError {
-    ApiError::NotFound
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if uri.path().starts_with("/api/") || uri.path() == "/api" {
+        ApiError::NotFound.into_response()
+    } else {
+        crate::web::not_found()
+    }
 }

@@ -1,5 +1,5 @@
-//! The Tix venue node: the seed app's JSON API over five per-service redb stores, one writer that
-//! commits in batches, and a scheduler that ends unpaid locks on time.
+//! The Tix venue node: the seed app's JSON API and a web storefront over five per-service redb
+//! stores, one writer that commits in batches, and a scheduler that ends unpaid locks on time.
 
 pub mod app;
 pub mod checkout;
@@ -8,6 +8,7 @@ pub mod config;
 pub mod gateway;
 pub mod http;
 pub mod ids;
+pub mod live;
 pub mod password;
 pub mod relay;
 pub mod scheduler;
@@ -15,4 +16,5 @@ pub mod search;
 pub mod session;
 pub mod state;
 pub mod stores;
+pub mod web;
 pub mod writer;

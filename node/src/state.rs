@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::gateway::Gateway;
 use crate::ids::IdGen;
+use crate::live::Live;
 use crate::password::Passwords;
 use crate::relay::SyncStatus;
 use crate::scheduler::Lateness;
@@ -30,4 +31,20 @@ pub struct AppState {
     pub search: Option<Arc<Search>>,
     /// The sync relay's state, when sync is on.
     pub sync: Option<Arc<SyncStatus>>,
+    /// Live updates for open pages.
+    pub live: Arc<Live>,
+    /// How the storefront presents itself.
+    pub storefront: Arc<Storefront>,
+}
+
+/// The storefront's settings.
+#[derive(Debug, Clone, Default)]
+pub struct Storefront {
+    /// A foyer kiosk: only the buying pages, large targets, an idle return to the start.
+    pub kiosk: bool,
+    pub kiosk_idle: std::time::Duration,
+    /// How long an order holds its ticket, as the ticket page tells the buyer.
+    pub lock_ttl: std::time::Duration,
+    /// With a live Stripe gateway, the key its card element needs in the browser.
+    pub stripe_publishable_key: Option<String>,
 }

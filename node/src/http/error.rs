@@ -57,7 +57,16 @@ fn message(text: &str) -> Vec<FieldError> {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, errors) = match self {
+        let (status, errors) = self.parts();
+        (status, Json(ErrorBody { errors })).into_response()
+    }
+}
+
+impl ApiError {
+    /// The status and the messages the contract gives this error (the storefront shows the same
+    /// messages beside its fields).
+    pub fn parts(self) -> (StatusCode, Vec<FieldError>) {
+        match self {
             ApiError::Validation(errors) => (StatusCode::BAD_REQUEST, errors),
             ApiError::BadRequest(text) => (StatusCode::BAD_REQUEST, message(&text)),
             ApiError::NotAuthorized => (StatusCode::UNAUTHORIZED, message("Not authorized")),
@@ -83,8 +92,7 @@ impl IntoResponse for ApiError {
                     message("Something went wrong"),
                 )
             }
-        };
-        (status, Json(ErrorBody { errors })).into_response()
+        }
     }
 }
 

@@ -42,7 +42,7 @@ impl FromRequestParts<AppState> for Session {
     }
 }
 
-fn read_session(headers: &HeaderMap, state: &AppState) -> Option<Claims> {
+pub(crate) fn read_session(headers: &HeaderMap, state: &AppState) -> Option<Claims> {
     headers
         .get_all(COOKIE)
         .iter()
@@ -63,7 +63,7 @@ impl FromRequest<AppState> for Body {
 
 /// Reads at most `MAX_BODY_BYTES`. A larger body is read on (and dropped) up to `DRAIN_BYTES`, so
 /// the client, still sending, gets to read our 413 instead of a reset connection.
-async fn read_limited(body: axum::body::Body) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_limited(body: axum::body::Body) -> Result<Bytes, ApiError> {
     let mut body = body;
     let mut buffer = Vec::new();
     let mut seen = 0usize;

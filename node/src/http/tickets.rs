@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use tix_core::ids::TicketId;
+use tix_core::ids::{TicketId, UserId};
 use tix_core::tickets::{Ticket, TicketDetails, TicketDraft};
 use tix_core::time::Millis;
 
@@ -27,18 +27,45 @@ pub(super) async fn create(
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let seller = session.require()?;
-    let draft = draft(&body.object()?, "Price must be greater than 0")?;
+    let draft = draft(&body.object()?, NEW_PRICE_MESSAGE)?;
+    let ticket = sell(&state, seller.id, draft).await?;
+    Ok((StatusCode::CREATED, Json(ticket_json(&ticket))))
+}
+
+/// Lists a new ticket for `seller`.
+pub(crate) async fn sell(
+    state: &AppState,
+    seller: UserId,
+    draft: TicketDraft,
+) -> Result<Ticket, ApiError> {
     let id = TicketId(state.ids.next(state.clock.now()));
-    let ticket = state
+    Ok(state
         .writer
         .request(|reply| Command::CreateTicket {
             id,
-            seller: seller.id,
+            seller,
             draft,
             reply,
         })
-        .await??;
-    Ok((StatusCode::CREATED, Json(ticket_json(&ticket))))
+        .await??)
+}
+
+/// Edits `id` on behalf of `editor`.
+pub(crate) async fn edit(
+    state: &AppState,
+    editor: UserId,
+    id: TicketId,
+    draft: TicketDraft,
+) -> Result<Ticket, ApiError> {
+    Ok(state
+        .writer
+        .request(|reply| Command::UpdateTicket {
+            id,
+            editor,
+            draft,
+            reply,
+        })
+        .await??)
 }
 
 pub(super) async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
@@ -64,24 +91,23 @@ pub(super) async fn update(
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let editor = session.require()?;
-    let draft = draft(
-        &body.object()?,
-        "Price must be provided and must be greater than 0",
-    )?;
+    let draft = draft(&body.object()?, EDIT_PRICE_MESSAGE)?;
     let id: TicketId = path.parse()?;
-    let ticket = state
-        .writer
-        .request(|reply| Command::UpdateTicket {
-            id,
-            editor: editor.id,
-            draft,
-            reply,
-        })
-        .await??;
+    let ticket = edit(&state, editor.id, id, draft).await?;
     Ok(Json(ticket_json(&ticket)))
 }
 
-fn draft(body: &Map<String, Value>, price_message: &str) -> Result<TicketDraft, ApiError> {
+/// The seed's price message when listing a ticket.
+pub(crate) const NEW_PRICE_MESSAGE: &str = "Price must be greater than 0";
+/// The seed's price message when editing one.
+pub(crate) const EDIT_PRICE_MESSAGE: &str = "Price must be provided and must be greater than 0";
+
+/// A listing or an edit from `{title, price, show?, venue?, startsAt?, seat?}`, with the seed's
+/// checks and messages.
+pub(crate) fn draft(
+    body: &Map<String, Value>,
+    price_message: &str,
+) -> Result<TicketDraft, ApiError> {
     let mut check = Validator::default();
     let title = string(body, "title").filter(|t| !t.is_empty());
     match title {
@@ -155,7 +181,7 @@ fn details(body: &Map<String, Value>, check: &mut Validator) -> TicketDetails {
 }
 
 /// The seed's ticket JSON; `orderId` only while reserved.
-pub(super) fn ticket_json(ticket: &Ticket) -> Value {
+pub(crate) fn ticket_json(ticket: &Ticket) -> Value {
     let mut json = json!({
         "title": ticket.title,
         "price": price_json(ticket.price),
@@ -181,7 +207,7 @@ pub(super) fn ticket_json(ticket: &Ticket) -> Value {
 }
 
 /// A price as JavaScript would print it: `20`, not `20.0`.
-pub(super) fn price_json(price: f64) -> Value {
+pub(crate) fn price_json(price: f64) -> Value {
     if price.fract() == 0.0 && price.abs() < 9_007_199_254_740_992.0 {
         json!(price as i64)
     } else {

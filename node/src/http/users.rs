@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use tix_core::auth::User;
 use tix_core::ids::UserId;
@@ -16,22 +16,41 @@ use crate::session::COOKIE_NAME;
 use crate::state::AppState;
 use crate::writer::Command;
 
-const SIGNED_OUT_COOKIE: &str = "session=; path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; httponly";
+/// Clears the session; `SameSite=Lax` like the session itself.
+pub(crate) const SIGNED_OUT_COOKIE: &str =
+    "session=; path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; httponly; samesite=lax";
 
 pub(super) async fn sign_up(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let body = body.object()?;
+    let user = register(&state, &body.object()?).await?;
+    Ok(signed_in(&state, &headers, &user, StatusCode::CREATED))
+}
+
+pub(super) async fn sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let user = authenticate(&state, &body.object()?).await?;
+    Ok(signed_in(&state, &headers, &user, StatusCode::OK))
+}
+
+/// Signs a new user up from `{email, password}`, with the seed's checks and messages.
+pub(crate) async fn register(
+    state: &AppState,
+    body: &Map<String, Value>,
+) -> Result<User, ApiError> {
     let mut check = Validator::default();
     let email = check.require(
-        string(&body, "email").filter(|e| is_email(e)),
+        string(body, "email").filter(|e| is_email(e)),
         "email",
         "Email must be valid",
     );
     let password = check.require(
-        string(&body, "password")
+        string(body, "password")
             .map(str::trim)
             .filter(|p| (4..=20).contains(&p.chars().count())),
         "password",
@@ -58,27 +77,25 @@ pub(super) async fn sign_up(
         email,
         password_hash,
     };
-    let user = state
+    Ok(state
         .writer
         .request(|reply| Command::SignUp { user, reply })
-        .await??;
-    Ok(signed_in(&state, &headers, &user, StatusCode::CREATED))
+        .await??)
 }
 
-pub(super) async fn sign_in(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let body = body.object()?;
+/// The user whose `{email, password}` these are, with the seed's checks and messages.
+pub(crate) async fn authenticate(
+    state: &AppState,
+    body: &Map<String, Value>,
+) -> Result<User, ApiError> {
     let mut check = Validator::default();
     let email = check.require(
-        string(&body, "email").filter(|e| is_email(e)),
+        string(body, "email").filter(|e| is_email(e)),
         "email",
         "Email must be valid",
     );
     let password = check.require(
-        string(&body, "password")
+        string(body, "password")
             .map(str::trim)
             .filter(|p| !p.is_empty()),
         "password",
@@ -101,7 +118,7 @@ pub(super) async fn sign_in(
     if !matches {
         return Err(ApiError::BadRequest("Invalid Credentials".into()));
     }
-    Ok(signed_in(&state, &headers, &user, StatusCode::OK))
+    Ok(user)
 }
 
 pub(super) async fn sign_out() -> Response {
@@ -121,22 +138,26 @@ pub(super) async fn current_user(session: Session) -> Json<Value> {
 }
 
 fn signed_in(state: &AppState, headers: &HeaderMap, user: &User, status: StatusCode) -> Response {
+    (
+        status,
+        [(SET_COOKIE, session_cookie(state, headers, user))],
+        Json(json!({ "email": user.email, "id": user.id })),
+    )
+        .into_response()
+}
+
+/// The `Set-Cookie` value that signs `user` in: `HttpOnly`, `SameSite=Lax` (so no other site's
+/// form can act with it), and `Secure` when the request came over HTTPS.
+pub(crate) fn session_cookie(state: &AppState, headers: &HeaderMap, user: &User) -> HeaderValue {
     let value = state.sessions.issue(user, state.clock.now());
     // Browsers send a Secure cookie only over HTTPS; a TLS-terminating proxy tells us it was HTTPS.
     let secure = headers
         .get("x-forwarded-proto")
         .is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https"));
     let cookie = if secure {
-        format!("{COOKIE_NAME}={value}; path=/; secure; httponly")
+        format!("{COOKIE_NAME}={value}; path=/; secure; httponly; samesite=lax")
     } else {
-        format!("{COOKIE_NAME}={value}; path=/; httponly")
+        format!("{COOKIE_NAME}={value}; path=/; httponly; samesite=lax")
     };
-    let cookie =
-        HeaderValue::from_str(&cookie).expect("base64 cookie values are valid header text");
-    (
-        status,
-        [(SET_COOKIE, cookie)],
-        Json(json!({ "email": user.email, "id": user.id })),
-    )
-        .into_response()
+    HeaderValue::from_str(&cookie).expect("base64 cookie values are valid header text")
 }

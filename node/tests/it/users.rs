@@ -27,7 +27,10 @@ async fn signup_answers_201_with_the_user_and_sets_the_session_cookie() {
     );
     let cookie = reply.set_cookie.unwrap();
     assert!(cookie.starts_with("session="), "{cookie}");
-    assert!(cookie.ends_with("; path=/; httponly"), "{cookie}");
+    assert!(
+        cookie.ends_with("; path=/; httponly; samesite=lax"),
+        "{cookie}"
+    );
 }
 
 #[tokio::test]
@@ -146,7 +149,7 @@ async fn signout_clears_the_cookie_exactly_as_the_seed_does() {
     assert_eq!(reply.body, json!({}));
     assert_eq!(
         reply.set_cookie.unwrap(),
-        "session=; path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; httponly"
+        "session=; path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; httponly; samesite=lax"
     );
 }
 
@@ -201,7 +204,10 @@ async fn the_cookie_is_secure_behind_a_tls_proxy() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
     let cookie = response.headers()["set-cookie"].to_str().unwrap();
-    assert!(cookie.ends_with("; path=/; secure; httponly"), "{cookie}");
+    assert!(
+        cookie.ends_with("; path=/; secure; httponly; samesite=lax"),
+        "{cookie}"
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,208 @@
+//! Live updates: the node's committed events, turned into the small notices that open storefront
+//! pages follow (a ticket listed, edited, locked, released or sold; an order paid or cancelled).
+//!
+//! One task owns the feed: it wakes on every commit, reads the new events from the outboxes in
+//! sequence order (as the relay and the search indexer do, each at its own pace) and broadcasts
+//! them. Subscribers that fall more than `CAPACITY` notices behind are told to resync rather than
+//! slowing the feed down.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+use tracing::warn;
+
+use tix_core::events::{DomainEvent, OrderStatus, StoredEvent};
+use tix_core::ids::{OrderId, TicketId, UserId};
+use tix_core::tickets::Ticket;
+
+use crate::stores::Stores;
+use crate::writer::WriterSignals;
+
+/// Notices a subscriber may fall behind by before it is told to resync.
+const CAPACITY: usize = 4096;
+/// Events read from the outboxes at a time.
+const BATCH: usize = 1024;
+
+/// Where a ticket stands, as a buyer sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TicketState {
+    Available,
+    Reserved,
+    Sold,
+}
+
+impl TicketState {
+    /// The state of `ticket`, given the status of the order holding it (if any).
+    pub fn of(ticket: &Ticket, holder: Option<OrderStatus>) -> TicketState {
+        match (ticket.order_id, holder) {
+            (None, _) => TicketState::Available,
+            (Some(_), Some(OrderStatus::Complete)) => TicketState::Sold,
+            (Some(_), _) => TicketState::Reserved,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TicketState::Available => "Available",
+            TicketState::Reserved => "Reserved",
+            TicketState::Sold => "Sold",
+        }
+    }
+}
+
+/// One notice. Ticket notices are public; an order notice goes only to the order's buyer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Notice {
+    #[serde(rename_all = "camelCase")]
+    Ticket {
+        id: TicketId,
+        title: String,
+        price: f64,
+        state: TicketState,
+        version: u64,
+        /// The ticket was just listed (rather than changed).
+        listed: bool,
+    },
+    Order {
+        id: OrderId,
+        #[serde(skip)]
+        buyer: UserId,
+        status: OrderStatus,
+        ticket: TicketId,
+    },
+}
+
+/// The feed's subscription point, shared by every live connection.
+pub struct Live {
+    notices: broadcast::Sender<Arc<Notice>>,
+    /// Turns true when the HTTP server starts its graceful stop, so open streams end.
+    closing: watch::Receiver<bool>,
+}
+
+impl Live {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Notice>> {
+        self.notices.subscribe()
+    }
+
+    pub fn closing(&self) -> watch::Receiver<bool> {
+        self.closing.clone()
+    }
+}
+
+/// Starts the feed at the node's current last event. The task ends when `shutdown` turns true.
+pub fn start(
+    stores: Arc<Stores>,
+    signals: &WriterSignals,
+    closing: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(Arc<Live>, JoinHandle<()>), redb::Error> {
+    let (notices, _) = broadcast::channel(CAPACITY);
+    let live = Arc::new(Live {
+        notices: notices.clone(),
+        closing,
+    });
+    let cursor = stores.last_seq()?;
+    let committed = signals.committed.subscribe();
+    let task = tokio::spawn(feed(stores, notices, cursor, committed, shutdown));
+    Ok((live, task))
+}
+
+async fn feed(
+    stores: Arc<Stores>,
+    notices: broadcast::Sender<Arc<Notice>>,
+    mut cursor: u64,
+    mut committed: watch::Receiver<u64>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            changed = committed.changed() => if changed.is_err() { return },
+            _ = shutdown.changed() => return,
+        }
+        let read = {
+            let stores = stores.clone();
+            tokio::task::spawn_blocking(move || catch_up(&stores, cursor)).await
+        };
+        match read {
+            Ok(Ok((last, batch))) => {
+                cursor = last;
+                for notice in batch {
+                    // No subscribers is not an error: nobody has a page open.
+                    let _ = notices.send(Arc::new(notice));
+                }
+            }
+            Ok(Err(e)) => warn!(error = %e, "live updates could not read the outboxes"),
+            Err(e) => warn!(error = %e, "live updates reader failed"),
+        }
+    }
+}
+
+/// Reads every event after `cursor`; returns the new cursor and the notices they make.
+fn catch_up(stores: &Stores, mut cursor: u64) -> Result<(u64, Vec<Notice>), redb::Error> {
+    // Events the hub has acknowledged may be pruned before this feed saw them (a long stall);
+    // they are gone, and pages resync on their own when they reconnect.
+    cursor = cursor.max(stores.pruned_through()?);
+    let mut out = Vec::new();
+    loop {
+        let events = stores.events_after(cursor, BATCH)?;
+        let Some(last) = events.last() else {
+            return Ok((cursor, out));
+        };
+        cursor = last.seq;
+        for event in &events {
+            notices_of(stores, event, &mut out)?;
+        }
+    }
+}
+
+/// The notices `event` makes, read against the stores as they are now (a page wants the latest).
+fn notices_of(
+    stores: &Stores,
+    event: &StoredEvent,
+    out: &mut Vec<Notice>,
+) -> Result<(), redb::Error> {
+    let mut ticket = |id: TicketId, listed: bool| -> Result<(), redb::Error> {
+        let Some(ticket) = stores.tickets.get(id)? else {
+            return Ok(());
+        };
+        let holder = match ticket.order_id {
+            Some(order) => stores.orders.get(order)?.map(|o| o.status),
+            None => None,
+        };
+        out.push(Notice::Ticket {
+            id,
+            title: ticket.title.clone(),
+            price: ticket.price,
+            state: TicketState::of(&ticket, holder),
+            version: ticket.version,
+            listed,
+        });
+        Ok(())
+    };
+    match &event.event {
+        DomainEvent::TicketCreated(e) => ticket(e.id, true)?,
+        DomainEvent::TicketUpdated(e) => ticket(e.id, false)?,
+        // A sale changes no ticket record (the order goes on holding it), so it is announced here.
+        DomainEvent::OrderCompleted(e) => ticket(e.ticket.id, false)?,
+        _ => {}
+    }
+    let order = match &event.event {
+        DomainEvent::OrderCreated(e) => Some(e.id),
+        DomainEvent::OrderCancelled(e) => Some(e.id),
+        DomainEvent::OrderCompleted(e) => Some(e.id),
+        _ => None,
+    };
+    if let Some(order) = order.map(|id| stores.orders.get(id)).transpose()?.flatten() {
+        out.push(Notice::Order {
+            id: order.id,
+            buyer: order.user_id,
+            status: order.status,
+            ticket: order.ticket.id,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,173 @@
+//! Signing up, in and out from the storefront, with the JSON API's checks and messages.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use crate::http::users::{SIGNED_OUT_COOKIE, authenticate, register, session_cookie};
+use crate::state::AppState;
+
+use super::csrf::CheckedForm;
+use super::frame::{Frame, Visitor, local_path, redirect};
+use super::problem::{PageError, Problems};
+
+#[derive(Clone, Copy)]
+pub(crate) enum Mode {
+    SignUp,
+    SignIn,
+}
+
+#[derive(Template)]
+#[template(path = "auth.html")]
+struct AuthPage {
+    frame: Frame,
+    heading: &'static str,
+    action: &'static str,
+    signing_up: bool,
+    email: String,
+    next: String,
+    password_attrs: &'static str,
+    password_hint: &'static str,
+    problems: Problems,
+}
+
+fn auth_page(
+    state: &AppState,
+    visitor: &Visitor,
+    mode: Mode,
+    email: String,
+    next: String,
+    problems: Problems,
+) -> AuthPage {
+    let signing_up = matches!(mode, Mode::SignUp);
+    AuthPage {
+        frame: visitor.frame(state),
+        heading: if signing_up { "Sign up" } else { "Sign in" },
+        action: if signing_up {
+            "/auth/signup"
+        } else {
+            "/auth/signin"
+        },
+        signing_up,
+        email,
+        next,
+        password_attrs: if signing_up {
+            "required autocomplete=\"new-password\""
+        } else {
+            "required autocomplete=\"current-password\""
+        },
+        password_hint: if signing_up { "4 to 20 characters" } else { "" },
+        problems,
+    }
+}
+
+/// `GET /auth/signup` and `GET /auth/signin`.
+pub(crate) async fn form(
+    mode: Mode,
+    state: AppState,
+    visitor: Visitor,
+    params: HashMap<String, String>,
+) -> Response {
+    let next = local_path(params.get("next").map(String::as_str));
+    let page = auth_page(
+        &state,
+        &visitor,
+        mode,
+        String::new(),
+        next,
+        Problems::default(),
+    );
+    visitor.page(StatusCode::OK, &page)
+}
+
+/// `POST /auth/signup` and `POST /auth/signin`: on success the session cookie is set and the
+/// visitor goes where they were headed.
+pub(crate) async fn submit(
+    mode: Mode,
+    state: AppState,
+    visitor: Visitor,
+    headers: HeaderMap,
+    form: CheckedForm,
+) -> Result<Response, PageError> {
+    let next = local_path(form.text("next"));
+    let user = match mode {
+        Mode::SignUp => register(&state, &form.0).await,
+        Mode::SignIn => authenticate(&state, &form.0).await,
+    };
+    match user {
+        Ok(user) => {
+            let mut response = redirect(&next);
+            response
+                .headers_mut()
+                .append(SET_COOKIE, session_cookie(&state, &headers, &user));
+            Ok(response)
+        }
+        Err(error) => {
+            let (status, problems) = Problems::from_api(error)?;
+            let email = form.text("email").unwrap_or_default().to_owned();
+            let page = auth_page(&state, &visitor, mode, email, next, problems);
+            Ok(visitor.page(status, &page))
+        }
+    }
+}
+
+pub(crate) async fn sign_up_form(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    form(Mode::SignUp, state, visitor, params).await
+}
+
+pub(crate) async fn sign_in_form(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    form(Mode::SignIn, state, visitor, params).await
+}
+
+pub(crate) async fn sign_up(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    form: CheckedForm,
+) -> Result<Response, PageError> {
+    submit(Mode::SignUp, state, visitor, headers, form).await
+}
+
+pub(crate) async fn sign_in(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    form: CheckedForm,
+) -> Result<Response, PageError> {
+    submit(Mode::SignIn, state, visitor, headers, form).await
+}
+
+#[derive(Template)]
+#[template(path = "signout.html")]
+struct SignOutPage {
+    frame: Frame,
+}
+
+/// `GET /auth/signout`: a button, since signing out changes state and so is a form.
+pub(crate) async fn sign_out_form(State(state): State<AppState>, visitor: Visitor) -> Response {
+    let page = SignOutPage {
+        frame: visitor.frame(&state),
+    };
+    visitor.page(StatusCode::OK, &page)
+}
+
+/// `POST /auth/signout`: clears the session and goes back to the start.
+pub(crate) async fn sign_out(_form: CheckedForm) -> Response {
+    let mut response = redirect("/");
+    response
+        .headers_mut()
+        .append(SET_COOKIE, HeaderValue::from_static(SIGNED_OUT_COOKIE));
+    response.into_response()
+}

@@ -1,0 +1,161 @@
+//! Cross-site request forgery protection for the storefront's forms.
+//!
+//! Each visitor gets a random token in a `SameSite=Strict`, `HttpOnly` cookie; every form carries
+//! the same token in a hidden field, and a state-changing request is accepted only when the two
+//! match (another site can make a browser send the cookie's name, never read its value). Requests
+//! the browser marks as cross-site, or whose `Origin` is another site, are refused before that.
+//! The session cookie is `SameSite=Lax` as well, so the JSON API is not reachable that way either.
+
+use axum::extract::{Form, FromRequest, Request};
+use axum::http::header::{COOKIE, HOST, ORIGIN};
+use axum::http::{HeaderMap, HeaderValue};
+use rand::RngCore;
+use serde_json::{Map, Value};
+use subtle::ConstantTimeEq;
+
+use crate::state::AppState;
+
+use super::problem::PageError;
+
+pub(crate) const COOKIE_NAME: &str = "tix_csrf";
+/// The hidden field every form carries.
+pub(crate) const FIELD: &str = "_csrf";
+const TOKEN_HEX_LEN: usize = 32;
+
+/// The visitor's token, if their cookie holds a well-formed one.
+pub(crate) fn read(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|cookies| cookies.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, value)| {
+            *name == COOKIE_NAME
+                && value.len() == TOKEN_HEX_LEN
+                && value.bytes().all(|b| b.is_ascii_hexdigit())
+        })
+        .map(|(_, value)| value.to_owned())
+}
+
+pub(crate) fn fresh() -> String {
+    let mut bytes = [0u8; TOKEN_HEX_LEN / 2];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+pub(crate) fn cookie(token: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{COOKIE_NAME}={token}; path=/; httponly; samesite=strict"
+    ))
+    .expect("hex tokens are valid header text")
+}
+
+/// A submitted form (`application/x-www-form-urlencoded`) that passed the CSRF checks, as the
+/// JSON-like map the API's validators read (every value a string).
+pub(crate) struct CheckedForm(pub(crate) Map<String, Value>);
+
+impl CheckedForm {
+    pub(crate) fn text(&self, field: &str) -> Option<&str> {
+        self.0.get(field).and_then(Value::as_str)
+    }
+}
+
+impl FromRequest<AppState> for CheckedForm {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let headers = req.headers();
+        if !same_origin(headers) {
+            return Err(PageError::Forbidden);
+        }
+        let expected = read(headers);
+        let Form(pairs) = Form::<Vec<(String, String)>>::from_request(req, state)
+            .await
+            .map_err(|_| PageError::BadForm)?;
+        let submitted = pairs
+            .iter()
+            .find(|(name, _)| name == FIELD)
+            .map(|(_, value)| value.as_str());
+        let matches = match (expected, submitted) {
+            (Some(expected), Some(submitted)) => {
+                bool::from(expected.as_bytes().ct_eq(submitted.as_bytes()))
+            }
+            _ => false,
+        };
+        if !matches {
+            return Err(PageError::Forbidden);
+        }
+        let mut map = Map::new();
+        for (name, value) in pairs {
+            if name != FIELD {
+                map.insert(name, Value::String(value));
+            }
+        }
+        Ok(CheckedForm(map))
+    }
+}
+
+/// False when the browser says the request comes from another site: `Sec-Fetch-Site:
+/// cross-site`, or an `Origin` whose host is not the one addressed.
+fn same_origin(headers: &HeaderMap) -> bool {
+    if headers
+        .get("sec-fetch-site")
+        .is_some_and(|site| site.as_bytes() == b"cross-site")
+    {
+        return false;
+    }
+    let Some(origin) = headers.get(ORIGIN).and_then(|o| o.to_str().ok()) else {
+        return true;
+    };
+    let host = headers.get(HOST).and_then(|h| h.to_str().ok());
+    let origin_host = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"));
+    matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn only_a_well_formed_token_cookie_is_read() {
+        let token = fresh();
+        assert_eq!(token.len(), TOKEN_HEX_LEN);
+        let with = headers(&[("cookie", &format!("session=x; tix_csrf={token}"))]);
+        assert_eq!(read(&with), Some(token));
+        assert_eq!(read(&headers(&[("cookie", "tix_csrf=short")])), None);
+        assert_eq!(read(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn requests_from_other_sites_are_told_apart() {
+        assert!(same_origin(&headers(&[("host", "127.0.0.1:8080")])));
+        assert!(same_origin(&headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "http://127.0.0.1:8080"),
+            ("sec-fetch-site", "same-origin"),
+        ])));
+        assert!(!same_origin(&headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "http://evil.example"),
+        ])));
+        assert!(!same_origin(&headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "null"),
+        ])));
+        assert!(!same_origin(&headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("sec-fetch-site", "cross-site"),
+        ])));
+    }
+}

@@ -1,0 +1,233 @@
+//! Order pages: an order with its countdown and payment form, paying and releasing, and the list
+//! of the visitor's orders.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
+
+use tix_core::events::OrderStatus;
+use tix_core::ids::OrderId;
+use tix_core::orders::Order;
+use tix_core::time::Millis;
+
+use crate::checkout;
+use crate::http::ApiError;
+use crate::session::Claims;
+use crate::state::AppState;
+use crate::writer::Command;
+
+use super::csrf::CheckedForm;
+use super::frame::{Frame, Visitor, money, redirect, sign_in_first, when};
+use super::problem::{PageError, Problems};
+
+/// Longest card token accepted, as in the JSON API.
+const MAX_TOKEN_CHARS: usize = 255;
+
+/// The label a page shows for an order's status; a cancelled order past its deadline expired.
+pub(crate) fn status_label(order: &Order, now: Millis) -> &'static str {
+    match order.status {
+        OrderStatus::Created | OrderStatus::AwaitingPayment => "Awaiting payment",
+        OrderStatus::Complete => "Complete",
+        OrderStatus::Cancelled if now >= order.expires_at => "Expired",
+        OrderStatus::Cancelled => "Cancelled",
+    }
+}
+
+#[derive(Template)]
+#[template(path = "order.html")]
+struct OrderPage {
+    frame: Frame,
+    id: OrderId,
+    ticket_id: String,
+    title: String,
+    price: String,
+    status_label: &'static str,
+    awaiting: bool,
+    expires_at: String,
+    expires_ms: u64,
+    now_ms: u64,
+    time_left: String,
+    stripe_key: String,
+    outcome: String,
+    problems: Problems,
+}
+
+/// The visitor's own order `id`; anyone else's is not found, as far as they can tell.
+fn own_order(state: &AppState, buyer: &Claims, id: &str) -> Result<Order, PageError> {
+    let id: OrderId = id.parse().map_err(|_| PageError::NotFound)?;
+    match state.stores.orders.get(id)? {
+        Some(order) if order.user_id == buyer.id => Ok(order),
+        _ => Err(PageError::NotFound),
+    }
+}
+
+fn order_page(state: &AppState, visitor: &Visitor, order: &Order, problems: Problems) -> OrderPage {
+    let now = state.clock.now();
+    let awaiting = order.status.holds_ticket() && order.status != OrderStatus::Complete;
+    let label = status_label(order, now);
+    let outcome = match label {
+        "Complete" => format!(
+            "Paid, thank you. Your ticket number is {}: show it at the door.",
+            order.ticket.id
+        ),
+        "Expired" => "This order expired before it was paid; the ticket went back on sale.".into(),
+        "Cancelled" => "You released this ticket; it went back on sale.".into(),
+        _ => String::new(),
+    };
+    let left = order.expires_at.0.saturating_sub(now.0) / 1000;
+    let stripe_key = match &state.storefront.stripe_publishable_key {
+        Some(key) if state.gateway.mode() != "test" => key.clone(),
+        _ => String::new(),
+    };
+    OrderPage {
+        frame: visitor.frame(state),
+        id: order.id,
+        ticket_id: order.ticket.id.to_string(),
+        title: order.ticket.title.clone(),
+        price: money(order.ticket.price, &state.currency),
+        status_label: label,
+        awaiting,
+        expires_at: when(&order.expires_at.to_iso()),
+        expires_ms: order.expires_at.0,
+        now_ms: now.0,
+        time_left: format!("{}:{:02}", left / 60, left % 60),
+        stripe_key,
+        outcome,
+        problems,
+    }
+}
+
+/// `/orders/{id}`.
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    uri: Uri,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let Some(buyer) = &visitor.user else {
+        return Ok(sign_in_first(&uri));
+    };
+    let order = own_order(&state, buyer, &id)?;
+    let page = order_page(&state, &visitor, &order, Problems::default());
+    Ok(visitor.page(StatusCode::OK, &page))
+}
+
+/// `POST /orders/{id}/pay`: charge the card token (a test token in test mode), then show the order.
+pub(crate) async fn pay(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    uri: Uri,
+    Path(id): Path<String>,
+    form: CheckedForm,
+) -> Result<Response, PageError> {
+    let Some(buyer) = visitor.user.clone() else {
+        return Ok(sign_in_first(&uri));
+    };
+    let order = own_order(&state, &buyer, &id)?;
+    let token = form
+        .text("token")
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= MAX_TOKEN_CHARS)
+        .map(str::to_owned);
+    let paid = match token {
+        None => Err(ApiError::BadRequest(
+            "Please enter your card details.".into(),
+        )),
+        Some(token) => {
+            // As in the API: the checkout runs on its own, so a buyer who leaves mid-payment
+            // cannot leave an authorization hanging.
+            let task_state = state.clone();
+            let order_id = order.id;
+            tokio::spawn(async move { checkout::pay(&task_state, buyer.id, order_id, token).await })
+                .await
+                .map_err(|e| ApiError::Internal(format!("checkout task: {e}")))
+                .and_then(|paid| paid.map_err(ApiError::from))
+        }
+    };
+    match paid {
+        Ok(_) => Ok(redirect(&format!("/orders/{}", order.id))),
+        Err(error) => {
+            let (status, problems) = Problems::from_api(error)?;
+            let order = own_order(&state, visitor.user.as_ref().expect("signed in"), &id)?;
+            Ok(visitor.page(status, &order_page(&state, &visitor, &order, problems)))
+        }
+    }
+}
+
+/// `POST /orders/{id}/cancel`: give the ticket back before paying.
+pub(crate) async fn cancel(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    uri: Uri,
+    Path(id): Path<String>,
+    _form: CheckedForm,
+) -> Result<Response, PageError> {
+    let Some(buyer) = &visitor.user else {
+        return Ok(sign_in_first(&uri));
+    };
+    let order = own_order(&state, buyer, &id)?;
+    let cancelled = state
+        .writer
+        .request(|reply| Command::CancelOrder {
+            id: order.id,
+            requester: buyer.id,
+            reply,
+        })
+        .await
+        .map_err(ApiError::from)
+        .and_then(|done| done.map_err(ApiError::from));
+    match cancelled {
+        Ok(_) => Ok(redirect(&format!("/orders/{}", order.id))),
+        Err(error) => {
+            let (status, problems) = Problems::from_api(error)?;
+            let order = own_order(&state, buyer, &id)?;
+            Ok(visitor.page(status, &order_page(&state, &visitor, &order, problems)))
+        }
+    }
+}
+
+pub(crate) struct OrderRow {
+    id: OrderId,
+    title: String,
+    price: String,
+    status: &'static str,
+    status_label: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "orders.html")]
+struct OrdersPage {
+    frame: Frame,
+    rows: Vec<OrderRow>,
+}
+
+/// `/orders`: the visitor's orders with their statuses.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    uri: Uri,
+) -> Result<Response, PageError> {
+    let Some(buyer) = &visitor.user else {
+        return Ok(sign_in_first(&uri));
+    };
+    let now = state.clock.now();
+    let rows = state
+        .stores
+        .orders
+        .list_for_user(buyer.id)?
+        .iter()
+        .map(|order| OrderRow {
+            id: order.id,
+            title: order.ticket.title.clone(),
+            price: money(order.ticket.price, &state.currency),
+            status: order.status.as_str(),
+            status_label: status_label(order, now),
+        })
+        .collect();
+    let page = OrdersPage {
+        frame: visitor.frame(&state),
+        rows,
+    };
+    Ok(visitor.page(StatusCode::OK, &page))
+}

@@ -1,0 +1,270 @@
+// Tix storefront: the little that needs JavaScript. Every page works without it; this adds the
+// payment countdown, live updates, search as you type, Stripe's card form and the kiosk's idle
+// return. Text from the server is only ever set with textContent, never parsed as HTML.
+"use strict";
+
+(function () {
+  const $ = (selector, root) => (root || document).querySelector(selector);
+  const $$ = (selector, root) => Array.from((root || document).querySelectorAll(selector));
+  const announce = (text) => {
+    const status = $("#live-status");
+    if (status) status.textContent = text;
+  };
+
+  // ---- Countdown to the end of an order's hold -------------------------------------------------
+  let stopCountdown = () => {};
+
+  function orderEnded(label, outcome) {
+    stopCountdown();
+    const status = $("#order-status");
+    if (status) status.textContent = label;
+    const pay = $("#pay-section");
+    if (pay) pay.hidden = true;
+    const said = $("#order-outcome");
+    if (said && outcome) said.textContent = outcome;
+  }
+
+  function startCountdown() {
+    const clock = $("#countdown");
+    if (!clock) return;
+    const expiresAt = Number(clock.dataset.expiresAt);
+    // The server's clock decides; correct for this device's clock being off.
+    const skew = Date.now() - Number(clock.dataset.now);
+    const tick = () => {
+      const left = Math.round((expiresAt - (Date.now() - skew)) / 1000);
+      if (left <= 0) {
+        orderEnded("Expired", "This order expired before it was paid; the ticket went back on sale.");
+        clock.textContent = "Time is up.";
+        return;
+      }
+      const minutes = Math.floor(left / 60);
+      const seconds = String(left % 60).padStart(2, "0");
+      clock.textContent = "Time left to pay: " + minutes + ":" + seconds;
+    };
+    tick();
+    const timer = setInterval(tick, 1000);
+    stopCountdown = () => clearInterval(timer);
+  }
+
+  // ---- Live updates ----------------------------------------------------------------------------
+  const stateLabels = { available: "Available", reserved: "Reserved", sold: "Sold" };
+
+  function money(price) {
+    const table = $("#ticket-table");
+    const currency = ((table && table.dataset.currency) || "usd").toUpperCase();
+    try {
+      return new Intl.NumberFormat("en-US", { style: "currency", currency: currency }).format(price);
+    } catch (_) {
+      return price.toFixed(2) + " " + currency;
+    }
+  }
+
+  function ticketRow(ticket) {
+    const row = document.createElement("tr");
+    row.dataset.ticketId = ticket.id;
+    const name = document.createElement("td");
+    const link = document.createElement("a");
+    link.href = "/tickets/" + encodeURIComponent(ticket.id);
+    link.textContent = ticket.title;
+    name.append(link);
+    const price = document.createElement("td");
+    price.textContent = money(ticket.price);
+    const state = document.createElement("td");
+    const badge = document.createElement("span");
+    badge.dataset.ticketState = "";
+    state.append(badge);
+    row.append(name, price, state);
+    setState(row, ticket.state);
+    return row;
+  }
+
+  function setState(root, state) {
+    $$("[data-ticket-state]", root).forEach((badge) => {
+      badge.textContent = stateLabels[state] || state;
+      badge.className = "state state-" + state;
+    });
+  }
+
+  function onTicket(ticket) {
+    const rows = $("#ticket-rows");
+    let seen = false;
+    $$("[data-ticket-id]").forEach((element) => {
+      if (element.dataset.ticketId !== ticket.id) return;
+      seen = true;
+      setState(element, ticket.state);
+      const link = $("a", element);
+      if (link && element.tagName === "TR") link.textContent = ticket.title;
+    });
+    if (!seen && ticket.listed && rows && rows.hasAttribute("data-live-append")) {
+      rows.append(ticketRow(ticket));
+      const table = $("#ticket-table");
+      if (table) table.hidden = false;
+      const empty = $("#empty");
+      if (empty) empty.hidden = true;
+    }
+    const buy = $("[data-buy-for]");
+    if (buy && buy.dataset.buyFor === ticket.id) {
+      const form = $("[data-buy-form]", buy);
+      const gone = $("[data-gone]", buy);
+      if (ticket.state === "available") {
+        // Back on sale: a page drawn without a Buy button needs the server to draw one.
+        if (!form) window.location.reload();
+        if (gone) gone.hidden = true;
+      } else {
+        if (form) form.hidden = true;
+        if (gone) {
+          gone.textContent = ticket.state === "sold"
+            ? "Sorry, this ticket has just been sold."
+            : "Sorry, someone else has just reserved this ticket.";
+          gone.hidden = false;
+        }
+      }
+    }
+    announce(ticket.title + ": " + (stateLabels[ticket.state] || ticket.state));
+  }
+
+  function onOrder(order) {
+    $$("[data-order-status-for]").forEach((element) => {
+      if (element.dataset.orderStatusFor !== order.id) return;
+      element.textContent = order.status === "complete" ? "Complete"
+        : order.status === "cancelled" ? "Cancelled" : "Awaiting payment";
+    });
+    const status = $("#order-status");
+    if (!status || status.dataset.orderId !== order.id) return;
+    if (order.status === "complete") {
+      orderEnded("Complete", "Paid, thank you. Your ticket number is " + order.ticket + ": show it at the door.");
+    } else if (order.status === "cancelled") {
+      const expired = Date.now() >= Number(status.dataset.expiresAt) - 2000;
+      orderEnded(expired ? "Expired" : "Cancelled", expired
+        ? "This order expired before it was paid; the ticket went back on sale."
+        : "This order was cancelled; the ticket went back on sale.");
+    }
+  }
+
+  function follow() {
+    if (!window.EventSource) return;
+    if (!$("[data-ticket-id]") && !$("#ticket-rows") && !$("#order-status") && !$("[data-order-status-for]")) return;
+    const source = new EventSource("/live");
+    const read = (handler) => (event) => {
+      try { handler(JSON.parse(event.data)); } catch (_) { /* a malformed notice is skipped */ }
+    };
+    source.addEventListener("ticket", read(onTicket));
+    source.addEventListener("order", read(onOrder));
+    source.addEventListener("resync", () => window.location.reload());
+    window.addEventListener("pagehide", () => source.close());
+  }
+
+  // ---- Search as you type ------------------------------------------------------------------------
+  function searchAsYouType() {
+    const input = $("[data-live-search]");
+    const rows = $("#ticket-rows");
+    if (!input || !rows) return;
+    const original = Array.from(rows.children);
+    const pager = $(".pager");
+    let latest = 0;
+    let timer = null;
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        const query = input.value.trim();
+        const asked = ++latest;
+        const url = new URL(window.location.href);
+        if (query) url.searchParams.set("q", query); else url.searchParams.delete("q");
+        url.searchParams.delete("after");
+        url.searchParams.delete("offset");
+        window.history.replaceState(null, "", url);
+        let shown = original;
+        if (query) {
+          try {
+            const reply = await fetch("/api/search?available=true&limit=50&q=" + encodeURIComponent(query));
+            if (!reply.ok) return;
+            const hits = await reply.json();
+            if (asked !== latest) return;
+            shown = hits.map((hit) => ticketRow({ id: hit.id, title: hit.title, price: hit.price, state: "available" }));
+          } catch (_) {
+            return;
+          }
+        }
+        rows.replaceChildren(...shown);
+        const table = $("#ticket-table");
+        if (table) table.hidden = shown.length === 0;
+        const empty = $("#empty");
+        if (empty) {
+          empty.hidden = shown.length !== 0;
+          empty.textContent = query ? "No tickets match your search." : "No tickets are on sale right now.";
+        }
+        if (pager) pager.hidden = Boolean(query);
+        announce(shown.length + (shown.length === 1 ? " ticket" : " tickets"));
+      }, 150);
+    });
+  }
+
+  // ---- Forms ------------------------------------------------------------------------------------
+  function moneyFields() {
+    $$("input[data-money]").forEach((input) => {
+      input.addEventListener("blur", () => {
+        const value = Number(input.value);
+        if (input.value.trim() !== "" && Number.isFinite(value)) input.value = value.toFixed(2);
+      });
+    });
+  }
+
+  function oneSubmitEach() {
+    $$("form[method=post]").forEach((form) => {
+      form.addEventListener("submit", () => {
+        // The server refuses a second order or charge anyway; this spares the buyer the message.
+        setTimeout(() => $$("button[type=submit]", form).forEach((b) => { b.disabled = true; }), 0);
+      });
+    });
+  }
+
+  function stripeCard() {
+    const form = $("#pay-form[data-stripe-key]");
+    if (!form || !window.Stripe) return;
+    const stripe = window.Stripe(form.dataset.stripeKey);
+    const card = stripe.elements().create("card");
+    card.mount("#card-element");
+    const errors = $("#card-errors");
+    form.addEventListener("submit", async (event) => {
+      if ($("#stripe-token").value) return;
+      event.preventDefault();
+      const result = await stripe.createToken(card);
+      if (result.error) {
+        errors.textContent = result.error.message;
+        $$("button[type=submit]", form).forEach((b) => { b.disabled = false; });
+        return;
+      }
+      $("#stripe-token").value = result.token.id;
+      form.submit();
+    });
+  }
+
+  // ---- Kiosk: back to the start when nobody is using it -----------------------------------------
+  function kioskIdle() {
+    const seconds = Number(document.body.dataset.idleSeconds);
+    if (!seconds) return;
+    let timer = null;
+    const restart = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        const signOut = $("#signout-form");
+        if (signOut) signOut.submit();
+        else if (window.location.pathname !== "/" || window.location.search) window.location.assign("/");
+        else restart();
+      }, seconds * 1000);
+    };
+    ["pointerdown", "keydown", "touchstart", "input", "scroll"].forEach((name) =>
+      window.addEventListener(name, restart, { passive: true }));
+    restart();
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    startCountdown();
+    follow();
+    searchAsYouType();
+    moneyFields();
+    oneSubmitEach();
+    stripeCard();
+    kioskIdle();
+  });
+})();
