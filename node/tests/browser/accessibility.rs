@@ -1,0 +1,167 @@
+//! WCAG 2.1 AA, checked by axe-core (from the npm registry, fetched by `scripts/fetch-axe.sh`) on
+//! every main page, on a phone-sized and a desktop window: no serious or critical violations.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::chrome::{Browser, Driver, Scripts};
+use crate::helpers::{Node, NodeOptions, id};
+
+fn axe_source() -> String {
+    let path = match std::env::var("TIX_AXE_JS") {
+        Ok(path) => PathBuf::from(path),
+        Err(_) => {
+            let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join("scripts")
+                .join("fetch-axe.sh");
+            let out = Command::new("bash")
+                .arg(&script)
+                .output()
+                .expect("running scripts/fetch-axe.sh");
+            assert!(
+                out.status.success(),
+                "fetching axe-core failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+        }
+    };
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+/// The serious and critical violations axe finds on the current page.
+async fn violations(browser: &Browser, axe: &str) -> Vec<Value> {
+    browser.script(axe).await;
+    let found = browser
+        .script(
+            "return axe.run(document, { runOnly: { type: 'tag', values: \
+             ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } }) \
+             .then(r => r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help, \
+             nodes: v.nodes.map(n => n.target.join(' ')) })));",
+        )
+        .await;
+    found
+        .as_array()
+        .expect("a list of violations")
+        .iter()
+        .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+        .cloned()
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_main_page_passes_axe_on_a_phone_and_a_desktop() {
+    let axe = axe_source();
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(&dir, NodeOptions::default());
+    let base = node.url("");
+    let seller = node.client().user("seller@example.com").await;
+    let ticket = seller
+        .post(
+            "/api/tickets",
+            json!({"title": "Symphony No. 9", "price": 45, "show": "City Orchestra",
+                   "venue": "Main Hall", "startsAt": "2026-12-31T20:00:00Z", "seat": "Stalls B4"}),
+        )
+        .await
+        .body;
+    seller.sell("Comedy Cellar", json!(12)).await;
+    let driver = Driver::start().await;
+
+    for (label, width, height) in [("phone", 390, 844), ("desktop", 1280, 900)] {
+        let browser = driver.browser(Scripts::On, width, height).await;
+        let mut pages: Vec<(String, String)> = vec![
+            ("tickets".into(), "/".into()),
+            ("search".into(), "/?q=symphony".into()),
+            ("ticket".into(), format!("/tickets/{}", id(&ticket))),
+            ("sign-in".into(), "/auth/signin".into()),
+            ("sign-up".into(), "/auth/signup".into()),
+            ("not-found".into(), "/no/such/page".into()),
+        ];
+        let mut failures = Vec::new();
+        for (name, path) in &pages {
+            browser.goto(&format!("{base}{path}")).await;
+            let found = violations(&browser, &axe).await;
+            if !found.is_empty() {
+                failures.push(json!({ "page": name, "violations": found }));
+            }
+        }
+        browser
+            .sign_up(&base, &format!("{label}@example.com"))
+            .await;
+        // A form showing its problems beside the fields.
+        browser.goto(&format!("{base}/tickets/new")).await;
+        browser.fill("#price", "-3").await;
+        browser.click("main button[type=submit]").await;
+        browser
+            .wait_for_text("#title-error", "Title is required")
+            .await;
+        pages.push(("sell-with-problems".into(), String::new()));
+        let found = violations(&browser, &axe).await;
+        if !found.is_empty() {
+            failures.push(json!({ "page": "sell-with-problems", "violations": found }));
+        }
+        browser.screenshot(&format!("sell-problems-{label}")).await;
+        browser
+            .goto(&format!("{base}/tickets/{}", id(&ticket)))
+            .await;
+        if label == "phone" {
+            browser.click("#buy-button").await;
+            browser.wait_for_text("#countdown", "Time left").await;
+        }
+        for (name, path) in [
+            ("order", None),
+            ("orders", Some("/orders")),
+            ("listings", Some("/my/tickets")),
+            ("sell", Some("/tickets/new")),
+        ] {
+            if let Some(path) = path {
+                browser.goto(&format!("{base}{path}")).await;
+            } else if label != "phone" {
+                continue;
+            }
+            let found = violations(&browser, &axe).await;
+            if !found.is_empty() {
+                failures.push(json!({ "page": name, "violations": found }));
+            }
+            browser.screenshot(&format!("{name}-{label}")).await;
+        }
+        assert!(
+            failures.is_empty(),
+            "{label}: {}",
+            serde_json::to_string_pretty(&failures).unwrap()
+        );
+        browser.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kiosk_pages_pass_axe_on_a_large_screen() {
+    let axe = axe_source();
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(
+        &dir,
+        NodeOptions {
+            env: vec![("TIX_KIOSK".into(), "true".into())],
+            ..Default::default()
+        },
+    );
+    let base = node.url("");
+    let seller = node.client().user("seller@example.com").await;
+    let ticket = seller.sell("Foyer Show", json!(20)).await;
+    let driver = Driver::start().await;
+    let browser = driver.browser(Scripts::On, 1920, 1080).await;
+    for path in [
+        "/".to_owned(),
+        format!("/tickets/{}", id(&ticket)),
+        "/auth/signin".to_owned(),
+    ] {
+        browser.goto(&format!("{base}{path}")).await;
+        let found = violations(&browser, &axe).await;
+        assert!(found.is_empty(), "kiosk {path}: {found:#?}");
+    }
+    browser.screenshot("kiosk-tickets").await;
+    browser.close().await;
+}
