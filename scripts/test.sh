@@ -6,7 +6,8 @@
 # Steps: system packages (C compiler for ring), the pinned Rust toolchain, rustfmt check,
 # clippy with warnings denied, then `cargo test --workspace` (unit, property and integration
 # tests; the integration tests start real tix-node, tix-hub and mosquitto processes on loopback
-# ports).
+# ports; the storefront's browser tests drive Debian's headless Chromium through chromedriver and
+# check accessibility with axe-core from the npm registry).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,8 +30,15 @@ apt_install() {
 
 if command -v dpkg >/dev/null 2>&1; then
   # mosquitto: the sync tests start their own broker (Debian's) on a free loopback port.
-  apt_install build-essential pkg-config ca-certificates curl mosquitto mosquitto-clients
+  # chromium, chromium-driver: the storefront's tests run in a real headless browser.
+  apt_install build-essential pkg-config ca-certificates curl mosquitto mosquitto-clients \
+    chromium chromium-driver
 fi
+
+log "axe-core (accessibility checks in the browser tests)"
+TIX_AXE_JS=$(scripts/fetch-axe.sh)
+export TIX_AXE_JS
+echo "$TIX_AXE_JS"
 
 if ! command -v cargo >/dev/null 2>&1; then
   if [ -x "$HOME/.cargo/bin/cargo" ]; then

@@ -77,7 +77,7 @@ pub struct Config {
 
     /// Kiosk mode for a touch screen in the foyer: large targets, only the pages buying needs, and
     /// back to the start (signed out) after `--kiosk-idle` without a touch.
-    #[arg(long, env = "TIX_KIOSK")]
+    #[arg(long, env = "TIX_KIOSK", value_parser = clap::builder::BoolishValueParser::new())]
     pub kiosk: bool,
 
     /// How long a kiosk waits without input before it returns to the start.
@@ -129,6 +129,14 @@ mod tests {
         assert_eq!(relay.venue.as_str(), "main-hall");
         assert_eq!(relay.broker.port, 1883);
         assert!(!relay.keep_synced);
+    }
+
+    #[test]
+    fn kiosk_mode_is_off_unless_asked_for() {
+        assert!(!parse(&[]).unwrap().kiosk);
+        let kiosk = parse(&["--kiosk", "--kiosk-idle", "90s"]).unwrap();
+        assert!(kiosk.kiosk);
+        assert_eq!(kiosk.kiosk_idle, Duration::from_secs(90));
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod helpers;
 mod orders;
 mod payments;
 mod search;
+mod storefront;
 mod stripe_gateway;
 mod stripe_node;
 mod tickets;

@@ -1,0 +1,325 @@
+//! The storefront over plain HTTP: what a browser cannot easily show a test (headers, cookies,
+//! refused forgeries, escaping, what a kiosk leaves out). The journeys themselves run in Chromium
+//! (`tests/browser`).
+
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use serde_json::json;
+
+use crate::helpers::{Node, NodeOptions, id};
+
+/// A browser-like visitor without a browser: keeps the CSRF cookie and the session cookie.
+struct Visitor {
+    http: reqwest::Client,
+    base: String,
+    csrf: String,
+    session: Option<String>,
+}
+
+struct Page {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    html: String,
+}
+
+impl Visitor {
+    async fn arrive(base: &str) -> Visitor {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let first = http.get(format!("{base}/")).send().await.unwrap();
+        let cookie = first.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+        assert!(
+            cookie.ends_with("; path=/; httponly; samesite=strict"),
+            "{cookie}"
+        );
+        let csrf = cookie
+            .trim_start_matches("tix_csrf=")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        Visitor {
+            http,
+            base: base.to_owned(),
+            csrf,
+            session: None,
+        }
+    }
+
+    fn cookies(&self) -> String {
+        let mut cookies = format!("tix_csrf={}", self.csrf);
+        if let Some(session) = &self.session {
+            cookies.push_str("; ");
+            cookies.push_str(session);
+        }
+        cookies
+    }
+
+    async fn get(&self, path: &str) -> Page {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookies())
+            .send()
+            .await
+            .unwrap();
+        Page {
+            status: response.status(),
+            headers: response.headers().clone(),
+            html: response.text().await.unwrap(),
+        }
+    }
+
+    /// Posts a form with `fields` (the CSRF field is added unless `token` says otherwise).
+    async fn post(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        token: Option<&str>,
+        origin: Option<&str>,
+    ) -> Page {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.append_pair("_csrf", token.unwrap_or(&self.csrf));
+        for (name, value) in fields {
+            form.append_pair(name, value);
+        }
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookies())
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(form.finish());
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        let response = request.send().await.unwrap();
+        Page {
+            status: response.status(),
+            headers: response.headers().clone(),
+            html: response.text().await.unwrap(),
+        }
+    }
+
+    async fn sign_up(&mut self, email: &str) {
+        let page = self
+            .post(
+                "/auth/signup",
+                &[("email", email), ("password", "secret1"), ("next", "/")],
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.html);
+        let cookie = page.headers[SET_COOKIE].to_str().unwrap();
+        assert!(cookie.contains("httponly; samesite=lax"), "{cookie}");
+        self.session = Some(cookie.split(';').next().unwrap().to_owned());
+    }
+}
+
+#[tokio::test]
+async fn forms_without_the_visitors_token_or_from_another_site_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(&dir, NodeOptions::default());
+    let mut visitor = Visitor::arrive(&node.url("")).await;
+    visitor.sign_up("seller@example.com").await;
+    let fields = [("title", "Forged"), ("price", "5")];
+
+    let missing = visitor.post("/tickets/new", &fields, Some(""), None).await;
+    assert_eq!(missing.status, StatusCode::FORBIDDEN);
+    assert!(missing.html.contains("This form has expired"));
+    let wrong = visitor
+        .post("/tickets/new", &fields, Some(&"0".repeat(32)), None)
+        .await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    let foreign = visitor
+        .post("/tickets/new", &fields, None, Some("http://evil.example"))
+        .await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        node.client().get("/api/tickets").await.body,
+        json!([]),
+        "nothing was listed by a refused form"
+    );
+
+    let same_site = visitor
+        .post("/tickets/new", &fields, None, Some(&node.url("")))
+        .await;
+    assert_eq!(same_site.status, StatusCode::SEE_OTHER);
+    assert!(
+        same_site.headers[LOCATION]
+            .to_str()
+            .unwrap()
+            .starts_with("/tickets/")
+    );
+}
+
+#[tokio::test]
+async fn pages_send_a_strict_content_security_policy_and_escape_what_users_typed() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(&dir, NodeOptions::default());
+    let mut visitor = Visitor::arrive(&node.url("")).await;
+    visitor.sign_up("seller@example.com").await;
+    let nasty = r#"<script>alert("x")</script> & "Quotes""#;
+    let listed = visitor
+        .post(
+            "/tickets/new",
+            &[("title", nasty), ("price", "5"), ("seat", "<b>A1</b>")],
+            None,
+            None,
+        )
+        .await;
+    let path = listed.headers[LOCATION].to_str().unwrap().to_owned();
+
+    for path in ["/", path.as_str(), "/my/tickets"] {
+        let page = visitor.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        let policy = page.headers["content-security-policy"].to_str().unwrap();
+        assert!(policy.contains("script-src 'self';"), "{policy}");
+        assert!(!policy.contains("unsafe-inline"), "{policy}");
+        assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+        assert_eq!(page.headers["x-content-type-options"], "nosniff");
+        assert!(!page.html.contains("<script>alert"), "{path} echoes markup");
+        assert!(page.html.contains("&#60;script&#62;alert("), "{path}");
+        assert!(!page.html.contains("<b>A1</b>"), "{path}");
+        // Our own script is the only one, and it is external.
+        assert_eq!(page.html.matches("<script").count(), 1, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn problems_are_shown_beside_their_fields_with_the_apis_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(&dir, NodeOptions::default());
+    let visitor = Visitor::arrive(&node.url("")).await;
+    let page = visitor
+        .post(
+            "/auth/signup",
+            &[("email", "not-an-email"), ("password", "ab")],
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(
+        page.html
+            .contains(r#"id="email-error">Email must be valid<"#)
+    );
+    assert!(
+        page.html
+            .contains(r#"id="password-error">Password must be between 4 and 20 characters<"#)
+    );
+    assert!(
+        page.html
+            .contains(r#"aria-invalid="true" aria-describedby="email-error""#)
+    );
+    assert!(page.html.contains(r#"value="not-an-email""#), "kept");
+
+    let wrong = visitor
+        .post(
+            "/auth/signin",
+            &[("email", "nobody@example.com"), ("password", "secret1")],
+            None,
+            None,
+        )
+        .await;
+    assert!(wrong.html.contains("Invalid credentials"));
+}
+
+#[tokio::test]
+async fn signed_out_visitors_are_sent_to_sign_in_and_back_but_never_to_another_site() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(&dir, NodeOptions::default());
+    let seller = node.client().user("seller@example.com").await;
+    let ticket = seller.sell("Door Sale", json!(3)).await;
+    let mut visitor = Visitor::arrive(&node.url("")).await;
+    for path in ["/orders", "/tickets/new", "/my/tickets"] {
+        let page = visitor.get(path).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{path}");
+        let to = page.headers[LOCATION].to_str().unwrap();
+        assert!(to.starts_with("/auth/signin?next=%2F"), "{to}");
+    }
+    let buy = visitor
+        .post(&format!("/tickets/{}/buy", id(&ticket)), &[], None, None)
+        .await;
+    assert_eq!(
+        buy.headers[LOCATION].to_str().unwrap(),
+        format!("/auth/signin?next=/tickets/{}", id(&ticket))
+    );
+    let page = visitor
+        .post(
+            "/auth/signup",
+            &[
+                ("email", "buyer@example.com"),
+                ("password", "secret1"),
+                ("next", "//evil.example/phish"),
+            ],
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(page.headers[LOCATION], "/");
+    visitor.session = Some(
+        page.headers[SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned(),
+    );
+    // Someone else's order is not found, not shown.
+    let bought = visitor
+        .post(&format!("/tickets/{}/buy", id(&ticket)), &[], None, None)
+        .await;
+    let order_path = bought.headers[LOCATION].to_str().unwrap().to_owned();
+    assert_eq!(visitor.get(&order_path).await.status, StatusCode::OK);
+    let mut stranger = Visitor::arrive(&node.url("")).await;
+    stranger.sign_up("stranger@example.com").await;
+    assert_eq!(
+        stranger.get(&order_path).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn unknown_paths_are_an_html_page_for_browsers_and_json_under_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(&dir, NodeOptions::default());
+    let visitor = Visitor::arrive(&node.url("")).await;
+    let page = visitor.get("/no/such/page").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.html.contains("<title>Page not found · Tix</title>"));
+    let api = node.client().get("/api/nothing").await;
+    assert_eq!(api.status, StatusCode::NOT_FOUND);
+    assert_eq!(api.body, json!({"errors": [{"message": "Not Found"}]}));
+}
+
+#[tokio::test]
+async fn a_kiosk_serves_only_the_pages_buying_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(
+        &dir,
+        NodeOptions {
+            env: vec![("TIX_KIOSK".into(), "1".into())],
+            ..Default::default()
+        },
+    );
+    let mut visitor = Visitor::arrive(&node.url("")).await;
+    visitor.sign_up("walk-in@example.com").await;
+    for path in ["/tickets/new", "/my/tickets"] {
+        assert_eq!(
+            visitor.get(path).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    let home = visitor.get("/").await;
+    assert!(
+        home.html
+            .contains(r#"<body class="kiosk" data-idle-seconds="60">"#)
+    );
+    assert!(!home.html.contains("Sell tickets"));
+    assert!(home.html.contains("My orders"));
+}
