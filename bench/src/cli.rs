@@ -39,6 +39,19 @@ pub(crate) enum Command {
     Sync(SyncArgs),
     /// Ticket search: index size and rebuild time, query latency under orders, orders/s on and off.
     Search(SearchArgs),
+    /// The storefront: server time of the ticket list over a catalogue, bytes of each main page.
+    Pages(PagesArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PagesArgs {
+    /// Tickets in the catalogue.
+    #[arg(long, default_value_t = 10_000, value_parser = parse_positive)]
+    pub(crate) tickets: usize,
+
+    /// Requests of the ticket list (and of `/hello`) measured.
+    #[arg(long, default_value_t = 5_000, value_parser = parse_positive)]
+    pub(crate) requests: usize,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! `tix-bench`: starts a tix-node on 127.0.0.1 and measures it: orders/s against a trivial
 //! endpoint with a kill -9 durability check (`orders`), pending locks at scale (`locks`), sync
-//! to a hub through Mosquitto (`sync`), and ticket search (`search`).
+//! to a hub through Mosquitto (`sync`), ticket search (`search`), and the storefront's pages
+//! (`pages`).
 
 mod cli;
 mod client;
@@ -8,6 +9,7 @@ mod load;
 mod locks;
 mod node;
 mod orders;
+mod pages;
 mod search;
 mod sync;
 
@@ -47,7 +49,7 @@ async fn run(cli: Cli) -> Result<bool> {
     let lock_ttl = match &cli.command {
         Command::Orders(_) => orders::LOCK_TTL,
         Command::Locks(args) => args.lock_ttl,
-        Command::Sync(_) | Command::Search(_) => orders::LOCK_TTL,
+        Command::Sync(_) | Command::Search(_) | Command::Pages(_) => orders::LOCK_TTL,
     };
     println!(
         "node: {}  data dir: {}",
@@ -60,6 +62,7 @@ async fn run(cli: Cli) -> Result<bool> {
         Command::Locks(args) => locks::run(args, &mut harness).await,
         Command::Sync(args) => sync::run(args, &mut harness, data_dir.path()).await,
         Command::Search(args) => search::run(args, &mut harness, data_dir.path()).await,
+        Command::Pages(args) => pages::run(args, &mut harness).await,
     };
     // Stop the node before its data dir goes away (when `data_dir` drops).
     harness.shutdown().await;

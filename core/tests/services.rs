@@ -331,8 +331,19 @@ fn a_sellers_tickets_are_listed_whatever_their_state() {
     let held = node.sell(1, 10.0);
     node.sell(2, 20.0);
     node.place(50, BUYER, held, Millis(0)).unwrap();
-    let mine = node.tickets.list_for_seller(SELLER).unwrap();
+    let mine = node.tickets.list_for_seller(SELLER, 0, 10).unwrap();
     assert_eq!(mine.len(), 2);
     assert_eq!(mine[0].order_id, Some(OrderId::from_bytes(id(50))));
-    assert!(node.tickets.list_for_seller(OTHER).unwrap().is_empty());
+    let rest = node
+        .tickets
+        .list_for_seller(SELLER, mine[0].listing, 10)
+        .unwrap();
+    assert_eq!(rest, mine[1..]);
+    assert_eq!(node.tickets.list_for_seller(SELLER, 0, 1).unwrap().len(), 1);
+    assert!(
+        node.tickets
+            .list_for_seller(OTHER, 0, 10)
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -1,7 +1,8 @@
 //! The HTTP edge: the seed-compatible JSON API, `/healthz`, and the storefront's pages (`web`).
 //!
-//! Unknown routes under `/api/` and known API paths with the wrong method are 404 in the contract's
-//! error shape, as the seed's catch-all does; anything else unknown is the storefront's 404 page.
+//! Unknown routes and known API paths with the wrong method are 404 in the contract's error shape, as
+//! the seed's catch-all does, except that a browser asking for HTML outside `/api` gets the
+//! storefront's 404 page.
 
 mod error;
 mod health;
@@ -41,9 +42,20 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+/// The contract's JSON 404, or the storefront's page for a browser (one that asks for HTML) outside
+/// `/api`.
+async fn not_found(
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
     use axum::response::IntoResponse;
-    if uri.path().starts_with("/api/") || uri.path() == "/api" {
+    let api = uri.path() == "/api" || uri.path().starts_with("/api/");
+    let wants_html = headers
+        .get_all(axum::http::header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|accept| accept.contains("text/html"));
+    if api || !wants_html {
         ApiError::NotFound.into_response()
     } else {
         crate::web::not_found()

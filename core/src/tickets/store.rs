@@ -109,14 +109,26 @@ impl TicketsStore {
         Ok(page)
     }
 
-    /// Every ticket a seller listed, whatever its state, in listing order.
-    pub fn list_for_seller(&self, seller: UserId) -> Result<Vec<Ticket>, redb::Error> {
+    /// Up to `limit` of the tickets a seller listed after position `after`, whatever their state,
+    /// in listing order.
+    pub fn list_for_seller(
+        &self,
+        seller: UserId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Ticket>, redb::Error> {
         let txn = self.db.begin_read()?;
         let by_seller = txn.open_table(BY_SELLER)?;
         let tickets = txn.open_table(TICKETS)?;
-        let (start, end) = (user_key(seller, 0), user_key(seller, u64::MAX));
         let mut list = Vec::new();
-        for entry in by_seller.range(start.as_slice()..=end.as_slice())? {
+        let Some(first) = after.checked_add(1) else {
+            return Ok(list);
+        };
+        let (start, end) = (user_key(seller, first), user_key(seller, u64::MAX));
+        for entry in by_seller
+            .range(start.as_slice()..=end.as_slice())?
+            .take(limit)
+        {
             let (_, id) = entry?;
             if let Some(ticket) = tickets.get(id.value())? {
                 list.push(decode(ticket.value())?);

@@ -461,6 +461,8 @@ pub(crate) async fn update(
 struct ListingsPage {
     frame: Frame,
     rows: Vec<Row>,
+    first_href: String,
+    next_href: String,
 }
 
 /// `/my/tickets`: everything the visitor listed, and where each stands.
@@ -468,18 +470,34 @@ pub(crate) async fn listings(
     State(state): State<AppState>,
     visitor: Visitor,
     uri: Uri,
+    Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     let Some(seller) = &visitor.user else {
         return Ok(sign_in_first(&uri));
     };
+    let after = number(&params, "after") as u64;
+    let tickets = state
+        .stores
+        .tickets
+        .list_for_seller(seller.id, after, PAGE_SIZE)?;
     let mut rows = Vec::new();
-    for ticket in state.stores.tickets.list_for_seller(seller.id)? {
-        let ticket_state = state_of(&state, &ticket)?;
-        rows.push(Row::new(&ticket, ticket_state, &state.currency));
+    for ticket in &tickets {
+        let ticket_state = state_of(&state, ticket)?;
+        rows.push(Row::new(ticket, ticket_state, &state.currency));
     }
+    let next_href = match tickets.last() {
+        Some(last) if tickets.len() == PAGE_SIZE => format!("/my/tickets?after={}", last.listing),
+        _ => String::new(),
+    };
     let page = ListingsPage {
         frame: visitor.frame(&state),
         rows,
+        first_href: if after > 0 {
+            "/my/tickets".into()
+        } else {
+            String::new()
+        },
+        next_href,
     };
     Ok(visitor.page(StatusCode::OK, &page))
 }

@@ -62,6 +62,7 @@ impl Visitor {
             .http
             .get(format!("{}{path}", self.base))
             .header(COOKIE, self.cookies())
+            .header("accept", "text/html,application/xhtml+xml")
             .send()
             .await
             .unwrap();
@@ -284,16 +285,20 @@ async fn signed_out_visitors_are_sent_to_sign_in_and_back_but_never_to_another_s
 }
 
 #[tokio::test]
-async fn unknown_paths_are_an_html_page_for_browsers_and_json_under_the_api() {
+async fn unknown_paths_are_an_html_page_for_browsers_and_json_for_api_clients() {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(&dir, NodeOptions::default());
     let visitor = Visitor::arrive(&node.url("")).await;
     let page = visitor.get("/no/such/page").await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
     assert!(page.html.contains("<title>Page not found · Tix</title>"));
-    let api = node.client().get("/api/nothing").await;
-    assert_eq!(api.status, StatusCode::NOT_FOUND);
-    assert_eq!(api.body, json!({"errors": [{"message": "Not Found"}]}));
+    for path in ["/api/nothing", "/no/such/page"] {
+        let api = node.client().get(path).await;
+        assert_eq!(api.status, StatusCode::NOT_FOUND);
+        assert_eq!(api.body, json!({"errors": [{"message": "Not Found"}]}));
+    }
+    let html_under_api = visitor.get("/api/nothing").await;
+    assert_eq!(html_under_api.headers[CONTENT_TYPE], "application/json");
 }
 
 #[tokio::test]
