@@ -44,6 +44,15 @@ impl TicketState {
         }
     }
 
+    /// The state of `ticket` now, looking up the order that holds it.
+    pub fn read(stores: &Stores, ticket: &Ticket) -> Result<TicketState, redb::Error> {
+        let holder = match ticket.order_id {
+            Some(order) => stores.orders.get(order)?.map(|o| o.status),
+            None => None,
+        };
+        Ok(TicketState::of(ticket, holder))
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             TicketState::Available => "Available",
@@ -169,15 +178,12 @@ fn notices_of(
         let Some(ticket) = stores.tickets.get(id)? else {
             return Ok(());
         };
-        let holder = match ticket.order_id {
-            Some(order) => stores.orders.get(order)?.map(|o| o.status),
-            None => None,
-        };
+        let state = TicketState::read(stores, &ticket)?;
         out.push(Notice::Ticket {
             id,
             title: ticket.title.clone(),
             price: ticket.price,
-            state: TicketState::of(&ticket, holder),
+            state,
             version: ticket.version,
             listed,
         });

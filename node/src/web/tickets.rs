@@ -71,11 +71,7 @@ fn state_name(state: TicketState) -> &'static str {
 
 /// Where `ticket` stands, looking up the order holding it.
 fn state_of(state: &AppState, ticket: &Ticket) -> Result<TicketState, redb::Error> {
-    let holder = match ticket.order_id {
-        Some(order) => state.stores.orders.get(order)?.map(|o| o.status),
-        None => None,
-    };
-    Ok(TicketState::of(ticket, holder))
+    TicketState::read(&state.stores, ticket)
 }
 
 #[derive(Template)]
