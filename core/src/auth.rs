@@ -1,5 +1,8 @@
 //! Users: sign-up with a unique email, and lookup for sign-in.
 //!
+//! Users may be box-office staff; the venue's operator grants that (or, in a standalone box office,
+//! the first account gets it).
+//!
 //! Passwords arrive here already hashed (argon2id, by the node): this module never sees one in clear.
 
 mod store;
@@ -16,12 +19,17 @@ pub struct User {
     pub email: String,
     /// PHC string of an argon2id hash.
     pub password_hash: String,
+    /// Box-office staff: may take cash, refund, look up anyone's orders and see the takings.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub staff: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("email in use")]
     EmailInUse,
+    #[error("no user has that email")]
+    NoSuchUser,
     #[error(transparent)]
     Store(#[from] redb::Error),
 }

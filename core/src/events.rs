@@ -66,6 +66,8 @@ pub enum DomainEvent {
     ExpirationComplete(ExpirationComplete),
     #[serde(rename = "payment:created")]
     PaymentCreated(PaymentCreated),
+    #[serde(rename = "payment:refunded")]
+    PaymentRefunded(PaymentRefunded),
 }
 
 impl DomainEvent {
@@ -80,6 +82,7 @@ impl DomainEvent {
             DomainEvent::OrderCompleted(_) => "order:completed",
             DomainEvent::ExpirationComplete(_) => "expiration:complete",
             DomainEvent::PaymentCreated(_) => "payment:created",
+            DomainEvent::PaymentRefunded(_) => "payment:refunded",
         }
     }
 }
@@ -158,7 +161,47 @@ pub struct ExpirationComplete {
 pub struct PaymentCreated {
     pub id: PaymentId,
     pub order_id: OrderId,
+    /// The gateway's charge id; empty for cash.
     pub stripe_id: String,
+    /// Present only for cash, so a card payment keeps the seed's payload.
+    #[serde(default, skip_serializing_if = "PaymentMethod::is_card")]
+    pub method: PaymentMethod,
+}
+
+/// How a payment was taken: by card through the gateway, or in cash at the box office.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PaymentMethod {
+    #[default]
+    Card,
+    Cash,
+}
+
+impl PaymentMethod {
+    pub fn is_card(&self) -> bool {
+        matches!(self, PaymentMethod::Card)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentMethod::Card => "card",
+            PaymentMethod::Cash => "cash",
+        }
+    }
+}
+
+/// A completed order's money given back (ours, not the seed's). The ticket stays sold: a ticket is
+/// sold at most once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentRefunded {
+    /// The payment refunded.
+    pub id: PaymentId,
+    pub order_id: OrderId,
+    pub method: PaymentMethod,
+    pub amount_cents: i64,
+    /// The staff member who refunded it.
+    pub by: UserId,
 }
 
 /// An event as it sits in an outbox: numbered and stamped with its commit time.
@@ -302,13 +345,31 @@ mod tests {
             id_bytes().prop_map(|id| DomainEvent::ExpirationComplete(ExpirationComplete {
                 order_id: OrderId::from_bytes(id)
             })),
-            (id_bytes(), id_bytes(), ".*").prop_map(|(id, order, stripe_id)| {
-                DomainEvent::PaymentCreated(PaymentCreated {
-                    id: PaymentId::from_bytes(id),
-                    order_id: OrderId::from_bytes(order),
-                    stripe_id,
-                })
-            }),
+            (id_bytes(), id_bytes(), ".*", any::<bool>()).prop_map(
+                |(id, order, stripe_id, cash)| {
+                    DomainEvent::PaymentCreated(PaymentCreated {
+                        id: PaymentId::from_bytes(id),
+                        order_id: OrderId::from_bytes(order),
+                        stripe_id,
+                        method: if cash {
+                            PaymentMethod::Cash
+                        } else {
+                            PaymentMethod::Card
+                        },
+                    })
+                }
+            ),
+            (id_bytes(), id_bytes(), any::<i64>(), id_bytes()).prop_map(
+                |(id, order, amount_cents, by)| {
+                    DomainEvent::PaymentRefunded(PaymentRefunded {
+                        id: PaymentId::from_bytes(id),
+                        order_id: OrderId::from_bytes(order),
+                        method: PaymentMethod::Cash,
+                        amount_cents,
+                        by: UserId::from_bytes(by),
+                    })
+                }
+            ),
         ]
     }
 
@@ -358,5 +419,30 @@ mod tests {
             String::from_utf8(event.encode()).unwrap(),
             r#"{"seq":7,"at":1700000000000,"subject":"order:created","data":{"id":"5f8d0d55b54764421b7156c9","version":0,"status":"created","userId":"5f8d0d55b54764421b7156ca","expiresAt":"2023-11-14T22:28:20.000Z","ticket":{"id":"5f8d0d55b54764421b7156cb","price":20.5}}}"#
         );
+    }
+
+    #[test]
+    fn card_payments_keep_the_seed_payload_and_cash_says_so() {
+        let payment = |method| {
+            String::from_utf8(
+                StoredEvent {
+                    seq: 1,
+                    at: 2,
+                    event: DomainEvent::PaymentCreated(PaymentCreated {
+                        id: "5f8d0d55b54764421b7156c9".parse().unwrap(),
+                        order_id: "5f8d0d55b54764421b7156ca".parse().unwrap(),
+                        stripe_id: "pi_1".into(),
+                        method,
+                    }),
+                }
+                .encode(),
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            payment(PaymentMethod::Card),
+            r#"{"seq":1,"at":2,"subject":"payment:created","data":{"id":"5f8d0d55b54764421b7156c9","orderId":"5f8d0d55b54764421b7156ca","stripeId":"pi_1"}}"#
+        );
+        assert!(payment(PaymentMethod::Cash).ends_with(r#""stripeId":"pi_1","method":"cash"}}"#));
     }
 }

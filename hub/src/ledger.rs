@@ -433,6 +433,24 @@ fn project(txn: &Transaction<'_>, envelope: &Envelope) -> rusqlite::Result<()> {
                 p.stripe_id,
                 at
             ])?;
+            txn.prepare_cached(
+                "INSERT OR REPLACE INTO payment_methods (venue, id, method) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![venue, p.id.to_string(), p.method.as_str()])?;
+        }
+        DomainEvent::PaymentRefunded(r) => {
+            txn.prepare_cached(
+                "INSERT OR REPLACE INTO refunds (venue, payment_id, order_id, method, amount_cents, refunded_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                venue,
+                r.id.to_string(),
+                r.order_id.to_string(),
+                r.method.as_str(),
+                r.amount_cents,
+                at
+            ])?;
         }
         // Users stay at their venue (the hub keeps only the event); expiry shows up as the order's
         // cancellation that follows it.

@@ -68,6 +68,25 @@ CREATE TABLE IF NOT EXISTS payments (
     PRIMARY KEY (venue, id)
 ) WITHOUT ROWID;
 
+-- How each payment was taken (card or cash); a table of its own so that older databases gain it.
+CREATE TABLE IF NOT EXISTS payment_methods (
+    venue  TEXT NOT NULL,
+    id     TEXT NOT NULL,
+    method TEXT NOT NULL,
+    PRIMARY KEY (venue, id)
+) WITHOUT ROWID;
+
+-- Payments given back at a venue's box office; the ticket stays sold.
+CREATE TABLE IF NOT EXISTS refunds (
+    venue        TEXT NOT NULL,
+    payment_id   TEXT NOT NULL,
+    order_id     TEXT NOT NULL,
+    method       TEXT NOT NULL,
+    amount_cents INTEGER NOT NULL,
+    refunded_ms  INTEGER NOT NULL,
+    PRIMARY KEY (venue, payment_id)
+) WITHOUT ROWID;
+
 -- What was refused, kept for an operator to look at rather than dropped.
 CREATE TABLE IF NOT EXISTS quarantine (
     id          INTEGER PRIMARY KEY,

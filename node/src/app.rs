@@ -114,6 +114,7 @@ impl App {
                 lock_ttl: config.lock_ttl,
                 stripe_publishable_key: config.stripe_publishable_key.clone(),
             }),
+            first_user_is_staff: config.first_user_is_staff,
         };
         if config.search {
             let search = Search::start(

@@ -82,6 +82,53 @@ pub async fn pay(
     }
 }
 
+/// Gives a paid order's money back: through the gateway for a card (idempotent per order), then
+/// recorded; cash is recorded only (the staff member hands it over).
+pub async fn refund(
+    state: &AppState,
+    by: UserId,
+    order_id: OrderId,
+) -> Result<Payment, CheckoutError> {
+    let payment = match state
+        .stores
+        .payments
+        .payment_for_order(order_id)
+        .map_err(payments::Error::Store)?
+    {
+        Some(payment) => payment,
+        None => {
+            let known = state
+                .stores
+                .payments
+                .order(order_id)
+                .map_err(payments::Error::Store)?
+                .is_some();
+            return Err(if known {
+                payments::Error::NotPaid
+            } else {
+                payments::Error::OrderNotFound
+            }
+            .into());
+        }
+    };
+    if payment.refund.is_some() {
+        return Err(payments::Error::AlreadyRefunded.into());
+    }
+    // Cash needs no call: the staff member hands it over.
+    if payment.method.is_card() {
+        state.gateway.refund(order_id, &payment.stripe_id).await?;
+        info!(order = %order_id, charge = payment.stripe_id, "card payment refunded at the gateway");
+    }
+    Ok(state
+        .writer
+        .request(|reply| Command::RecordRefund {
+            order: order_id,
+            by,
+            reply,
+        })
+        .await??)
+}
+
 /// Which settling call to make.
 #[derive(Clone, Copy)]
 enum Settle {

@@ -20,7 +20,7 @@ pub struct Config {
     pub listen: SocketAddr,
 
     /// Directory holding the node's redb stores and its generated secrets.
-    #[arg(long, env = "TIX_DATA_DIR", default_value = "./data")]
+    #[arg(long, env = "TIX_DATA_DIR", default_value = "./data", global = true)]
     pub data_dir: PathBuf,
 
     /// How long an order holds its ticket while the buyer pays (e.g. 90s, 15m).
@@ -84,9 +84,39 @@ pub struct Config {
     #[arg(long, env = "TIX_KIOSK_IDLE", default_value = "60s", value_parser = humantime::parse_duration)]
     pub kiosk_idle: Duration,
 
+    /// Make the first account that signs up box-office staff (a standalone box office, where
+    /// no operator is around to grant it).
+    #[arg(long, env = "TIX_FIRST_USER_IS_STAFF", value_parser = clap::builder::BoolishValueParser::new())]
+    pub first_user_is_staff: bool,
+
     /// Log format: `text` or `json`.
     #[arg(long, env = "TIX_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+
+    /// An operator's task instead of serving.
+    #[command(subcommand)]
+    pub task: Option<Task>,
+}
+
+/// What the venue's operator can do besides running the node.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Task {
+    /// Box-office staff: who may take cash, refund, look up anyone's orders and see the takings.
+    /// Run it while the node is stopped (the node holds its stores while it runs).
+    Staff {
+        #[command(subcommand)]
+        action: StaffAction,
+    },
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum StaffAction {
+    /// Make the user with this email staff.
+    Grant { email: String },
+    /// Take the staff role away from the user with this email.
+    Revoke { email: String },
+    /// List the staff.
+    List,
 }
 
 impl Config {
@@ -137,6 +167,20 @@ mod tests {
         let kiosk = parse(&["--kiosk", "--kiosk-idle", "90s"]).unwrap();
         assert!(kiosk.kiosk);
         assert_eq!(kiosk.kiosk_idle, Duration::from_secs(90));
+    }
+
+    #[test]
+    fn staff_tasks_take_the_data_dir_before_or_after_them() {
+        let before = parse(&["--data-dir", "/srv/tix", "staff", "grant", "a@b.c"]).unwrap();
+        assert_eq!(before.data_dir, PathBuf::from("/srv/tix"));
+        assert!(matches!(
+            before.task,
+            Some(Task::Staff { action: StaffAction::Grant { ref email } }) if email == "a@b.c"
+        ));
+        let after = parse(&["staff", "list", "--data-dir", "/srv/tix"]).unwrap();
+        assert_eq!(after.data_dir, PathBuf::from("/srv/tix"));
+        assert!(parse(&[]).unwrap().task.is_none());
+        assert!(parse(&["staff", "grant"]).is_err());
     }
 
     #[test]

@@ -5,11 +5,13 @@
 //! order still holds its ticket. If it does the node calls `capture`; if not it calls `void`, which
 //! gives the money back (cancels the authorization, or refunds if it had been captured).
 
+pub mod reachability;
 pub mod stripe;
 pub mod test_mode;
 
 use tix_core::ids::OrderId;
 
+pub use self::reachability::Reachability;
 pub use self::stripe::StripeGateway;
 pub use self::test_mode::TestGateway;
 
@@ -63,21 +65,55 @@ impl Gateway {
     pub async fn authorize(&self, request: &ChargeRequest) -> Result<Authorization, GatewayError> {
         match self {
             Gateway::Test(gateway) => gateway.authorize(request),
-            Gateway::Stripe(gateway) => gateway.authorize(request).await,
+            Gateway::Stripe(gateway) => gateway.observed(gateway.authorize(request).await),
         }
     }
 
     pub async fn capture(&self, order_id: OrderId, charge_id: &str) -> Result<(), GatewayError> {
         match self {
             Gateway::Test(gateway) => gateway.capture(order_id, charge_id),
-            Gateway::Stripe(gateway) => gateway.capture(order_id, charge_id).await,
+            Gateway::Stripe(gateway) => gateway.observed(gateway.capture(order_id, charge_id).await),
         }
     }
 
     pub async fn void(&self, order_id: OrderId, charge_id: &str) -> Result<(), GatewayError> {
         match self {
             Gateway::Test(gateway) => gateway.void(order_id, charge_id),
-            Gateway::Stripe(gateway) => gateway.void(order_id, charge_id).await,
+            Gateway::Stripe(gateway) => gateway.observed(gateway.void(order_id, charge_id).await),
         }
+    }
+
+    /// Gives a captured charge's money back in full (idempotent per order).
+    pub async fn refund(&self, order_id: OrderId, charge_id: &str) -> Result<(), GatewayError> {
+        match self {
+            Gateway::Test(gateway) => gateway.void(order_id, charge_id),
+            Gateway::Stripe(gateway) => gateway.observed(gateway.refund(order_id, charge_id).await),
+        }
+    }
+
+    /// Whether the gateway answered lately: the test gateway always does; Stripe's is what its
+    /// last call or probe found (`None` before either).
+    pub fn reachable(&self) -> Option<bool> {
+        match self {
+            Gateway::Test(_) => Some(true),
+            Gateway::Stripe(gateway) => gateway.reachability.reachable(),
+        }
+    }
+
+    /// Starts a probe of the gateway in the background when the last word on it is older than
+    /// `max_age` (none for the test gateway, which is always there).
+    pub fn refresh_reachability(self: &std::sync::Arc<Self>, max_age: std::time::Duration) {
+        let Gateway::Stripe(gateway) = &**self else {
+            return;
+        };
+        if !gateway.reachability.begin_probe_if_older_than(max_age) {
+            return;
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            if let Gateway::Stripe(gateway) = &*this {
+                gateway.probe().await;
+            }
+        });
     }
 }

@@ -4,6 +4,7 @@
 //! the seed's catch-all does, except that a browser asking for HTML outside `/api` gets the
 //! storefront's 404 page.
 
+mod box_office;
 mod error;
 mod health;
 pub(crate) mod input;
@@ -33,6 +34,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/orders/{id}", get(orders::show).delete(orders::cancel))
         .route("/api/payments", post(payments::pay))
         .route("/api/search", get(search::search))
+        .route("/api/box-office/staff", get(box_office::whoami))
+        .route("/api/box-office/payments/cash", post(box_office::pay_cash))
+        .route("/api/box-office/refunds", post(box_office::refund))
+        .route("/api/box-office/orders", get(box_office::orders_by_email))
+        .route("/api/box-office/locks", get(box_office::locks))
+        .route("/api/box-office/summary", get(box_office::summary))
         .route("/healthz", get(health::health))
         .route("/hello", get(health::hello))
         .merge(storefront)

@@ -14,6 +14,7 @@ pub mod relay;
 pub mod scheduler;
 pub mod search;
 pub mod session;
+pub mod staff;
 pub mod state;
 pub mod stores;
 pub mod web;

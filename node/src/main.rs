@@ -4,11 +4,15 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use tix_node::app::App;
-use tix_node::config::Config;
+use tix_node::config::{Config, Task};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
+    if let Some(Task::Staff { action }) = &config.task {
+        println!("{}", tix_node::staff::run(&config.data_dir, action)?);
+        return Ok(());
+    }
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn"));
     if config.log_format == "json" {

@@ -35,6 +35,8 @@ pub struct AppState {
     pub live: Arc<Live>,
     /// How the storefront presents itself.
     pub storefront: Arc<Storefront>,
+    /// A standalone box office: the first account to sign up is staff.
+    pub first_user_is_staff: bool,
 }
 
 /// The storefront's settings.

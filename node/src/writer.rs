@@ -71,6 +71,8 @@ type Reply<T, E> = oneshot::Sender<Result<Result<T, E>, WriteFailed>>;
 pub enum Command {
     SignUp {
         user: User,
+        /// A standalone box office: the first account becomes staff.
+        first_is_staff: bool,
         reply: Reply<User, auth::Error>,
     },
     CreateTicket {
@@ -103,6 +105,18 @@ pub enum Command {
         charge_id: String,
         reply: Reply<Payment, payments::Error>,
     },
+    /// Cash taken by staff at the box office.
+    RecordCashPayment {
+        id: PaymentId,
+        order: OrderId,
+        reply: Reply<Payment, payments::Error>,
+    },
+    /// A paid order's money given back by staff (the gateway already refunded a card).
+    RecordRefund {
+        order: OrderId,
+        by: UserId,
+        reply: Reply<Payment, payments::Error>,
+    },
     ExpireDue {
         reply: Reply<Vec<Fired>, redb::Error>,
     },
@@ -120,7 +134,9 @@ impl Command {
             Command::SignUp { .. } => Service::Auth,
             Command::CreateTicket { .. } | Command::UpdateTicket { .. } => Service::Tickets,
             Command::PlaceOrder { .. } | Command::CancelOrder { .. } => Service::Orders,
-            Command::RecordPayment { .. } => Service::Payments,
+            Command::RecordPayment { .. }
+            | Command::RecordCashPayment { .. }
+            | Command::RecordRefund { .. } => Service::Payments,
             Command::ExpireDue { .. } => Service::Expiration,
             Command::PruneOutbox { .. } => Service::Maintenance,
         }
@@ -600,8 +616,12 @@ fn run(
     lock_ttl: std::time::Duration,
 ) -> (Done, Option<String>) {
     match command {
-        Command::SignUp { user, reply } => {
-            let result = AuthStore::sign_up(unit, user);
+        Command::SignUp {
+            user,
+            first_is_staff,
+            reply,
+        } => {
+            let result = AuthStore::sign_up(unit, user, first_is_staff);
             let failed = match &result {
                 Err(auth::Error::Store(e)) => Some(e.to_string()),
                 _ => None,
@@ -655,10 +675,17 @@ fn run(
             reply,
         } => {
             let result = PaymentsStore::record(unit, id, order, payer, &charge_id, now);
-            let failed = match &result {
-                Err(payments::Error::Store(e)) => Some(e.to_string()),
-                _ => None,
-            };
+            let failed = payment_store_error(&result);
+            (Done::Payment(reply, result), failed)
+        }
+        Command::RecordCashPayment { id, order, reply } => {
+            let result = PaymentsStore::record_cash(unit, id, order, now);
+            let failed = payment_store_error(&result);
+            (Done::Payment(reply, result), failed)
+        }
+        Command::RecordRefund { order, by, reply } => {
+            let result = PaymentsStore::refund(unit, order, by, now);
+            let failed = payment_store_error(&result);
             (Done::Payment(reply, result), failed)
         }
         Command::PruneOutbox { .. } => {
@@ -674,6 +701,13 @@ fn run(
 fn ticket_store_error<T>(result: &Result<T, tickets::Error>) -> Option<String> {
     match result {
         Err(tickets::Error::Store(e)) => Some(e.to_string()),
+        _ => None,
+    }
+}
+
+fn payment_store_error<T>(result: &Result<T, payments::Error>) -> Option<String> {
+    match result {
+        Err(payments::Error::Store(e)) => Some(e.to_string()),
         _ => None,
     }
 }
@@ -698,7 +732,9 @@ impl Command {
             Command::PlaceOrder { reply, .. } | Command::CancelOrder { reply, .. } => {
                 let _ = reply.send(Err(failure));
             }
-            Command::RecordPayment { reply, .. } => {
+            Command::RecordPayment { reply, .. }
+            | Command::RecordCashPayment { reply, .. }
+            | Command::RecordRefund { reply, .. } => {
                 let _ = reply.send(Err(failure));
             }
             Command::ExpireDue { reply } => {

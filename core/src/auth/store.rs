@@ -1,6 +1,6 @@
 //! The auth service's redb store: users by id and by email.
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
 use super::{Error, User};
 use crate::events::{DomainEvent, UserCreated};
@@ -47,9 +47,51 @@ impl AuthStore {
         user.map(|u| decode(u.value())).transpose()
     }
 
+    /// Every staff member, in email order.
+    pub fn staff(&self) -> Result<Vec<User>, redb::Error> {
+        let txn = self.db.begin_read()?;
+        let users = txn.open_table(USERS)?;
+        let mut staff = Vec::new();
+        for entry in users.iter()? {
+            let user: User = decode(entry?.1.value())?;
+            if user.staff {
+                staff.push(user);
+            }
+        }
+        staff.sort_by(|a, b| a.email.cmp(&b.email));
+        Ok(staff)
+    }
+
+    /// Grants or withdraws the staff role. It is the operator's action on a stopped node (the
+    /// running node holds the store's lock), so it commits on its own and emits no event.
+    pub fn set_staff(&self, email: &str, staff: bool) -> Result<User, Error> {
+        let txn = outbox::write_txn(&self.db)?;
+        let user = {
+            let by_email = txn.open_table(BY_EMAIL)?;
+            let Some(id) = by_email.get(email)? else {
+                return Err(Error::NoSuchUser);
+            };
+            let id = id.value().to_vec();
+            let mut users = txn.open_table(USERS)?;
+            let mut user: User = match users.get(id.as_slice())? {
+                Some(u) => decode(u.value())?,
+                None => return Err(Error::NoSuchUser),
+            };
+            user.staff = staff;
+            users.insert(id.as_slice(), encode(&user).as_slice())?;
+            user
+        };
+        txn.commit().map_err(redb::Error::from)?;
+        Ok(user)
+    }
+
     /// Registers a user; the email must not be taken (exact, case-sensitive match, as the seed).
-    pub fn sign_up(unit: &mut Unit, user: User) -> Result<User, Error> {
+    /// With `first_is_staff` (a standalone box office), the very first user becomes staff.
+    pub fn sign_up(unit: &mut Unit, mut user: User, first_is_staff: bool) -> Result<User, Error> {
         {
+            if first_is_staff && unit.txn().open_table(USERS)?.is_empty()? {
+                user.staff = true;
+            }
             let mut by_email = unit.txn().open_table(BY_EMAIL)?;
             if by_email.get(user.email.as_str())?.is_some() {
                 return Err(Error::EmailInUse);

@@ -38,6 +38,21 @@ impl ExpirationStore {
         Ok(jobs.first()?.map(|(key, _)| deadline_of(key.value())))
     }
 
+    /// Up to `limit` pending locks, soonest deadline first.
+    pub fn upcoming(&self, limit: usize) -> Result<Vec<(Millis, OrderId)>, redb::Error> {
+        let txn = self.db.begin_read()?;
+        let jobs = txn.open_table(JOBS)?;
+        let mut upcoming = Vec::new();
+        for entry in jobs.iter()?.take(limit) {
+            let (key, _) = entry?;
+            let key = key.value();
+            let order_id =
+                OrderId::from_bytes(key[8..20].try_into().expect("job keys are 20 bytes"));
+            upcoming.push((deadline_of(key), order_id));
+        }
+        Ok(upcoming)
+    }
+
     pub fn pending(&self) -> Result<u64, redb::Error> {
         let txn = self.db.begin_read()?;
         Ok(txn.open_table(JOBS)?.len()?)

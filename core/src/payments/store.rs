@@ -2,8 +2,8 @@
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
-use super::{Error, OrderReplica, Payment};
-use crate::events::{DomainEvent, OrderStatus, PaymentCreated, StoredEvent};
+use super::{Error, Movement, MovementKind, OrderReplica, Payment, PaymentMethod, Refund};
+use crate::events::{DomainEvent, OrderStatus, PaymentCreated, PaymentRefunded, StoredEvent};
 use crate::ids::{OrderId, PaymentId, UserId};
 use crate::outbox::{self, Unit};
 use crate::record::{decode, encode};
@@ -13,6 +13,8 @@ const REPLICAS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("order_
 const PAYMENTS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("payments");
 /// Order id → its one payment id.
 const BY_ORDER: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("payments_by_order");
+/// Big-endian instant ++ payment id ++ kind → the movement: sales and refunds in time order.
+const MOVEMENTS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("movements");
 
 pub struct PaymentsStore {
     db: Database,
@@ -25,6 +27,7 @@ impl PaymentsStore {
         txn.open_table(REPLICAS)?;
         txn.open_table(PAYMENTS)?;
         txn.open_table(BY_ORDER)?;
+        txn.open_table(MOVEMENTS)?;
         txn.commit()?;
         Ok(PaymentsStore { db })
     }
@@ -61,6 +64,42 @@ impl PaymentsStore {
         stripe_id: &str,
         now: Millis,
     ) -> Result<Payment, Error> {
+        let charge = Charge {
+            id,
+            order_id,
+            payer: Some(payer),
+            method: PaymentMethod::Card,
+            stripe_id,
+        };
+        Self::insert(unit, charge, now)
+    }
+
+    /// Records cash taken at the box office for an open order, whoever placed it. The order's one
+    /// payment: a second is refused.
+    pub fn record_cash(
+        unit: &mut Unit,
+        id: PaymentId,
+        order_id: OrderId,
+        now: Millis,
+    ) -> Result<Payment, Error> {
+        let charge = Charge {
+            id,
+            order_id,
+            payer: None,
+            method: PaymentMethod::Cash,
+            stripe_id: "",
+        };
+        Self::insert(unit, charge, now)
+    }
+
+    fn insert(unit: &mut Unit, charge: Charge<'_>, now: Millis) -> Result<Payment, Error> {
+        let Charge {
+            id,
+            order_id,
+            payer,
+            method,
+            stripe_id,
+        } = charge;
         let mut by_order = unit.txn().open_table(BY_ORDER)?;
         let mut payments = unit.txn().open_table(PAYMENTS)?;
         if let Some(existing) = by_order.get(order_id.as_bytes().as_slice())? {
@@ -72,7 +111,10 @@ impl PaymentsStore {
                     )));
                 }
             };
-            return if existing.stripe_id == stripe_id && existing.order_id == order_id {
+            return if method.is_card()
+                && existing.stripe_id == stripe_id
+                && existing.order_id == order_id
+            {
                 Ok(existing)
             } else {
                 Err(Error::AlreadyPaid)
@@ -86,21 +128,111 @@ impl PaymentsStore {
             Some(r) => decode(r.value())?,
             None => return Err(Error::OrderNotFound),
         };
-        replica.check_payable(payer, now)?;
+        match payer {
+            Some(payer) => replica.check_payable(payer, now)?,
+            None => replica.check_open(now)?,
+        }
         let payment = Payment {
             id,
             order_id,
             stripe_id: stripe_id.to_owned(),
+            method,
+            amount_cents: replica.amount_cents(),
+            paid_at: now,
+            refund: None,
         };
         payments.insert(id.as_bytes().as_slice(), encode(&payment).as_slice())?;
         by_order.insert(order_id.as_bytes().as_slice(), id.as_bytes().as_slice())?;
         drop((payments, by_order));
+        Self::keep_movement(unit, &payment, MovementKind::Sale, now)?;
         unit.emit(DomainEvent::PaymentCreated(PaymentCreated {
             id,
             order_id,
             stripe_id: stripe_id.to_owned(),
+            method,
         }));
         Ok(payment)
+    }
+
+    /// Records that a paid order's money was given back (by the gateway for a card, over the
+    /// counter for cash). Once per payment.
+    pub fn refund(
+        unit: &mut Unit,
+        order_id: OrderId,
+        by: UserId,
+        now: Millis,
+    ) -> Result<Payment, Error> {
+        let mut payment = {
+            let by_order = unit.txn().open_table(BY_ORDER)?;
+            let payments = unit.txn().open_table(PAYMENTS)?;
+            let Some(payment_id) = by_order.get(order_id.as_bytes().as_slice())? else {
+                let known = unit
+                    .txn()
+                    .open_table(REPLICAS)?
+                    .get(order_id.as_bytes().as_slice())?
+                    .is_some();
+                return Err(if known {
+                    Error::NotPaid
+                } else {
+                    Error::OrderNotFound
+                });
+            };
+            let payment = payments.get(payment_id.value())?.ok_or_else(|| {
+                Error::Store(redb::Error::Corrupted(
+                    "payment index without payment".into(),
+                ))
+            })?;
+            decode::<Payment>(payment.value())?
+        };
+        if payment.refund.is_some() {
+            return Err(Error::AlreadyRefunded);
+        }
+        payment.refund = Some(Refund { at: now, by });
+        unit.txn()
+            .open_table(PAYMENTS)?
+            .insert(payment.id.as_bytes().as_slice(), encode(&payment).as_slice())?;
+        Self::keep_movement(unit, &payment, MovementKind::Refund, now)?;
+        unit.emit(DomainEvent::PaymentRefunded(PaymentRefunded {
+            id: payment.id,
+            order_id,
+            method: payment.method,
+            amount_cents: payment.amount_cents,
+            by,
+        }));
+        Ok(payment)
+    }
+
+    fn keep_movement(
+        unit: &mut Unit,
+        payment: &Payment,
+        kind: MovementKind,
+        at: Millis,
+    ) -> Result<(), redb::Error> {
+        let movement = Movement {
+            at,
+            kind,
+            method: payment.method,
+            amount_cents: payment.amount_cents,
+            order_id: payment.order_id,
+            payment_id: payment.id,
+        };
+        let key = movement_key(at, payment.id, kind);
+        unit.txn()
+            .open_table(MOVEMENTS)?
+            .insert(key.as_slice(), encode(&movement).as_slice())?;
+        Ok(())
+    }
+
+    /// Sales and refunds from `from` (inclusive) to `to` (exclusive), in time order.
+    pub fn movements(&self, from: Millis, to: Millis) -> Result<Vec<Movement>, redb::Error> {
+        let txn = self.db.begin_read()?;
+        let movements = txn.open_table(MOVEMENTS)?;
+        let start = from.0.to_be_bytes();
+        let end = to.0.to_be_bytes();
+        movements
+            .range(start.as_slice()..end.as_slice())?
+            .map(|entry| decode(entry?.1.value()))
+            .collect()
     }
 
     /// Follows orders: replicas are created by `order:created` and moved by later order events, each
@@ -146,4 +278,24 @@ impl PaymentsStore {
         }
         Ok(())
     }
+}
+
+/// A payment about to be recorded: by card for its buyer, or in cash by staff (no payer check).
+struct Charge<'a> {
+    id: PaymentId,
+    order_id: OrderId,
+    payer: Option<UserId>,
+    method: PaymentMethod,
+    stripe_id: &'a str,
+}
+
+fn movement_key(at: Millis, payment: PaymentId, kind: MovementKind) -> [u8; 21] {
+    let mut key = [0u8; 21];
+    key[..8].copy_from_slice(&at.0.to_be_bytes());
+    key[8..20].copy_from_slice(payment.as_bytes());
+    key[20] = match kind {
+        MovementKind::Sale => 0,
+        MovementKind::Refund => 1,
+    };
+    key
 }

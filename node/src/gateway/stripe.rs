@@ -31,11 +31,16 @@ const DECLINED: &str = "Your card was declined.";
 /// How long one HTTP attempt to Stripe may take before the gateway gives up on it.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long a reachability probe waits for Stripe.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A payment gateway backed by a Stripe account.
 #[derive(Debug, Clone)]
 pub struct StripeGateway {
     /// Boxed: the client is large, and it sits in a variant of `Gateway`.
     client: Box<Client>,
+    /// What the last call or probe found.
+    pub(crate) reachability: std::sync::Arc<super::Reachability>,
 }
 
 impl StripeGateway {
@@ -59,6 +64,7 @@ impl StripeGateway {
             .map_err(|err| GatewayError::Invalid(format!("invalid Stripe configuration: {err}")))?;
         Ok(StripeGateway {
             client: Box::new(client),
+            reachability: Default::default(),
         })
     }
 
@@ -193,7 +199,27 @@ impl StripeGateway {
     }
 
     /// Refunds a captured PaymentIntent in full. A payment already refunded counts as refunded.
-    async fn refund(&self, order_id: OrderId, charge_id: &str) -> Result<(), GatewayError> {
+    /// Notes whether a call's outcome shows Stripe reachable, and passes it on.
+    pub(crate) fn observed<T>(&self, result: Result<T, GatewayError>) -> Result<T, GatewayError> {
+        self.reachability
+            .record(!matches!(result, Err(GatewayError::Unavailable(_))));
+        result
+    }
+
+    /// Asks Stripe for a PaymentIntent that does not exist: any answer from Stripe (a 404 included)
+    /// shows it reachable; a timeout, a refused connection or a 5xx does not.
+    pub(crate) async fn probe(&self) {
+        let retrieve = RetrievePaymentIntent::new("pi_tix_reachability_probe");
+        let call = retrieve.send(&*self.client);
+        let reachable = match tokio::time::timeout(PROBE_TIMEOUT, call).await {
+            Ok(Ok(_)) => true,
+            Ok(Err(StripeError::Stripe(_, status))) => status < 500,
+            Ok(Err(_)) | Err(_) => false,
+        };
+        self.reachability.end_probe(reachable);
+    }
+
+    pub(crate) async fn refund(&self, order_id: OrderId, charge_id: &str) -> Result<(), GatewayError> {
         let metadata = HashMap::from([("order_id".to_owned(), order_id.to_string())]);
         let result = CreateRefund::new()
             .payment_intent(charge_id)

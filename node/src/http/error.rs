@@ -115,6 +115,7 @@ impl From<auth::Error> for ApiError {
     fn from(e: auth::Error) -> Self {
         match e {
             auth::Error::EmailInUse => ApiError::BadRequest("Email in use".into()),
+            auth::Error::NoSuchUser => ApiError::NotFound,
             auth::Error::Store(e) => e.into(),
         }
     }
@@ -161,6 +162,10 @@ impl From<payments::Error> for ApiError {
                 ApiError::BadRequest("Order has already been paid".into())
             }
             payments::Error::Expired => ApiError::BadRequest("Order has expired".into()),
+            payments::Error::NotPaid => ApiError::BadRequest("Order has not been paid".into()),
+            payments::Error::AlreadyRefunded => {
+                ApiError::BadRequest("Order has already been refunded".into())
+            }
             payments::Error::Store(e) => e.into(),
         }
     }

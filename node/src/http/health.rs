@@ -12,6 +12,10 @@ use crate::state::AppState;
 
 pub(super) async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let test_mode = state.gateway.mode() == "test";
+    // Counters poll this; a stale word on the gateway starts a probe for the next poll to see.
+    state
+        .gateway
+        .refresh_reachability(std::time::Duration::from_secs(30));
     let last_seq = state.signals.last_seq.load(Ordering::Acquire);
     let sync = match &state.sync {
         Some(status) => status.report(last_seq),
@@ -22,6 +26,7 @@ pub(super) async fn health(State(state): State<AppState>) -> Result<Json<Value>,
         "payments": {
             "mode": state.gateway.mode(),
             "testMode": test_mode,
+            "reachable": state.gateway.reachable(),
             "note": if test_mode { "TEST MODE: no money moves; use Stripe test tokens such as tok_visa" } else { "live Stripe gateway" },
         },
         "events": {

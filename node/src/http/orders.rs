@@ -93,7 +93,7 @@ pub(super) async fn cancel(
 }
 
 /// The seed's order JSON with the ticket populated (as it was locked).
-fn order_json(order: &Order) -> Value {
+pub(super) fn order_json(order: &Order) -> Value {
     json!({
         "userId": order.user_id,
         "status": order.status,

@@ -76,10 +76,15 @@ pub(crate) async fn register(
         id: UserId(state.ids.next(now)),
         email,
         password_hash,
+        staff: false,
     };
     Ok(state
         .writer
-        .request(|reply| Command::SignUp { user, reply })
+        .request(|reply| Command::SignUp {
+            user,
+            first_is_staff: state.first_user_is_staff,
+            reply,
+        })
         .await??)
 }
 

@@ -2,6 +2,7 @@
 //! each with its own data dir, driven over HTTP.
 
 mod bad_input;
+mod box_office;
 mod concurrency;
 mod expiry;
 mod fake_stripe;
