@@ -1,0 +1,470 @@
+// Tix box office window: every action is a command of the app (Rust), which asks the node.
+// Keyboard first: F2 find, Enter lock, F8 cash, F9 card, F4 release, Ctrl+P print,
+// F5 locks, F6 customer orders, F7 today.
+"use strict";
+
+const invoke = (cmd, args = {}) => window.__TAURI__.core.invoke(cmd, args);
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  info: null,        // what `connection` said
+  status: null,      // the last `status`
+  tickets: [],       // search results
+  selected: -1,
+  order: null,       // the order locked for the customer at the counter
+  tab: "sell",
+  skew: 0,           // node clock minus this computer's, from the locks list
+  searchSeq: 0,
+};
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "class") node.className = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) {
+    node.append(child instanceof Node ? child : document.createTextNode(String(child ?? "")));
+  }
+  return node;
+}
+
+function money(amount) {
+  const currency = (state.currency || "usd").toUpperCase();
+  try {
+    return new Intl.NumberFormat(undefined, { style: "currency", currency }).format(amount);
+  } catch {
+    return `${Number(amount).toFixed(2)} ${currency}`;
+  }
+}
+
+function left(expiresAt) {
+  const ms = Date.parse(expiresAt) - (Date.now() + state.skew);
+  if (!(ms > 0)) return "expired";
+  const s = Math.ceil(ms / 1000);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+function say(id, error) {
+  const target = $(id);
+  target.textContent = error ? (error.message || String(error)) : "";
+}
+
+// Errors that mean "go back a screen" are handled here; the rest are shown where they happened.
+function handled(error) {
+  if (error && error.kind === "notSignedIn") { showSignIn("Your session ended; please sign in again."); return true; }
+  if (error && error.kind === "notConnected") { show("connect"); return true; }
+  return false;
+}
+
+function show(screen) {
+  for (const name of ["connect", "signin", "counter"]) $(`screen-${name}`).hidden = name !== screen;
+  $("sign-out").hidden = screen !== "counter";
+  $("staff-email").textContent = screen === "counter" && state.info ? state.info.staff || "" : "";
+  if (screen === "connect") $("node-address").focus();
+  if (screen === "signin") $("email").focus();
+  if (screen === "counter") { openTab("sell"); }
+}
+
+function showSignIn(message) {
+  const info = state.info || {};
+  const standalone = info.connection && info.connection.mode === "standalone";
+  $("signin-node").textContent = standalone ? "Standalone: this computer runs its own node." : `Node: ${info.url || ""}`;
+  $("create-label").hidden = !standalone;
+  say("signin-error", message ? { message } : null);
+  show("signin");
+}
+
+async function start() {
+  try {
+    state.info = await invoke("connection");
+  } catch (error) {
+    say("connect-error", error);
+    show("connect");
+    return;
+  }
+  if (!state.info.connection) show("connect");
+  else if (!state.info.staff) showSignIn();
+  else show("counter");
+  refreshStatus();
+  setInterval(refreshStatus, 2000);
+  setInterval(tick, 1000);
+  document.body.dataset.ready = "true";
+}
+
+// ---- connection and sign-in ----
+
+$("connect-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  await connect({ address: $("node-address").value, standalone: false });
+});
+$("standalone-button").addEventListener("click", () => connect({ address: null, standalone: true }));
+
+async function connect(args) {
+  say("connect-error", null);
+  $("connect-button").disabled = $("standalone-button").disabled = true;
+  try {
+    state.info = await invoke("connect", args);
+    showSignIn();
+    refreshStatus();
+  } catch (error) {
+    say("connect-error", error);
+    $("node-address").setAttribute("aria-invalid", "true");
+  } finally {
+    $("connect-button").disabled = $("standalone-button").disabled = false;
+  }
+}
+
+$("signin-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  say("signin-error", null);
+  $("signin-button").disabled = true;
+  try {
+    state.info = await invoke("sign_in", {
+      email: $("email").value,
+      password: $("password").value,
+      create: $("create-account").checked,
+    });
+    $("password").value = "";
+    show("counter");
+  } catch (error) {
+    say("signin-error", error);
+  } finally {
+    $("signin-button").disabled = false;
+  }
+});
+
+$("change-node").addEventListener("click", async () => {
+  state.info = await invoke("forget_node").catch(() => null);
+  show("connect");
+});
+
+$("sign-out").addEventListener("click", async () => {
+  state.info = await invoke("sign_out").catch(() => state.info);
+  state.order = null;
+  showSignIn();
+});
+
+// ---- status lights ----
+
+function light(id, level, text) {
+  const node = $(id);
+  node.className = `light ${level}`;
+  node.textContent = text;
+}
+
+async function refreshStatus() {
+  if (!state.info || !state.info.connection) return;
+  let status;
+  try {
+    status = await invoke("status");
+  } catch (error) {
+    if (handled(error)) return;
+    status = null;
+  }
+  state.status = status;
+  const banner = $("banner");
+  if (!status || !status.nodeReachable) {
+    light("light-node", "bad", "Node: unreachable");
+    light("light-sync", "unknown", "Hub: unknown");
+    light("light-card", "bad", "Card: unavailable");
+    banner.textContent = "The venue node cannot be reached. Nothing can be sold until it is back; check its network cable or power.";
+    banner.hidden = false;
+  } else {
+    banner.hidden = true;
+    light("light-node", "ok", status.standalone ? "Node: standalone" : `Node: ${status.nodeUrl.replace(/^https?:\/\//, "")}`);
+    const sync = {
+      off: ["unknown", "Hub: not configured"],
+      inSync: ["ok", "Hub: in sync"],
+      behind: ["warn", `Hub: ${status.syncBacklog} to send`],
+      offline: ["bad", "Hub: offline (selling goes on)"],
+    }[status.sync] || ["unknown", "Hub: unknown"];
+    light("light-sync", sync[0], sync[1]);
+    light("light-card", status.cardAvailable ? (status.testMode ? "warn" : "ok") : "bad",
+      status.cardAvailable ? (status.testMode ? "Card: test mode" : "Card: available") : "Card: unavailable");
+  }
+  updateSaleButtons();
+  if (state.tab === "locks") refreshLocks();
+}
+
+// ---- finding and locking ----
+
+let searchTimer = null;
+$("search").addEventListener("input", () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(search, 120);
+});
+
+async function search() {
+  const seq = ++state.searchSeq;
+  try {
+    const tickets = await invoke("find_tickets", { query: $("search").value });
+    if (seq !== state.searchSeq) return; // a newer search is under way
+    state.tickets = tickets;
+    state.selected = tickets.length ? 0 : -1;
+    drawResults();
+    say("sale-error", null);
+  } catch (error) {
+    if (!handled(error)) say("sale-error", error);
+  }
+}
+
+function drawResults() {
+  const list = $("results");
+  list.replaceChildren(...state.tickets.map((ticket, index) => {
+    const details = [ticket.show, ticket.venue, ticket.seat && `Seat ${ticket.seat}`].filter(Boolean).join(" · ");
+    return el("li", {
+      role: "option", id: `ticket-${ticket.id}`, class: "ticket", dataset: { id: ticket.id },
+      "aria-selected": String(index === state.selected),
+      onclick: () => { state.selected = index; drawResults(); lockSelected(); },
+    }, el("span", {}, el("strong", {}, ticket.title), details ? el("span", { class: "meta" }, ` ${details}`) : ""),
+       el("span", {}, money(ticket.price)));
+  }));
+  if (!state.tickets.length) list.append(el("li", { class: "quiet" }, $("search").value ? "No ticket on sale matches." : "No tickets on sale."));
+  const current = list.querySelector('[aria-selected="true"]');
+  if (current) current.scrollIntoView({ block: "nearest" });
+}
+
+async function lockSelected() {
+  const ticket = state.tickets[state.selected];
+  if (!ticket || state.order) return;
+  say("sale-error", null);
+  try {
+    state.order = await invoke("lock_ticket", { ticketId: ticket.id });
+    drawSale();
+    $("pay-cash").focus();
+  } catch (error) {
+    if (!handled(error)) say("sale-error", error);
+    search();
+  }
+}
+
+function drawSale() {
+  const order = state.order;
+  $("sale-empty").hidden = !!order;
+  $("sale-locked").hidden = !order || order.status === "complete";
+  $("sale-done").hidden = !order || order.status !== "complete";
+  $("card-form").hidden = true;
+  if (order && order.status !== "complete") {
+    $("sale-title").textContent = order.ticket.title;
+    $("sale-price").textContent = money(order.ticket.price);
+    $("sale-countdown").textContent = left(order.expiresAt);
+  }
+  updateSaleButtons();
+}
+
+function updateSaleButtons() {
+  const card = !state.status || state.status.cardAvailable;
+  $("pay-card").disabled = !card;
+  $("card-note").textContent = state.status ? state.status.cardNote : "";
+}
+
+async function payCash() {
+  if (!state.order || state.order.status === "complete") return;
+  await settle(invoke("pay_cash", { orderId: state.order.id }));
+}
+
+function askCard() {
+  if (!state.order || state.order.status === "complete") return;
+  if (state.status && !state.status.cardAvailable) { say("sale-error", { message: state.status.cardNote }); return; }
+  $("card-form").hidden = false;
+  $("card-token").value = state.status && state.status.testMode ? "tok_visa" : "";
+  $("card-token").focus();
+  $("card-token").select();
+}
+
+$("card-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  await settle(invoke("pay_card", { orderId: state.order.id, token: $("card-token").value.trim() }));
+});
+$("card-cancel").addEventListener("click", () => { $("card-form").hidden = true; $("pay-card").focus(); });
+
+async function settle(payment) {
+  say("sale-error", null);
+  for (const id of ["pay-cash", "pay-card", "release"]) $(id).disabled = true;
+  try {
+    const sale = await payment;
+    state.order = { ...state.order, status: "complete" };
+    drawPass(sale.pass, sale.payment);
+    drawSale();
+    $("print").focus();
+  } catch (error) {
+    if (!handled(error)) say("sale-error", error);
+  } finally {
+    $("pay-cash").disabled = $("release").disabled = false;
+    updateSaleButtons();
+  }
+}
+
+function drawPass(pass, payment) {
+  $("pass-title").textContent = pass.title;
+  $("pass-price").textContent = money(pass.price);
+  $("pass-qr").src = `data:image/svg+xml;base64,${btoa(pass.qrSvg)}`;
+  $("pass-ticket").textContent = pass.ticketId;
+  $("pass-order").textContent = pass.orderId;
+  $("pass-paid").textContent = payment ? `Paid ${payment.method === "cash" ? "in cash" : "by card"}, ${new Date(payment.paidAt).toLocaleString()}` : "";
+}
+
+async function release() {
+  if (!state.order || state.order.status === "complete") return;
+  try {
+    await invoke("release", { orderId: state.order.id });
+    nextSale();
+  } catch (error) {
+    if (!handled(error)) say("sale-error", error);
+  }
+}
+
+function nextSale() {
+  state.order = null;
+  drawSale();
+  say("sale-error", null);
+  openTab("sell");
+  $("search").select();
+  search();
+}
+
+$("pay-cash").addEventListener("click", payCash);
+$("pay-card").addEventListener("click", askCard);
+$("release").addEventListener("click", release);
+$("print").addEventListener("click", () => window.print());
+$("next-sale").addEventListener("click", nextSale);
+
+function tick() {
+  if (state.order && state.order.status !== "complete") {
+    const text = left(state.order.expiresAt);
+    $("sale-countdown").textContent = text;
+    if (text === "expired") say("sale-error", { message: "The lock expired; the ticket is back on sale." });
+  }
+  for (const cell of document.querySelectorAll("[data-expires]")) cell.textContent = left(cell.dataset.expires);
+}
+
+// ---- tabs: locks, customer orders, today ----
+
+function openTab(tab) {
+  state.tab = tab;
+  for (const button of document.querySelectorAll(".tab")) button.setAttribute("aria-pressed", String(button.dataset.tab === tab));
+  for (const name of ["sell", "locks", "lookup", "summary"]) $(`tab-${name}`).hidden = name !== tab;
+  if (tab === "sell") { $("search").focus(); if (!state.tickets.length) search(); }
+  if (tab === "locks") refreshLocks();
+  if (tab === "lookup") $("lookup-email").focus();
+  if (tab === "summary") refreshSummary();
+}
+for (const button of document.querySelectorAll(".tab")) button.addEventListener("click", () => openTab(button.dataset.tab));
+
+async function refreshLocks() {
+  try {
+    const answer = await invoke("locks");
+    state.skew = Date.parse(answer.now) - Date.now();
+    $("locks-body").replaceChildren(...answer.locks.map((order) => el("tr", {},
+      el("td", {}, order.ticket.title), el("td", {}, order.buyer || ""),
+      el("td", { class: "num" }, money(order.ticket.price)),
+      el("td", { "data-expires": order.expiresAt }, left(order.expiresAt)))));
+    $("locks-empty").hidden = answer.locks.length > 0;
+  } catch (error) {
+    handled(error);
+  }
+}
+
+$("lookup-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  await lookup();
+});
+
+async function lookup() {
+  say("lookup-error", null);
+  try {
+    const found = await invoke("orders_by_email", { email: $("lookup-email").value });
+    const empty = $("lookup-empty");
+    empty.hidden = !!(found.user && found.orders.length);
+    empty.textContent = found.user ? "No orders yet." : "No account has that email.";
+    $("lookup-body").replaceChildren(...found.orders.map((order) => {
+      const paid = order.payment;
+      const actions = el("td", {});
+      if (order.status === "complete") {
+        actions.append(el("button", { type: "button", onclick: () => reprint(order) }, "Pass"));
+        if (paid && !paid.refundedAt) {
+          actions.append(" ", el("button", { type: "button", onclick: () => refund(order) }, "Refund"));
+        }
+      }
+      return el("tr", {}, el("td", {}, order.ticket.title), el("td", {}, order.status),
+        el("td", {}, paid ? `${money(paid.amount)} ${paid.method}${paid.refundedAt ? " (refunded)" : ""}` : "–"), actions);
+    }));
+  } catch (error) {
+    if (!handled(error)) say("lookup-error", error);
+  }
+}
+
+async function refund(order) {
+  if (!window.confirm(`Refund ${money(order.ticket.price)} for "${order.ticket.title}"? The ticket is not resold.`)) return;
+  try {
+    await invoke("refund", { orderId: order.id });
+    await lookup();
+  } catch (error) {
+    if (!handled(error)) say("lookup-error", error);
+  }
+}
+
+async function reprint(order) {
+  try {
+    const pass = await invoke("ticket_pass", { order });
+    state.order = { ...order, status: "complete" };
+    drawPass(pass, order.payment);
+    openTab("sell");
+    drawSale();
+    $("print").focus();
+  } catch (error) {
+    say("lookup-error", error);
+  }
+}
+
+$("summary-form").addEventListener("submit", (event) => { event.preventDefault(); refreshSummary(); });
+
+async function refreshSummary() {
+  say("summary-error", null);
+  try {
+    const day = await invoke("summary", { date: $("summary-date").value || null });
+    state.currency = day.currency;
+    if (!$("summary-date").value) $("summary-date").value = day.date;
+    const row = (label, m, strong) => el("tr", strong ? { class: "total" } : {},
+      el("th", { scope: "row" }, label), el("td", { class: "num" }, m.sales), el("td", { class: "num" }, money(m.salesAmount)),
+      el("td", { class: "num" }, m.refunds), el("td", { class: "num" }, money(m.refundsAmount)),
+      el("td", { class: "num", id: `net-${label.toLowerCase()}` }, money(m.net)));
+    $("summary-body").replaceChildren(row("Card", day.card), row("Cash", day.cash), row("Total", day.total, true));
+  } catch (error) {
+    if (!handled(error)) say("summary-error", error);
+  }
+}
+
+// ---- keyboard ----
+
+document.addEventListener("keydown", (event) => {
+  if ($("screen-counter").hidden) return;
+  const key = event.key;
+  const inSearch = document.activeElement === $("search");
+  if (key === "F2" || (key === "/" && !(document.activeElement instanceof HTMLInputElement))) {
+    event.preventDefault();
+    if (state.order && state.order.status === "complete") nextSale(); else { openTab("sell"); $("search").select(); }
+  } else if (key === "F4") { event.preventDefault(); release(); }
+  else if (key === "F5") { event.preventDefault(); openTab("locks"); }
+  else if (key === "F6") { event.preventDefault(); openTab("lookup"); }
+  else if (key === "F7") { event.preventDefault(); openTab("summary"); }
+  else if (key === "F8") { event.preventDefault(); payCash(); }
+  else if (key === "F9") { event.preventDefault(); askCard(); }
+  else if (key === "p" && (event.ctrlKey || event.metaKey)) {
+    if (state.order && state.order.status === "complete") { event.preventDefault(); window.print(); }
+  } else if (inSearch && (key === "ArrowDown" || key === "ArrowUp")) {
+    event.preventDefault();
+    if (!state.tickets.length) return;
+    const step = key === "ArrowDown" ? 1 : -1;
+    state.selected = Math.max(0, Math.min(state.tickets.length - 1, state.selected + step));
+    drawResults();
+  } else if (inSearch && key === "Enter") {
+    event.preventDefault();
+    lockSelected();
+  }
+});
+
+start();

@@ -1,0 +1,70 @@
+//! Tix box office: a Tauri 2 desktop app for staff at a venue's counter. It talks to the venue
+//! node on the LAN, or runs a node inside itself (standalone), and sells through the node's API:
+//! find, lock, take card or cash, print the pass, release, refund, look up a buyer's orders, watch
+//! the locks and the day's takings. The node enforces the staff role; the app only asks.
+
+pub mod commands;
+pub mod desk;
+pub mod error;
+pub mod node_client;
+pub mod pass;
+pub mod settings;
+pub mod standalone;
+
+use std::path::PathBuf;
+
+use tauri::{Manager, RunEvent, Runtime};
+
+use crate::desk::Desk;
+
+/// Registers the app's commands on a builder (the real runtime, or Tauri's mock one in tests).
+pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    builder.invoke_handler(tauri::generate_handler![
+        commands::connection,
+        commands::connect,
+        commands::forget_node,
+        commands::sign_in,
+        commands::sign_out,
+        commands::status,
+        commands::find_tickets,
+        commands::lock_ticket,
+        commands::release,
+        commands::pay_cash,
+        commands::pay_card,
+        commands::ticket_pass,
+        commands::refund,
+        commands::orders_by_email,
+        commands::locks,
+        commands::summary,
+    ])
+}
+
+/// Runs the app until its window closes. `dir` replaces the per-user config and data
+/// directories (settings in `dir`, a standalone node's stores in `dir/node`).
+pub fn run(dir: Option<PathBuf>) -> anyhow::Result<()> {
+    let app = with_commands(tauri::Builder::default())
+        .setup(move |app| {
+            let (config_dir, data_dir) = match &dir {
+                Some(dir) => (dir.clone(), dir.join("node")),
+                None => (
+                    app.path().app_config_dir()?,
+                    app.path().app_data_dir()?.join("node"),
+                ),
+            };
+            tracing::info!(settings = %config_dir.display(), standalone_data = %data_dir.display(), "box office starting");
+            app.manage(Desk::new(config_dir, data_dir));
+            Ok(())
+        })
+        .build(tauri::generate_context!())?;
+    app.run(|handle, event| {
+        if let RunEvent::Exit = event {
+            // A standalone node closes its stores before the process ends.
+            let desk = handle.state::<Desk>();
+            tauri::async_runtime::block_on(desk.shut_down());
+        }
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,227 @@
+//! The app's commands through Tauri's mock runtime, against a real node: the standalone one the
+//! app starts itself (the same code as `tix-node`, on a temporary data dir).
+
+use serde_json::{Value, json};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{INVOKE_KEY, MockRuntime, mock_builder};
+use tauri::webview::InvokeRequest;
+use tauri::{Manager, WebviewWindow};
+
+use crate::desk::Desk;
+
+fn app(dir: &std::path::Path) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
+    let app = crate::with_commands(mock_builder())
+        .manage(Desk::new(dir.to_path_buf(), dir.join("node")))
+        .build(tauri::generate_context!())
+        .expect("mock app");
+    let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .expect("mock window");
+    (app, window)
+}
+
+/// Invokes a command as the window would; its JSON answer or its error's JSON.
+fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    tauri::test::get_ipc_response(
+        window,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            // The window's own origin on Linux (custom protocol); remote origins get no commands.
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|body| body.deserialize::<Value>().unwrap())
+    .map_err(|error| error)
+}
+
+#[track_caller]
+fn ok(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Value {
+    invoke(window, cmd, args).unwrap_or_else(|e| panic!("{cmd}: {e}"))
+}
+
+/// A seller lists a ticket on the node directly (the box office does not list tickets).
+fn list_ticket(base: &str, email: &str, title: &str, price: f64) -> String {
+    tauri::async_runtime::block_on(async {
+        let client = crate::node_client::NodeClient::new(base).unwrap();
+        client.authenticate(true, email, "password").await.unwrap();
+        let ticket = client
+            .post("/api/tickets", json!({ "title": title, "price": price }))
+            .await
+            .unwrap();
+        ticket["id"].as_str().unwrap().to_owned()
+    })
+}
+
+#[test]
+fn a_standalone_counter_sells_for_cash_refunds_and_adds_up_the_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, window) = app(dir.path());
+
+    // First start: nothing remembered, so the window must ask.
+    let first = ok(&window, "connection", json!({}));
+    assert_eq!(first["connection"], Value::Null);
+    let locked_out = invoke(&window, "status", json!({})).unwrap_err();
+    assert_eq!(locked_out["kind"], "notConnected");
+
+    let connected = ok(&window, "connect", json!({ "standalone": true }));
+    assert_eq!(connected["connection"]["mode"], "standalone");
+    let base = connected["url"].as_str().unwrap().to_owned();
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+
+    // Signed out, the node refuses; the first account of a standalone node is staff.
+    assert_eq!(
+        invoke(&window, "locks", json!({})).unwrap_err()["kind"],
+        "notSignedIn"
+    );
+    let signed = ok(
+        &window,
+        "sign_in",
+        json!({ "email": "counter@venue.test", "password": "secret1", "create": true }),
+    );
+    assert_eq!(signed["staff"], "counter@venue.test");
+
+    let status = ok(&window, "status", json!({}));
+    assert_eq!(status["nodeReachable"], true);
+    assert_eq!(status["standalone"], true);
+    assert_eq!(status["sync"], "off");
+    assert_eq!(status["cardAvailable"], true);
+
+    let stalls = list_ticket(&base, "seller@venue.test", "Stalls A1", 42.5);
+    let circle = list_ticket(&base, "seller2@venue.test", "Circle B2", 30.0);
+
+    let found = ok(&window, "find_tickets", json!({ "query": "" }));
+    assert_eq!(found.as_array().unwrap().len(), 2);
+    let by_id = ok(&window, "find_tickets", json!({ "query": stalls }));
+    assert_eq!(by_id[0]["title"], "Stalls A1");
+    // The search index follows the tickets a moment after each commit.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let by_words = loop {
+        let hits = ok(&window, "find_tickets", json!({ "query": "circle" }));
+        if !hits.as_array().unwrap().is_empty() || std::time::Instant::now() > deadline {
+            break hits;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(by_words.as_array().unwrap().len(), 1, "{by_words}");
+    assert_eq!(by_words[0]["id"], circle.as_str());
+
+    // Lock, see it among the open locks, take cash, get the pass.
+    let order = ok(&window, "lock_ticket", json!({ "ticketId": stalls }));
+    let order_id = order["id"].as_str().unwrap().to_owned();
+    let locks = ok(&window, "locks", json!({}));
+    assert_eq!(locks["locks"][0]["id"], order_id.as_str());
+    let taken = invoke(&window, "lock_ticket", json!({ "ticketId": stalls })).unwrap_err();
+    assert_eq!(taken["kind"], "refused");
+    assert_eq!(taken["message"], "Ticket is already reserved");
+    let sale = ok(&window, "pay_cash", json!({ "orderId": order_id }));
+    assert_eq!(sale["payment"]["method"], "cash");
+    assert_eq!(sale["pass"]["orderId"], order_id.as_str());
+    assert_eq!(sale["pass"]["ticketId"], stalls.as_str());
+    assert!(sale["pass"]["qrSvg"].as_str().unwrap().contains("<svg"));
+
+    // Lock another and release it: it is on sale again.
+    let second = ok(&window, "lock_ticket", json!({ "ticketId": circle }));
+    ok(&window, "release", json!({ "orderId": second["id"] }));
+    assert_eq!(
+        ok(&window, "find_tickets", json!({ "query": "" }))
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // Card in test mode.
+    let again = ok(&window, "lock_ticket", json!({ "ticketId": circle }));
+    let card = ok(
+        &window,
+        "pay_card",
+        json!({ "orderId": again["id"], "token": "tok_visa" }),
+    );
+    assert_eq!(card["payment"]["id"].is_string(), true);
+
+    let day = ok(&window, "summary", json!({}));
+    assert_eq!(day["cash"]["salesAmount"], 42.5, "{day}");
+    assert_eq!(day["card"]["salesAmount"], 30.0);
+    assert_eq!(day["total"]["sales"], 2);
+
+    let mine = ok(
+        &window,
+        "orders_by_email",
+        json!({ "email": "counter@venue.test" }),
+    );
+    assert_eq!(mine["orders"].as_array().unwrap().len(), 3);
+    ok(&window, "refund", json!({ "orderId": order_id }));
+    let day = ok(&window, "summary", json!({ "date": null }));
+    assert_eq!(day["cash"]["net"], 0.0, "{day}");
+    let bad = invoke(&window, "summary", json!({ "date": "yesterday" })).unwrap_err();
+    assert_eq!(bad["message"], "Date must be YYYY-MM-DD");
+    assert_eq!(bad["fields"][0]["field"], "date");
+    let pass = ok(&window, "ticket_pass", json!({ "order": mine["orders"][0] }));
+    assert!(pass["code"].as_str().unwrap().starts_with("TIX1:"));
+    assert!(invoke(&window, "release", json!({ "orderId": "../x" })).is_err());
+
+    // Anyone else is not staff: the node says so, and the app stays signed out.
+    let other = invoke(
+        &window,
+        "sign_in",
+        json!({ "email": "seller@venue.test", "password": "password", "create": false }),
+    )
+    .unwrap_err();
+    assert_eq!(other["kind"], "notStaff");
+    assert_eq!(
+        invoke(&window, "locks", json!({})).unwrap_err()["kind"],
+        "notSignedIn"
+    );
+
+    // The choice is remembered for the next start.
+    let saved = std::fs::read_to_string(dir.path().join("box-office.json")).unwrap();
+    assert!(saved.contains("standalone"), "{saved}");
+    tauri::async_runtime::block_on(app.state::<Desk>().shut_down());
+}
+
+#[test]
+fn a_lan_node_must_answer_before_it_is_remembered() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(dir.path());
+    let bad = invoke(&window, "connect", json!({ "address": "not a url", "standalone": false }))
+        .unwrap_err();
+    assert_eq!(bad["kind"], "badAddress");
+    // Nothing listens on port 9 of loopback (discard), so the node is unreachable.
+    let down = invoke(
+        &window,
+        "connect",
+        json!({ "address": "127.0.0.1:9", "standalone": false }),
+    )
+    .unwrap_err();
+    assert_eq!(down["kind"], "unreachable", "{down}");
+    assert!(!dir.path().join("box-office.json").exists());
+    assert_eq!(ok(&window, "connection", json!({}))["connection"], Value::Null);
+}
+
+#[test]
+fn the_status_bar_reads_the_nodes_health() {
+    use crate::commands::status_of;
+    let down = status_of("http://n", false, None);
+    assert!(!down.node_reachable && !down.card_available);
+    let health = json!({
+        "payments": { "testMode": false, "reachable": false },
+        "sync": { "enabled": true, "connected": true, "backlog": 3 },
+    });
+    let offline_card = status_of("http://n", false, Some(&health));
+    assert!(offline_card.node_reachable);
+    assert!(!offline_card.card_available);
+    assert!(offline_card.card_note.contains("Cash works"));
+    assert_eq!(offline_card.sync, "behind");
+    assert_eq!(offline_card.sync_backlog, 3);
+    let synced = json!({
+        "payments": { "testMode": true, "reachable": true },
+        "sync": { "enabled": true, "connected": true, "backlog": 0 },
+    });
+    assert_eq!(status_of("http://n", false, Some(&synced)).sync, "inSync");
+    let no_broker = json!({ "payments": {}, "sync": { "enabled": true, "connected": false } });
+    assert_eq!(status_of("http://n", false, Some(&no_broker)).sync, "offline");
+}
