@@ -7,7 +7,8 @@
 # clippy with warnings denied, then `cargo test --workspace` (unit, property and integration
 # tests; the integration tests start real tix-node, tix-hub and mosquitto processes on loopback
 # ports; the storefront's browser tests drive Debian's headless Chromium through chromedriver and
-# check accessibility with axe-core from the npm registry).
+# check accessibility with axe-core from the npm registry; the box office's window test runs the
+# real Tauri app under Xvfb through tauri-driver and Debian's WebKitWebDriver).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,8 +32,12 @@ apt_install() {
 if command -v dpkg >/dev/null 2>&1; then
   # mosquitto: the sync tests start their own broker (Debian's) on a free loopback port.
   # chromium, chromium-driver: the storefront's tests run in a real headless browser.
+  # The rest: Tauri 2's build libraries (webkit2gtk 4.1, GTK 3, libsoup 3, ...) for the box
+  # office, and Xvfb + WebKitWebDriver to drive its real window in the tests.
   apt_install build-essential pkg-config ca-certificates curl mosquitto mosquitto-clients \
-    chromium chromium-driver
+    chromium chromium-driver \
+    libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev librsvg2-dev libssl-dev file \
+    xvfb xauth webkit2gtk-driver fonts-dejavu-core
 fi
 
 log "axe-core (accessibility checks in the browser tests)"
@@ -53,6 +58,13 @@ fi
 log "toolchain"
 rustup show active-toolchain 2>/dev/null || true
 cargo --version
+
+# tauri-driver (the WebDriver front for Tauri apps) is a cargo tool; about 2 minutes to build once.
+if ! command -v tauri-driver >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/tauri-driver" ]; then
+  log "installing tauri-driver"
+  cargo install --locked tauri-driver --version '^2'
+fi
+export PATH="$PATH:$HOME/.cargo/bin"
 
 log "cargo fmt --check"
 cargo fmt --all -- --check

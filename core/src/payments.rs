@@ -11,8 +11,8 @@ mod store;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::events::PaymentMethod;
 use crate::events::OrderStatus;
+pub use crate::events::PaymentMethod;
 use crate::ids::{OrderId, PaymentId, UserId};
 use crate::time::Millis;
 

@@ -294,7 +294,11 @@ pub async fn orders_by_email(desk: State<'_, Desk>, email: String) -> Result<Val
     let mut url = url::Url::parse("http://node/api/box-office/orders").expect("static url");
     url.query_pairs_mut().append_pair("email", email.trim());
     client
-        .get(&format!("{}?{}", url.path(), url.query().unwrap_or_default()))
+        .get(&format!(
+            "{}?{}",
+            url.path(),
+            url.query().unwrap_or_default()
+        ))
         .await
 }
 
@@ -310,10 +314,15 @@ pub async fn summary(desk: State<'_, Desk>, date: Option<String>) -> Result<Valu
     match date.as_deref().map(str::trim) {
         None | Some("") => client.get("/api/box-office/summary").await,
         Some(date) => {
-            let mut url = url::Url::parse("http://node/api/box-office/summary").expect("static url");
+            let mut url =
+                url::Url::parse("http://node/api/box-office/summary").expect("static url");
             url.query_pairs_mut().append_pair("date", date);
             client
-                .get(&format!("{}?{}", url.path(), url.query().unwrap_or_default()))
+                .get(&format!(
+                    "{}?{}",
+                    url.path(),
+                    url.query().unwrap_or_default()
+                ))
                 .await
         }
     }

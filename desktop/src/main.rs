@@ -6,7 +6,11 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Parser)]
-#[command(name = "tix-box-office", version, about = "Tix box office: sell at the counter")]
+#[command(
+    name = "tix-box-office",
+    version,
+    about = "Tix box office: sell at the counter"
+)]
 struct Options {
     /// Keep the settings (and a standalone node's stores, in `node/`) here instead of the
     /// per-user directories.

@@ -42,7 +42,10 @@ impl NodeClient {
     }
 
     pub fn signed_in(&self) -> bool {
-        self.session.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+        self.session
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
     }
 
     pub fn forget_session(&self) {
@@ -108,7 +111,12 @@ impl NodeClient {
         self.call(Method::DELETE, path, None).await
     }
 
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Result<Value, DeskError> {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, DeskError> {
         let cookie = self
             .session
             .lock()

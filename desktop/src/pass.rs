@@ -60,7 +60,10 @@ mod tests {
             "ticket": { "id": "5f8d0d55b54764421b7156cb", "title": "Stalls A1", "price": 42.5 },
         });
         let pass = Pass::of_order(&order).unwrap();
-        assert_eq!(pass.code, "TIX1:5f8d0d55b54764421b7156c9:5f8d0d55b54764421b7156cb");
+        assert_eq!(
+            pass.code,
+            "TIX1:5f8d0d55b54764421b7156c9:5f8d0d55b54764421b7156cb"
+        );
         assert_eq!(pass.price, 42.5);
         assert!(pass.qr_svg.contains("<svg"), "{}", pass.qr_svg);
         assert!(Pass::of_order(&json!({ "id": "x" })).is_none());

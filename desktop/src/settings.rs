@@ -42,7 +42,10 @@ impl SettingsFile {
     pub fn load(&self) -> Result<Settings, DeskError> {
         match fs::read(&self.path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                DeskError::Local(format!("settings file {} is damaged: {e}", self.path.display()))
+                DeskError::Local(format!(
+                    "settings file {} is damaged: {e}",
+                    self.path.display()
+                ))
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
             Err(e) => Err(DeskError::Local(format!(
@@ -53,9 +56,8 @@ impl SettingsFile {
     }
 
     pub fn save(&self, settings: &Settings) -> Result<(), DeskError> {
-        let fail = |e: std::io::Error| {
-            DeskError::Local(format!("saving {}: {e}", self.path.display()))
-        };
+        let fail =
+            |e: std::io::Error| DeskError::Local(format!("saving {}: {e}", self.path.display()));
         if let Some(dir) = self.path.parent() {
             fs::create_dir_all(dir).map_err(fail)?;
         }
@@ -71,7 +73,9 @@ impl SettingsFile {
 pub fn normalize_url(text: &str) -> Result<String, DeskError> {
     let text = text.trim();
     if text.is_empty() {
-        return Err(DeskError::BadAddress("Enter the node's address, e.g. 192.168.1.20:8080".into()));
+        return Err(DeskError::BadAddress(
+            "Enter the node's address, e.g. 192.168.1.20:8080".into(),
+        ));
     }
     let with_scheme = if text.contains("://") {
         text.to_owned()
@@ -81,7 +85,9 @@ pub fn normalize_url(text: &str) -> Result<String, DeskError> {
     let url = url::Url::parse(&with_scheme)
         .map_err(|e| DeskError::BadAddress(format!("{text:?} is not an address: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(DeskError::BadAddress("The address must start with http:// or https://".into()));
+        return Err(DeskError::BadAddress(
+            "The address must start with http:// or https://".into(),
+        ));
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(DeskError::BadAddress("The address needs a host".into()));
@@ -100,12 +106,22 @@ mod tests {
 
     #[test]
     fn addresses_are_normalized_or_refused_clearly() {
-        assert_eq!(normalize_url("10.0.0.5:8080").unwrap(), "http://10.0.0.5:8080");
+        assert_eq!(
+            normalize_url("10.0.0.5:8080").unwrap(),
+            "http://10.0.0.5:8080"
+        );
         assert_eq!(
             normalize_url(" https://node.venue.lan/ ").unwrap(),
             "https://node.venue.lan"
         );
-        for bad in ["", "ftp://x", "http://", "http://x/api", "http://x/?a=1", "http://[::1"] {
+        for bad in [
+            "",
+            "ftp://x",
+            "http://",
+            "http://x/api",
+            "http://x/?a=1",
+            "http://[::1",
+        ] {
             assert!(normalize_url(bad).is_err(), "{bad}");
         }
     }

@@ -36,7 +36,6 @@ fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result
         },
     )
     .map(|body| body.deserialize::<Value>().unwrap())
-    .map_err(|error| error)
 }
 
 #[track_caller]
@@ -141,7 +140,7 @@ fn a_standalone_counter_sells_for_cash_refunds_and_adds_up_the_day() {
         "pay_card",
         json!({ "orderId": again["id"], "token": "tok_visa" }),
     );
-    assert_eq!(card["payment"]["id"].is_string(), true);
+    assert!(card["payment"]["id"].is_string(), "{card}");
 
     let day = ok(&window, "summary", json!({}));
     assert_eq!(day["cash"]["salesAmount"], 42.5, "{day}");
@@ -160,7 +159,11 @@ fn a_standalone_counter_sells_for_cash_refunds_and_adds_up_the_day() {
     let bad = invoke(&window, "summary", json!({ "date": "yesterday" })).unwrap_err();
     assert_eq!(bad["message"], "Date must be YYYY-MM-DD");
     assert_eq!(bad["fields"][0]["field"], "date");
-    let pass = ok(&window, "ticket_pass", json!({ "order": mine["orders"][0] }));
+    let pass = ok(
+        &window,
+        "ticket_pass",
+        json!({ "order": mine["orders"][0] }),
+    );
     assert!(pass["code"].as_str().unwrap().starts_with("TIX1:"));
     assert!(invoke(&window, "release", json!({ "orderId": "../x" })).is_err());
 
@@ -187,8 +190,12 @@ fn a_standalone_counter_sells_for_cash_refunds_and_adds_up_the_day() {
 fn a_lan_node_must_answer_before_it_is_remembered() {
     let dir = tempfile::tempdir().unwrap();
     let (_app, window) = app(dir.path());
-    let bad = invoke(&window, "connect", json!({ "address": "not a url", "standalone": false }))
-        .unwrap_err();
+    let bad = invoke(
+        &window,
+        "connect",
+        json!({ "address": "not a url", "standalone": false }),
+    )
+    .unwrap_err();
     assert_eq!(bad["kind"], "badAddress");
     // Nothing listens on port 9 of loopback (discard), so the node is unreachable.
     let down = invoke(
@@ -199,7 +206,10 @@ fn a_lan_node_must_answer_before_it_is_remembered() {
     .unwrap_err();
     assert_eq!(down["kind"], "unreachable", "{down}");
     assert!(!dir.path().join("box-office.json").exists());
-    assert_eq!(ok(&window, "connection", json!({}))["connection"], Value::Null);
+    assert_eq!(
+        ok(&window, "connection", json!({}))["connection"],
+        Value::Null
+    );
 }
 
 #[test]
@@ -223,5 +233,8 @@ fn the_status_bar_reads_the_nodes_health() {
     });
     assert_eq!(status_of("http://n", false, Some(&synced)).sync, "inSync");
     let no_broker = json!({ "payments": {}, "sync": { "enabled": true, "connected": false } });
-    assert_eq!(status_of("http://n", false, Some(&no_broker)).sync, "offline");
+    assert_eq!(
+        status_of("http://n", false, Some(&no_broker)).sync,
+        "offline"
+    );
 }

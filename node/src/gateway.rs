@@ -72,7 +72,9 @@ impl Gateway {
     pub async fn capture(&self, order_id: OrderId, charge_id: &str) -> Result<(), GatewayError> {
         match self {
             Gateway::Test(gateway) => gateway.capture(order_id, charge_id),
-            Gateway::Stripe(gateway) => gateway.observed(gateway.capture(order_id, charge_id).await),
+            Gateway::Stripe(gateway) => {
+                gateway.observed(gateway.capture(order_id, charge_id).await)
+            }
         }
     }
 

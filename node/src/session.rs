@@ -90,6 +90,7 @@ mod tests {
             id: "5f8d0d55b54764421b7156c9".parse().unwrap(),
             email: "a@b.co".into(),
             password_hash: String::new(),
+            staff: false,
         }
     }
 

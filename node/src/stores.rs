@@ -125,8 +125,9 @@ mod tests {
             id: UserId::from_bytes([n; 12]),
             email: format!("{n}@x.io"),
             password_hash: String::new(),
+            staff: false,
         };
-        AuthStore::sign_up(&mut unit, user).unwrap();
+        AuthStore::sign_up(&mut unit, user, false).unwrap();
         unit.commit(seq, Millis(0)).unwrap();
     }
 

@@ -188,9 +188,10 @@ impl PaymentsStore {
             return Err(Error::AlreadyRefunded);
         }
         payment.refund = Some(Refund { at: now, by });
-        unit.txn()
-            .open_table(PAYMENTS)?
-            .insert(payment.id.as_bytes().as_slice(), encode(&payment).as_slice())?;
+        unit.txn().open_table(PAYMENTS)?.insert(
+            payment.id.as_bytes().as_slice(),
+            encode(&payment).as_slice(),
+        )?;
         Self::keep_movement(unit, &payment, MovementKind::Refund, now)?;
         unit.emit(DomainEvent::PaymentRefunded(PaymentRefunded {
             id: payment.id,

@@ -1,8 +1,8 @@
 //! Whether the payment gateway answered lately, so that counters can say plainly when card payments
 //! cannot be taken (cash still can).
 
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 const UNKNOWN: u8 = 0;

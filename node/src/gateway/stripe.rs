@@ -219,7 +219,11 @@ impl StripeGateway {
         self.reachability.end_probe(reachable);
     }
 
-    pub(crate) async fn refund(&self, order_id: OrderId, charge_id: &str) -> Result<(), GatewayError> {
+    pub(crate) async fn refund(
+        &self,
+        order_id: OrderId,
+        charge_id: &str,
+    ) -> Result<(), GatewayError> {
         let metadata = HashMap::from([("order_id".to_owned(), order_id.to_string())]);
         let result = CreateRefund::new()
             .payment_intent(charge_id)

@@ -43,7 +43,9 @@ pub(super) async fn whoami(
     session: Session,
 ) -> Result<Json<Value>, ApiError> {
     let user = require_staff(&state, session).await?;
-    Ok(Json(json!({ "id": user.id, "email": user.email, "staff": true })))
+    Ok(Json(
+        json!({ "id": user.id, "email": user.email, "staff": true }),
+    ))
 }
 
 /// The order named by the body's `orderId`, with the contract's messages.
@@ -147,7 +149,9 @@ pub(super) async fn locks(
         };
         locks.push(json);
     }
-    Ok(Json(json!({ "now": state.clock.now().to_iso(), "locks": locks })))
+    Ok(Json(
+        json!({ "now": state.clock.now().to_iso(), "locks": locks }),
+    ))
 }
 
 /// `GET /api/box-office/summary?date=YYYY-MM-DD`: the day's sales and refunds per payment method
@@ -190,10 +194,13 @@ pub(super) async fn summary(
 /// Midnight UTC of a `YYYY-MM-DD` date.
 fn day_start(date: &str) -> Option<Millis> {
     let shaped = date.len() == 10
-        && date
-            .bytes()
-            .enumerate()
-            .all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+        && date.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
     if !shaped {
         return None;
     }
@@ -234,7 +241,14 @@ mod tests {
     #[test]
     fn days_are_strict_calendar_dates() {
         assert_eq!(day_start("2026-11-22"), Some(Millis(1_795_305_600_000)));
-        for bad in ["2026-2-3", "2026-02-30", "22-11-2026", "2026-11-22T00", "", "2026/11/22"] {
+        for bad in [
+            "2026-2-3",
+            "2026-02-30",
+            "22-11-2026",
+            "2026-11-22T00",
+            "",
+            "2026/11/22",
+        ] {
             assert_eq!(day_start(bad), None, "{bad}");
         }
     }

@@ -108,7 +108,10 @@ async fn a_cash_sale_completes_the_order_and_the_day_adds_up() {
     let staff = node.client().user("counter@test.com").await;
     let seller = node.client().user("seller@test.com").await;
     let buyer = node.client().user("buyer@test.com").await;
-    assert_eq!(staff.get("/api/box-office/staff").await.status, StatusCode::OK);
+    assert_eq!(
+        staff.get("/api/box-office/staff").await.status,
+        StatusCode::OK
+    );
     assert_refused(&seller, "second user of a standalone node").await;
 
     let stalls = seller.sell("Stalls A1", json!("42.50")).await;
@@ -141,7 +144,10 @@ async fn a_cash_sale_completes_the_order_and_the_day_adds_up() {
     let shown = staff.get(&format!("/api/orders/{}", id(&order))).await;
     assert_eq!(shown.body["status"], "complete");
     assert_eq!(
-        staff.get(&format!("/api/tickets/{}", id(&stalls))).await.body["orderId"],
+        staff
+            .get(&format!("/api/tickets/{}", id(&stalls)))
+            .await
+            .body["orderId"],
         order["id"]
     );
     assert!(
@@ -231,7 +237,10 @@ async fn a_cash_sale_completes_the_order_and_the_day_adds_up() {
     assert_eq!(twice.status, StatusCode::BAD_REQUEST);
     assert_eq!(only_message(&twice), "Order has already been refunded");
     let unpaid = staff
-        .post("/api/box-office/refunds", json!({ "orderId": id(&released) }))
+        .post(
+            "/api/box-office/refunds",
+            json!({ "orderId": id(&released) }),
+        )
         .await;
     assert_eq!(unpaid.status, StatusCode::BAD_REQUEST);
     assert_eq!(only_message(&unpaid), "Order has not been paid");

@@ -1,0 +1,94 @@
+//! The real box office under Xvfb: it asks for its node, signs a staff member in, finds a ticket,
+//! locks it from the keyboard and sells it for cash; the node records the sale. A second start
+//! remembers the node. Screenshots go to `artifacts/screenshots/`.
+
+mod harness;
+
+use harness::{Api, Display, Driver, ENTER, F8, Node};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_counter_sells_a_ticket_for_cash_in_the_real_window() {
+    let display = Display::start().await;
+    let node = Node::start().await;
+    let staff = Api::sign_up(&node.url, "counter@venue.test", "counter-pw").await;
+    let seller = Api::sign_up(&node.url, "seller@venue.test", "seller-pw").await;
+    let gala = seller.sell("Gala Night", 25.0).await;
+    seller.sell("Matinee", 12.0).await;
+
+    let settings = tempfile::tempdir().unwrap();
+    let driver = Driver::start(&display, settings.path()).await;
+    let window = driver.launch().await;
+    window.until("document.body.dataset.ready === 'true'").await;
+    window
+        .until("!document.getElementById('screen-connect').hidden")
+        .await;
+
+    // First start: the address, typed as staff would (no scheme).
+    let address = node.url.trim_start_matches("http://");
+    window.fill("#node-address", address).await;
+    window.click("#connect-button").await;
+    window
+        .until("!document.getElementById('screen-signin').hidden")
+        .await;
+    window.fill("#email", "counter@venue.test").await;
+    window.fill("#password", "counter-pw").await;
+    window.click("#signin-button").await;
+    window
+        .until("!document.getElementById('screen-counter').hidden")
+        .await;
+    window
+        .until("document.getElementById('light-node').classList.contains('ok')")
+        .await;
+
+    // Find by typing, lock with Enter, take cash with F8.
+    window.fill("#search", "Gala").await;
+    window
+        .until("document.querySelectorAll('#results li.ticket').length === 1")
+        .await;
+    window.press("#search", ENTER).await;
+    window
+        .until("!document.getElementById('sale-locked').hidden")
+        .await;
+    assert_eq!(window.text("#sale-title").await, "Gala Night");
+    window.screenshot("box-office-locked").await;
+    window.press("#pay-cash", F8).await;
+    window
+        .until("!document.getElementById('sale-done').hidden")
+        .await;
+    window
+        .until("document.getElementById('pass-qr').naturalWidth > 0")
+        .await;
+    let order_id = window.text("#pass-order").await;
+    assert_eq!(window.text("#pass-ticket").await, gala);
+    assert!(window.text("#pass-paid").await.contains("in cash"));
+    window.screenshot("box-office-cash-sale").await;
+
+    // The node agrees: the order is complete, paid in cash, and counted in today's takings.
+    let order = staff.get(&format!("/api/orders/{order_id}")).await;
+    assert_eq!(order["status"], "complete", "{order}");
+    assert_eq!(order["ticket"]["id"], gala.as_str());
+    let ticket = staff.get(&format!("/api/tickets/{gala}")).await;
+    assert_eq!(ticket["orderId"], order_id.as_str());
+    let day = staff.get("/api/box-office/summary").await;
+    assert_eq!(day["cash"]["sales"], 1, "{day}");
+    assert_eq!(day["cash"]["salesAmount"], 25.0);
+    assert_eq!(day["card"]["sales"], 0);
+
+    // The window's own summary shows the same figure.
+    window.press("#print", "\u{E037}").await; // F7
+    window
+        .until("(document.getElementById('net-cash') || {}).textContent?.includes('25')")
+        .await;
+    window.close().await;
+
+    // Started again, it remembers its node and asks only for a sign-in.
+    let window = driver.launch().await;
+    window.until("document.body.dataset.ready === 'true'").await;
+    window
+        .until("!document.getElementById('screen-signin').hidden")
+        .await;
+    assert!(window.text("#signin-node").await.contains(address));
+    window.close().await;
+    drop(driver);
+    node.stop().await;
+}
