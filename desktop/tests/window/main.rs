@@ -2,6 +2,7 @@
 //! locks it from the keyboard and sells it for cash; the node records the sale. A second start
 //! remembers the node. Screenshots go to `artifacts/screenshots/`.
 
+mod bench;
 mod harness;
 
 use harness::{Api, Display, Driver, ENTER, F8, Node};
