@@ -153,8 +153,8 @@ pub fn status_of(url: &str, standalone: bool, health: Option<&Value>) -> Status 
     }
 }
 
-/// Available tickets matching `query` (words of the title, show, venue or seat), or one ticket by
-/// its id; all available tickets (the first ones) for an empty query.
+/// Available tickets matching `query` (words of the title, show, venue or seat), best first, or
+/// one ticket by its id; the first available tickets for an empty query.
 #[tauri::command]
 pub async fn find_tickets(desk: State<'_, Desk>, query: String) -> Result<Vec<Value>, DeskError> {
     let client = desk.client().await?;
@@ -165,13 +165,6 @@ pub async fn find_tickets(desk: State<'_, Desk>, query: String) -> Result<Vec<Va
             Err(DeskError::Refused { status: 404, .. }) => Ok(Vec::new()),
             Err(e) => Err(e),
         };
-    }
-    if query.is_empty() {
-        let all = client.get("/api/tickets").await?;
-        return Ok(all
-            .as_array()
-            .map(|tickets| tickets.iter().take(TICKETS_SHOWN).cloned().collect())
-            .unwrap_or_default());
     }
     let mut url = url::Url::parse("http://node/api/search").expect("static url");
     url.query_pairs_mut()

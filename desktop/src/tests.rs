@@ -43,6 +43,21 @@ fn ok(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Value {
     invoke(window, cmd, args).unwrap_or_else(|e| panic!("{cmd}: {e}"))
 }
 
+/// What `find_tickets` answers once it has `count` hits: the search index follows the tickets a
+/// moment after each commit.
+#[track_caller]
+fn find(window: &WebviewWindow<MockRuntime>, query: &str, count: usize) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let hits = ok(window, "find_tickets", json!({ "query": query }));
+        if hits.as_array().unwrap().len() == count || std::time::Instant::now() > deadline {
+            assert_eq!(hits.as_array().unwrap().len(), count, "{query:?}: {hits}");
+            return hits;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// A seller lists a ticket on the node directly (the box office does not list tickets).
 fn list_ticket(base: &str, email: &str, title: &str, price: f64) -> String {
     tauri::async_runtime::block_on(async {
@@ -93,20 +108,10 @@ fn a_standalone_counter_sells_for_cash_refunds_and_adds_up_the_day() {
     let stalls = list_ticket(&base, "seller@venue.test", "Stalls A1", 42.5);
     let circle = list_ticket(&base, "seller2@venue.test", "Circle B2", 30.0);
 
-    let found = ok(&window, "find_tickets", json!({ "query": "" }));
-    assert_eq!(found.as_array().unwrap().len(), 2);
-    let by_id = ok(&window, "find_tickets", json!({ "query": stalls }));
+    find(&window, "", 2);
+    let by_id = find(&window, &stalls, 1);
     assert_eq!(by_id[0]["title"], "Stalls A1");
-    // The search index follows the tickets a moment after each commit.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let by_words = loop {
-        let hits = ok(&window, "find_tickets", json!({ "query": "circle" }));
-        if !hits.as_array().unwrap().is_empty() || std::time::Instant::now() > deadline {
-            break hits;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
-    assert_eq!(by_words.as_array().unwrap().len(), 1, "{by_words}");
+    let by_words = find(&window, "circle", 1);
     assert_eq!(by_words[0]["id"], circle.as_str());
 
     // Lock, see it among the open locks, take cash, get the pass.
@@ -126,13 +131,8 @@ fn a_standalone_counter_sells_for_cash_refunds_and_adds_up_the_day() {
     // Lock another and release it: it is on sale again.
     let second = ok(&window, "lock_ticket", json!({ "ticketId": circle }));
     ok(&window, "release", json!({ "orderId": second["id"] }));
-    assert_eq!(
-        ok(&window, "find_tickets", json!({ "query": "" }))
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    let on_sale = find(&window, "", 1);
+    assert_eq!(on_sale[0]["id"], circle.as_str());
     // Card in test mode.
     let again = ok(&window, "lock_ticket", json!({ "ticketId": circle }));
     let card = ok(

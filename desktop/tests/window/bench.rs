@@ -56,7 +56,9 @@ async fn box_office_benchmark() {
     let staff = Api::sign_up(&node.url, "counter@venue.test", "counter-pw").await;
     let seller = Api::sign_up(&node.url, "seller@venue.test", "seller-pw").await;
     for n in 0..SALES {
-        seller.sell(&format!("Bench seat {n:02}"), 10.0 + n as f64).await;
+        seller
+            .sell(&format!("Bench seat {n:02}"), 10.0 + n as f64)
+            .await;
     }
     // Remembered node, so a launch goes straight to the sign-in form.
     let settings = tempfile::tempdir().unwrap();
@@ -131,7 +133,10 @@ async fn box_office_benchmark() {
             if order["status"] == "complete" {
                 break;
             }
-            assert!(started.elapsed() < Duration::from_secs(10), "sale {n} never committed");
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "sale {n} never committed"
+            );
         }
         committed.push(started.elapsed());
         window
