@@ -85,6 +85,7 @@ async function start() {
     show("connect");
     return;
   }
+  $("standalone-button").hidden = !state.info.standaloneAvailable;
   if (!state.info.connection) show("connect");
   else if (!state.info.staff) showSignIn();
   else show("counter");

@@ -166,12 +166,14 @@ pub async fn find_tickets(desk: State<'_, Desk>, query: String) -> Result<Vec<Va
             Err(e) => Err(e),
         };
     }
-    let mut url = url::Url::parse("http://node/api/search").expect("static url");
-    url.query_pairs_mut()
-        .append_pair("q", query)
-        .append_pair("available", "true")
-        .append_pair("limit", &TICKETS_SHOWN.to_string());
-    let path = format!("{}?{}", url.path(), url.query().unwrap_or_default());
+    let path = with_query(
+        "/api/search",
+        &[
+            ("q", query),
+            ("available", "true"),
+            ("limit", &TICKETS_SHOWN.to_string()),
+        ],
+    );
     match client.get(&path).await {
         Ok(hits) => Ok(hits.as_array().cloned().unwrap_or_default()),
         // Search warming up or turned off: filter the available list by title instead.
@@ -284,13 +286,10 @@ pub async fn refund(desk: State<'_, Desk>, order_id: String) -> Result<Value, De
 #[tauri::command]
 pub async fn orders_by_email(desk: State<'_, Desk>, email: String) -> Result<Value, DeskError> {
     let client = desk.client().await?;
-    let mut url = url::Url::parse("http://node/api/box-office/orders").expect("static url");
-    url.query_pairs_mut().append_pair("email", email.trim());
     client
-        .get(&format!(
-            "{}?{}",
-            url.path(),
-            url.query().unwrap_or_default()
+        .get(&with_query(
+            "/api/box-office/orders",
+            &[("email", email.trim())],
         ))
         .await
 }
@@ -307,18 +306,19 @@ pub async fn summary(desk: State<'_, Desk>, date: Option<String>) -> Result<Valu
     match date.as_deref().map(str::trim) {
         None | Some("") => client.get("/api/box-office/summary").await,
         Some(date) => {
-            let mut url =
-                url::Url::parse("http://node/api/box-office/summary").expect("static url");
-            url.query_pairs_mut().append_pair("date", date);
             client
-                .get(&format!(
-                    "{}?{}",
-                    url.path(),
-                    url.query().unwrap_or_default()
-                ))
+                .get(&with_query("/api/box-office/summary", &[("date", date)]))
                 .await
         }
     }
+}
+
+/// `path?name=value&...`, each value form-encoded.
+fn with_query(path: &str, pairs: &[(&str, &str)]) -> String {
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    format!("{path}?{query}")
 }
 
 /// An id for a URL path: ids are hex, so anything else is refused before it reaches a path.

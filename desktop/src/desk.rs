@@ -10,6 +10,7 @@ use tokio::sync::Mutex;
 use crate::error::DeskError;
 use crate::node_client::NodeClient;
 use crate::settings::{Connection, Settings, SettingsFile};
+#[cfg(feature = "standalone")]
 use crate::standalone::Standalone;
 
 pub struct Desk {
@@ -23,6 +24,7 @@ pub struct Desk {
 struct Link {
     connection: Option<Connection>,
     client: Option<Arc<NodeClient>>,
+    #[cfg(feature = "standalone")]
     standalone: Option<Standalone>,
     /// The signed-in staff member's email.
     staff: Option<String>,
@@ -35,6 +37,8 @@ pub struct ConnectionInfo {
     pub connection: Option<Connection>,
     pub url: Option<String>,
     pub staff: Option<String>,
+    /// Whether this build can run a node inside itself.
+    pub standalone_available: bool,
 }
 
 impl Desk {
@@ -99,7 +103,10 @@ impl Desk {
     }
 
     pub async fn is_standalone(&self) -> bool {
-        self.link.lock().await.standalone.is_some()
+        matches!(
+            self.link.lock().await.connection,
+            Some(Connection::Standalone)
+        )
     }
 
     /// Stops the embedded node, if any (at exit).
@@ -129,11 +136,20 @@ impl Desk {
                 }
                 client
             }
+            #[cfg(feature = "standalone")]
             Connection::Standalone => {
                 let node = Standalone::start(&self.standalone_dir).await?;
                 let client = NodeClient::new(node.url())?;
                 link.standalone = Some(node);
                 client
+            }
+            #[cfg(not(feature = "standalone"))]
+            Connection::Standalone => {
+                return Err(DeskError::Local(format!(
+                    "this build of the box office has no node inside it (data dir {} unused); \
+                     connect to the venue's node",
+                    self.standalone_dir.display()
+                )));
             }
         };
         link.client = Some(Arc::new(client));
@@ -145,6 +161,7 @@ impl Desk {
         link.client = None;
         link.connection = None;
         link.staff = None;
+        #[cfg(feature = "standalone")]
         if let Some(node) = link.standalone.take() {
             node.stop().await;
         }
@@ -155,6 +172,7 @@ impl Desk {
             connection: link.connection.clone(),
             url: link.client.as_ref().map(|c| c.base().to_owned()),
             staff: link.staff.clone(),
+            standalone_available: cfg!(feature = "standalone"),
         }
     }
 }

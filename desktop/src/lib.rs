@@ -9,6 +9,7 @@ pub mod error;
 pub mod node_client;
 pub mod pass;
 pub mod settings;
+#[cfg(feature = "standalone")]
 pub mod standalone;
 
 use std::path::PathBuf;

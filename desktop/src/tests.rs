@@ -2,10 +2,10 @@
 //! app starts itself (the same code as `tix-node`, on a temporary data dir).
 
 use serde_json::{Value, json};
+use tauri::WebviewWindow;
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{INVOKE_KEY, MockRuntime, mock_builder};
 use tauri::webview::InvokeRequest;
-use tauri::{Manager, WebviewWindow};
 
 use crate::desk::Desk;
 
@@ -43,6 +43,7 @@ fn ok(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Value {
     invoke(window, cmd, args).unwrap_or_else(|e| panic!("{cmd}: {e}"))
 }
 
+#[cfg(feature = "standalone")]
 /// What `find_tickets` answers once it has `count` hits: the search index follows the tickets a
 /// moment after each commit.
 #[track_caller]
@@ -58,6 +59,7 @@ fn find(window: &WebviewWindow<MockRuntime>, query: &str, count: usize) -> Value
     }
 }
 
+#[cfg(feature = "standalone")]
 /// A seller lists a ticket on the node directly (the box office does not list tickets).
 fn list_ticket(base: &str, email: &str, title: &str, price: f64) -> String {
     tauri::async_runtime::block_on(async {
@@ -71,6 +73,7 @@ fn list_ticket(base: &str, email: &str, title: &str, price: f64) -> String {
     })
 }
 
+#[cfg(feature = "standalone")]
 #[test]
 fn a_standalone_counter_sells_for_cash_refunds_and_adds_up_the_day() {
     let dir = tempfile::tempdir().unwrap();
@@ -183,7 +186,21 @@ fn a_standalone_counter_sells_for_cash_refunds_and_adds_up_the_day() {
     // The choice is remembered for the next start.
     let saved = std::fs::read_to_string(dir.path().join("box-office.json")).unwrap();
     assert!(saved.contains("standalone"), "{saved}");
-    tauri::async_runtime::block_on(app.state::<Desk>().shut_down());
+    tauri::async_runtime::block_on(tauri::Manager::state::<Desk>(&app).shut_down());
+}
+
+#[cfg(not(feature = "standalone"))]
+#[test]
+fn a_lan_only_build_says_it_cannot_run_a_node_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(dir.path());
+    assert_eq!(
+        ok(&window, "connection", json!({}))["standaloneAvailable"],
+        false
+    );
+    let refused = invoke(&window, "connect", json!({ "standalone": true })).unwrap_err();
+    assert_eq!(refused["kind"], "local");
+    assert!(!dir.path().join("box-office.json").exists());
 }
 
 #[test]

@@ -534,6 +534,22 @@ mod tests {
         }
     }
 
+    fn message(venue_name: &str, seq: u64, event: DomainEvent) -> Incoming {
+        let env = Envelope {
+            venue: venue(venue_name),
+            epoch: Epoch(1),
+            event: StoredEvent {
+                seq,
+                at: 2_000,
+                event,
+            },
+        };
+        Incoming {
+            topic: format!("v1/venues/{venue_name}/events"),
+            payload: env.encode(),
+        }
+    }
+
     fn count(ledger: &Ledger, sql: &str) -> i64 {
         ledger.conn.query_row(sql, [], |r| r.get(0)).unwrap()
     }
@@ -668,5 +684,48 @@ mod tests {
             .apply(&[envelope("a", 7, 2, "two")], Millis(2))
             .unwrap();
         assert_eq!((outcome.applied, outcome.duplicates), (0, 1));
+    }
+
+    #[test]
+    fn cash_payments_and_refunds_are_kept_with_their_method() {
+        use tix_core::events::{PaymentCreated, PaymentMethod, PaymentRefunded};
+        use tix_core::ids::{OrderId, PaymentId};
+        let (_dir, mut ledger) = open();
+        let cash = PaymentCreated {
+            id: PaymentId::from_bytes([7; 12]),
+            order_id: OrderId::from_bytes([8; 12]),
+            stripe_id: String::new(),
+            method: PaymentMethod::Cash,
+        };
+        let refund = PaymentRefunded {
+            id: cash.id,
+            order_id: cash.order_id,
+            method: PaymentMethod::Cash,
+            amount_cents: 4250,
+            by: UserId::from_bytes([9; 12]),
+        };
+        ledger
+            .apply(
+                &[
+                    message("main-hall", 1, DomainEvent::PaymentCreated(cash)),
+                    message("main-hall", 2, DomainEvent::PaymentRefunded(refund)),
+                ],
+                Millis(3_000),
+            )
+            .unwrap();
+        assert_eq!(
+            count(
+                &ledger,
+                "SELECT COUNT(*) FROM payment_methods WHERE method = 'cash'"
+            ),
+            1
+        );
+        assert_eq!(
+            count(
+                &ledger,
+                "SELECT amount_cents FROM refunds WHERE venue = 'main-hall' AND method = 'cash'"
+            ),
+            4250
+        );
     }
 }
