@@ -65,7 +65,10 @@ function show(screen) {
   $("staff-email").textContent = screen === "counter" && state.info ? state.info.staff || "" : "";
   if (screen === "connect") $("node-address").focus();
   if (screen === "signin") $("email").focus();
-  if (screen === "counter") { openTab("sell"); }
+  if (screen === "counter") {
+    openTab("sell");
+    refreshLocks(); // also learns the node's clock, for the countdowns
+  }
 }
 
 function showSignIn(message) {
@@ -337,7 +340,14 @@ function tick() {
   if (state.order && state.order.status !== "complete") {
     const text = left(state.order.expiresAt);
     $("sale-countdown").textContent = text;
-    if (text === "expired") say("sale-error", { message: "The lock expired; the ticket is back on sale." });
+    if (text === "expired") {
+      // The node releases it on its own; the counter is free for the next customer.
+      const title = state.order.ticket.title;
+      state.order = null;
+      drawSale();
+      say("sale-error", { message: `The lock on "${title}" expired; the ticket is back on sale.` });
+      search();
+    }
   }
   for (const cell of document.querySelectorAll("[data-expires]")) cell.textContent = left(cell.dataset.expires);
 }

@@ -50,6 +50,10 @@ fn stripped_size() -> (u64, u64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a benchmark: run with --ignored --nocapture, in release"]
 async fn box_office_benchmark() {
+    crate::harness::within(Duration::from_secs(600), benchmark()).await;
+}
+
+async fn benchmark() {
     let (full, stripped) = stripped_size();
     let display = Display::start().await;
     let node = Node::start().await;

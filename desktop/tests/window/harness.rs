@@ -20,6 +20,17 @@ use tix_node::config::Config;
 /// How long a test waits for the window to change before it fails.
 pub(crate) const PATIENCE: Duration = Duration::from_secs(20);
 
+/// Runs a whole test within `limit`: a window that stops answering fails the test instead of
+/// hanging it.
+pub(crate) async fn within<T>(limit: Duration, test: impl Future<Output = T>) -> T {
+    // One window at a time: two WebKit sessions starting together have been seen to fail.
+    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _turn = ONE_AT_A_TIME.lock().await;
+    tokio::time::timeout(limit, test)
+        .await
+        .unwrap_or_else(|_| panic!("the test did not finish within {limit:?}"))
+}
+
 /// A process in its own group, killed with everything it started when dropped.
 pub(crate) struct Spawned(Child);
 
@@ -31,7 +42,7 @@ impl Drop for Spawned {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
@@ -76,15 +87,24 @@ impl Display {
                 .process_group(0)
                 .spawn()
                 .expect("Xvfb starts (scripts/test.sh installs xvfb)");
-            let server = Spawned(child);
+            let mut server = Spawned(child);
             let socket = format!("/tmp/.X11-unix/X{number}");
             let deadline = Instant::now() + Duration::from_secs(10);
+            // Another test may take the same number at the same moment: the server that loses
+            // exits at once, so ours must still be running once the socket is there.
+            let mut settled = None;
             while Instant::now() < deadline {
+                if server.0.try_wait().ok().flatten().is_some() {
+                    break;
+                }
                 if std::path::Path::new(&socket).exists() {
-                    return Display {
-                        name,
-                        _server: server,
-                    };
+                    let since = *settled.get_or_insert_with(Instant::now);
+                    if since.elapsed() > Duration::from_millis(300) {
+                        return Display {
+                            name,
+                            _server: server,
+                        };
+                    }
                 }
                 tokio::time::sleep(Duration::from_millis(25)).await;
             }
@@ -104,8 +124,13 @@ pub(crate) struct Node {
 impl Node {
     /// A node whose first account is staff (as a standalone box office's is).
     pub(crate) async fn start() -> Node {
+        Node::start_with(&[]).await
+    }
+
+    /// The same, with more of `tix-node`'s flags.
+    pub(crate) async fn start_with(flags: &[&str]) -> Node {
         let dir = tempfile::tempdir().unwrap();
-        let config = Config::try_parse_from([
+        let mut args = vec![
             "tix-node",
             "--listen",
             "127.0.0.1:0",
@@ -114,8 +139,9 @@ impl Node {
             "--first-user-is-staff",
             "--search",
             "false",
-        ])
-        .unwrap();
+        ];
+        args.extend_from_slice(flags);
+        let config = Config::try_parse_from(args).unwrap();
         let app = App::build(config).await.expect("node starts");
         let url = format!("http://{}", app.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -221,6 +247,10 @@ impl Driver {
             ])
             .env("DISPLAY", &display.name)
             .env("TIX_BOX_OFFICE_DIR", settings_dir)
+            // WebKit's own data (cache, storage) in the test's directory, not the user's.
+            .env("XDG_DATA_HOME", settings_dir.join("xdg-data"))
+            .env("XDG_CACHE_HOME", settings_dir.join("xdg-cache"))
+            .env("XDG_CONFIG_HOME", settings_dir.join("xdg-config"))
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())

@@ -5,10 +5,19 @@
 mod bench;
 mod harness;
 
-use harness::{Api, Display, Driver, ENTER, F8, Node};
+use std::time::Duration;
+
+use harness::{Api, Display, Driver, ENTER, F8, Node, free_port, within};
+
+/// The most one window test may take.
+const LIMIT: Duration = Duration::from_secs(180);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_counter_sells_a_ticket_for_cash_in_the_real_window() {
+    within(LIMIT, sells_for_cash()).await;
+}
+
+async fn sells_for_cash() {
     let display = Display::start().await;
     let node = Node::start().await;
     let staff = Api::sign_up(&node.url, "counter@venue.test", "counter-pw").await;
@@ -92,4 +101,74 @@ async fn a_counter_sells_a_ticket_for_cash_in_the_real_window() {
     window.close().await;
     drop(driver);
     node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_window_says_plainly_when_cards_or_the_node_cannot_be_reached() {
+    within(LIMIT, says_what_is_unreachable()).await;
+}
+
+async fn says_what_is_unreachable() {
+    let display = Display::start().await;
+    // Stripe is configured but unreachable: nothing listens on this loopback port.
+    let stripe = format!("http://127.0.0.1:{}", free_port());
+    let node = Node::start_with(&[
+        "--stripe-secret-key",
+        "sk_test_unreachable",
+        "--stripe-api-base",
+        &stripe,
+    ])
+    .await;
+    let _staff = Api::sign_up(&node.url, "counter@venue.test", "counter-pw").await;
+    let seller = Api::sign_up(&node.url, "seller@venue.test", "seller-pw").await;
+    seller.sell("Late Show", 18.0).await;
+
+    let settings = tempfile::tempdir().unwrap();
+    std::fs::write(
+        settings.path().join("box-office.json"),
+        serde_json::json!({ "connection": { "mode": "remote", "url": node.url } }).to_string(),
+    )
+    .unwrap();
+    let driver = Driver::start(&display, settings.path()).await;
+    let window = driver.launch().await;
+    window
+        .until("!document.getElementById('screen-signin').hidden")
+        .await;
+    window.fill("#email", "counter@venue.test").await;
+    window.fill("#password", "counter-pw").await;
+    window.click("#signin-button").await;
+    window
+        .until("!document.getElementById('screen-counter').hidden")
+        .await;
+
+    // The node's probe finds Stripe unreachable: the card light and button say so.
+    window
+        .until("document.getElementById('light-card').textContent === 'Card: unavailable'")
+        .await;
+    window.fill("#search", "Late").await;
+    window
+        .until("document.querySelectorAll('#results li.ticket').length === 1")
+        .await;
+    window.press("#search", ENTER).await;
+    window
+        .until("!document.getElementById('sale-locked').hidden")
+        .await;
+    window
+        .until("document.getElementById('pay-card').disabled")
+        .await;
+    assert!(window.text("#card-note").await.contains("Cash works"));
+    // Cash still sells.
+    window.press("#pay-cash", F8).await;
+    window
+        .until("!document.getElementById('sale-done').hidden")
+        .await;
+    window.screenshot("box-office-card-unavailable").await;
+
+    // The node goes away: the window says so instead of failing silently.
+    node.stop().await;
+    window
+        .until("!document.getElementById('banner').hidden && document.getElementById('light-node').textContent === 'Node: unreachable'")
+        .await;
+    window.screenshot("box-office-node-unreachable").await;
+    window.close().await;
 }
