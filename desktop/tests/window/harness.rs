@@ -60,16 +60,51 @@ async fn wait_for_port(port: u16, what: &str) {
     panic!("{what} did not listen on {port}");
 }
 
+/// Whether display `number` is free: no X server holds its lock. A server killed outright leaves
+/// its lock and socket behind; those are removed here so the number can be used again.
+fn display_free(number: u32) -> bool {
+    let lock = format!("/tmp/.X{number}-lock");
+    let socket = format!("/tmp/.X11-unix/X{number}");
+    match std::fs::read_to_string(&lock) {
+        Ok(pid) => {
+            let alive = std::path::Path::new(&format!("/proc/{}", pid.trim())).exists();
+            if alive {
+                return false;
+            }
+            let _ = std::fs::remove_file(&lock);
+            let _ = std::fs::remove_file(&socket);
+            true
+        }
+        Err(_) => !std::path::Path::new(&socket).exists(),
+    }
+}
+
 /// An X server of our own: the first free display from :90 up.
 pub(crate) struct Display {
     pub(crate) name: String,
-    _server: Spawned,
+    server: Spawned,
+}
+
+impl Drop for Display {
+    fn drop(&mut self) {
+        // SIGTERM lets the server remove its lock and socket; `Spawned` kills it if it lingers.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.server.0.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if self.server.0.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 impl Display {
     pub(crate) async fn start() -> Display {
         for number in 90..140 {
-            if std::path::Path::new(&format!("/tmp/.X11-unix/X{number}")).exists() {
+            if !display_free(number) {
                 continue;
             }
             let name = format!(":{number}");
@@ -100,10 +135,7 @@ impl Display {
                 if std::path::Path::new(&socket).exists() {
                     let since = *settled.get_or_insert_with(Instant::now);
                     if since.elapsed() > Duration::from_millis(300) {
-                        return Display {
-                            name,
-                            _server: server,
-                        };
+                        return Display { name, server };
                     }
                 }
                 tokio::time::sleep(Duration::from_millis(25)).await;
