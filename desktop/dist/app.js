@@ -391,7 +391,9 @@ async function lookup() {
     const empty = $("lookup-empty");
     empty.hidden = !!(found.user && found.orders.length);
     empty.textContent = found.user ? "No orders yet." : "No account has that email.";
-    $("lookup-body").replaceChildren(...found.orders.map((order) => {
+    state.found = found.orders;
+    state.foundSelected = found.orders.length ? 0 : -1;
+    $("lookup-body").replaceChildren(...found.orders.map((order, index) => {
       const paid = order.payment;
       const actions = el("td", {});
       if (order.status === "complete") {
@@ -400,7 +402,7 @@ async function lookup() {
           actions.append(" ", el("button", { type: "button", onclick: () => refund(order) }, "Refund"));
         }
       }
-      return el("tr", {}, el("td", {}, order.ticket.title), el("td", {}, order.status),
+      return el("tr", { "aria-selected": String(index === state.foundSelected), dataset: { index } }, el("td", {}, order.ticket.title), el("td", {}, order.status),
         el("td", {}, paid ? `${money(paid.amount)} ${paid.method}${paid.refundedAt ? " (refunded)" : ""}` : "–"), actions);
     }));
   } catch (error) {
@@ -449,6 +451,27 @@ async function refreshSummary() {
   }
 }
 
+function selectFound(step) {
+  if (!state.found || !state.found.length) return;
+  state.foundSelected = Math.max(0, Math.min(state.found.length - 1, state.foundSelected + step));
+  for (const row of $("lookup-body").rows) row.setAttribute("aria-selected", String(Number(row.dataset.index) === state.foundSelected));
+}
+
+// In the customer view, outside the email field: ↑/↓ choose an order, Enter shows its pass, R refunds it.
+function lookupKey(event) {
+  const order = state.found && state.found[state.foundSelected];
+  if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+    event.preventDefault();
+    selectFound(event.key === "ArrowDown" ? 1 : -1);
+  } else if (event.key === "Enter" && order && order.status === "complete") {
+    event.preventDefault();
+    reprint(order);
+  } else if ((event.key === "r" || event.key === "R") && order && order.payment && !order.payment.refundedAt) {
+    event.preventDefault();
+    refund(order);
+  }
+}
+
 // ---- keyboard ----
 
 document.addEventListener("keydown", (event) => {
@@ -466,6 +489,13 @@ document.addEventListener("keydown", (event) => {
   else if (key === "F9") { event.preventDefault(); askCard(); }
   else if (key === "p" && (event.ctrlKey || event.metaKey)) {
     if (state.order && state.order.status === "complete") { event.preventDefault(); window.print(); }
+  } else if (state.tab === "lookup" && document.activeElement !== $("lookup-email")) {
+    lookupKey(event);
+  } else if (state.tab === "lookup" && (key === "ArrowDown" || key === "ArrowUp")) {
+    // From the email field, the arrows move into the orders.
+    event.preventDefault();
+    $("lookup-table").focus();
+    selectFound(0);
   } else if (inSearch && (key === "ArrowDown" || key === "ArrowUp")) {
     event.preventDefault();
     if (!state.tickets.length) return;

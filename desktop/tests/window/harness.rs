@@ -294,6 +294,9 @@ impl Driver {
             _process: Spawned(child),
         };
         wait_for_port(port, "tauri-driver").await;
+        // tauri-driver forwards to WebKitWebDriver, which it starts itself: a session asked for
+        // before that one listens is dropped.
+        wait_for_port(native, "WebKitWebDriver").await;
         driver
     }
 
@@ -305,13 +308,24 @@ impl Driver {
             "tauri:options".into(),
             json!({ "application": env!("CARGO_BIN_EXE_tix-box-office") }),
         );
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        let client = ClientBuilder::new(connector)
-            .capabilities(capabilities)
-            .connect(&self.url)
-            .await
-            .expect("a box office session");
-        Window { client }
+        // A session that fails to start is retried twice; a third failure fails the test.
+        let mut attempt = 1;
+        loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(capabilities.clone())
+                .connect(&self.url)
+                .await
+            {
+                Ok(client) => return Window { client },
+                Err(e) if attempt < 3 => {
+                    eprintln!("box office session attempt {attempt} failed: {e}; retrying");
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => panic!("a box office session: {e}"),
+            }
+        }
     }
 }
 

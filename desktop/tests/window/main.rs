@@ -89,6 +89,28 @@ async fn sells_for_cash() {
     window
         .until("(document.getElementById('net-cash') || {}).textContent?.includes('25')")
         .await;
+
+    // F6: the customer's orders by email; ↓ into the list, R refunds (after a confirmation).
+    window.press("#summary-date", "\u{E036}").await; // F6
+    window.fill("#lookup-email", "counter@venue.test").await;
+    window.press("#lookup-email", ENTER).await;
+    window
+        .until("document.querySelectorAll('#lookup-body tr').length === 1")
+        .await;
+    window.press("#lookup-email", "\u{E015}").await; // ArrowDown
+    window.press("#lookup-table", "r").await;
+    window
+        .client
+        .accept_alert()
+        .await
+        .expect("the refund asks for a confirmation");
+    window
+        .until("document.getElementById('lookup-body').textContent.includes('(refunded)')")
+        .await;
+    window.screenshot("box-office-refunded").await;
+    let day = staff.get("/api/box-office/summary").await;
+    assert_eq!(day["cash"]["refunds"], 1, "{day}");
+    assert_eq!(day["cash"]["net"], 0.0);
     window.close().await;
 
     // Started again, it remembers its node and asks only for a sign-in.
