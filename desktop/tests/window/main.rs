@@ -2,6 +2,8 @@
 //! locks it from the keyboard and sells it for cash; the node records the sale. A second start
 //! remembers the node. Screenshots go to `artifacts/screenshots/`.
 
+#[path = "../../../node/tests/browser/axe_source.rs"]
+mod axe_source;
 mod bench;
 mod harness;
 
@@ -193,4 +195,112 @@ async fn says_what_is_unreachable() {
         .await;
     window.screenshot("box-office-node-unreachable").await;
     window.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_screen_passes_axe() {
+    within(LIMIT, screens_pass_axe()).await;
+}
+
+/// The serious and critical violations axe-core finds in the window as it is now.
+async fn violations(window: &harness::Window, axe: &str) -> Vec<serde_json::Value> {
+    window
+        .client
+        .execute(axe, vec![])
+        .await
+        .expect("axe-core loads");
+    let found = window
+        .client
+        .execute(
+            "return axe.run(document, { runOnly: { type: 'tag', values: \
+             ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } }) \
+             .then(r => r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help, \
+             nodes: v.nodes.map(n => n.target.join(' ')) })));",
+            vec![],
+        )
+        .await
+        .expect("axe runs");
+    found
+        .as_array()
+        .expect("a list of violations")
+        .iter()
+        .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+        .cloned()
+        .collect()
+}
+
+async fn screens_pass_axe() {
+    let axe = axe_source::axe_source();
+    let display = Display::start().await;
+    let node = Node::start().await;
+    let _staff = Api::sign_up(&node.url, "counter@venue.test", "counter-pw").await;
+    let seller = Api::sign_up(&node.url, "seller@venue.test", "seller-pw").await;
+    seller.sell("Gala Night", 25.0).await;
+    let settings = tempfile::tempdir().unwrap();
+    let driver = Driver::start(&display, settings.path()).await;
+    let window = driver.launch().await;
+    window.until("document.body.dataset.ready === 'true'").await;
+
+    let mut found = Vec::new();
+    let mut check = async |screen: &str, window: &harness::Window| {
+        for violation in violations(window, &axe).await {
+            found.push(format!("{screen}: {violation}"));
+        }
+    };
+    check("connect", &window).await;
+    window.fill("#node-address", &node.url).await;
+    window.click("#connect-button").await;
+    window
+        .until("!document.getElementById('screen-signin').hidden")
+        .await;
+    check("sign in", &window).await;
+    window.fill("#email", "counter@venue.test").await;
+    window.fill("#password", "counter-pw").await;
+    window.click("#signin-button").await;
+    window
+        .until("!document.getElementById('screen-counter').hidden")
+        .await;
+    window.fill("#search", "Gala").await;
+    window
+        .until("document.querySelectorAll('#results li.ticket').length === 1")
+        .await;
+    check("find", &window).await;
+    window.press("#search", ENTER).await;
+    window
+        .until("!document.getElementById('sale-locked').hidden")
+        .await;
+    check("locked", &window).await;
+    // The tab buttons are always there to take a key press.
+    let tab = "button[data-tab='sell']";
+    window.press(tab, "\u{E035}").await; // F5: the open locks
+    window
+        .until("document.querySelectorAll('#locks-body tr').length === 1")
+        .await;
+    check("locks", &window).await;
+    window.press(tab, "\u{E032}").await; // F2: back to the sale
+    window.press(tab, F8).await;
+    window
+        .until("!document.getElementById('sale-done').hidden")
+        .await;
+    check("sold", &window).await;
+    window.press(tab, "\u{E036}").await; // F6
+    window.fill("#lookup-email", "counter@venue.test").await;
+    window.press("#lookup-email", ENTER).await;
+    window
+        .until("document.querySelectorAll('#lookup-body tr').length === 1")
+        .await;
+    check("customer orders", &window).await;
+    window.press(tab, "\u{E037}").await; // F7
+    window
+        .until("document.getElementById('net-total') !== null")
+        .await;
+    check("today", &window).await;
+    window.close().await;
+    drop(driver);
+    node.stop().await;
+    assert!(
+        found.is_empty(),
+        "accessibility violations:\n{}",
+        found.join("\n")
+    );
 }

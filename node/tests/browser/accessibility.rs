@@ -1,36 +1,11 @@
 //! WCAG 2.1 AA, checked by axe-core (from the npm registry, fetched by `scripts/fetch-axe.sh`) on
 //! every main page, on a phone-sized and a desktop window: no serious or critical violations.
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use serde_json::{Value, json};
 
+use crate::axe_source::axe_source;
 use crate::chrome::{Browser, Driver, Scripts};
 use crate::helpers::{Node, NodeOptions, id};
-
-fn axe_source() -> String {
-    let path = match std::env::var("TIX_AXE_JS") {
-        Ok(path) => PathBuf::from(path),
-        Err(_) => {
-            let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("..")
-                .join("scripts")
-                .join("fetch-axe.sh");
-            let out = Command::new("bash")
-                .arg(&script)
-                .output()
-                .expect("running scripts/fetch-axe.sh");
-            assert!(
-                out.status.success(),
-                "fetching axe-core failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-        }
-    };
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
-}
 
 /// The serious and critical violations axe finds on the current page.
 async fn violations(browser: &Browser, axe: &str) -> Vec<Value> {

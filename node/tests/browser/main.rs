@@ -3,6 +3,7 @@
 //! under `artifacts/screenshots/`.
 
 mod accessibility;
+mod axe_source;
 mod chrome;
 mod journeys;
 mod live;
