@@ -198,6 +198,66 @@ async fn says_what_is_unreachable() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standalone_counter_runs_its_own_node_and_sells_for_cash() {
+    within(LIMIT, standalone_sells()).await;
+}
+
+async fn standalone_sells() {
+    let display = Display::start().await;
+    let settings = tempfile::tempdir().unwrap();
+    let driver = Driver::start(&display, settings.path()).await;
+    let window = driver.launch().await;
+    window.until("document.body.dataset.ready === 'true'").await;
+    window.click("#standalone-button").await;
+    window
+        .until("!document.getElementById('screen-signin').hidden && !document.getElementById('create-label').hidden")
+        .await;
+    // The node inside the app answers on loopback; a seller lists a ticket there.
+    let url = window
+        .client
+        .execute("return state.info.url;", vec![])
+        .await
+        .unwrap();
+    let url = url
+        .as_str()
+        .expect("the standalone node's address")
+        .to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+
+    // The first account made on it is staff.
+    window.fill("#email", "owner@kiosk.test").await;
+    window.fill("#password", "owner-pw").await;
+    window.click("#create-account").await;
+    window.click("#signin-button").await;
+    window
+        .until("!document.getElementById('screen-counter').hidden")
+        .await;
+    window
+        .until("document.getElementById('light-node').textContent === 'Node: standalone'")
+        .await;
+    let seller = Api::sign_up(&url, "seller@kiosk.test", "seller-pw").await;
+    let ticket = seller.sell("Kiosk Matinee", 9.5).await;
+    window.fill("#search", "Kiosk").await;
+    window
+        .until("document.querySelectorAll('#results li.ticket').length === 1")
+        .await;
+    window.press("#search", ENTER).await;
+    window
+        .until("!document.getElementById('sale-locked').hidden")
+        .await;
+    window.press("#pay-cash", F8).await;
+    window
+        .until("!document.getElementById('sale-done').hidden")
+        .await;
+    assert_eq!(window.text("#pass-ticket").await, ticket);
+    window.screenshot("box-office-standalone-sale").await;
+    let sold = seller.get(&format!("/api/tickets/{ticket}")).await;
+    assert!(sold["orderId"].is_string(), "{sold}");
+    assert!(settings.path().join("node").join("orders.redb").exists());
+    window.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_screen_passes_axe() {
     within(LIMIT, screens_pass_axe()).await;
 }
