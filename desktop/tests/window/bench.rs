@@ -59,10 +59,12 @@ async fn benchmark() {
     let node = Node::start().await;
     let staff = Api::sign_up(&node.url, "counter@venue.test", "counter-pw").await;
     let seller = Api::sign_up(&node.url, "seller@venue.test", "seller-pw").await;
+    let mut direct_tickets = Vec::new();
     for n in 0..SALES {
         seller
             .sell(&format!("Bench seat {n:02}"), 10.0 + n as f64)
             .await;
+        direct_tickets.push(seller.sell(&format!("Direct seat {n:02}"), 10.0).await);
     }
     // Remembered node, so a launch goes straight to the sign-in form.
     let settings = tempfile::tempdir().unwrap();
@@ -113,8 +115,25 @@ async fn benchmark() {
         hello.push(started.elapsed());
     }
 
+    // The node alone: the same cash sale over HTTP, without the app.
+    let mut direct = Vec::new();
+    for ticket in &direct_tickets {
+        let order = staff
+            .post("/api/orders", json!({ "ticketId": ticket }))
+            .await;
+        let started = Instant::now();
+        staff
+            .post(
+                "/api/box-office/payments/cash",
+                json!({ "orderId": order["id"] }),
+            )
+            .await;
+        direct.push(started.elapsed());
+    }
+
     let mut committed = Vec::new();
     let mut shown = Vec::new();
+    let mut in_app = Vec::new();
     for n in 0..SALES {
         window.fill("#search", &format!("Bench seat {n:02}")).await;
         window
@@ -147,13 +166,21 @@ async fn benchmark() {
             .until("!document.getElementById('sale-done').hidden")
             .await;
         shown.push(started.elapsed());
+        let in_window = window
+            .client
+            .execute("return state.lastSaleMs;", vec![])
+            .await
+            .unwrap();
+        in_app.push(Duration::from_secs_f64(
+            in_window.as_f64().expect("the window timed the sale") / 1000.0,
+        ));
         window.press("#next-sale", "\u{E032}").await; // F2: next customer
         window
             .until("!document.getElementById('sale-empty').hidden")
             .await;
     }
     let day = staff.get("/api/box-office/summary").await;
-    assert_eq!(day["cash"]["sales"], SALES as u64, "{day}");
+    assert_eq!(day["cash"]["sales"], 2 * SALES as u64, "{day}");
     window.close().await;
     drop(driver);
     node.stop().await;
@@ -173,6 +200,17 @@ async fn benchmark() {
         summary("F8 cash -> sale committed on the node", committed)
     );
     println!("{}", summary("F8 cash -> pass shown in the window", shown));
+    println!(
+        "{}",
+        summary(
+            "in the window: keydown -> the node's answer (committed)",
+            in_app
+        )
+    );
+    println!(
+        "{}",
+        summary("floor: the node alone, POST cash over HTTP", direct)
+    );
     println!("{}", summary("floor: one WebDriver round trip", webdriver));
     println!("{}", summary("floor: node GET /hello round trip", hello));
 }

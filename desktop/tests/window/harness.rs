@@ -241,6 +241,19 @@ impl Api {
             .unwrap()
     }
 
+    pub(crate) async fn post(&self, path: &str, body: Value) -> Value {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "POST {path}");
+        response.json().await.unwrap()
+    }
+
     pub(crate) async fn sell(&self, title: &str, price: f64) -> String {
         let ticket: Value = self
             .http
