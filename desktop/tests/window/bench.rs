@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::harness::{Api, Display, Driver, ENTER, F8, Node};
+use crate::harness::{Api, Display, Driver, F8, Node};
 
 const LAUNCHES: usize = 5;
 const SALES: usize = 20;
@@ -88,12 +88,7 @@ async fn benchmark() {
 
     let window = driver.launch().await;
     window.until("document.body.dataset.ready === 'true'").await;
-    window.fill("#email", "counter@venue.test").await;
-    window.fill("#password", "counter-pw").await;
-    window.click("#signin-button").await;
-    window
-        .until("!document.getElementById('screen-counter').hidden")
-        .await;
+    window.sign_in("counter@venue.test", "counter-pw").await;
 
     let mut webdriver = Vec::new();
     for _ in 0..50 {
@@ -135,13 +130,8 @@ async fn benchmark() {
     let mut shown = Vec::new();
     let mut in_app = Vec::new();
     for n in 0..SALES {
-        window.fill("#search", &format!("Bench seat {n:02}")).await;
         window
-            .until("document.querySelectorAll('#results li.ticket').length === 1")
-            .await;
-        window.press("#search", ENTER).await;
-        window
-            .until("!document.getElementById('sale-locked').hidden")
+            .lock_the_one_match(&format!("Bench seat {n:02}"))
             .await;
         let order_id = window
             .client
@@ -162,9 +152,7 @@ async fn benchmark() {
             );
         }
         committed.push(started.elapsed());
-        window
-            .until("!document.getElementById('sale-done').hidden")
-            .await;
+        window.shows("sale-done").await;
         shown.push(started.elapsed());
         let in_window = window
             .client
@@ -175,9 +163,7 @@ async fn benchmark() {
             in_window.as_f64().expect("the window timed the sale") / 1000.0,
         ));
         window.press("#next-sale", "\u{E032}").await; // F2: next customer
-        window
-            .until("!document.getElementById('sale-empty').hidden")
-            .await;
+        window.shows("sale-empty").await;
     }
     let day = staff.get("/api/box-office/summary").await;
     assert_eq!(day["cash"]["sales"], 2 * SALES as u64, "{day}");

@@ -393,6 +393,29 @@ impl Window {
         }
     }
 
+    /// Waits until the element with this id is shown.
+    pub(crate) async fn shows(&self, id: &str) {
+        self.until(&format!("!document.getElementById('{id}').hidden"))
+            .await;
+    }
+
+    /// Signs in from the sign-in screen and waits for the counter.
+    pub(crate) async fn sign_in(&self, email: &str, password: &str) {
+        self.fill("#email", email).await;
+        self.fill("#password", password).await;
+        self.click("#signin-button").await;
+        self.shows("screen-counter").await;
+    }
+
+    /// Types `query` into the finder, waits for exactly one ticket, and locks it with Enter.
+    pub(crate) async fn lock_the_one_match(&self, query: &str) {
+        self.fill("#search", query).await;
+        self.until("document.querySelectorAll('#results li.ticket').length === 1")
+            .await;
+        self.press("#search", ENTER).await;
+        self.shows("sale-locked").await;
+    }
+
     pub(crate) async fn text(&self, css: &str) -> String {
         self.find(css).await.text().await.expect("element text")
     }

@@ -31,42 +31,24 @@ async fn sells_for_cash() {
     let driver = Driver::start(&display, settings.path()).await;
     let window = driver.launch().await;
     window.until("document.body.dataset.ready === 'true'").await;
-    window
-        .until("!document.getElementById('screen-connect').hidden")
-        .await;
+    window.shows("screen-connect").await;
 
     // First start: the address, typed as staff would (no scheme).
     let address = node.url.trim_start_matches("http://");
     window.fill("#node-address", address).await;
     window.click("#connect-button").await;
-    window
-        .until("!document.getElementById('screen-signin').hidden")
-        .await;
-    window.fill("#email", "counter@venue.test").await;
-    window.fill("#password", "counter-pw").await;
-    window.click("#signin-button").await;
-    window
-        .until("!document.getElementById('screen-counter').hidden")
-        .await;
+    window.shows("screen-signin").await;
+    window.sign_in("counter@venue.test", "counter-pw").await;
     window
         .until("document.getElementById('light-node').classList.contains('ok')")
         .await;
 
     // Find by typing, lock with Enter, take cash with F8.
-    window.fill("#search", "Gala").await;
-    window
-        .until("document.querySelectorAll('#results li.ticket').length === 1")
-        .await;
-    window.press("#search", ENTER).await;
-    window
-        .until("!document.getElementById('sale-locked').hidden")
-        .await;
+    window.lock_the_one_match("Gala").await;
     assert_eq!(window.text("#sale-title").await, "Gala Night");
     window.screenshot("box-office-locked").await;
     window.press("#pay-cash", F8).await;
-    window
-        .until("!document.getElementById('sale-done').hidden")
-        .await;
+    window.shows("sale-done").await;
     window
         .until("document.getElementById('pass-qr').naturalWidth > 0")
         .await;
@@ -118,9 +100,7 @@ async fn sells_for_cash() {
     // Started again, it remembers its node and asks only for a sign-in.
     let window = driver.launch().await;
     window.until("document.body.dataset.ready === 'true'").await;
-    window
-        .until("!document.getElementById('screen-signin').hidden")
-        .await;
+    window.shows("screen-signin").await;
     assert!(window.text("#signin-node").await.contains(address));
     window.close().await;
     drop(driver);
@@ -155,37 +135,21 @@ async fn says_what_is_unreachable() {
     .unwrap();
     let driver = Driver::start(&display, settings.path()).await;
     let window = driver.launch().await;
-    window
-        .until("!document.getElementById('screen-signin').hidden")
-        .await;
-    window.fill("#email", "counter@venue.test").await;
-    window.fill("#password", "counter-pw").await;
-    window.click("#signin-button").await;
-    window
-        .until("!document.getElementById('screen-counter').hidden")
-        .await;
+    window.shows("screen-signin").await;
+    window.sign_in("counter@venue.test", "counter-pw").await;
 
     // The node's probe finds Stripe unreachable: the card light and button say so.
     window
         .until("document.getElementById('light-card').textContent === 'Card: unavailable'")
         .await;
-    window.fill("#search", "Late").await;
-    window
-        .until("document.querySelectorAll('#results li.ticket').length === 1")
-        .await;
-    window.press("#search", ENTER).await;
-    window
-        .until("!document.getElementById('sale-locked').hidden")
-        .await;
+    window.lock_the_one_match("Late").await;
     window
         .until("document.getElementById('pay-card').disabled")
         .await;
     assert!(window.text("#card-note").await.contains("Cash works"));
     // Cash still sells.
     window.press("#pay-cash", F8).await;
-    window
-        .until("!document.getElementById('sale-done').hidden")
-        .await;
+    window.shows("sale-done").await;
     window.screenshot("box-office-card-unavailable").await;
 
     // The node goes away: the window says so instead of failing silently.
@@ -225,30 +189,16 @@ async fn standalone_sells() {
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
 
     // The first account made on it is staff.
-    window.fill("#email", "owner@kiosk.test").await;
-    window.fill("#password", "owner-pw").await;
     window.click("#create-account").await;
-    window.click("#signin-button").await;
-    window
-        .until("!document.getElementById('screen-counter').hidden")
-        .await;
+    window.sign_in("owner@kiosk.test", "owner-pw").await;
     window
         .until("document.getElementById('light-node').textContent === 'Node: standalone'")
         .await;
     let seller = Api::sign_up(&url, "seller@kiosk.test", "seller-pw").await;
     let ticket = seller.sell("Kiosk Matinee", 9.5).await;
-    window.fill("#search", "Kiosk").await;
-    window
-        .until("document.querySelectorAll('#results li.ticket').length === 1")
-        .await;
-    window.press("#search", ENTER).await;
-    window
-        .until("!document.getElementById('sale-locked').hidden")
-        .await;
+    window.lock_the_one_match("Kiosk").await;
     window.press("#pay-cash", F8).await;
-    window
-        .until("!document.getElementById('sale-done').hidden")
-        .await;
+    window.shows("sale-done").await;
     assert_eq!(window.text("#pass-ticket").await, ticket);
     window.screenshot("box-office-standalone-sale").await;
     let sold = seller.get(&format!("/api/tickets/{ticket}")).await;
@@ -271,13 +221,7 @@ async fn violations(window: &harness::Window, axe: &str) -> Vec<serde_json::Valu
         .expect("axe-core loads");
     let found = window
         .client
-        .execute(
-            "return axe.run(document, { runOnly: { type: 'tag', values: \
-             ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } }) \
-             .then(r => r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help, \
-             nodes: v.nodes.map(n => n.target.join(' ')) })));",
-            vec![],
-        )
+        .execute(axe_source::RUN_AXE, vec![])
         .await
         .expect("axe runs");
     found
@@ -310,25 +254,16 @@ async fn screens_pass_axe() {
     check("connect", &window).await;
     window.fill("#node-address", &node.url).await;
     window.click("#connect-button").await;
-    window
-        .until("!document.getElementById('screen-signin').hidden")
-        .await;
+    window.shows("screen-signin").await;
     check("sign in", &window).await;
-    window.fill("#email", "counter@venue.test").await;
-    window.fill("#password", "counter-pw").await;
-    window.click("#signin-button").await;
-    window
-        .until("!document.getElementById('screen-counter').hidden")
-        .await;
+    window.sign_in("counter@venue.test", "counter-pw").await;
     window.fill("#search", "Gala").await;
     window
         .until("document.querySelectorAll('#results li.ticket').length === 1")
         .await;
     check("find", &window).await;
     window.press("#search", ENTER).await;
-    window
-        .until("!document.getElementById('sale-locked').hidden")
-        .await;
+    window.shows("sale-locked").await;
     check("locked", &window).await;
     // The tab buttons are always there to take a key press.
     let tab = "button[data-tab='sell']";
@@ -339,9 +274,7 @@ async fn screens_pass_axe() {
     check("locks", &window).await;
     window.press(tab, "\u{E032}").await; // F2: back to the sale
     window.press(tab, F8).await;
-    window
-        .until("!document.getElementById('sale-done').hidden")
-        .await;
+    window.shows("sale-done").await;
     check("sold", &window).await;
     window.press(tab, "\u{E036}").await; // F6
     window.fill("#lookup-email", "counter@venue.test").await;

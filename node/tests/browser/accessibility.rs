@@ -3,21 +3,14 @@
 
 use serde_json::{Value, json};
 
-use crate::axe_source::axe_source;
+use crate::axe_source::{RUN_AXE, axe_source};
 use crate::chrome::{Browser, Driver, Scripts};
 use crate::helpers::{Node, NodeOptions, id};
 
 /// The serious and critical violations axe finds on the current page.
 async fn violations(browser: &Browser, axe: &str) -> Vec<Value> {
     browser.script(axe).await;
-    let found = browser
-        .script(
-            "return axe.run(document, { runOnly: { type: 'tag', values: \
-             ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } }) \
-             .then(r => r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help, \
-             nodes: v.nodes.map(n => n.target.join(' ')) })));",
-        )
-        .await;
+    let found = browser.script(RUN_AXE).await;
     found
         .as_array()
         .expect("a list of violations")

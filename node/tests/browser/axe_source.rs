@@ -27,3 +27,10 @@ pub(crate) fn axe_source() -> String {
     };
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
+
+/// Runs axe-core on the page (WCAG 2.0/2.1 A and AA, and best practice) and answers its
+/// violations as `{id, impact, help, nodes}`.
+pub(crate) const RUN_AXE: &str = "return axe.run(document, { runOnly: { type: 'tag', values: \
+    ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } }) \
+    .then(r => r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help, \
+    nodes: v.nodes.map(n => n.target.join(' ')) })));";
