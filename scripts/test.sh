@@ -60,11 +60,14 @@ rustup show active-toolchain 2>/dev/null || true
 cargo --version
 
 # tauri-driver (the WebDriver front for Tauri apps) is a cargo tool; about 2 minutes to build once.
-if ! command -v tauri-driver >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/tauri-driver" ]; then
+cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
+export PATH="$PATH:$cargo_bin"
+if ! command -v tauri-driver >/dev/null 2>&1; then
   log "installing tauri-driver"
   cargo install --locked tauri-driver --version '^2'
 fi
-export PATH="$PATH:$HOME/.cargo/bin"
+TIX_TAURI_DRIVER=$(command -v tauri-driver)
+export TIX_TAURI_DRIVER
 
 log "cargo fmt --check"
 cargo fmt --all -- --check
