@@ -212,13 +212,18 @@ pub(crate) async fn sign_up(addr: SocketAddr, emails: Vec<String>) -> Result<Vec
     Ok(cookies.into_iter().map(|(_, cookie)| cookie).collect())
 }
 
-/// The emails of a seller and `buyers` buyers.
-pub(crate) fn bench_emails(buyers: usize) -> (String, Vec<String>) {
-    let seller = "seller@bench.test".to_owned();
-    let buyers = (0..buyers)
-        .map(|i| format!("buyer{i}@bench.test"))
+/// Signs up a seller and `buyers` buyers (`seller@bench.test`, `buyerN@bench.test`); their session
+/// cookies, the seller's first.
+pub(crate) async fn sign_up_seller_and_buyers(
+    addr: SocketAddr,
+    buyers: usize,
+) -> Result<(String, Vec<String>)> {
+    let emails = std::iter::once("seller@bench.test".to_owned())
+        .chain((0..buyers).map(|i| format!("buyer{i}@bench.test")))
         .collect();
-    (seller, buyers)
+    let mut cookies = sign_up(addr, emails).await?;
+    let buyers = cookies.split_off(1);
+    Ok((cookies.remove(0), buyers))
 }
 
 /// Creates `count` tickets as the seller over `workers` connections; returns their ids and the time

@@ -29,12 +29,7 @@ pub(crate) async fn run(args: &LocksArgs, harness: &mut Harness) -> Result<bool>
     println!("node serving on {addr} (lock TTL {:?})", args.lock_ttl);
 
     // 1. Accounts and tickets; the memory baseline.
-    let (seller_email, buyer_emails) = load::bench_emails(args.connections);
-    let mut emails = vec![seller_email];
-    emails.extend(buyer_emails);
-    let mut cookies = load::sign_up(addr, emails).await?;
-    let buyers = cookies.split_off(1);
-    let seller = cookies.remove(0);
+    let (seller, buyers) = load::sign_up_seller_and_buyers(addr, args.connections).await?;
     let (tickets, took) =
         load::create_tickets(addr, &seller, count, args.connections, PHASE_LIMIT).await?;
     let tickets_rate = tickets.len() as f64 / took.as_secs_f64().max(1e-9);

@@ -20,12 +20,7 @@ pub(crate) async fn run(args: &OrdersArgs, harness: &mut Harness) -> Result<bool
     println!("node serving on {addr}");
 
     let signup_started = Instant::now();
-    let (seller_email, buyer_emails) = load::bench_emails(args.connections);
-    let mut emails = vec![seller_email];
-    emails.extend(buyer_emails);
-    let mut cookies = load::sign_up(addr, emails).await?;
-    let buyers = cookies.split_off(1);
-    let seller = cookies.remove(0);
+    let (seller, buyers) = load::sign_up_seller_and_buyers(addr, args.connections).await?;
     println!(
         "signed up 1 seller and {} buyers in {:.2} s",
         buyers.len(),

@@ -134,12 +134,7 @@ fn print_orders(label: &str, orders: &Stats) {
 
 pub(crate) async fn run(args: &SearchArgs, harness: &mut Harness, data_dir: &Path) -> Result<bool> {
     let addr = harness.start().await?.addr();
-    let (seller_email, buyer_emails) = load::bench_emails(args.connections);
-    let mut emails = vec![seller_email];
-    emails.extend(buyer_emails);
-    let mut cookies = load::sign_up(addr, emails).await?;
-    let buyers = cookies.split_off(1);
-    let seller = cookies.remove(0);
+    let (seller, buyers) = load::sign_up_seller_and_buyers(addr, args.connections).await?;
 
     let (tickets, took) =
         load::create_tickets(addr, &seller, args.tickets, args.connections, READY_LIMIT).await?;

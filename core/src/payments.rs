@@ -117,8 +117,14 @@ impl Takings {
         takings
     }
 
-    pub fn net_cents(&self) -> i64 {
-        self.card.net_cents() + self.cash.net_cents()
+    /// Both methods together.
+    pub fn total(&self) -> MethodTakings {
+        MethodTakings {
+            sales: self.card.sales + self.cash.sales,
+            sales_cents: self.card.sales_cents + self.cash.sales_cents,
+            refunds: self.card.refunds + self.cash.refunds,
+            refunds_cents: self.card.refunds_cents + self.cash.refunds_cents,
+        }
     }
 }
 

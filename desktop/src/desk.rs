@@ -162,8 +162,10 @@ impl Desk {
         link.connection = None;
         link.staff = None;
         #[cfg(feature = "standalone")]
-        if let Some(node) = link.standalone.take() {
-            node.stop().await;
+        if let Some(node) = link.standalone.take()
+            && let Err(e) = node.stop().await
+        {
+            tracing::warn!(error = %e, "stopping the standalone node");
         }
     }
 

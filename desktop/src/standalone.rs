@@ -24,15 +24,22 @@ impl Standalone {
     /// Opens (or creates) the stores in `data_dir` and serves on a free loopback port. Settings
     /// such as `STRIPE_SECRET_KEY` come from the environment, as for `tix-node`.
     pub async fn start(data_dir: &Path) -> Result<Standalone, DeskError> {
-        let config = Config::try_parse_from([
-            "tix-node".as_ref(),
-            "--listen".as_ref(),
-            "127.0.0.1:0".as_ref(),
-            "--data-dir".as_ref(),
-            data_dir.as_os_str(),
-            "--first-user-is-staff".as_ref(),
-        ] as [&std::ffi::OsStr; 6])
-        .map_err(|e| DeskError::Local(format!("standalone node settings: {e}")))?;
+        Standalone::start_with(data_dir, &[]).await
+    }
+
+    /// The same, with more of `tix-node`'s flags (the tests use this).
+    pub async fn start_with(data_dir: &Path, flags: &[&str]) -> Result<Standalone, DeskError> {
+        let mut args: Vec<std::ffi::OsString> = vec![
+            "tix-node".into(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--data-dir".into(),
+            data_dir.into(),
+            "--first-user-is-staff".into(),
+        ];
+        args.extend(flags.iter().map(Into::into));
+        let config = Config::try_parse_from(args)
+            .map_err(|e| DeskError::Local(format!("standalone node settings: {e}")))?;
         let app = App::build(config).await.map_err(|e| {
             DeskError::Local(format!(
                 "starting the standalone node in {}: {e:#}",
@@ -57,13 +64,18 @@ impl Standalone {
         &self.url
     }
 
-    /// Stops serving, lets the writer finish, closes the stores.
-    pub async fn stop(self) {
+    /// Stops serving, lets the writer finish, closes the stores; what went wrong if it did not
+    /// stop cleanly.
+    pub async fn stop(self) -> Result<(), DeskError> {
         let _ = self.stop.send(());
         match self.task.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "standalone node stopped with an error"),
-            Err(e) => tracing::warn!(error = %e, "standalone node task failed"),
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(DeskError::Local(format!(
+                "the standalone node stopped with an error: {e:#}"
+            ))),
+            Err(e) => Err(DeskError::Local(format!(
+                "the standalone node's task failed: {e}"
+            ))),
         }
     }
 }

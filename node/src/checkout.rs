@@ -89,31 +89,7 @@ pub async fn refund(
     by: UserId,
     order_id: OrderId,
 ) -> Result<Payment, CheckoutError> {
-    let payment = match state
-        .stores
-        .payments
-        .payment_for_order(order_id)
-        .map_err(payments::Error::Store)?
-    {
-        Some(payment) => payment,
-        None => {
-            let known = state
-                .stores
-                .payments
-                .order(order_id)
-                .map_err(payments::Error::Store)?
-                .is_some();
-            return Err(if known {
-                payments::Error::NotPaid
-            } else {
-                payments::Error::OrderNotFound
-            }
-            .into());
-        }
-    };
-    if payment.refund.is_some() {
-        return Err(payments::Error::AlreadyRefunded.into());
-    }
+    let payment = state.stores.payments.refundable(order_id)?;
     // Cash needs no call: the staff member hands it over.
     if payment.method.is_card() {
         state.gateway.refund(order_id, &payment.stripe_id).await?;

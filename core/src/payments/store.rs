@@ -54,6 +54,20 @@ impl PaymentsStore {
         payment.map(|p| decode(p.value())).transpose()
     }
 
+    /// The payment a refund of this order would give back, if it may be refunded now: paid, and
+    /// not refunded yet. `refund` checks the same again when it records.
+    pub fn refundable(&self, order_id: OrderId) -> Result<Payment, Error> {
+        let payment = match self.payment_for_order(order_id)? {
+            Some(payment) => payment,
+            None if self.order(order_id)?.is_some() => return Err(Error::NotPaid),
+            None => return Err(Error::OrderNotFound),
+        };
+        if payment.refund.is_some() {
+            return Err(Error::AlreadyRefunded);
+        }
+        Ok(payment)
+    }
+
     /// Records the payment of an authorized charge if the order may still be paid. A second record of
     /// the same charge returns the first payment (a retried request); any other is refused.
     pub fn record(

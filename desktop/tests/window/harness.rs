@@ -8,14 +8,11 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use clap::Parser;
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
 
-use tix_node::app::App;
-use tix_node::config::Config;
+use tix_desktop::standalone::Standalone;
 
 /// How long a test waits for the window to change before it fails.
 pub(crate) const PATIENCE: Duration = Duration::from_secs(20);
@@ -145,11 +142,11 @@ impl Display {
     }
 }
 
-/// A venue node in this process; stopped (stores closed) when dropped or `stop`ped.
+/// A venue node in this process: the box office's own standalone node (the same code as
+/// `tix-node`), with its stores in a temporary directory.
 pub(crate) struct Node {
     pub(crate) url: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    node: Standalone,
     _dir: tempfile::TempDir,
 }
 
@@ -162,39 +159,21 @@ impl Node {
     /// The same, with more of `tix-node`'s flags.
     pub(crate) async fn start_with(flags: &[&str]) -> Node {
         let dir = tempfile::tempdir().unwrap();
-        let mut args = vec![
-            "tix-node",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-            "--first-user-is-staff",
-            "--search",
-            "false",
-        ];
+        let mut args = vec!["--search", "false"];
         args.extend_from_slice(flags);
-        let config = Config::try_parse_from(args).unwrap();
-        let app = App::build(config).await.expect("node starts");
-        let url = format!("http://{}", app.local_addr().unwrap());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(app.run_until_stopped(async {
-            let _ = stopped.await;
-        }));
+        let node = Standalone::start_with(dir.path(), &args)
+            .await
+            .expect("node starts");
         Node {
-            url,
-            stop: Some(stop),
-            task: Some(task),
+            url: node.url().to_owned(),
+            node,
             _dir: dir,
         }
     }
 
-    pub(crate) async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.unwrap().unwrap();
-        }
+    /// Stops it and checks that it stopped cleanly.
+    pub(crate) async fn stop(self) {
+        self.node.stop().await.expect("the node stops cleanly");
     }
 }
 

@@ -224,13 +224,7 @@ async fn violations(window: &harness::Window, axe: &str) -> Vec<serde_json::Valu
         .execute(axe_source::RUN_AXE, vec![])
         .await
         .expect("axe runs");
-    found
-        .as_array()
-        .expect("a list of violations")
-        .iter()
-        .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
-        .cloned()
-        .collect()
+    axe_source::serious(&found)
 }
 
 async fn screens_pass_axe() {

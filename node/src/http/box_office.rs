@@ -174,12 +174,6 @@ pub(super) async fn summary(
     let to = Millis(from.0 + DAY_MS);
     let movements = state.stores.payments.movements(from, to)?;
     let takings = Takings::from_movements(&movements);
-    let total = MethodTakings {
-        sales: takings.card.sales + takings.cash.sales,
-        sales_cents: takings.card.sales_cents + takings.cash.sales_cents,
-        refunds: takings.card.refunds + takings.cash.refunds,
-        refunds_cents: takings.card.refunds_cents + takings.cash.refunds_cents,
-    };
     Ok(Json(json!({
         "date": &from.to_iso()[..10],
         "from": from.to_iso(),
@@ -187,7 +181,7 @@ pub(super) async fn summary(
         "currency": state.currency,
         "card": method_json(&takings.card),
         "cash": method_json(&takings.cash),
-        "total": method_json(&total),
+        "total": method_json(&takings.total()),
     })))
 }
 

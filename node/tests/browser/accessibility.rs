@@ -3,21 +3,14 @@
 
 use serde_json::{Value, json};
 
-use crate::axe_source::{RUN_AXE, axe_source};
+use crate::axe_source::{RUN_AXE, axe_source, serious};
 use crate::chrome::{Browser, Driver, Scripts};
 use crate::helpers::{Node, NodeOptions, id};
 
 /// The serious and critical violations axe finds on the current page.
 async fn violations(browser: &Browser, axe: &str) -> Vec<Value> {
     browser.script(axe).await;
-    let found = browser.script(RUN_AXE).await;
-    found
-        .as_array()
-        .expect("a list of violations")
-        .iter()
-        .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
-        .cloned()
-        .collect()
+    serious(&browser.script(RUN_AXE).await)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

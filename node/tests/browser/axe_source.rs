@@ -34,3 +34,14 @@ pub(crate) const RUN_AXE: &str = "return axe.run(document, { runOnly: { type: 't
     ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } }) \
     .then(r => r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help, \
     nodes: v.nodes.map(n => n.target.join(' ')) })));";
+
+/// The serious and critical ones among what `RUN_AXE` answered.
+pub(crate) fn serious(found: &serde_json::Value) -> Vec<serde_json::Value> {
+    found
+        .as_array()
+        .expect("a list of violations")
+        .iter()
+        .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+        .cloned()
+        .collect()
+}
