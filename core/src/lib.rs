@@ -11,6 +11,7 @@ pub mod ids;
 pub mod orders;
 pub mod outbox;
 pub mod payments;
+pub mod reactions;
 mod record;
 pub mod secret_file;
 pub mod tickets;

@@ -12,6 +12,7 @@ use tix_core::ids::{OrderId, PaymentId, TicketId, UserId};
 use tix_core::orders::{self, OrdersStore};
 use tix_core::outbox::{self, Unit};
 use tix_core::payments::{self, PaymentsStore};
+use tix_core::reactions::{CONSUMERS, Service};
 use tix_core::tickets::{self, TicketDraft, TicketsStore};
 use tix_core::time::Millis;
 
@@ -63,21 +64,16 @@ impl Node {
     fn react(&mut self, mut events: Vec<StoredEvent>) {
         while !events.is_empty() {
             let mut emitted = Vec::new();
-            for service in 0..4 {
-                let db = match service {
-                    0 => self.tickets.db(),
-                    1 => self.orders.db(),
-                    2 => self.payments.db(),
+            for consumer in CONSUMERS {
+                let db = match consumer {
+                    Service::Tickets => self.tickets.db(),
+                    Service::Orders => self.orders.db(),
+                    Service::Payments => self.payments.db(),
                     _ => self.expiration.db(),
                 };
                 let mut unit = Unit::begin(db).unwrap();
-                for event in &events {
-                    match service {
-                        0 => TicketsStore::react(&mut unit, event).unwrap(),
-                        1 => OrdersStore::react(&mut unit, event).unwrap(),
-                        2 => PaymentsStore::react(&mut unit, event).unwrap(),
-                        _ => ExpirationStore::react(&mut unit, event).unwrap(),
-                    }
+                for event in events.iter().filter(|e| consumer.reacts_to(e)) {
+                    consumer.react(&mut unit, event).unwrap();
                 }
                 emitted.extend(self.commit(unit));
             }

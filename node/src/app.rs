@@ -7,10 +7,15 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
+use axum::Router;
+use axum::http::header::ACCEPT;
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
 use rand::RngCore;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tower_http::trace::TraceLayer;
 use tracing::{info, warn};
 
 use tix_core::secret_file;
@@ -28,6 +33,7 @@ use crate::search::Search;
 use crate::session::Sessions;
 use crate::state::{AppState, Storefront};
 use crate::stores::Stores;
+use crate::web;
 use crate::writer::{Writer, WriterSignals};
 
 pub struct App {
@@ -190,7 +196,7 @@ impl App {
             shutdown_tx,
         } = self;
         info!(addr = %listener.local_addr()?, payments = state.gateway.mode(), "serving");
-        let router = http::router(state);
+        let router = router(state);
         // Live-update streams never end by themselves: they are told to when the stop begins, so
         // that the graceful stop only waits for ordinary requests.
         let shutdown = async move {
@@ -222,6 +228,33 @@ impl App {
         tokio::task::spawn_blocking(move || writer.join()).await?;
         info!("stopped");
         Ok(())
+    }
+}
+
+/// The node's routes: the JSON API and the storefront side by side. Unknown routes and known API
+/// paths with the wrong method are 404 in the contract's error shape, as the seed's catch-all does,
+/// except that a browser asking for HTML outside `/api` gets the storefront's 404 page.
+fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(http::routes())
+        .merge(web::routes(&state))
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_found)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found(uri: Uri, headers: HeaderMap) -> Response {
+    let api = uri.path() == "/api" || uri.path().starts_with("/api/");
+    let wants_html = headers
+        .get_all(ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|accept| accept.contains("text/html"));
+    if api || !wants_html {
+        http::not_found()
+    } else {
+        web::not_found()
     }
 }
 

@@ -10,11 +10,12 @@ use std::time::Duration;
 use tracing::{error, info, warn};
 
 use tix_core::ids::{OrderId, PaymentId, UserId};
-use tix_core::payments::{self, Payment};
+use tix_core::payments::{self, Payment, PaymentsStore};
+use tix_core::reactions::Service;
 
 use crate::gateway::{ChargeRequest, GatewayError};
 use crate::state::AppState;
-use crate::writer::{Command, WriteError};
+use crate::writer::WriteError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckoutError {
@@ -56,12 +57,8 @@ pub async fn pay(
     let charge_id = authorization.charge_id.clone();
     let recorded = state
         .writer
-        .request(|reply| Command::RecordPayment {
-            id: payment_id,
-            order: order_id,
-            payer,
-            charge_id,
-            reply,
+        .run(Service::Payments, move |unit, context| {
+            PaymentsStore::record(unit, payment_id, order_id, payer, &charge_id, context.now)
         })
         .await;
     match recorded {
@@ -97,10 +94,8 @@ pub async fn refund(
     }
     Ok(state
         .writer
-        .request(|reply| Command::RecordRefund {
-            order: order_id,
-            by,
-            reply,
+        .run(Service::Payments, move |unit, context| {
+            PaymentsStore::refund(unit, order_id, by, context.now)
         })
         .await??)
 }

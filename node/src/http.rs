@@ -1,28 +1,26 @@
-//! The HTTP edge: the seed-compatible JSON API, `/healthz`, and the storefront's pages (`web`).
+//! The JSON edge: the seed-compatible API, the box office's endpoints, search and `/healthz`.
 //!
-//! Unknown routes and known API paths with the wrong method are 404 in the contract's error shape, as
-//! the seed's catch-all does, except that a browser asking for HTML outside `/api` gets the
-//! storefront's 404 page.
+//! Handlers parse the request (`input`), call an action or read the stores, and shape the JSON.
+//! Unknown routes are the app's to answer (`app::router`), with `not_found` for API paths.
 
 mod box_office;
-mod error;
 mod health;
-pub(crate) mod input;
+mod input;
 mod orders;
 mod payments;
 mod search;
-pub(crate) mod tickets;
-pub(crate) mod users;
+mod tickets;
+mod users;
 
 use axum::Router;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use tower_http::trace::TraceLayer;
 
-pub use self::error::{ApiError, FieldError};
+use crate::actions::ApiError;
 use crate::state::AppState;
 
-pub fn router(state: AppState) -> Router {
-    let storefront = crate::web::routes(&state);
+/// The API's routes.
+pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/users/signup", post(users::sign_up))
         .route("/api/users/signin", post(users::sign_in))
@@ -42,29 +40,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/box-office/summary", get(box_office::summary))
         .route("/healthz", get(health::health))
         .route("/hello", get(health::hello))
-        .merge(storefront)
-        .fallback(not_found)
-        .method_not_allowed_fallback(not_found)
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
 }
 
-/// The contract's JSON 404, or the storefront's page for a browser (one that asks for HTML) outside
-/// `/api`.
-async fn not_found(
-    uri: axum::http::Uri,
-    headers: axum::http::HeaderMap,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let api = uri.path() == "/api" || uri.path().starts_with("/api/");
-    let wants_html = headers
-        .get_all(axum::http::header::ACCEPT)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .any(|accept| accept.contains("text/html"));
-    if api || !wants_html {
-        ApiError::NotFound.into_response()
-    } else {
-        crate::web::not_found()
-    }
+/// The contract's JSON 404, as the seed's catch-all answers.
+pub fn not_found() -> Response {
+    ApiError::NotFound.into_response()
 }

@@ -1,6 +1,7 @@
 //! The Tix venue node: the seed app's JSON API and a web storefront over five per-service redb
 //! stores, one writer that commits in batches, and a scheduler that ends unpaid locks on time.
 
+pub mod actions;
 pub mod app;
 pub mod checkout;
 pub mod clock;

@@ -28,7 +28,7 @@ use tix_sync::broker::BrokerUrl;
 use tix_sync::protocol::{Envelope, Epoch, VenueId, events_topic};
 
 use crate::stores::Stores;
-use crate::writer::{Command, WriteError, WriterHandle, WriterSignals};
+use crate::writer::{WriteError, WriterHandle, WriterSignals};
 
 use self::link::Link;
 pub use self::status::SyncStatus;
@@ -162,18 +162,10 @@ impl Relay {
                 && (acked >= prune_asked + PRUNE_EVERY
                     || (acked > prune_asked && cursor > last_seq))
             {
-                match self
-                    .writer
-                    .request(|reply| Command::PruneOutbox { acked, reply })
-                    .await
-                {
-                    Ok(Ok(now_pruned)) => {
+                match self.writer.prune(acked).await {
+                    Ok(now_pruned) => {
                         prune_asked = acked;
                         self.status.pruned.store(now_pruned, Ordering::Release);
-                    }
-                    Ok(Err(e)) => {
-                        warn!(error = %e, "pruning the outbox failed; will retry");
-                        prune_asked = acked;
                     }
                     Err(WriteError::Failed(e)) => {
                         warn!(error = %e, "pruning the outbox failed; will retry");

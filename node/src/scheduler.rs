@@ -11,11 +11,13 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tracing::{error, warn};
 
+use tix_core::expiration::ExpirationStore;
+use tix_core::reactions::Service;
 use tix_core::time::Millis;
 
 use crate::clock::Clock;
 use crate::stores::Stores;
-use crate::writer::{Command, EXPIRE_BATCH, WriterHandle, WriterSignals};
+use crate::writer::{EXPIRE_BATCH, WriterHandle, WriterSignals};
 
 /// How late locks were released (or, for search, how long a ticket change took to reach the index):
 /// a histogram by millisecond, for `/healthz` and the benchmark.
@@ -119,7 +121,12 @@ pub async fn run(
 /// Fires every due lock, in as many writer batches as it takes. Returns false on failure.
 async fn fire_due(writer: &WriterHandle, clock: &Arc<dyn Clock>, lateness: &Lateness) -> bool {
     loop {
-        match writer.request(|reply| Command::ExpireDue { reply }).await {
+        match writer
+            .run(Service::Expiration, |unit, context| {
+                ExpirationStore::fire_due(unit, context.now, EXPIRE_BATCH)
+            })
+            .await
+        {
             Ok(Ok(fired)) => {
                 let now: Millis = clock.now();
                 for job in &fired {

@@ -10,11 +10,18 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+use axum::http::header::COOKIE;
+use axum::http::{HeaderMap, HeaderValue};
+
 use tix_core::auth::User;
 use tix_core::ids::UserId;
 use tix_core::time::Millis;
 
 pub const COOKIE_NAME: &str = "session";
+
+/// Clears the session; `SameSite=Lax` like the session itself.
+pub const SIGNED_OUT_COOKIE: &str =
+    "session=; path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; httponly; samesite=lax";
 
 /// The signed-in user as the session says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +69,31 @@ impl Sessions {
         let jwt = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .expect("HS256 signing of plain claims cannot fail");
         STANDARD.encode(serde_json::to_vec(&CookieBody { jwt }).expect("cookie body serializes"))
+    }
+
+    /// The valid session a request's `Cookie` headers carry, if any.
+    pub fn from_headers(&self, headers: &HeaderMap) -> Option<Claims> {
+        headers
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .find_map(|cookies| self.read(cookies))
+    }
+
+    /// The `Set-Cookie` value that signs `user` in: `HttpOnly`, `SameSite=Lax` (so no other
+    /// site's form can act with it), and `Secure` when the request came over HTTPS.
+    pub fn cookie(&self, user: &User, now: Millis, headers: &HeaderMap) -> HeaderValue {
+        let value = self.issue(user, now);
+        // Browsers send a Secure cookie only over HTTPS; a TLS-terminating proxy tells us so.
+        let secure = headers
+            .get("x-forwarded-proto")
+            .is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https"));
+        let cookie = if secure {
+            format!("{COOKIE_NAME}={value}; path=/; secure; httponly; samesite=lax")
+        } else {
+            format!("{COOKIE_NAME}={value}; path=/; httponly; samesite=lax")
+        };
+        HeaderValue::from_str(&cookie).expect("base64 cookie values are valid header text")
     }
 
     /// The session a `Cookie` header carries, if it carries a valid one.

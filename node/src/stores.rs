@@ -9,6 +9,7 @@ use tix_core::expiration::ExpirationStore;
 use tix_core::orders::OrdersStore;
 use tix_core::outbox;
 use tix_core::payments::PaymentsStore;
+use tix_core::reactions::Service;
 use tix_core::tickets::TicketsStore;
 
 pub struct Stores {
@@ -52,6 +53,17 @@ impl Stores {
             expiration: ExpirationStore::from_database(open("expiration")?)
                 .context("preparing expiration store")?,
         })
+    }
+
+    /// The database `service` writes.
+    pub fn db(&self, service: Service) -> &redb::Database {
+        match service {
+            Service::Auth => self.auth.db(),
+            Service::Tickets => self.tickets.db(),
+            Service::Orders => self.orders.db(),
+            Service::Payments => self.payments.db(),
+            Service::Expiration => self.expiration.db(),
+        }
     }
 
     /// Every store's database, in the writer's fixed order.

@@ -13,16 +13,15 @@ use serde_json::{Value, json};
 
 use tix_core::auth::User;
 use tix_core::events::OrderStatus;
-use tix_core::ids::{OrderId, PaymentId};
+use tix_core::ids::OrderId;
 use tix_core::payments::{MethodTakings, Payment, Takings};
 use tix_core::time::Millis;
 
-use super::error::ApiError;
-use super::input::{Body, Session, Validator, parse_id, string};
+use super::input::{Body, Session};
 use super::orders::order_json;
-use crate::checkout;
+use crate::actions::validate::{Validator, parse_id, string};
+use crate::actions::{self, ApiError, FieldError};
 use crate::state::AppState;
-use crate::writer::Command;
 
 /// Most open locks listed at once (soonest to expire first).
 const LOCKS_SHOWN: usize = 500;
@@ -69,11 +68,7 @@ pub(super) async fn pay_cash(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     require_staff(&state, session).await?;
     let order = order_id_of(body)?;
-    let id = PaymentId(state.ids.next(state.clock.now()));
-    let payment = state
-        .writer
-        .request(|reply| Command::RecordCashPayment { id, order, reply })
-        .await??;
+    let payment = actions::payments::pay_cash(&state, order).await?;
     Ok((StatusCode::CREATED, Json(payment_json(&payment))))
 }
 
@@ -86,11 +81,7 @@ pub(super) async fn refund(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let staff = require_staff(&state, session).await?;
     let order = order_id_of(body)?;
-    // Its own task, like a payment: a dropped connection cannot leave a refund half recorded.
-    let refund = tokio::spawn(async move { checkout::refund(&state, staff.id, order).await });
-    let payment = refund
-        .await
-        .map_err(|e| ApiError::Internal(format!("refund task: {e}")))??;
+    let payment = actions::payments::refund(&state, staff.id, order).await?;
     Ok((StatusCode::CREATED, Json(payment_json(&payment))))
 }
 
@@ -103,7 +94,7 @@ pub(super) async fn orders_by_email(
     require_staff(&state, session).await?;
     let email = params.get("email").map(|e| e.trim()).unwrap_or_default();
     if email.is_empty() {
-        return Err(ApiError::Validation(vec![super::FieldError {
+        return Err(ApiError::Validation(vec![FieldError {
             message: "Email must be given".into(),
             field: Some("email".into()),
         }]));
@@ -165,7 +156,7 @@ pub(super) async fn summary(
     let from = match params.get("date").map(|d| d.trim()) {
         None | Some("") => Millis(state.clock.now().0 / DAY_MS * DAY_MS),
         Some(date) => day_start(date).ok_or_else(|| {
-            ApiError::Validation(vec![super::FieldError {
+            ApiError::Validation(vec![FieldError {
                 message: "Date must be YYYY-MM-DD".into(),
                 field: Some("date".into()),
             }])

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
 
-use super::error::ApiError;
+use crate::actions::ApiError;
 use crate::state::AppState;
 
 pub(super) async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {

@@ -8,11 +8,11 @@ use serde_json::{Value, json};
 use tix_core::ids::{OrderId, TicketId};
 use tix_core::orders::Order;
 
-use super::error::ApiError;
-use super::input::{Body, PathId, Session, Validator};
+use super::input::{Body, PathId, Session};
 use super::tickets::price_json;
+use crate::actions::validate::Validator;
+use crate::actions::{self, ApiError};
 use crate::state::AppState;
-use crate::writer::Command;
 
 pub(super) async fn place(
     State(state): State<AppState>,
@@ -38,16 +38,7 @@ pub(super) async fn place(
     check.finish()?;
     let ticket = ticket_id.ok_or(ApiError::Malformed)?;
 
-    let id = OrderId(state.ids.next(state.clock.now()));
-    let order = state
-        .writer
-        .request(|reply| Command::PlaceOrder {
-            id,
-            buyer: buyer.id,
-            ticket,
-            reply,
-        })
-        .await??;
+    let order = actions::orders::place(&state, buyer.id, ticket).await?;
     Ok((StatusCode::CREATED, Json(order_json(&order))))
 }
 
@@ -81,14 +72,7 @@ pub(super) async fn cancel(
 ) -> Result<StatusCode, ApiError> {
     let requester = session.require()?;
     let id: OrderId = path.parse()?;
-    state
-        .writer
-        .request(|reply| Command::CancelOrder {
-            id,
-            requester: requester.id,
-            reply,
-        })
-        .await??;
+    actions::orders::cancel(&state, requester.id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

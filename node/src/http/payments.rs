@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 
 use tix_core::ids::OrderId;
 
-use super::error::ApiError;
-use super::input::{Body, Session, Validator, parse_id, string};
-use crate::checkout;
+use super::input::{Body, Session};
+use crate::actions::validate::{Validator, parse_id, string};
+use crate::actions::{self, ApiError};
 use crate::state::AppState;
 
 /// Longest token accepted; Stripe's are far shorter.
@@ -37,12 +37,6 @@ pub(super) async fn pay(
     let order_id: OrderId = parse_id(order_id.unwrap_or_default())?;
     let token = token.unwrap_or_default().to_owned();
 
-    // The checkout runs as its own task: if the buyer's connection drops mid-payment, the
-    // authorization is still recorded and captured, or voided, rather than left hanging.
-    let checkout =
-        tokio::spawn(async move { checkout::pay(&state, payer.id, order_id, token).await });
-    let payment = checkout
-        .await
-        .map_err(|e| ApiError::Internal(format!("checkout task: {e}")))??;
+    let payment = actions::payments::pay(&state, payer.id, order_id, token).await?;
     Ok((StatusCode::CREATED, Json(json!({ "id": payment.id }))))
 }

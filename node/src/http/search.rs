@@ -12,8 +12,8 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use serde_json::Value;
 
-use super::error::{ApiError, FieldError};
 use super::tickets::ticket_json;
+use crate::actions::{ApiError, FieldError};
 use crate::search::{SearchError, SearchRequest};
 use crate::state::AppState;
 

@@ -8,7 +8,8 @@ use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::http::users::{SIGNED_OUT_COOKIE, authenticate, register, session_cookie};
+use crate::actions::users::{authenticate, register};
+use crate::session::SIGNED_OUT_COOKIE;
 use crate::state::AppState;
 
 use super::csrf::CheckedForm;
@@ -101,9 +102,10 @@ pub(crate) async fn submit(
     match user {
         Ok(user) => {
             let mut response = redirect(&next);
-            response
-                .headers_mut()
-                .append(SET_COOKIE, session_cookie(&state, &headers, &user));
+            response.headers_mut().append(
+                SET_COOKIE,
+                state.sessions.cookie(&user, state.clock.now(), &headers),
+            );
             Ok(response)
         }
         Err(error) => {

@@ -11,7 +11,6 @@ use axum::http::{StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::http::input::read_session;
 use crate::session::Claims;
 use crate::state::AppState;
 
@@ -31,7 +30,7 @@ impl FromRequestParts<AppState> for Visitor {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let user = read_session(&parts.headers, state);
+        let user = state.sessions.from_headers(&parts.headers);
         let (csrf, fresh_csrf) = match csrf::read(&parts.headers) {
             Some(token) => (token, false),
             None => (csrf::fresh(), true),
@@ -41,6 +40,24 @@ impl FromRequestParts<AppState> for Visitor {
             csrf,
             fresh_csrf,
         })
+    }
+}
+
+/// A signed-in visitor; anyone else is sent to sign in, and back to the page afterwards.
+pub(crate) struct SignedIn {
+    pub(crate) visitor: Visitor,
+    pub(crate) user: Claims,
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Ok(visitor) = Visitor::from_request_parts(parts, state).await;
+        match visitor.user.clone() {
+            Some(user) => Ok(SignedIn { visitor, user }),
+            None => Err(sign_in_first(&parts.uri)),
+        }
     }
 }
 
@@ -109,7 +126,7 @@ pub(crate) fn redirect(to: &str) -> Response {
 }
 
 /// Sends a signed-out visitor to sign in, and back to `uri` afterwards.
-pub(crate) fn sign_in_first(uri: &Uri) -> Response {
+fn sign_in_first(uri: &Uri) -> Response {
     let back: String = url::form_urlencoded::byte_serialize(uri.path().as_bytes()).collect();
     redirect(&format!("/auth/signin?next={back}"))
 }

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::Response;
 
 use tix_core::events::OrderStatus;
@@ -11,14 +11,12 @@ use tix_core::ids::OrderId;
 use tix_core::orders::Order;
 use tix_core::time::Millis;
 
-use crate::checkout;
-use crate::http::ApiError;
+use crate::actions::{self, ApiError};
 use crate::session::Claims;
 use crate::state::AppState;
-use crate::writer::Command;
 
 use super::csrf::CheckedForm;
-use super::frame::{Frame, Visitor, money, redirect, sign_in_first, when};
+use super::frame::{Frame, SignedIn, Visitor, money, redirect, when};
 use super::problem::{PageError, Problems};
 
 /// Longest card token accepted, as in the JSON API.
@@ -101,14 +99,13 @@ fn order_page(state: &AppState, visitor: &Visitor, order: &Order, problems: Prob
 /// `/orders/{id}`.
 pub(crate) async fn show(
     State(state): State<AppState>,
-    visitor: Visitor,
-    uri: Uri,
+    SignedIn {
+        visitor,
+        user: buyer,
+    }: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let Some(buyer) = &visitor.user else {
-        return Ok(sign_in_first(&uri));
-    };
-    let order = own_order(&state, buyer, &id)?;
+    let order = own_order(&state, &buyer, &id)?;
     let page = order_page(&state, &visitor, &order, Problems::default());
     Ok(visitor.page(StatusCode::OK, &page))
 }
@@ -116,14 +113,13 @@ pub(crate) async fn show(
 /// `POST /orders/{id}/pay`: charge the card token (a test token in test mode), then show the order.
 pub(crate) async fn pay(
     State(state): State<AppState>,
-    visitor: Visitor,
-    uri: Uri,
+    SignedIn {
+        visitor,
+        user: buyer,
+    }: SignedIn,
     Path(id): Path<String>,
     form: CheckedForm,
 ) -> Result<Response, PageError> {
-    let Some(buyer) = visitor.user.clone() else {
-        return Ok(sign_in_first(&uri));
-    };
     let order = own_order(&state, &buyer, &id)?;
     let token = form
         .text("token")
@@ -134,22 +130,13 @@ pub(crate) async fn pay(
         None => Err(ApiError::BadRequest(
             "Please enter your card details.".into(),
         )),
-        Some(token) => {
-            // As in the API: the checkout runs on its own, so a buyer who leaves mid-payment
-            // cannot leave an authorization hanging.
-            let task_state = state.clone();
-            let order_id = order.id;
-            tokio::spawn(async move { checkout::pay(&task_state, buyer.id, order_id, token).await })
-                .await
-                .map_err(|e| ApiError::Internal(format!("checkout task: {e}")))
-                .and_then(|paid| paid.map_err(ApiError::from))
-        }
+        Some(token) => actions::payments::pay(&state, buyer.id, order.id, token).await,
     };
     match paid {
         Ok(_) => Ok(redirect(&format!("/orders/{}", order.id))),
         Err(error) => {
             let (status, problems) = Problems::from_api(error)?;
-            let order = own_order(&state, visitor.user.as_ref().expect("signed in"), &id)?;
+            let order = own_order(&state, &buyer, &id)?;
             Ok(visitor.page(status, &order_page(&state, &visitor, &order, problems)))
         }
     }
@@ -158,30 +145,19 @@ pub(crate) async fn pay(
 /// `POST /orders/{id}/cancel`: give the ticket back before paying.
 pub(crate) async fn cancel(
     State(state): State<AppState>,
-    visitor: Visitor,
-    uri: Uri,
+    SignedIn {
+        visitor,
+        user: buyer,
+    }: SignedIn,
     Path(id): Path<String>,
     _form: CheckedForm,
 ) -> Result<Response, PageError> {
-    let Some(buyer) = &visitor.user else {
-        return Ok(sign_in_first(&uri));
-    };
-    let order = own_order(&state, buyer, &id)?;
-    let cancelled = state
-        .writer
-        .request(|reply| Command::CancelOrder {
-            id: order.id,
-            requester: buyer.id,
-            reply,
-        })
-        .await
-        .map_err(ApiError::from)
-        .and_then(|done| done.map_err(ApiError::from));
-    match cancelled {
+    let order = own_order(&state, &buyer, &id)?;
+    match actions::orders::cancel(&state, buyer.id, order.id).await {
         Ok(_) => Ok(redirect(&format!("/orders/{}", order.id))),
         Err(error) => {
             let (status, problems) = Problems::from_api(error)?;
-            let order = own_order(&state, buyer, &id)?;
+            let order = own_order(&state, &buyer, &id)?;
             Ok(visitor.page(status, &order_page(&state, &visitor, &order, problems)))
         }
     }
@@ -205,12 +181,11 @@ struct OrdersPage {
 /// `/orders`: the visitor's orders with their statuses.
 pub(crate) async fn list(
     State(state): State<AppState>,
-    visitor: Visitor,
-    uri: Uri,
+    SignedIn {
+        visitor,
+        user: buyer,
+    }: SignedIn,
 ) -> Result<Response, PageError> {
-    let Some(buyer) = &visitor.user else {
-        return Ok(sign_in_first(&uri));
-    };
     let now = state.clock.now();
     let rows = state
         .stores

@@ -5,7 +5,7 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use crate::http::ApiError;
+use crate::actions::{ApiError, FieldError};
 
 use super::frame::Frame;
 
@@ -39,7 +39,7 @@ impl Problems {
             ApiError::NotFound => return Err(PageError::NotFound),
             ApiError::NotAuthorized => (
                 StatusCode::FORBIDDEN,
-                vec![crate::http::FieldError {
+                vec![FieldError {
                     message: "That belongs to someone else.".into(),
                     field: None,
                 }],

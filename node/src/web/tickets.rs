@@ -5,21 +5,20 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::Response;
 
-use tix_core::ids::{OrderId, TicketId};
+use tix_core::ids::TicketId;
 use tix_core::tickets::Ticket;
 
-use crate::http::ApiError;
-use crate::http::tickets::{EDIT_PRICE_MESSAGE, NEW_PRICE_MESSAGE, draft, edit, sell};
+use crate::actions::tickets::{EDIT_PRICE_MESSAGE, NEW_PRICE_MESSAGE, draft, edit, sell};
+use crate::actions::{self, ApiError};
 use crate::live::TicketState;
 use crate::search::{SearchError, SearchRequest};
 use crate::state::AppState;
-use crate::writer::Command;
 
 use super::csrf::CheckedForm;
-use super::frame::{Frame, Visitor, money, redirect, sign_in_first, when};
+use super::frame::{Frame, SignedIn, Visitor, money, redirect, when};
 use super::problem::{PageError, Problems};
 
 /// Tickets per page of the list: a page stays small on a phone and under 50 KB.
@@ -267,19 +266,7 @@ pub(crate) async fn buy(
             ticket.id
         )));
     };
-    let order_id = OrderId(state.ids.next(state.clock.now()));
-    let placed = state
-        .writer
-        .request(|reply| Command::PlaceOrder {
-            id: order_id,
-            buyer: buyer.id,
-            ticket: ticket.id,
-            reply,
-        })
-        .await
-        .map_err(ApiError::from)
-        .and_then(|placed| placed.map_err(ApiError::from));
-    match placed {
+    match actions::orders::place(&state, buyer.id, ticket.id).await {
         Ok(order) => Ok(redirect(&format!("/orders/{}", order.id))),
         Err(error) => {
             let (status, problems) = Problems::from_api(error)?;
@@ -374,23 +361,22 @@ fn as_draft_body(form: &CheckedForm) -> serde_json::Map<String, serde_json::Valu
 }
 
 /// `/tickets/new`.
-pub(crate) async fn new(State(state): State<AppState>, visitor: Visitor, uri: Uri) -> Response {
-    if visitor.user.is_none() {
-        return sign_in_first(&uri);
-    }
+pub(crate) async fn new(
+    State(state): State<AppState>,
+    SignedIn { visitor, .. }: SignedIn,
+) -> Response {
     visitor.page(StatusCode::OK, &TicketForm::blank(&state, &visitor))
 }
 
 /// `POST /tickets/new`: list the ticket, then show it.
 pub(crate) async fn create(
     State(state): State<AppState>,
-    visitor: Visitor,
-    uri: Uri,
+    SignedIn {
+        visitor,
+        user: seller,
+    }: SignedIn,
     form: CheckedForm,
 ) -> Result<Response, PageError> {
-    let Some(seller) = &visitor.user else {
-        return Ok(sign_in_first(&uri));
-    };
     let listed = match draft(&as_draft_body(&form), NEW_PRICE_MESSAGE) {
         Ok(draft) => sell(&state, seller.id, draft).await,
         Err(e) => Err(e),
@@ -408,13 +394,12 @@ pub(crate) async fn create(
 /// `/tickets/{id}/edit`: the seller's own ticket, while no order holds it.
 pub(crate) async fn edit_form(
     State(state): State<AppState>,
-    visitor: Visitor,
-    uri: Uri,
+    SignedIn {
+        visitor,
+        user: editor,
+    }: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let Some(editor) = &visitor.user else {
-        return Ok(sign_in_first(&uri));
-    };
     let ticket = find_ticket(&state, &id)?;
     if ticket.user_id != editor.id {
         return Err(PageError::NotFound);
@@ -429,14 +414,13 @@ pub(crate) async fn edit_form(
 /// `POST /tickets/{id}/edit`.
 pub(crate) async fn update(
     State(state): State<AppState>,
-    visitor: Visitor,
-    uri: Uri,
+    SignedIn {
+        visitor,
+        user: editor,
+    }: SignedIn,
     Path(id): Path<String>,
     form: CheckedForm,
 ) -> Result<Response, PageError> {
-    let Some(editor) = &visitor.user else {
-        return Ok(sign_in_first(&uri));
-    };
     let ticket = find_ticket(&state, &id)?;
     let saved = match draft(&as_draft_body(&form), EDIT_PRICE_MESSAGE) {
         Ok(draft) => edit(&state, editor.id, ticket.id, draft).await,
@@ -464,13 +448,12 @@ struct ListingsPage {
 /// `/my/tickets`: everything the visitor listed, and where each stands.
 pub(crate) async fn listings(
     State(state): State<AppState>,
-    visitor: Visitor,
-    uri: Uri,
+    SignedIn {
+        visitor,
+        user: seller,
+    }: SignedIn,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
-    let Some(seller) = &visitor.user else {
-        return Ok(sign_in_first(&uri));
-    };
     let after = number(&params, "after") as u64;
     let tickets = state
         .stores

@@ -1,7 +1,9 @@
-//! `ApiError`: every failure a request can meet, and the status and body the contract gives it.
+//! `ApiError`: every failure an action or a request can meet, and the status and messages the
+//! contract gives it.
 //!
-//! Bodies always have the seed's shape `{"errors":[{"message", "field"?}]}`. Domain errors from the
-//! services are mapped here, at the edge; nothing in `core` knows about HTTP.
+//! The JSON API answers with the seed's shape `{"errors":[{"message", "field"?}]}`; the storefront
+//! shows the same messages beside its fields. Domain errors from the services are mapped here, in
+//! one place for both edges; nothing in `core` knows about HTTP.
 
 use axum::Json;
 use axum::http::StatusCode;

@@ -1,0 +1,344 @@
+//! The writer's state: runs a batch in one transaction, commits it, and cascades the reactions;
+//! recovers after a crash or a failed write; checkpoints and prunes.
+//!
+//! Architecture invariant: commits happen one after another, and each commit's events take the next
+//! contiguous sequence numbers, so the union of the outboxes is gap-free. After a crash the reactions
+//! that did not happen yet are replayed from the outboxes (`resync`); every reaction is idempotent and
+//! each store records how far it has applied.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::thread;
+
+use tracing::{error, info};
+
+use tix_core::events::StoredEvent;
+use tix_core::outbox::{self, Unit};
+use tix_core::reactions::{CONSUMERS, Service};
+use tix_core::time::Millis;
+
+use super::WriterSignals;
+use super::command::{Command, Context, Ran, Stage, WriteFailed};
+use crate::clock::Clock;
+use crate::stores::Stores;
+
+/// How far a consumer's recorded position may fall behind before it is written anyway.
+const MAX_POSITION_LAG: u64 = 4096;
+/// Most outbox events one prune deletes from each store.
+const PRUNE_BATCH: usize = 16 * 1024;
+
+pub(super) struct State {
+    stores: Arc<Stores>,
+    clock: Arc<dyn Clock>,
+    lock_ttl: std::time::Duration,
+    signals: Arc<WriterSignals>,
+    next_seq: u64,
+    /// Per consumer: every event at or below this has been seen by its reactions.
+    applied: [u64; 4],
+    /// Per consumer: the position last written to its store (what a restart replays from).
+    persisted: [u64; 4],
+    /// A write failed; positions must be reloaded from the stores before the next batch.
+    needs_resync: bool,
+}
+
+impl State {
+    pub(super) fn recover(
+        stores: Arc<Stores>,
+        clock: Arc<dyn Clock>,
+        lock_ttl: std::time::Duration,
+        signals: Arc<WriterSignals>,
+    ) -> anyhow::Result<State> {
+        let mut state = State {
+            stores,
+            clock,
+            lock_ttl,
+            signals,
+            next_seq: 1,
+            applied: [0; 4],
+            persisted: [0; 4],
+            needs_resync: false,
+        };
+        state.resync()?;
+        Ok(state)
+    }
+
+    /// Reloads the sequence and every consumer's position from the stores, then replays the
+    /// reactions they have not applied. Runs at start-up and after a failed write.
+    fn resync(&mut self) -> Result<(), redb::Error> {
+        let last_seq = self.stores.last_seq()?;
+        for (slot, consumer) in self.applied.iter_mut().zip(CONSUMERS) {
+            *slot = outbox::positions(self.stores.db(consumer))?.1;
+        }
+        self.persisted = self.applied;
+        self.next_seq = last_seq + 1;
+        self.signals.last_seq.store(last_seq, Ordering::Release);
+        let from = self.applied.iter().copied().min().unwrap_or(last_seq);
+        let replay = self.stores.events_after(from, usize::MAX)?;
+        let pending = replay
+            .iter()
+            .filter(|e| {
+                CONSUMERS
+                    .iter()
+                    .zip(self.applied)
+                    .any(|(c, a)| e.seq > a && c.reacts_to(e))
+            })
+            .count();
+        if pending > 0 {
+            info!(
+                from,
+                pending, "replaying reactions interrupted by a stop or a failed write"
+            );
+        }
+        self.cascade(replay)
+    }
+
+    /// Reloads the stores if an earlier write failed; an error if they still fail.
+    fn ready(&mut self) -> Result<(), WriteFailed> {
+        if self.needs_resync {
+            self.resync().map_err(|e| {
+                error!(error = %e, "stores still failing; refusing writes");
+                WriteFailed::new(Stage::Resync, e)
+            })?;
+            self.needs_resync = false;
+        }
+        Ok(())
+    }
+
+    pub(super) fn run_batch(&mut self, service: Service, batch: Vec<Command>) {
+        if let Err(failure) = self.ready() {
+            batch.into_iter().for_each(|c| c.fail(failure.clone()));
+            return;
+        }
+        let context = Context {
+            now: self.clock.now(),
+            lock_ttl: self.lock_ttl,
+        };
+        let mut ran = Vec::with_capacity(batch.len());
+        let mut commands = batch.into_iter();
+        match self.execute(service, &mut commands, &mut ran, &context) {
+            Ok(()) => ran.into_iter().for_each(|r| r.send()),
+            Err(failure) => {
+                error!(error = %failure, "write batch failed; its replies report the failure");
+                // Part of the batch or of its reactions may have committed: start the next batch
+                // from what the stores say, replaying what is missing.
+                self.needs_resync = true;
+                ran.into_iter().for_each(|r| r.fail(failure.clone()));
+                commands.for_each(|c| c.fail(failure.clone()));
+            }
+        }
+    }
+
+    /// Runs a batch in one transaction, commits it, and lets the other services react.
+    fn execute(
+        &mut self,
+        service: Service,
+        commands: &mut impl Iterator<Item = Command>,
+        ran: &mut Vec<Box<dyn Ran>>,
+        context: &Context,
+    ) -> Result<(), WriteFailed> {
+        let mut unit =
+            Unit::begin(self.stores.db(service)).map_err(|e| WriteFailed::new(Stage::Begin, e))?;
+        for command in commands {
+            let (answer, fault) = command.job.run(&mut unit, context);
+            ran.push(answer);
+            if let Some(e) = fault {
+                return Err(WriteFailed::new(Stage::Run, e));
+            }
+        }
+        let position = service
+            .consumer_index()
+            .map(|index| (index, self.applied[index]));
+        if let Some((_, applied)) = position {
+            unit.mark_applied(applied);
+        }
+        let events = self
+            .commit(unit, context.now)
+            .map_err(|e| WriteFailed::new(Stage::Commit, e))?;
+        if let Some((index, applied)) = position {
+            self.persisted[index] = applied;
+        }
+        if service == Service::Expiration {
+            self.signals.expiry_changed.notify_one();
+        }
+        self.cascade(events)
+            .map_err(|e| WriteFailed::new(Stage::React, e))
+    }
+
+    fn commit(&mut self, unit: Unit, now: Millis) -> Result<Vec<StoredEvent>, redb::Error> {
+        let events = unit.commit(self.next_seq, now)?;
+        if !events.is_empty() {
+            self.next_seq += events.len() as u64;
+            self.signals
+                .last_seq
+                .store(self.next_seq - 1, Ordering::Release);
+            self.signals.committed.send_replace(self.next_seq - 1);
+        }
+        Ok(events)
+    }
+
+    /// Lets every consumer react to `events` (and to what its reactions emit) until all are seen.
+    ///
+    /// The consumers of one round work on different stores, so each builds its transaction on its
+    /// own thread. Transactions that emit no events carry no sequence numbers and commit in
+    /// parallel; those that do emit commit one after another, keeping the outboxes gap-free.
+    fn cascade(&mut self, mut events: Vec<StoredEvent>) -> Result<(), redb::Error> {
+        let now = self.clock.now();
+        while let Some(last) = events.last().map(|e| e.seq) {
+            let units = self.react_in_parallel(&events, last)?;
+            let durable: Vec<Service> = units
+                .iter()
+                .filter(|(consumer, unit)| {
+                    unit.pending_events() > 0 || self.position_lags(*consumer, last)
+                })
+                .map(|(consumer, _)| *consumer)
+                .collect();
+            let expiration_changed = units.iter().any(|(c, _)| *c == Service::Expiration);
+            let (speaking, silent): (Vec<_>, Vec<_>) = units
+                .into_iter()
+                .partition(|(_, unit)| unit.pending_events() > 0);
+            let emitted = self.commit_round(speaking, silent, &durable, now)?;
+            if expiration_changed {
+                self.signals.expiry_changed.notify_one();
+            }
+            for (index, consumer) in CONSUMERS.into_iter().enumerate() {
+                self.applied[index] = self.applied[index].max(last);
+                if durable.contains(&consumer) {
+                    self.persisted[index] = last;
+                }
+            }
+            events = emitted;
+        }
+        Ok(())
+    }
+
+    /// Commits one round of reactions: those that emit events one after another (they take
+    /// sequence numbers), those that emit none in parallel with them. Returns the new events.
+    fn commit_round(
+        &mut self,
+        speaking: Vec<(Service, Unit)>,
+        silent: Vec<(Service, Unit)>,
+        durable: &[Service],
+        now: Millis,
+    ) -> Result<Vec<StoredEvent>, redb::Error> {
+        let mut emitted = Vec::new();
+        thread::scope(|scope| -> Result<(), redb::Error> {
+            // Reactions without events need not be durable (a crash replays them), except now
+            // and then, so that a restart replays only a short stretch.
+            let silent: Vec<_> = silent
+                .into_iter()
+                .map(|(consumer, unit)| {
+                    let durable = durable.contains(&consumer);
+                    scope.spawn(move || {
+                        if durable {
+                            unit.commit(0, now).map(drop)
+                        } else {
+                            unit.commit_volatile()
+                        }
+                    })
+                })
+                .collect();
+            let mut result = Ok(());
+            for (_, unit) in speaking {
+                match self.commit(unit, now) {
+                    Ok(events) => emitted.extend(events),
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                }
+            }
+            for commit in silent {
+                let committed = commit.join().expect("a commit thread panicked");
+                result = result.and(committed);
+            }
+            result
+        })?;
+        Ok(emitted)
+    }
+
+    /// Whether a consumer's durable position has fallen far enough behind to be written now.
+    fn position_lags(&self, consumer: Service, last: u64) -> bool {
+        consumer
+            .consumer_index()
+            .is_some_and(|index| last.saturating_sub(self.persisted[index]) >= MAX_POSITION_LAG)
+    }
+
+    /// Makes every consumer's store durable at its current position; run when the writer stops, so
+    /// a graceful restart replays nothing.
+    pub(super) fn checkpoint(&mut self) -> Result<(), redb::Error> {
+        for (index, consumer) in CONSUMERS.into_iter().enumerate() {
+            let mut unit = Unit::begin(self.stores.db(consumer))?;
+            unit.mark_applied(self.applied[index]);
+            unit.commit(0, self.clock.now())?;
+            self.persisted[index] = self.applied[index];
+        }
+        Ok(())
+    }
+
+    /// Prunes every outbox up to `acked`, held below what any consumer has durably applied (a
+    /// restart replays from there) and capped at `PRUNE_BATCH` events per store, so that one call
+    /// never stalls the writer for long. Pruning emits nothing and need not be durable: a crash
+    /// only brings back events the hub will deduplicate. Answers how far the outboxes are pruned.
+    pub(super) fn prune(&mut self, acked: u64) -> Result<u64, WriteFailed> {
+        self.ready()?;
+        self.prune_outboxes(acked).map_err(|e| {
+            error!(error = %e, "pruning the outbox failed");
+            self.needs_resync = true;
+            WriteFailed::new(Stage::Commit, e)
+        })
+    }
+
+    fn prune_outboxes(&mut self, acked: u64) -> Result<u64, redb::Error> {
+        let floor = self.persisted.iter().copied().min().unwrap_or(0);
+        let upto = acked.min(floor).min(self.next_seq - 1);
+        let mut pruned = u64::MAX;
+        for db in self.stores.databases() {
+            let unit = Unit::begin(db)?;
+            outbox::prune(&unit, upto, PRUNE_BATCH)?;
+            unit.commit_volatile()?;
+            pruned = pruned.min(outbox::pruned(db)?);
+        }
+        Ok(pruned)
+    }
+
+    /// Builds, for every consumer with something to react to, its uncommitted unit of reactions.
+    fn react_in_parallel(
+        &self,
+        events: &[StoredEvent],
+        last: u64,
+    ) -> Result<Vec<(Service, Unit)>, redb::Error> {
+        let stores = &*self.stores;
+        thread::scope(|scope| {
+            let workers: Vec<_> = CONSUMERS
+                .into_iter()
+                .zip(self.applied)
+                .zip(self.persisted)
+                .filter_map(|((consumer, seen), persisted)| {
+                    let relevant: Vec<&StoredEvent> = events
+                        .iter()
+                        .filter(|e| e.seq > seen && consumer.reacts_to(e))
+                        .collect();
+                    // A consumer with nothing to do still records its position now and then, so
+                    // a restart does not replay a long stretch of events it never needed.
+                    if relevant.is_empty() && last.saturating_sub(persisted) < MAX_POSITION_LAG {
+                        return None;
+                    }
+                    Some(
+                        scope.spawn(move || -> Result<(Service, Unit), redb::Error> {
+                            let mut unit = Unit::begin(stores.db(consumer))?;
+                            for event in relevant {
+                                consumer.react(&mut unit, event)?;
+                            }
+                            unit.mark_applied(last);
+                            Ok((consumer, unit))
+                        }),
+                    )
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|worker| worker.join().expect("a reaction thread panicked"))
+                .collect()
+        })
+    }
+}
