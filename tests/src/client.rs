@@ -1,160 +1,79 @@
-//! The test harness: real `tix-node` processes on free loopback ports with their own data dirs, and
-//! a small JSON client that carries the session cookie like a browser.
+//! The node's suites' fixture (integration and browser tests): a `tix-node` process on its own data
+//! dir, and a small JSON client that carries the session cookie like a browser, with the usual
+//! steps (sign up, list a ticket, order it). The node's binary is the caller's: the node's own
+//! tests pass `env!("CARGO_BIN_EXE_tix-node")`.
 
-use std::io::{BufRead, BufReader};
+use std::ops::Deref;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::ExitStatus;
+use std::sync::Arc;
 
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, SET_COOKIE};
 use serde_json::{Value, json};
 
-/// A running node process; killed when dropped.
-pub(crate) struct Node {
-    child: Option<Child>,
-    pub(crate) addr: String,
-    log: Arc<Mutex<Vec<String>>>,
-}
+use crate::node::start_node;
+use crate::served::Served;
 
-/// Options for starting a node.
-#[derive(Clone, Default)]
-pub(crate) struct NodeOptions {
-    pub(crate) lock_ttl: Option<&'static str>,
-    pub(crate) env: Vec<(String, String)>,
-}
+pub use crate::node::NodeOptions;
+pub use crate::wait::eventually;
+
+/// A running `tix-node`; killed when dropped.
+pub struct Node(Served);
 
 impl Node {
     /// Starts a node on a fresh temporary data dir.
-    pub(crate) fn start(dir: &tempfile::TempDir, options: NodeOptions) -> Node {
-        Node::start_in(dir.path(), options)
+    pub fn start(bin: &str, dir: &tempfile::TempDir, options: NodeOptions) -> Node {
+        Node::start_in(bin, dir.path(), options)
     }
 
     /// Starts a node on `data_dir` (which may hold an earlier node's stores).
-    pub(crate) fn start_in(data_dir: &Path, options: NodeOptions) -> Node {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_tix-node"));
-        command
-            .arg("--listen")
-            .arg("127.0.0.1:0")
-            .arg("--data-dir")
-            .arg(data_dir)
-            .arg("--lock-ttl")
-            .arg(options.lock_ttl.unwrap_or("15m"))
-            .env("TIX_LOG_FORMAT", "json")
-            .env("RUST_LOG", "info")
-            .env_remove("STRIPE_SECRET_KEY")
-            .env_remove("TIX_JWT_SECRET")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        for (key, value) in &options.env {
-            command.env(key, value);
-        }
-        let mut child = command.spawn().expect("spawn tix-node");
-        let stdout = child.stdout.take().expect("node stdout");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Ok(entry) = serde_json::from_str::<Value>(&line)
-                    && entry["fields"]["message"] == "serving"
-                    && let Some(addr) = entry["fields"]["addr"].as_str()
-                {
-                    let _ = addr_tx.send(addr.to_owned());
-                }
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let addr = match addr_rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(addr) => addr,
-            Err(_) => {
-                let _ = child.kill();
-                panic!(
-                    "node did not start; log:\n{}",
-                    log.lock().unwrap().join("\n")
-                );
-            }
-        };
-        Node {
-            child: Some(child),
-            addr,
-            log,
-        }
+    pub fn start_in(bin: &str, data_dir: &Path, options: NodeOptions) -> Node {
+        Node(start_node(bin, data_dir, &options))
     }
 
-    pub(crate) fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
-    }
-
-    pub(crate) fn client(&self) -> Client {
+    pub fn client(&self) -> Client {
         Client::new(&self.url(""))
     }
 
-    /// Log lines printed so far.
-    pub(crate) fn log(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
-    }
-
     /// SIGKILL: the process gets no chance to clean up.
-    pub(crate) fn kill9(mut self) {
-        let mut child = self.child.take().expect("running node");
-        child.kill().expect("kill -9");
-        child.wait().expect("reap node");
+    pub fn kill9(self) {
+        self.0.kill9();
     }
 
     /// SIGTERM, then waits (bounded) for a graceful exit.
-    pub(crate) fn terminate(mut self) -> ExitStatus {
-        let mut child = self.child.take().expect("running node");
-        let status = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -TERM failed");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = child.try_wait().expect("wait node") {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("node did not stop within 30 s of SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+    pub fn terminate(self) -> ExitStatus {
+        self.0.terminate()
     }
 }
 
-impl Drop for Node {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+impl Deref for Node {
+    type Target = Served;
+
+    fn deref(&self) -> &Served {
+        &self.0
     }
 }
 
 /// A JSON client with one user's session cookie.
 #[derive(Clone)]
-pub(crate) struct Client {
+pub struct Client {
     http: reqwest::Client,
     base: String,
-    pub(crate) cookie: Option<String>,
+    pub cookie: Option<String>,
 }
 
 /// A response's status, raw headers of interest, and JSON body (`Null` when empty or not JSON).
 #[derive(Debug)]
-pub(crate) struct Reply {
-    pub(crate) status: StatusCode,
-    pub(crate) set_cookie: Option<String>,
-    pub(crate) body: Value,
-    pub(crate) text: String,
+pub struct Reply {
+    pub status: StatusCode,
+    pub set_cookie: Option<String>,
+    pub body: Value,
+    pub text: String,
 }
 
 impl Client {
-    pub(crate) fn new(base: &str) -> Client {
+    pub fn new(base: &str) -> Client {
         Client {
             http: reqwest::Client::builder()
                 .pool_max_idle_per_host(64)
@@ -165,12 +84,12 @@ impl Client {
         }
     }
 
-    pub(crate) fn with_cookie(mut self, cookie: Option<String>) -> Client {
+    pub fn with_cookie(mut self, cookie: Option<String>) -> Client {
         self.cookie = cookie;
         self
     }
 
-    pub(crate) async fn send(
+    pub async fn send(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -202,7 +121,7 @@ impl Client {
     }
 
     /// Like `post`, but `None` when the node cannot be reached (it was killed).
-    pub(crate) async fn try_post(&self, path: &str, body: Value) -> Option<Reply> {
+    pub async fn try_post(&self, path: &str, body: Value) -> Option<Reply> {
         let mut request = self
             .http
             .post(format!("{}{}", self.base, path))
@@ -222,11 +141,11 @@ impl Client {
         })
     }
 
-    pub(crate) async fn get(&self, path: &str) -> Reply {
+    pub async fn get(&self, path: &str) -> Reply {
         self.send(reqwest::Method::GET, path, None).await
     }
 
-    pub(crate) async fn post(&self, path: &str, body: Value) -> Reply {
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
         self.send(
             reqwest::Method::POST,
             path,
@@ -235,7 +154,7 @@ impl Client {
         .await
     }
 
-    pub(crate) async fn put(&self, path: &str, body: Value) -> Reply {
+    pub async fn put(&self, path: &str, body: Value) -> Reply {
         self.send(
             reqwest::Method::PUT,
             path,
@@ -244,12 +163,12 @@ impl Client {
         .await
     }
 
-    pub(crate) async fn delete(&self, path: &str) -> Reply {
+    pub async fn delete(&self, path: &str) -> Reply {
         self.send(reqwest::Method::DELETE, path, None).await
     }
 
     /// Signs up and keeps the session cookie; panics unless the node says 201.
-    pub(crate) async fn sign_up(&mut self, email: &str) -> Value {
+    pub async fn sign_up(&mut self, email: &str) -> Value {
         let reply = self
             .post(
                 "/api/users/signup",
@@ -266,13 +185,13 @@ impl Client {
         reply.body
     }
 
-    pub(crate) fn keep_cookie(&mut self, reply: &Reply) {
+    pub fn keep_cookie(&mut self, reply: &Reply) {
         let set_cookie = reply.set_cookie.as_deref().expect("a Set-Cookie header");
         self.cookie = Some(set_cookie.split(';').next().unwrap().to_owned());
     }
 
     /// A client for a new user, signed up.
-    pub(crate) async fn user(&self, email: &str) -> Client {
+    pub async fn user(&self, email: &str) -> Client {
         let mut client = Client {
             cookie: None,
             ..self.clone()
@@ -282,7 +201,7 @@ impl Client {
     }
 
     /// Lists a ticket; panics unless 201. Returns its JSON.
-    pub(crate) async fn sell(&self, title: &str, price: Value) -> Value {
+    pub async fn sell(&self, title: &str, price: Value) -> Value {
         let reply = self
             .post("/api/tickets", json!({ "title": title, "price": price }))
             .await;
@@ -298,7 +217,7 @@ impl Client {
 
 /// The single error message of a contract error body.
 #[track_caller]
-pub(crate) fn only_message(reply: &Reply) -> &str {
+pub fn only_message(reply: &Reply) -> &str {
     let errors = reply.body["errors"]
         .as_array()
         .unwrap_or_else(|| panic!("no errors array in {}", reply.text));
@@ -306,28 +225,12 @@ pub(crate) fn only_message(reply: &Reply) -> &str {
     errors[0]["message"].as_str().expect("message")
 }
 
-/// Polls `check` until it holds, for at most `limit`.
-pub(crate) async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if check().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    false
-}
-
-pub(crate) fn id(value: &Value) -> String {
+pub fn id(value: &Value) -> String {
     value["id"].as_str().expect("an id").to_owned()
 }
 
 /// Signs up `count` users named `prefix-N@test.com`, a few at a time (hashing is expensive).
-pub(crate) async fn users(node: &Node, prefix: &str, count: usize) -> Vec<Client> {
+pub async fn users(node: &Node, prefix: &str, count: usize) -> Vec<Client> {
     let limit = Arc::new(tokio::sync::Semaphore::new(8));
     let mut tasks = tokio::task::JoinSet::new();
     for n in 0..count {
@@ -346,7 +249,7 @@ pub(crate) async fn users(node: &Node, prefix: &str, count: usize) -> Vec<Client
 
 /// The usual cast: a seller lists a ticket and a buyer orders it. Returns both users, the ticket
 /// and the order.
-pub(crate) async fn ordered(
+pub async fn ordered(
     node: &Node,
     title: &str,
     price: Value,
