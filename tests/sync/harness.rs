@@ -29,7 +29,7 @@ pub(crate) fn venue_broker(venues: &[&str]) -> Broker {
 pub(crate) fn venue_broker_with(venues: &[&str], max_queued: u32) -> Broker {
     let mut accounts = vec![(HUB_USER.to_owned(), HUB_PASS.to_owned())];
     accounts.extend(venues.iter().map(|v| (v.to_string(), venue_pass(v))));
-    venue_broker(&accounts, max_queued)
+    Broker::start(&accounts, max_queued)
 }
 
 /// The broker URL of `venue`'s account.
