@@ -47,11 +47,17 @@ pub fn workspace_binary(name: &str) -> PathBuf {
     static BUILD: Mutex<()> = Mutex::new(());
     let dir = profile_dir().unwrap_or_else(|e| panic!("{e:#}"));
     let path = dir.join(name);
-    let _turn = BUILD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _turn = BUILD
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if !path.exists() {
         build_servers(&dir).unwrap_or_else(|e| panic!("{e:#}"));
     }
-    assert!(path.exists(), "{} is missing after the build", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing after the build",
+        path.display()
+    );
     path
 }
 
@@ -62,11 +68,22 @@ fn build_servers(profile_dir: &Path) -> Result<()> {
         Some(other) => other.to_owned(),
         None => bail!("no profile in {}", profile_dir.display()),
     };
-    let target_dir = profile_dir.parent().context("target/<profile> has no parent")?;
+    let target_dir = profile_dir
+        .parent()
+        .context("target/<profile> has no parent")?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     eprintln!("building tix-node and tix-hub ({profile}) for the tests");
     let status = Command::new(cargo)
-        .args(["build", "-p", "tix-node", "-p", "tix-hub", "--bins", "--profile", &profile])
+        .args([
+            "build",
+            "-p",
+            "tix-node",
+            "-p",
+            "tix-hub",
+            "--bins",
+            "--profile",
+            &profile,
+        ])
         .arg("--manifest-path")
         .arg(workspace_dir().join("Cargo.toml"))
         .arg("--target-dir")

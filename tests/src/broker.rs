@@ -55,7 +55,10 @@ impl Broker {
                 .stdout(Stdio::null())
                 .status()
                 .context("running mosquitto_passwd")?;
-            ensure!(status.success(), "mosquitto_passwd for {user} failed: {status}");
+            ensure!(
+                status.success(),
+                "mosquitto_passwd for {user} failed: {status}"
+            );
         }
         let acl = packaging("acl")?;
         let own = format!(
@@ -103,7 +106,9 @@ impl Broker {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             let mut command = Command::new(system_tool("mosquitto")?);
-            command.arg("-c").arg(self.dir.path().join("mosquitto.conf"));
+            command
+                .arg("-c")
+                .arg(self.dir.path().join("mosquitto.conf"));
             let mut process = Process::spawn(command, "mosquitto")?;
             while Instant::now() < deadline {
                 if listening(self.port) {
@@ -166,7 +171,10 @@ fn kept_settings(shipped: &str) -> String {
 
 /// A file of `packaging/mosquitto/`, absolute.
 fn packaging(name: &str) -> Result<PathBuf> {
-    let path = workspace_dir().join("packaging").join("mosquitto").join(name);
+    let path = workspace_dir()
+        .join("packaging")
+        .join("mosquitto")
+        .join(name);
     path.canonicalize()
         .with_context(|| format!("{} is missing", path.display()))
 }
@@ -181,9 +189,14 @@ mod tests {
         let kept = kept_settings(&shipped);
         assert!(kept.contains("message_size_limit 262144"), "{kept}");
         assert!(kept.contains("max_inflight_messages 100"), "{kept}");
-        for own in ["listener", "password_file", "acl_file", "persistence", "max_queued"] {
+        for own in [
+            "listener",
+            "password_file",
+            "acl_file",
+            "persistence",
+            "max_queued",
+        ] {
             assert!(!kept.contains(own), "{own} in {kept}");
         }
     }
 }
-

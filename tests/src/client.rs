@@ -89,12 +89,7 @@ impl Client {
         self
     }
 
-    pub async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Vec<u8>>,
-    ) -> Reply {
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<Vec<u8>>) -> Reply {
         let mut request = self.http.request(method, format!("{}{}", self.base, path));
         if let Some(cookie) = &self.cookie {
             request = request.header(COOKIE, cookie);
@@ -249,11 +244,7 @@ pub async fn users(node: &Node, prefix: &str, count: usize) -> Vec<Client> {
 
 /// The usual cast: a seller lists a ticket and a buyer orders it. Returns both users, the ticket
 /// and the order.
-pub async fn ordered(
-    node: &Node,
-    title: &str,
-    price: Value,
-) -> (Client, Client, Value, Value) {
+pub async fn ordered(node: &Node, title: &str, price: Value) -> (Client, Client, Value, Value) {
     let seller = node.client().user("seller@test.com").await;
     let buyer = node.client().user("buyer@test.com").await;
     let ticket = seller.sell(title, price).await;

@@ -60,7 +60,10 @@ impl Log {
     }
 
     fn lock(&self) -> MutexGuard<'_, Lines> {
-        self.inner.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn push(&self, line: String, stream: Stream, who: &str) {

@@ -53,7 +53,9 @@ impl Served {
     }
 
     pub fn socket_addr(&self) -> SocketAddr {
-        self.addr.parse().expect("a socket address in the serving line")
+        self.addr
+            .parse()
+            .expect("a socket address in the serving line")
     }
 
     pub fn pid(&self) -> u32 {

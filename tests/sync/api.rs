@@ -115,7 +115,8 @@ fn start_hub_without_token(db: &std::path::Path) -> (Served, String, Option<Stri
         .arg(db)
         .env("TIX_HUB_LOG_FORMAT", "json")
         .env_remove("TIX_HUB_API_TOKEN");
-    let hub = serve(command, "tix-hub", Duration::from_secs(30)).unwrap_or_else(|e| panic!("{e:#}"));
+    let hub =
+        serve(command, "tix-hub", Duration::from_secs(30)).unwrap_or_else(|e| panic!("{e:#}"));
     let printed = hub.log().iter().find_map(|line| {
         line.split("): ")
             .nth(1)

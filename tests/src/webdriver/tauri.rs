@@ -42,9 +42,8 @@ impl Driver {
         for (key, value) in env {
             command.env(key, value);
         }
-        let process = Process::spawn(command, "tauri-driver").unwrap_or_else(|e| {
-            panic!("{e:#} (scripts/test.sh installs it with cargo install)")
-        });
+        let process = Process::spawn(command, "tauri-driver")
+            .unwrap_or_else(|e| panic!("{e:#} (scripts/test.sh installs it with cargo install)"));
         wait_for_port(port, "tauri-driver", PATIENCE).await;
         // A session asked for before WebKitWebDriver listens is dropped.
         wait_for_port(native, "WebKitWebDriver", PATIENCE).await;
