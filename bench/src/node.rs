@@ -1,16 +1,17 @@
-//! Runs the node under test: spawns `tix-node` on a free loopback port, reads its address from the
-//! JSON "serving" log line, stops it with SIGTERM or SIGKILL, reads its RSS, owns its data dir.
+//! Runs the node under test with the house's harness (`tix-tests`): spawns `tix-node` on a free
+//! loopback port, reads its address from the JSON "serving" log line, stops it with SIGTERM or
+//! SIGKILL, reads its RSS, owns its data dir. The harness waits on threads; the calls here step
+//! out of the async runtime's way while it does (`block_in_place`).
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdout, Command};
+use tokio::task::block_in_place;
+
+use tix_tests::{NodeOptions, Served, spawn_node};
 
 use crate::client::Conn;
 
@@ -20,10 +21,6 @@ const READY_TIMEOUT: Duration = Duration::from_secs(600);
 const STOP_TIMEOUT: Duration = Duration::from_secs(120);
 /// Longest the node may take to answer `/healthz` once it says it is serving.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(60);
-/// How many of the node's log lines are kept to explain a failed start.
-const KEPT_LINES: usize = 20;
-/// How many warning or error lines from the node are echoed.
-const ECHOED_LINES: usize = 10;
 
 /// The node's data directory; removed on drop when the benchmark created it, unless asked to keep.
 pub(crate) struct DataDir {
@@ -81,8 +78,7 @@ impl Drop for DataDir {
 
 /// A running node process.
 pub(crate) struct Node {
-    child: Child,
-    pid: u32,
+    served: Served,
     addr: SocketAddr,
     spawned_at: Instant,
 }
@@ -94,8 +90,9 @@ impl Node {
 
     /// Resident memory of the node process, in bytes.
     pub(crate) fn rss_bytes(&self) -> Result<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))
-            .with_context(|| format!("reading /proc/{}/status", self.pid))?;
+        let pid = self.served.pid();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .with_context(|| format!("reading /proc/{pid}/status"))?;
         let line = status
             .lines()
             .find(|line| line.starts_with("VmRSS:"))
@@ -170,90 +167,43 @@ impl Harness {
             bail!("the node is already running");
         }
         let spawned_at = Instant::now();
-        let mut child = Command::new(&self.bin)
-            .arg("--listen")
-            .arg("127.0.0.1:0")
-            .arg("--data-dir")
-            .arg(&self.data_dir)
-            .arg("--lock-ttl")
-            .arg(format!("{}ms", self.lock_ttl.as_millis()))
-            .args(&self.extra_args)
-            .env("TIX_LOG_FORMAT", "json")
-            .env("RUST_LOG", "info,tower_http=warn")
-            // Never reach out to a real payment provider from a benchmark.
-            .env_remove("STRIPE_SECRET_KEY")
-            .env_remove("TIX_STRIPE_API_BASE")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("starting {}", self.bin.display()))?;
-        let pid = child.id().context("the node exited at once")?;
-        let stdout = child.stdout.take().context("no stdout pipe")?;
-        let mut lines = BufReader::new(stdout).lines();
-        let mut kept = VecDeque::new();
-        let found = tokio::time::timeout(READY_TIMEOUT, find_serving(&mut lines, &mut kept)).await;
-        let why = match found {
-            Ok(Ok(Some(addr))) => {
-                if !addr.ip().is_loopback() {
-                    bail!("the node listens on {addr}, not on loopback");
-                }
-                tokio::spawn(drain_log(lines, "node", pid));
-                return Ok(self.node.insert(Node {
-                    child,
-                    pid,
-                    addr,
-                    spawned_at,
-                }));
-            }
-            Ok(Ok(None)) => "its log ended".to_owned(),
-            Ok(Err(error)) => format!("reading its log: {error:#}"),
-            Err(_) => format!("no \"serving\" line within {READY_TIMEOUT:?}"),
+        let mut args = vec![
+            "--lock-ttl".to_owned(),
+            format!("{}ms", self.lock_ttl.as_millis()),
+        ];
+        args.extend(self.extra_args.iter().cloned());
+        let options = NodeOptions {
+            args,
+            ..NodeOptions::default()
         };
-        let _ = child.start_kill();
-        let status = child.wait().await;
-        let log: Vec<String> = kept.into_iter().collect();
-        bail!(
-            "the node did not start: {why} (exit: {status:?}); its last log lines:\n{}",
-            log.join("\n")
-        )
+        let served =
+            block_in_place(|| spawn_node(&self.bin, &self.data_dir, &options, READY_TIMEOUT))?;
+        let addr = served.socket_addr();
+        if !addr.ip().is_loopback() {
+            bail!("the node listens on {addr}, not on loopback");
+        }
+        Ok(self.node.insert(Node {
+            served,
+            addr,
+            spawned_at,
+        }))
     }
 
     /// SIGTERM, then waits for the node to exit; returns how long the shutdown took.
     pub(crate) async fn stop(&mut self) -> Result<Duration> {
-        let mut node = self.node.take().context("the node is not running")?;
+        let node = self.node.take().context("the node is not running")?;
         let started = Instant::now();
-        let status = Command::new("kill")
-            .arg("-TERM")
-            .arg(node.pid.to_string())
-            .status()
-            .await
-            .context("running kill -TERM")?;
+        let status = block_in_place(|| node.served.stop(STOP_TIMEOUT))?;
         if !status.success() {
-            bail!("kill -TERM {} failed: {status}", node.pid);
+            eprintln!("warning: the node exited with {status} after SIGTERM");
         }
-        match tokio::time::timeout(STOP_TIMEOUT, node.child.wait()).await {
-            Ok(status) => {
-                let status = status?;
-                if !status.success() {
-                    eprintln!("warning: the node exited with {status} after SIGTERM");
-                }
-                Ok(started.elapsed())
-            }
-            Err(_) => {
-                let _ = node.child.start_kill();
-                let _ = node.child.wait().await;
-                bail!("the node did not stop within {STOP_TIMEOUT:?} of SIGTERM; killed it")
-            }
-        }
+        Ok(started.elapsed())
     }
 
     /// SIGKILL, then waits for the process to be gone.
     pub(crate) async fn kill9(&mut self) -> Result<()> {
-        let mut node = self.node.take().context("the node is not running")?;
-        node.child.start_kill().context("sending SIGKILL")?;
-        node.child.wait().await?;
+        let node = self.node.take().context("the node is not running")?;
+        block_in_place(|| node.served.kill9());
         Ok(())
     }
 
@@ -263,53 +213,6 @@ impl Harness {
             && let Err(error) = self.stop().await
         {
             eprintln!("warning: stopping the node: {error:#}");
-        }
-    }
-}
-
-pub(crate) async fn find_serving(
-    lines: &mut Lines<BufReader<ChildStdout>>,
-    kept: &mut VecDeque<String>,
-) -> Result<Option<SocketAddr>> {
-    while let Some(line) = lines.next_line().await? {
-        if let Some(addr) = serving_addr(&line) {
-            return Ok(Some(addr));
-        }
-        if kept.len() == KEPT_LINES {
-            kept.pop_front();
-        }
-        kept.push_back(line);
-    }
-    Ok(None)
-}
-
-/// The `addr` field of a JSON log line whose message is "serving".
-fn serving_addr(line: &str) -> Option<SocketAddr> {
-    let entry: Value = serde_json::from_str(line).ok()?;
-    let fields = entry.get("fields")?;
-    if fields.get("message")?.as_str()? != "serving" {
-        return None;
-    }
-    fields.get("addr")?.as_str()?.parse().ok()
-}
-
-/// Reads a child's log until it exits, so the pipe never fills; echoes its first few warnings.
-pub(crate) async fn drain_log(
-    mut lines: Lines<BufReader<ChildStdout>>,
-    who: &'static str,
-    pid: u32,
-) {
-    let mut echoed = 0;
-    while let Ok(Some(line)) = lines.next_line().await {
-        if echoed >= ECHOED_LINES {
-            continue;
-        }
-        let level = serde_json::from_str::<Value>(&line)
-            .ok()
-            .and_then(|entry| entry.get("level")?.as_str().map(str::to_owned));
-        if matches!(level.as_deref(), Some("WARN" | "ERROR")) {
-            echoed += 1;
-            eprintln!("{who}[{pid}]: {line}");
         }
     }
 }

@@ -3,139 +3,27 @@
 //! backlog after the broker comes back. For scale, the same run measures the broker itself: raw
 //! QoS 1 messages of about the size of an event, from one rumqttc client to another.
 
-use std::collections::VecDeque;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::task::block_in_place;
+
+use tix_tests::Broker;
+use tix_tests::broker::SHIPPED_MAX_QUEUED;
 
 use crate::cli::SyncArgs;
 use crate::load;
-use crate::node::{Harness, drain_log, find_serving};
+use crate::node::Harness;
 
 const VENUE: &str = "bench-venue";
 const HUB_TOKEN: &str = "bench-token-0123456789abcdef";
 /// Longest a catch-up may take before the benchmark gives up.
 const CATCH_UP_LIMIT: Duration = Duration::from_secs(30 * 60);
-
-/// A Mosquitto process on a free loopback port, config and log in `dir`.
-struct Broker {
-    port: u16,
-    conf: PathBuf,
-    child: Option<Child>,
-}
-
-impl Broker {
-    fn new(dir: &Path) -> Result<Broker> {
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let conf = dir.join("mosquitto.conf");
-        // Anonymous on loopback: the benchmark measures transport, not authentication. The queue
-        // limit follows packaging/mosquitto/mosquitto.conf.
-        std::fs::write(
-            &conf,
-            format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 200000\n\
-                 max_inflight_messages 100\nlog_dest file {}\nuser root\n",
-                dir.join("mosquitto.log").display()
-            ),
-        )?;
-        Ok(Broker {
-            port,
-            conf,
-            child: None,
-        })
-    }
-
-    async fn start(&mut self) -> Result<()> {
-        let binary = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
-            .into_iter()
-            .find(|p| Path::new(p).exists())
-            .context("mosquitto not found: apt-get install mosquitto")?;
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            let mut child = Command::new(binary)
-                .arg("-c")
-                .arg(&self.conf)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .kill_on_drop(true)
-                .spawn()?;
-            while Instant::now() < deadline {
-                if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                    self.child = Some(child);
-                    return Ok(());
-                }
-                if child.try_wait()?.is_some() {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        bail!("mosquitto did not start on port {}", self.port)
-    }
-
-    async fn kill(&mut self) -> Result<()> {
-        if let Some(mut child) = self.child.take() {
-            child.start_kill()?;
-            child.wait().await?;
-        }
-        Ok(())
-    }
-}
-
-/// A tix-hub process.
-struct Hub {
-    child: Child,
-}
-
-impl Hub {
-    async fn start(bin: &Path, db: &Path, broker: &Broker) -> Result<(Hub, SocketAddr)> {
-        let mut child = Command::new(bin)
-            .args(["--listen", "127.0.0.1:0", "--api-token", HUB_TOKEN])
-            .arg("--db")
-            .arg(db)
-            .arg("--mqtt-url")
-            .arg(format!("mqtt://127.0.0.1:{}", broker.port))
-            .env("TIX_HUB_LOG_FORMAT", "json")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("starting {}", bin.display()))?;
-        let pid = child.id().context("the hub exited at once")?;
-        let mut lines = BufReader::new(child.stdout.take().context("no stdout")?).lines();
-        let mut kept = VecDeque::new();
-        let addr =
-            tokio::time::timeout(Duration::from_secs(60), find_serving(&mut lines, &mut kept))
-                .await
-                .context("the hub did not start within 60 s")??
-                .with_context(|| format!("the hub exited: {}", Vec::from(kept).join("\n")))?;
-        tokio::spawn(drain_log(lines, "hub", pid));
-        Ok((Hub { child }, addr))
-    }
-
-    async fn stop(mut self) -> Result<()> {
-        if let Some(pid) = self.child.id() {
-            Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
-                .status()
-                .await?;
-        }
-        tokio::time::timeout(Duration::from_secs(60), self.child.wait())
-            .await
-            .context("the hub did not stop within 60 s")??;
-        Ok(())
-    }
-}
 
 /// The hub's stored sequence for the venue (0 before its first event).
 fn hub_last_seq(db: &Path) -> Result<u64> {
@@ -256,18 +144,26 @@ pub(crate) async fn run(args: &SyncArgs, harness: &mut Harness, dir: &Path) -> R
     if !hub_bin.is_file() {
         bail!("no hub binary at {}", hub_bin.display());
     }
-    let mut broker = Broker::new(dir)?;
-    broker.start().await?;
+    // Anonymous on loopback: the benchmark measures transport, not authentication.
+    let mut broker = block_in_place(|| Broker::spawn_anonymous(SHIPPED_MAX_QUEUED))?;
     let ceiling = broker_ceiling(broker.port, 100_000, 400).await?;
     println!("broker:  {ceiling:.0} msg/s (QoS 1, 400 B, one rumqttc client to another)");
 
     let hub_db = dir.join("hub.sqlite3");
-    let (hub, _) = Hub::start(&hub_bin, &hub_db, &broker).await?;
+    let hub = block_in_place(|| {
+        tix_tests::spawn_hub(
+            &hub_bin,
+            &hub_db,
+            &broker.anonymous_url(),
+            HUB_TOKEN,
+            Duration::from_secs(60),
+        )
+    })?;
     harness.set_extra_args(vec![
         "--venue-id".into(),
         VENUE.into(),
         "--mqtt-url".into(),
-        format!("mqtt://127.0.0.1:{}", broker.port),
+        broker.anonymous_url(),
     ]);
     let addr = harness.start().await?.addr();
     let (seller, buyers) = load::sign_up_seller_and_buyers(addr, args.connections).await?;
@@ -310,7 +206,7 @@ pub(crate) async fn run(args: &SyncArgs, harness: &mut Harness, dir: &Path) -> R
     let lag = lags(&hub_db, node_before, node_after)?;
 
     println!("backlog: broker down, {} events written ...", args.backlog);
-    broker.kill().await?;
+    block_in_place(|| broker.kill9());
     let backlog_start = node_last_seq(addr).await?;
     let (_, backlog_took) = load::create_tickets(
         addr,
@@ -323,13 +219,13 @@ pub(crate) async fn run(args: &SyncArgs, harness: &mut Harness, dir: &Path) -> R
     let backlog_end = node_last_seq(addr).await?;
     let backlog = backlog_end - backlog_start;
     let drain_started = Instant::now();
-    broker.start().await?;
+    block_in_place(|| broker.respawn())?;
     wait_for_hub(&hub_db, backlog_end).await?;
     let drain = drain_started.elapsed();
 
     let search_on = crate::node::health_once(addr).await?["search"]["enabled"] != false;
-    hub.stop().await?;
-    broker.kill().await?;
+    block_in_place(|| hub.stop(Duration::from_secs(60)))?;
+    block_in_place(|| broker.kill9());
     let db_bytes = std::fs::metadata(&hub_db)?.len();
 
     println!();

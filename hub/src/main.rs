@@ -1,34 +1,15 @@
 //! `tix-hub`: the chain's hub. Loads its configuration, serves until SIGTERM or Ctrl-C.
 
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 
 use tix_hub::app::App;
 use tix_hub::config::Config;
+use tix_process::{init_logging, shutdown_signal};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn"));
-    if config.log_format == "json" {
-        tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .json()
-            .init();
-    } else {
-        tracing_subscriber::fmt().with_env_filter(filter).init();
-    }
+    init_logging(&config.log_format);
     let app = App::build(config).await?;
     app.run_until_stopped(shutdown_signal()).await
-}
-
-async fn shutdown_signal() {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("installing SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate.recv() => {}
-    }
-    tracing::info!("shutdown requested");
 }

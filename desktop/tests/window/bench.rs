@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::harness::{Api, Display, Driver, F8, Node};
+use crate::harness::{Api, BoxOffice, Display, Driver, F8, Node};
 
 const LAUNCHES: usize = 5;
 const SALES: usize = 20;

@@ -2,14 +2,14 @@
 //! locks it from the keyboard and sells it for cash; the node records the sale. A second start
 //! remembers the node. Screenshots go to `artifacts/screenshots/`.
 
-#[path = "../../../node/tests/browser/axe_source.rs"]
-mod axe_source;
 mod bench;
 mod harness;
 
 use std::time::Duration;
 
-use harness::{Api, Display, Driver, ENTER, F8, Node, free_port, within};
+use tix_tests::webdriver::axe::{axe_source, serious_violations as violations};
+
+use harness::{Api, BoxOffice, Display, Driver, ENTER, F8, Node, free_port, within};
 
 /// The most one window test may take.
 const LIMIT: Duration = Duration::from_secs(180);
@@ -212,23 +212,8 @@ async fn every_screen_passes_axe() {
     within(LIMIT, screens_pass_axe()).await;
 }
 
-/// The serious and critical violations axe-core finds in the window as it is now.
-async fn violations(window: &harness::Window, axe: &str) -> Vec<serde_json::Value> {
-    window
-        .client
-        .execute(axe, vec![])
-        .await
-        .expect("axe-core loads");
-    let found = window
-        .client
-        .execute(axe_source::RUN_AXE, vec![])
-        .await
-        .expect("axe runs");
-    axe_source::serious(&found)
-}
-
 async fn screens_pass_axe() {
-    let axe = axe_source::axe_source();
+    let axe = axe_source();
     let display = Display::start().await;
     let node = Node::start().await;
     let _staff = Api::sign_up(&node.url, "counter@venue.test", "counter-pw").await;

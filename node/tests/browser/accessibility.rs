@@ -1,23 +1,20 @@
 //! WCAG 2.1 AA, checked by axe-core (from the npm registry, fetched by `scripts/fetch-axe.sh`) on
 //! every main page, on a phone-sized and a desktop window: no serious or critical violations.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::axe_source::{RUN_AXE, axe_source, serious};
-use crate::chrome::{Browser, Driver, Scripts};
-use crate::helpers::{Node, NodeOptions, id};
+use tix_tests::client::{Node, NodeOptions, id};
+use tix_tests::webdriver::axe::{axe_source, serious_violations as violations};
+use tix_tests::webdriver::chromium::{Driver, Scripts};
 
-/// The serious and critical violations axe finds on the current page.
-async fn violations(browser: &Browser, axe: &str) -> Vec<Value> {
-    browser.script(axe).await;
-    serious(&browser.script(RUN_AXE).await)
-}
+use crate::NODE;
+use crate::storefront::Storefront;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_main_page_passes_axe_on_a_phone_and_a_desktop() {
     let axe = axe_source();
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let base = node.url("");
     let seller = node.client().user("seller@example.com").await;
     let ticket = seller
@@ -103,6 +100,7 @@ async fn the_kiosk_pages_pass_axe_on_a_large_screen() {
     let axe = axe_source();
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(
+        NODE,
         &dir,
         NodeOptions {
             env: vec![("TIX_KIOSK".into(), "true".into())],

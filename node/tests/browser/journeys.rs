@@ -5,13 +5,16 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::chrome::{Driver, Scripts};
-use crate::helpers::{Node, NodeOptions, id};
+use tix_tests::client::{Node, NodeOptions, id};
+use tix_tests::webdriver::chromium::{Driver, Scripts};
+
+use crate::NODE;
+use crate::storefront::Storefront;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_seller_lists_a_ticket_and_a_buyer_buys_and_pays_for_it() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let base = node.url("");
     let driver = Driver::start().await;
     let browser = driver.browser(Scripts::On, 1280, 900).await;
@@ -75,6 +78,7 @@ async fn a_seller_lists_a_ticket_and_a_buyer_buys_and_pays_for_it() {
 async fn an_unpaid_order_counts_down_expires_and_the_ticket_is_back_on_the_list() {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(
+        NODE,
         &dir,
         NodeOptions {
             lock_ttl: Some("4s"),
@@ -113,7 +117,7 @@ async fn an_unpaid_order_counts_down_expires_and_the_ticket_is_back_on_the_list(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_buyers_race_for_one_ticket_and_exactly_one_gets_it() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let base = node.url("");
     let seller = node.client().user("seller@example.com").await;
     let ticket = seller.sell("Last Seat", json!(40)).await;
@@ -178,7 +182,7 @@ async fn two_buyers_race_for_one_ticket_and_exactly_one_gets_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_buyer_without_javascript_buys_and_pays_with_plain_forms() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let base = node.url("");
     let seller = node.client().user("seller@example.com").await;
     seller.sell("Quiet Matinee", json!(9.5)).await;

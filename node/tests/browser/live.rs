@@ -5,13 +5,16 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::chrome::{Driver, Scripts};
-use crate::helpers::{Client, Node, NodeOptions, id};
+use tix_tests::client::{Client, Node, NodeOptions, id};
+use tix_tests::webdriver::chromium::{Driver, Scripts};
+
+use crate::NODE;
+use crate::storefront::Storefront;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn locks_releases_sales_and_new_listings_reach_open_pages() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let base = node.url("");
     let seller = node.client().user("seller@example.com").await;
     let buyer = node.client().user("buyer@example.com").await;
@@ -79,7 +82,7 @@ async fn locks_releases_sales_and_new_listings_reach_open_pages() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_page_turns_to_paid_when_the_order_is_paid_elsewhere() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let base = node.url("");
     let seller = node.client().user("seller@example.com").await;
     let ticket = seller.sell("Gallery", json!(8)).await;
@@ -130,6 +133,7 @@ async fn an_order_page_turns_to_paid_when_the_order_is_paid_elsewhere() {
 async fn a_kiosk_offers_only_buying_and_returns_to_the_start_when_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(
+        NODE,
         &dir,
         NodeOptions {
             env: vec![

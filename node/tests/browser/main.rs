@@ -3,12 +3,9 @@
 //! under `artifacts/screenshots/`.
 
 mod accessibility;
-mod axe_source;
-mod chrome;
 mod journeys;
 mod live;
+mod storefront;
 
-// The node fixture and the JSON client are the integration suite's own.
-#[allow(dead_code)]
-#[path = "../it/helpers.rs"]
-mod helpers;
+/// The node under test: this build's.
+pub(crate) const NODE: &str = env!("CARGO_BIN_EXE_tix-node");

@@ -3,7 +3,9 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Client, Node, NodeOptions, id};
+use tix_tests::client::{Client, Node, NodeOptions, id};
+
+use crate::NODE;
 
 async fn last_seq(client: &Client) -> u64 {
     client.get("/healthz").await.body["events"]["lastSeq"]
@@ -26,7 +28,7 @@ fn assert_error_shape(status: StatusCode, body: &Value, context: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_requests_are_refused_cleanly_and_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let seller = node.client().user("seller@test.com").await;
     let ticket = seller.sell("Stable", json!(10)).await;
     let order = seller
@@ -186,7 +188,7 @@ async fn malformed_requests_are_refused_cleanly_and_change_nothing() {
 #[tokio::test]
 async fn tampered_or_forged_cookies_are_anonymous() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let mut user = node.client();
     user.sign_up("real@test.com").await;
     let before = last_seq(&user).await;

@@ -7,8 +7,10 @@ use std::process::Command;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use tix_tests::client::{Client, Node, NodeOptions, eventually, id, only_message};
+
+use crate::NODE;
 use crate::fake_stripe::FakeStripe;
-use crate::helpers::{Client, Node, NodeOptions, eventually, id, only_message};
 
 const STAFF_GETS: [&str; 4] = [
     "/api/box-office/staff",
@@ -37,6 +39,7 @@ fn staff_task(dir: &tempfile::TempDir, args: &[&str]) -> (bool, String) {
 
 fn standalone(dir: &tempfile::TempDir) -> Node {
     Node::start(
+        NODE,
         dir,
         NodeOptions {
             env: vec![("TIX_FIRST_USER_IS_STAFF".into(), "1".into())],
@@ -63,7 +66,7 @@ async fn assert_refused(client: &Client, who: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_staff_granted_by_the_operator_may_use_the_box_office() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let clerk = node.client().user("clerk@test.com").await;
     let _other = node.client().user("other@test.com").await;
     assert_refused(&node.client(), "anonymous").await;
@@ -85,7 +88,7 @@ async fn only_staff_granted_by_the_operator_may_use_the_box_office() {
     assert_eq!(text.trim().lines().count(), 1, "{text}");
     assert!(text.starts_with("clerk@test.com\t"), "{text}");
 
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     // The same session: the role is read from the store on every request, not from the token.
     let clerk = node.client().with_cookie(cookie.clone());
     let me = clerk.get("/api/box-office/staff").await;
@@ -97,7 +100,7 @@ async fn only_staff_granted_by_the_operator_may_use_the_box_office() {
     assert!(node.terminate().success());
     let (ok, text) = staff_task(&dir, &["revoke", "clerk@test.com"]);
     assert!(ok, "{text}");
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     assert_refused(&node.client().with_cookie(cookie), "revoked").await;
 }
 
@@ -292,6 +295,7 @@ async fn card_refunds_go_through_the_gateway_and_cash_works_when_it_is_down() {
     let fake = FakeStripe::start().await;
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(
+        NODE,
         &dir,
         NodeOptions {
             env: vec![

@@ -6,12 +6,14 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::Barrier;
 
-use crate::helpers::{Node, NodeOptions, id, only_message, users};
+use tix_tests::client::{Node, NodeOptions, id, only_message, users};
+
+use crate::NODE;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn hundreds_of_buyers_on_one_ticket_make_exactly_one_order() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let seller = node.client().user("seller@test.com").await;
     let buyers = users(&node, "buyer", 100).await;
     for round in 0..3 {
@@ -61,7 +63,7 @@ async fn hundreds_of_buyers_on_one_ticket_make_exactly_one_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_seller_editing_while_buyers_race_never_changes_a_locked_price() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let seller = node.client().user("seller@test.com").await;
     let buyers = users(&node, "racer", 30).await;
     for round in 0..10 {

@@ -5,7 +5,9 @@ use std::time::{Duration, SystemTime};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Client, Node, NodeOptions, eventually, id, only_message};
+use tix_tests::client::{Client, Node, NodeOptions, eventually, id, only_message};
+
+use crate::NODE;
 
 fn expires_at(order: &Value) -> SystemTime {
     humantime::parse_rfc3339(order["expiresAt"].as_str().unwrap()).unwrap()
@@ -22,6 +24,7 @@ async fn status_of(client: &Client, order: &Value) -> String {
 async fn an_unpaid_order_expires_within_a_second_and_frees_its_ticket() {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(
+        NODE,
         &dir,
         NodeOptions {
             lock_ttl: Some("2s"),
@@ -162,7 +165,7 @@ async fn restart_after_locks_fall_due(
         lock_ttl: Some("2s"),
         ..Default::default()
     };
-    let node = Node::start(dir, options.clone());
+    let node = Node::start(NODE, dir, options.clone());
     let seller = node.client().user("seller@test.com").await;
     let buyer = node.client().user("buyer@test.com").await;
     let orders = place_orders(&seller, &buyer, 5).await;
@@ -172,7 +175,7 @@ async fn restart_after_locks_fall_due(
         .duration_since(SystemTime::now())
         .unwrap_or_default();
     tokio::time::sleep(overdue + Duration::from_millis(500)).await;
-    (Node::start(dir, options), buyer, orders)
+    (Node::start(NODE, dir, options), buyer, orders)
 }
 
 #[tokio::test]
@@ -204,7 +207,7 @@ async fn locks_that_fall_due_after_a_kill_9_are_released_at_start_up() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_kill_9_under_load_loses_no_acknowledged_order_and_leaves_stores_consistent() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let seller = node.client().user("seller@test.com").await;
     let buyer = node.client().user("buyer@test.com").await;
     let mut tickets = Vec::new();
@@ -252,7 +255,7 @@ async fn a_kill_9_under_load_loses_no_acknowledged_order_and_leaves_stores_consi
         "some orders were placed before the kill"
     );
 
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let buyer = Client::new(&node.url("")).with_cookie(buyer.cookie.clone());
     let stored = buyer.get("/api/orders").await.body;
     let stored_ids: Vec<String> = stored.as_array().unwrap().iter().map(id).collect();

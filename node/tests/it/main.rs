@@ -6,7 +6,6 @@ mod box_office;
 mod concurrency;
 mod expiry;
 mod fake_stripe;
-mod helpers;
 mod orders;
 mod payments;
 mod search;
@@ -15,3 +14,6 @@ mod stripe_gateway;
 mod stripe_node;
 mod tickets;
 mod users;
+
+/// The node under test: this build's.
+pub(crate) const NODE: &str = env!("CARGO_BIN_EXE_tix-node");

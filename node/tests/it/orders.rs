@@ -5,12 +5,14 @@ use std::time::{Duration, SystemTime};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{Node, NodeOptions, id, only_message, ordered};
+use tix_tests::client::{Node, NodeOptions, id, only_message, ordered};
+
+use crate::NODE;
 
 #[tokio::test]
 async fn placing_an_order_is_validated_like_the_seed() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let anonymous = node.client().post("/api/orders", json!({})).await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
 
@@ -44,6 +46,7 @@ async fn placing_an_order_is_validated_like_the_seed() {
 async fn an_order_locks_its_ticket_until_expires_at() {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(
+        NODE,
         &dir,
         NodeOptions {
             lock_ttl: Some("15m"),
@@ -93,7 +96,7 @@ async fn an_order_locks_its_ticket_until_expires_at() {
 #[tokio::test]
 async fn a_user_sees_all_and_only_their_orders_in_the_order_placed() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let seller = node.client().user("seller@test.com").await;
     let alice = node.client().user("alice@test.com").await;
     let bob = node.client().user("bob@test.com").await;
@@ -135,7 +138,7 @@ async fn a_user_sees_all_and_only_their_orders_in_the_order_placed() {
 #[tokio::test]
 async fn showing_an_order_checks_auth_id_existence_and_ownership() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let (seller, buyer, _ticket, order) = ordered(&node, "Gig", json!(30)).await;
     let path = format!("/api/orders/{}", id(&order));
 
@@ -168,7 +171,7 @@ async fn showing_an_order_checks_auth_id_existence_and_ownership() {
 #[tokio::test]
 async fn cancelling_releases_the_ticket_once_and_only_for_the_holder() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let seller = node.client().user("seller@test.com").await;
     let alice = node.client().user("alice@test.com").await;
     let bob = node.client().user("bob@test.com").await;
@@ -235,7 +238,7 @@ async fn cancelling_releases_the_ticket_once_and_only_for_the_holder() {
 #[tokio::test]
 async fn a_paid_order_cannot_be_cancelled() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let (_seller, buyer, _ticket, order) = ordered(&node, "Final", json!(80)).await;
     let paid = buyer
         .post(

@@ -3,12 +3,14 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{Node, NodeOptions, id, only_message, ordered};
+use tix_tests::client::{Node, NodeOptions, id, only_message, ordered};
+
+use crate::NODE;
 
 #[tokio::test]
 async fn payments_check_auth_then_validation_then_existence_then_ownership_then_state() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let (seller, buyer, ticket, order) = ordered(&node, "Ballet", json!(25)).await;
 
     assert_eq!(
@@ -82,7 +84,7 @@ async fn payments_check_auth_then_validation_then_existence_then_ownership_then_
 #[tokio::test]
 async fn a_cancelled_order_cannot_be_paid() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let (_seller, buyer, _ticket, order) = ordered(&node, "Circus", json!(15)).await;
     buyer.delete(&format!("/api/orders/{}", id(&order))).await;
     let reply = buyer
@@ -98,7 +100,7 @@ async fn a_cancelled_order_cannot_be_paid() {
 #[tokio::test]
 async fn a_declined_card_is_a_clear_400_and_the_order_can_still_be_paid() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let (_seller, buyer, _ticket, order) = ordered(&node, "Comedy", json!(9.99)).await;
     let declined = buyer
         .post(
@@ -131,7 +133,7 @@ async fn a_declined_card_is_a_clear_400_and_the_order_can_still_be_paid() {
 #[tokio::test]
 async fn healthz_says_when_payments_are_in_test_mode() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let health = node.client().get("/healthz").await;
     assert_eq!(health.status, StatusCode::OK);
     assert_eq!(health.body["status"], "ok");

@@ -6,7 +6,9 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Client, Node, NodeOptions, eventually, id};
+use tix_tests::client::{Client, Node, NodeOptions, eventually, id};
+
+use crate::NODE;
 
 /// Waits until the index has followed every event the node wrote.
 async fn caught_up(client: &Client) {
@@ -55,7 +57,7 @@ async fn catalogue(node: &Node) -> Client {
 #[tokio::test]
 async fn finds_by_words_prefixes_and_typos_and_ranks_exact_matches_first() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let client = catalogue(&node).await;
 
     assert_eq!(titles(&client, "q=jazz+frid").await, ["Jazz Friday Night"]);
@@ -102,7 +104,7 @@ async fn finds_by_words_prefixes_and_typos_and_ranks_exact_matches_first() {
 #[tokio::test]
 async fn filters_by_price_and_availability_and_follows_locks_and_sales() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let seller = catalogue(&node).await;
     assert_eq!(
         titles(&seller, "q=jazz&minPrice=20&maxPrice=40").await,
@@ -163,12 +165,12 @@ async fn filters_by_price_and_availability_and_follows_locks_and_sales() {
 #[tokio::test]
 async fn a_missing_or_damaged_index_is_rebuilt_from_the_store() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     catalogue(&node).await;
     node.terminate();
 
     std::fs::remove_dir_all(dir.path().join("search")).unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let client = node.client();
     // The node serves at once; until the index is rebuilt, search says so (and nothing else).
     let answered = eventually(Duration::from_secs(30), || async {
@@ -196,7 +198,7 @@ async fn a_missing_or_damaged_index_is_rebuilt_from_the_store() {
             std::fs::write(&path, b"garbage").unwrap();
         }
     }
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let client = node.client();
     caught_up(&client).await;
     assert_eq!(titles(&client, "q=cello").await, ["Bach Cello Suites"]);
@@ -210,7 +212,7 @@ async fn a_missing_or_damaged_index_is_rebuilt_from_the_store() {
     position["version"] = json!(1);
     meta["payload"] = json!(position.to_string());
     std::fs::write(&meta_path, meta.to_string()).unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let client = node.client();
     caught_up(&client).await;
     assert_eq!(titles(&client, "q=cello").await, ["Bach Cello Suites"]);
@@ -226,7 +228,7 @@ async fn a_missing_or_damaged_index_is_rebuilt_from_the_store() {
 #[tokio::test]
 async fn bad_queries_get_a_400_or_no_results_never_a_5xx() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let client = catalogue(&node).await;
     let long = "a".repeat(201);
     for (query, status) in [
@@ -272,7 +274,7 @@ async fn bad_queries_get_a_400_or_no_results_never_a_5xx() {
 #[tokio::test]
 async fn tickets_carry_optional_details_that_search_finds_below_title_matches() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let seller = node.client().user("seller@test.com").await;
     let detailed = seller
         .post(
@@ -344,7 +346,7 @@ async fn search_can_be_turned_off() {
         env: vec![("TIX_SEARCH".into(), "false".into())],
         ..NodeOptions::default()
     };
-    let node = Node::start(&dir, options);
+    let node = Node::start(NODE, &dir, options);
     let client = node.client();
     let reply = client.get("/api/search?q=jazz").await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);

@@ -6,7 +6,9 @@ use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use serde_json::json;
 
-use crate::helpers::{Node, NodeOptions, id};
+use tix_tests::client::{Node, NodeOptions, id};
+
+use crate::NODE;
 
 /// A browser-like visitor without a browser: keeps the CSRF cookie and the session cookie.
 struct Visitor {
@@ -122,7 +124,7 @@ impl Visitor {
 #[tokio::test]
 async fn forms_without_the_visitors_token_or_from_another_site_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let mut visitor = Visitor::arrive(&node.url("")).await;
     visitor.sign_up("seller@example.com").await;
     let fields = [("title", "Forged"), ("price", "5")];
@@ -159,7 +161,7 @@ async fn forms_without_the_visitors_token_or_from_another_site_are_refused() {
 #[tokio::test]
 async fn pages_send_a_strict_content_security_policy_and_escape_what_users_typed() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let mut visitor = Visitor::arrive(&node.url("")).await;
     visitor.sign_up("seller@example.com").await;
     let nasty = r#"<script>alert("x")</script> & "Quotes""#;
@@ -192,7 +194,7 @@ async fn pages_send_a_strict_content_security_policy_and_escape_what_users_typed
 #[tokio::test]
 async fn problems_are_shown_beside_their_fields_with_the_apis_messages() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let visitor = Visitor::arrive(&node.url("")).await;
     let page = visitor
         .post(
@@ -231,7 +233,7 @@ async fn problems_are_shown_beside_their_fields_with_the_apis_messages() {
 #[tokio::test]
 async fn signed_out_visitors_are_sent_to_sign_in_and_back_but_never_to_another_site() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let seller = node.client().user("seller@example.com").await;
     let ticket = seller.sell("Door Sale", json!(3)).await;
     let mut visitor = Visitor::arrive(&node.url("")).await;
@@ -287,7 +289,7 @@ async fn signed_out_visitors_are_sent_to_sign_in_and_back_but_never_to_another_s
 #[tokio::test]
 async fn unknown_paths_are_an_html_page_for_browsers_and_json_for_api_clients() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let visitor = Visitor::arrive(&node.url("")).await;
     let page = visitor.get("/no/such/page").await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
@@ -305,6 +307,7 @@ async fn unknown_paths_are_an_html_page_for_browsers_and_json_for_api_clients() 
 async fn a_kiosk_serves_only_the_pages_buying_needs() {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(
+        NODE,
         &dir,
         NodeOptions {
             env: vec![("TIX_KIOSK".into(), "1".into())],

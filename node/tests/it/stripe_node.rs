@@ -8,11 +8,14 @@ use reqwest::StatusCode;
 use serde_json::json;
 use tokio::sync::Barrier;
 
+use tix_tests::client::{Node, NodeOptions, eventually, id, only_message, ordered};
+
+use crate::NODE;
 use crate::fake_stripe::FakeStripe;
-use crate::helpers::{Node, NodeOptions, eventually, id, only_message, ordered};
 
 fn stripe_node(dir: &tempfile::TempDir, fake: &FakeStripe, lock_ttl: &'static str) -> Node {
     Node::start(
+        NODE,
         dir,
         NodeOptions {
             lock_ttl: Some(lock_ttl),
@@ -20,6 +23,7 @@ fn stripe_node(dir: &tempfile::TempDir, fake: &FakeStripe, lock_ttl: &'static st
                 ("STRIPE_SECRET_KEY".into(), "sk_test_fake".into()),
                 ("TIX_STRIPE_API_BASE".into(), fake.url()),
             ],
+            ..NodeOptions::default()
         },
     )
 }

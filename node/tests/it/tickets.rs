@@ -3,12 +3,14 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Node, NodeOptions, id, only_message};
+use tix_tests::client::{Node, NodeOptions, id, only_message};
+
+use crate::NODE;
 
 #[tokio::test]
 async fn creating_a_ticket_needs_a_session_before_anything_else() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let anonymous = node.client();
     let reply = anonymous
         .post("/api/tickets", json!({"title": "", "price": -1}))
@@ -23,7 +25,7 @@ async fn creating_a_ticket_needs_a_session_before_anything_else() {
 #[tokio::test]
 async fn ticket_fields_are_validated_with_the_seed_messages() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let seller = node.client().user("seller@test.com").await;
     let both = seller
         .post("/api/tickets", json!({"title": "", "price": -10}))
@@ -68,7 +70,7 @@ async fn ticket_fields_are_validated_with_the_seed_messages() {
 #[tokio::test]
 async fn a_created_ticket_has_version_0_and_its_seller_and_accepts_a_numeric_string_price() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let mut seller = node.client();
     let me = seller.sign_up("seller@test.com").await;
     let ticket = seller.sell("Concert", json!("20.00")).await;
@@ -90,7 +92,7 @@ async fn a_created_ticket_has_version_0_and_its_seller_and_accepts_a_numeric_str
 #[tokio::test]
 async fn showing_a_ticket_distinguishes_unknown_from_malformed_ids() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let client = node.client();
     let unknown = client.get("/api/tickets/5f8d0d55b54764421b7156c9").await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
@@ -103,7 +105,7 @@ async fn showing_a_ticket_distinguishes_unknown_from_malformed_ids() {
 #[tokio::test]
 async fn the_list_shows_unreserved_tickets_in_listing_order() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let seller = node.client().user("seller@test.com").await;
     let buyer = node.client().user("buyer@test.com").await;
     let mut ids = Vec::new();
@@ -165,7 +167,7 @@ async fn the_list_shows_unreserved_tickets_in_listing_order() {
 #[tokio::test]
 async fn updating_checks_auth_then_validation_then_existence_then_reservation_then_ownership() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let seller = node.client().user("seller@test.com").await;
     let other = node.client().user("other@test.com").await;
     let ticket = seller.sell("Original", json!(10)).await;

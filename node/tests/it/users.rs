@@ -3,12 +3,14 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{Node, NodeOptions, only_message};
+use tix_tests::client::{Node, NodeOptions, only_message};
+
+use crate::NODE;
 
 #[tokio::test]
 async fn signup_answers_201_with_the_user_and_sets_the_session_cookie() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let client = node.client();
     let reply = client
         .post(
@@ -36,7 +38,7 @@ async fn signup_answers_201_with_the_user_and_sets_the_session_cookie() {
 #[tokio::test]
 async fn signup_validates_email_and_password_with_the_seed_messages() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let client = node.client();
     let reply = client
         .post(
@@ -67,7 +69,7 @@ async fn signup_validates_email_and_password_with_the_seed_messages() {
 #[tokio::test]
 async fn an_email_can_sign_up_once() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let client = node.client();
     client.user("dup@test.com").await;
     let again = client
@@ -86,7 +88,7 @@ async fn an_email_can_sign_up_once() {
 #[tokio::test]
 async fn signin_checks_credentials_and_trims_the_password() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let client = node.client();
     let signup = client
         .post(
@@ -142,7 +144,7 @@ async fn signin_checks_credentials_and_trims_the_password() {
 #[tokio::test]
 async fn signout_clears_the_cookie_exactly_as_the_seed_does() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let client = node.client().user("out@test.com").await;
     let reply = client.post("/api/users/signout", json!({})).await;
     assert_eq!(reply.status, StatusCode::OK);
@@ -156,7 +158,7 @@ async fn signout_clears_the_cookie_exactly_as_the_seed_does() {
 #[tokio::test]
 async fn currentuser_shows_the_session_or_null() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let anonymous = node.client();
     let reply = anonymous.get("/api/users/currentuser").await;
     assert_eq!(reply.status, StatusCode::OK);
@@ -194,7 +196,7 @@ async fn currentuser_shows_the_session_or_null() {
 #[tokio::test]
 async fn the_cookie_is_secure_behind_a_tls_proxy() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let response = reqwest::Client::new()
         .post(node.url("/api/users/signup"))
         .header("x-forwarded-proto", "https")
@@ -214,7 +216,7 @@ async fn the_cookie_is_secure_behind_a_tls_proxy() {
 async fn the_session_secret_is_generated_once_with_owner_only_permissions() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(&dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
     let mut client = node.client();
     client.sign_up("keep@test.com").await;
     let secret = dir.path().join("jwt-secret");
@@ -224,8 +226,8 @@ async fn the_session_secret_is_generated_once_with_owner_only_permissions() {
     );
     node.terminate();
     // The same secret after a restart: the session still holds.
-    let node = Node::start(&dir, NodeOptions::default());
-    let again = crate::helpers::Client::new(&node.url("")).with_cookie(client.cookie.clone());
+    let node = Node::start(NODE, &dir, NodeOptions::default());
+    let again = tix_tests::client::Client::new(&node.url("")).with_cookie(client.cookie.clone());
     assert_eq!(
         again.get("/api/users/currentuser").await.body["currentUser"]["email"],
         "keep@test.com"

@@ -11,11 +11,12 @@ use tix_core::events::DomainEvent;
 use tix_core::ids::{OrderId, TicketId};
 use tix_node::stores::Stores;
 use tix_sync::protocol::{Envelope, Epoch};
+use tix_tests::Served;
 
-use crate::harness::{Proc, eventually, hub_get, node_health};
+use crate::harness::{eventually, hub_get, node_health};
 
 /// Waits until the hub has stored every event the node has written.
-pub(crate) async fn wait_for_sync(hub: &Proc, node: &Proc, venue: &str, limit: Duration) {
+pub(crate) async fn wait_for_sync(hub: &Served, node: &Served, venue: &str, limit: Duration) {
     let last_seq = node_health(node).await["events"]["lastSeq"]
         .as_u64()
         .unwrap();

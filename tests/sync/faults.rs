@@ -8,14 +8,15 @@ use rusqlite::{Connection, OpenFlags};
 use crate::SERIAL;
 use crate::checker::{check, wait_for_sync};
 use crate::harness::{
-    Broker, OneVenue, eventually, hub_get, node_health, start_hub, start_node, venue_pass,
+    OneVenue, eventually, hub_get, node_health, start_hub, start_node, venue_broker,
+    venue_broker_with, venue_pass, venue_url,
 };
 use crate::load::Load;
 use crate::mqtt::publish_as;
 
 const SYNC_LIMIT: Duration = Duration::from_secs(90);
 
-async fn run_load(node: &crate::harness::Proc, tag: &str, time: Duration) -> u64 {
+async fn run_load(node: &tix_tests::Served, tag: &str, time: Duration) -> u64 {
     let load = Load::start(&node.url(""), 4, tag).await;
     tokio::time::sleep(time).await;
     load.stop().await
@@ -24,14 +25,14 @@ async fn run_load(node: &crate::harness::Proc, tag: &str, time: Duration) -> u64
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_venues_sync_exactly_once_despite_replayed_and_reordered_messages() {
     let _serial = SERIAL.lock().await;
-    let broker = Broker::start(&["east", "west"]);
+    let broker = venue_broker(&["east", "west"]);
     let dir = tempfile::tempdir().unwrap();
     let hub_db = dir.path().join("hub.sqlite3");
     let hub = start_hub(&hub_db, &broker);
     let east_dir = dir.path().join("east");
     let west_dir = dir.path().join("west");
-    let east = start_node(&east_dir, "east", &broker.venue_url("east"), true);
-    let west = start_node(&west_dir, "west", &broker.venue_url("west"), true);
+    let east = start_node(&east_dir, "east", &venue_url(&broker, "east"), true);
+    let west = start_node(&west_dir, "west", &venue_url(&broker, "west"), true);
 
     let east_load = Load::start(&east.url(""), 3, "east").await;
     let west_load = Load::start(&west.url(""), 3, "west").await;
@@ -71,8 +72,8 @@ async fn two_venues_sync_exactly_once_despite_replayed_and_reordered_messages() 
     );
     let venues = hub_get(&hub, "/api/hub/venues").await;
     assert_eq!(venues.as_array().unwrap().len(), 2);
-    east.terminate();
-    west.terminate();
+    east.stop_cleanly();
+    west.stop_cleanly();
     let east_events = check("east", &east_dir, &hub_db);
     let west_events = check("west", &west_dir, &hub_db);
     println!(
@@ -104,7 +105,7 @@ async fn broker_kill9_and_restart_under_load_loses_nothing() {
         node_dir,
         node,
         url: _,
-    } = OneVenue::start(Broker::start(&["venue-a"]), true);
+    } = OneVenue::start(venue_broker(&["venue-a"]), true);
 
     let load = Load::start(&node.url(""), 4, "a").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -132,7 +133,7 @@ async fn broker_kill9_and_restart_under_load_loses_nothing() {
         health["sync"]["connections"].as_u64().unwrap() >= 2,
         "{health}"
     );
-    node.terminate();
+    node.stop_cleanly();
     check("venue-a", &node_dir, &hub_db);
 }
 
@@ -147,7 +148,7 @@ async fn hub_kill9_and_restart_under_load_loses_nothing() {
         node_dir,
         node,
         url: _,
-    } = OneVenue::start(Broker::start(&["venue-a"]), true);
+    } = OneVenue::start(venue_broker(&["venue-a"]), true);
 
     let load = Load::start(&node.url(""), 4, "a").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -158,7 +159,7 @@ async fn hub_kill9_and_restart_under_load_loses_nothing() {
     assert!(load.stop().await > 0);
 
     wait_for_sync(&hub, &node, "venue-a", SYNC_LIMIT).await;
-    node.terminate();
+    node.stop_cleanly();
     check("venue-a", &node_dir, &hub_db);
 }
 
@@ -173,7 +174,7 @@ async fn node_kill9_and_restart_under_load_loses_nothing() {
         node_dir,
         node,
         url,
-    } = OneVenue::start(Broker::start(&["venue-a"]), true);
+    } = OneVenue::start(venue_broker(&["venue-a"]), true);
 
     let load = Load::start(&node.url(""), 4, "a").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -183,7 +184,7 @@ async fn node_kill9_and_restart_under_load_loses_nothing() {
     assert!(run_load(&node, "a2", Duration::from_millis(1500)).await > 0);
 
     wait_for_sync(&hub, &node, "venue-a", SYNC_LIMIT).await;
-    node.terminate();
+    node.stop_cleanly();
     check("venue-a", &node_dir, &hub_db);
 }
 
@@ -198,7 +199,7 @@ async fn a_venue_offline_with_a_100k_backlog_catches_up() {
         node_dir,
         node,
         url: _,
-    } = OneVenue::start(Broker::start(&["venue-a"]), true);
+    } = OneVenue::start(venue_broker(&["venue-a"]), true);
     assert!(
         eventually(Duration::from_secs(10), || async {
             node_health(&node).await["sync"]["connected"] == true
@@ -227,7 +228,7 @@ async fn a_venue_offline_with_a_100k_backlog_catches_up() {
         "backlog of {last_seq} events drained in {:.1} s (debug build)",
         started.elapsed().as_secs_f64()
     );
-    node.terminate();
+    node.stop_cleanly();
     assert_eq!(check("venue-a", &node_dir, &hub_db), last_seq);
 }
 
@@ -242,7 +243,7 @@ async fn the_outbox_is_pruned_only_below_the_hubs_ack() {
         node_dir,
         node,
         url,
-    } = OneVenue::start(Broker::start(&["venue-a"]), false);
+    } = OneVenue::start(venue_broker(&["venue-a"]), false);
     let created = crate::load::list_tickets(&node.url(""), 6_000, 16).await;
     assert_eq!(created, 6_000);
     wait_for_sync(&hub, &node, "venue-a", SYNC_LIMIT).await;
@@ -261,7 +262,7 @@ async fn the_outbox_is_pruned_only_below_the_hubs_ack() {
     );
 
     // After a restart the relay resumes from what is left, and new sales still reach the hub.
-    node.terminate();
+    node.stop_cleanly();
     let node = start_node(&node_dir, "venue-a", &url, false);
     assert_eq!(crate::load::list_tickets(&node.url(""), 100, 4).await, 100);
     wait_for_sync(&hub, &node, "venue-a", SYNC_LIMIT).await;
@@ -292,7 +293,7 @@ async fn messages_the_broker_drops_while_the_hub_is_away_are_resent() {
         node_dir,
         node,
         url: _,
-    } = OneVenue::start(Broker::start_with(&["venue-a"], 100), true);
+    } = OneVenue::start(venue_broker_with(&["venue-a"], 100), true);
     assert_eq!(crate::load::list_tickets(&node.url(""), 200, 4).await, 200);
     wait_for_sync(&hub, &node, "venue-a", SYNC_LIMIT).await;
 
@@ -316,6 +317,6 @@ async fn messages_the_broker_drops_while_the_hub_is_away_are_resent() {
         "after the broker dropped messages: hub {venues}, node sync {}",
         health["sync"]
     );
-    node.terminate();
+    node.stop_cleanly();
     check("venue-a", &node_dir, &hub_db);
 }

@@ -3,21 +3,23 @@
 use std::time::Duration;
 
 use serde_json::Value;
+use tix_tests::served::serve;
+use tix_tests::{Served, workspace_binary};
 
 use crate::SERIAL;
 use crate::checker::wait_for_sync;
-use crate::harness::{Broker, HUB_TOKEN, hub_get, start_hub, start_node};
+use crate::harness::{HUB_TOKEN, hub_get, start_hub, start_node, venue_broker, venue_url};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_request_needs_the_token_and_bad_parameters_get_400() {
     let _serial = SERIAL.lock().await;
-    let broker = Broker::start(&["venue-a"]);
+    let broker = venue_broker(&["venue-a"]);
     let dir = tempfile::tempdir().unwrap();
     let hub = start_hub(&dir.path().join("hub.sqlite3"), &broker);
     let node = start_node(
         &dir.path().join("node"),
         "venue-a",
-        &broker.venue_url("venue-a"),
+        &venue_url(&broker, "venue-a"),
         true,
     );
     assert_eq!(crate::load::list_tickets(&node.url(""), 20, 2).await, 20);
@@ -99,10 +101,10 @@ async fn every_request_needs_the_token_and_bad_parameters_get_400() {
 }
 
 /// Starts a hub without `--api-token` (and with no broker to reach: it keeps retrying) and returns
-/// its address and any token it printed.
-fn start_hub_without_token(db: &std::path::Path) -> (std::process::Child, String, Option<String>) {
-    use std::io::{BufRead, BufReader};
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tix-hub"))
+/// it, its address and any token it printed.
+fn start_hub_without_token(db: &std::path::Path) -> (Served, String, Option<String>) {
+    let mut command = std::process::Command::new(workspace_binary("tix-hub"));
+    command
         .args([
             "--listen",
             "127.0.0.1:0",
@@ -112,32 +114,17 @@ fn start_hub_without_token(db: &std::path::Path) -> (std::process::Child, String
         .arg("--db")
         .arg(db)
         .env("TIX_HUB_LOG_FORMAT", "json")
-        .env_remove("TIX_HUB_API_TOKEN")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut printed = None;
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(token) = line
-            .split("): ")
+        .env_remove("TIX_HUB_API_TOKEN");
+    let hub =
+        serve(command, "tix-hub", Duration::from_secs(30)).unwrap_or_else(|e| panic!("{e:#}"));
+    let printed = hub.log().iter().find_map(|line| {
+        line.split("): ")
             .nth(1)
             .filter(|_| line.starts_with("tix-hub: generated"))
-        {
-            printed = Some(token.to_owned());
-        }
-        if let Ok(entry) = serde_json::from_str::<Value>(&line)
-            && entry["fields"]["message"] == "serving"
-        {
-            let addr = entry["fields"]["addr"].as_str().unwrap().to_owned();
-            std::thread::spawn(move || lines.for_each(drop));
-            return (child, addr, printed);
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("hub did not start");
+            .map(str::to_owned)
+    });
+    let addr = hub.addr.clone();
+    (hub, addr, printed)
 }
 
 #[tokio::test]
@@ -145,7 +132,7 @@ async fn a_generated_token_is_printed_once_kept_private_and_reused() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("hub.sqlite3");
-    let (mut first, addr, printed) = start_hub_without_token(&db);
+    let (first, addr, printed) = start_hub_without_token(&db);
     let token = printed.expect("the generated token is printed at first start");
     let file = dir.path().join("hub.sqlite3.api-token");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), token);
@@ -161,10 +148,9 @@ async fn a_generated_token_is_printed_once_kept_private_and_reused() {
         .await
         .unwrap();
     assert_eq!(ok.status().as_u16(), 200);
-    first.kill().unwrap();
-    first.wait().unwrap();
+    first.kill9();
 
-    let (mut second, addr, printed) = start_hub_without_token(&db);
+    let (second, addr, printed) = start_hub_without_token(&db);
     assert_eq!(printed, None, "printed once only");
     let ok = http
         .get(format!("http://{addr}/api/hub/health"))
@@ -175,6 +161,5 @@ async fn a_generated_token_is_printed_once_kept_private_and_reused() {
     assert_eq!(ok.status().as_u16(), 200);
     let health: Value = ok.json().await.unwrap();
     assert_eq!(health["mqtt"]["connected"], false, "no broker at port 9");
-    second.kill().unwrap();
-    second.wait().unwrap();
+    second.kill9();
 }

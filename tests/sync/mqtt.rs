@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 
-use crate::harness::Broker;
+use tix_tests::Broker;
 
 /// Publishes `messages` (topic, payload) with QoS 1 as `user`, in order, and waits until the broker
 /// has acknowledged them all (the broker acknowledges even what the ACL silently drops).

@@ -7,7 +7,9 @@ use serde_json::Value;
 
 use crate::SERIAL;
 use crate::checker::{check, wait_for_sync};
-use crate::harness::{Broker, eventually, hub_get, start_hub, start_node, venue_pass};
+use crate::harness::{
+    eventually, hub_get, start_hub, start_node, venue_broker, venue_pass, venue_url,
+};
 use crate::load::Load;
 use crate::mqtt::{listen_as, publish_as};
 
@@ -25,12 +27,12 @@ fn reasons(quarantine: &Value) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_malformed_and_oversized_messages_are_quarantined_and_sync_goes_on() {
     let _serial = SERIAL.lock().await;
-    let broker = Broker::start(&["honest", "rogue"]);
+    let broker = venue_broker(&["honest", "rogue"]);
     let dir = tempfile::tempdir().unwrap();
     let hub_db = dir.path().join("hub.sqlite3");
     let hub = start_hub(&hub_db, &broker);
     let node_dir = dir.path().join("honest");
-    let node = start_node(&node_dir, "honest", &broker.venue_url("honest"), true);
+    let node = start_node(&node_dir, "honest", &venue_url(&broker, "honest"), true);
     let load = Load::start(&node.url(""), 2, "honest").await;
     tokio::time::sleep(Duration::from_millis(800)).await;
 
@@ -131,6 +133,6 @@ async fn forged_malformed_and_oversized_messages_are_quarantined_and_sync_goes_o
         1,
         "no venue made up: {venues}"
     );
-    node.terminate();
+    node.stop_cleanly();
     check("honest", &node_dir, &hub_db);
 }

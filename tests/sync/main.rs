@@ -1,5 +1,6 @@
 //! End-to-end sync tests: real Mosquitto, real `tix-hub` and real `tix-node` processes on loopback,
-//! faults injected under load, and the same checker after each: nothing lost, nothing doubled.
+//! faults injected under load, and the same checker after each: nothing lost, nothing doubled. The
+//! servers are this workspace's, from the target directory of this test (built there if missing).
 //!
 //! The scenarios are heavy (several processes each, on a two-core machine), so they run one at a
 //! time.

@@ -1,0 +1,126 @@
+//! A child process in its own process group, so that ending it ends everything it started (a
+//! WebDriver's browsers, tauri-driver's WebKitWebDriver). Its stdin is closed; its stdout and
+//! stderr go to a `Log`. Dropped while running, the whole group gets SIGKILL and the child is
+//! reaped. Signals are sent with `kill(1)`: the workspace allows no unsafe code.
+
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::log::{Log, Stream};
+
+/// A running child and its captured output.
+pub struct Process {
+    /// `None` once reaped.
+    child: Option<Child>,
+    pid: u32,
+    what: String,
+    log: Log,
+}
+
+impl Process {
+    /// Spawns `command` as the leader of a new process group; `what` names it in messages.
+    pub fn spawn(mut command: Command, what: &str) -> Result<Process> {
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .with_context(|| format!("starting {what} ({:?})", command.get_program()))?;
+        let pid = child.id();
+        let log = Log::default();
+        let who = format!("{what}[{pid}]");
+        if let Some(stdout) = child.stdout.take() {
+            log.follow(stdout, Stream::Stdout, who.clone());
+        }
+        if let Some(stderr) = child.stderr.take() {
+            log.follow(stderr, Stream::Stderr, who);
+        }
+        Ok(Process {
+            child: Some(child),
+            pid,
+            what: what.to_owned(),
+            log,
+        })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// What the process is, as named when spawned.
+    pub fn what(&self) -> &str {
+        &self.what
+    }
+
+    pub fn log(&self) -> &Log {
+        &self.log
+    }
+
+    /// Its exit status if it has exited (and is now reaped).
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        let child = self.child.as_mut()?;
+        let status = child.try_wait().ok().flatten()?;
+        self.child = None;
+        Some(status)
+    }
+
+    /// SIGKILL to the whole group, then reaps the leader: nothing gets a chance to clean up.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            signal_group(self.pid, "-KILL");
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM to the leader, and a wait of at most `limit` for it to exit. When it does not, the
+    /// group is killed and the answer is an error.
+    pub fn terminate(&mut self, limit: Duration) -> Result<ExitStatus> {
+        let Some(child) = self.child.as_mut() else {
+            bail!("{} is not running", self.what);
+        };
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.pid.to_string()])
+            .status()
+            .context("running kill -TERM")?;
+        if !sent.success() {
+            bail!("kill -TERM {} ({}) failed: {sent}", self.pid, self.what);
+        }
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = child.try_wait()? {
+                self.child = None;
+                return Ok(status);
+            }
+            if Instant::now() > deadline {
+                self.kill9();
+                bail!(
+                    "{} did not stop within {limit:?} of SIGTERM; killed it",
+                    self.what
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Sends `signal` (e.g. `-KILL`) to every process of the group `pgid`; a group already gone is
+/// not an error.
+fn signal_group(pgid: u32, signal: &str) {
+    let group = format!("-{pgid}");
+    let _ = Command::new("kill")
+        .args([signal, "--", &group])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
