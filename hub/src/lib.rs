@@ -7,5 +7,6 @@ pub mod http;
 pub mod ingest;
 pub mod ledger;
 pub mod link;
+mod projection;
 pub mod schema;
 pub mod views;

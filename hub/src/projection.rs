@@ -1,0 +1,108 @@
+//! The hub's read models (tickets, orders, payments, payment methods, refunds per venue), kept by
+//! projecting each stored event in the same transaction that stores it, so the models never run
+//! ahead of or behind the ledger.
+
+use rusqlite::{Transaction, params};
+
+use tix_core::events::DomainEvent;
+use tix_sync::protocol::Envelope;
+
+/// Updates the read models from one stored event.
+pub(crate) fn project(txn: &Transaction<'_>, envelope: &Envelope) -> rusqlite::Result<()> {
+    let venue = envelope.venue.as_str();
+    let at = envelope.event.at as i64;
+    match &envelope.event.event {
+        DomainEvent::TicketCreated(t) | DomainEvent::TicketUpdated(t) => {
+            txn.prepare_cached(
+                "INSERT INTO tickets (venue, id, title, price, user_id, order_id, version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (venue, id) DO UPDATE SET title = excluded.title,
+                    price = excluded.price, user_id = excluded.user_id,
+                    order_id = excluded.order_id, version = excluded.version",
+            )?
+            .execute(params![
+                venue,
+                t.id.to_string(),
+                t.title,
+                t.price,
+                t.user_id.to_string(),
+                t.order_id.map(|o| o.to_string()),
+                t.version as i64,
+            ])?;
+        }
+        DomainEvent::OrderCreated(o) => {
+            txn.prepare_cached(
+                "INSERT OR REPLACE INTO orders (venue, id, user_id, ticket_id, price, status,
+                    expires_at, payment_id, version, created_ms, updated_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9, ?9)",
+            )?
+            .execute(params![
+                venue,
+                o.id.to_string(),
+                o.user_id.to_string(),
+                o.ticket.id.to_string(),
+                o.ticket.price,
+                o.status.as_str(),
+                o.expires_at,
+                o.version as i64,
+                at,
+            ])?;
+        }
+        DomainEvent::OrderCancelled(o) => {
+            txn.prepare_cached(
+                "UPDATE orders SET status = 'cancelled', version = ?3, updated_ms = ?4
+                 WHERE venue = ?1 AND id = ?2",
+            )?
+            .execute(params![venue, o.id.to_string(), o.version as i64, at])?;
+        }
+        DomainEvent::OrderCompleted(o) => {
+            txn.prepare_cached(
+                "UPDATE orders SET status = 'complete', version = ?3, updated_ms = ?4,
+                    payment_id = ?5
+                 WHERE venue = ?1 AND id = ?2",
+            )?
+            .execute(params![
+                venue,
+                o.id.to_string(),
+                o.version as i64,
+                at,
+                o.payment_id.to_string()
+            ])?;
+        }
+        DomainEvent::PaymentCreated(p) => {
+            txn.prepare_cached(
+                "INSERT OR REPLACE INTO payments (venue, id, order_id, stripe_id, created_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                venue,
+                p.id.to_string(),
+                p.order_id.to_string(),
+                p.stripe_id,
+                at
+            ])?;
+            txn.prepare_cached(
+                "INSERT OR REPLACE INTO payment_methods (venue, id, method) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![venue, p.id.to_string(), p.method.as_str()])?;
+        }
+        DomainEvent::PaymentRefunded(r) => {
+            txn.prepare_cached(
+                "INSERT OR REPLACE INTO refunds (venue, payment_id, order_id, method, amount_cents, refunded_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                venue,
+                r.id.to_string(),
+                r.order_id.to_string(),
+                r.method.as_str(),
+                r.amount_cents,
+                at
+            ])?;
+        }
+        // Users stay at their venue (the hub keeps only the event); expiry shows up as the order's
+        // cancellation that follows it.
+        DomainEvent::UserCreated(_) | DomainEvent::ExpirationComplete(_) => {}
+    }
+    Ok(())
+}
