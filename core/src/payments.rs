@@ -7,6 +7,7 @@
 //! Box-office staff may also take cash for any open order, and refund a paid one. Every sale and
 //! refund is also kept as a `Movement` in time order, which is what a day's takings are summed from.
 
+mod progress;
 mod store;
 
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,7 @@ pub use crate::events::PaymentMethod;
 use crate::ids::{OrderId, PaymentId, UserId};
 use crate::time::Millis;
 
+pub use self::progress::{CardAttempt, PendingRefund, Step as AttemptStep};
 pub use self::store::PaymentsStore;
 
 /// What the payments service knows of an order.

@@ -11,7 +11,7 @@ use tix_core::expiration::ExpirationStore;
 use tix_core::ids::{OrderId, PaymentId, TicketId, UserId};
 use tix_core::orders::{self, OrdersStore};
 use tix_core::outbox::{self, Unit};
-use tix_core::payments::{self, PaymentsStore};
+use tix_core::payments::{self, AttemptStep, PaymentsStore};
 use tix_core::reactions::{CONSUMERS, Service};
 use tix_core::tickets::{self, TicketDraft, TicketsStore};
 use tix_core::time::Millis;
@@ -342,4 +342,123 @@ fn a_sellers_tickets_are_listed_whatever_their_state() {
             .unwrap()
             .is_empty()
     );
+}
+
+fn attempt(n: u8, order: OrderId) -> payments::CardAttempt {
+    payments::CardAttempt {
+        id: PaymentId::from_bytes(id(n)),
+        order_id: order,
+        payer: BUYER,
+        amount_cents: 2000,
+        currency: "usd".into(),
+        token: "tok_visa".into(),
+        charge_id: None,
+        step: AttemptStep::Authorizing,
+        since: Millis(0),
+    }
+}
+
+impl Node {
+    /// Runs one payments-store change and lets the other services react, as the writer does.
+    fn payments_change<T>(&mut self, change: impl FnOnce(&mut Unit) -> T) -> T {
+        let mut unit = Unit::begin(self.payments.db()).unwrap();
+        let result = change(&mut unit);
+        let events = self.commit(unit);
+        self.react(events);
+        result
+    }
+}
+
+#[test]
+fn a_card_attempt_stays_open_until_captured_voided_or_declined() {
+    let mut node = Node::new();
+    let ticket = node.sell(10, 20.0);
+    let order = node.place(20, BUYER, ticket, Millis(0)).unwrap();
+    let first = attempt(100, order);
+    let second = attempt(101, order);
+    node.payments_change(|unit| PaymentsStore::begin_attempt(unit, &first))
+        .unwrap();
+    node.payments_change(|unit| PaymentsStore::begin_attempt(unit, &second))
+        .unwrap();
+    let open = |node: &Node| -> Vec<(PaymentId, AttemptStep)> {
+        let attempts = node.payments.open_attempts().unwrap();
+        attempts.iter().map(|a| (a.id, a.step)).collect()
+    };
+    assert_eq!(
+        open(&node),
+        [
+            (first.id, AttemptStep::Authorizing),
+            (second.id, AttemptStep::Authorizing)
+        ]
+    );
+
+    let paid = node
+        .payments_change(|unit| PaymentsStore::record_attempt(unit, first.id, "pi_1", Millis(1)))
+        .unwrap();
+    assert_eq!(paid.id, first.id, "the attempt's id is the payment's");
+    assert_eq!(
+        node.orders.get(order).unwrap().unwrap().status,
+        OrderStatus::Complete
+    );
+    let refused = node.payments_change(|unit| {
+        PaymentsStore::record_attempt(unit, second.id, "pi_2", Millis(2))
+    });
+    assert!(matches!(refused, Err(payments::Error::AlreadyPaid)));
+    assert_eq!(
+        open(&node),
+        [
+            (first.id, AttemptStep::Recorded),
+            (second.id, AttemptStep::Refused)
+        ],
+        "recording and refusing move the attempt in the same transaction"
+    );
+    let refused = node.payments.attempt(second.id).unwrap().unwrap();
+    assert_eq!(refused.charge_id.as_deref(), Some("pi_2"));
+
+    for (attempt, step) in [
+        (first.id, AttemptStep::Captured),
+        (second.id, AttemptStep::Voided),
+    ] {
+        node.payments_change(|unit| {
+            PaymentsStore::advance_attempt(unit, attempt, step, None, Millis(3))
+        })
+        .unwrap();
+    }
+    assert_eq!(open(&node), [], "settled attempts leave the open set");
+    assert_eq!(
+        node.payments.attempt(first.id).unwrap().unwrap().step,
+        AttemptStep::Captured,
+        "and stay as history"
+    );
+    let moved_back = node.payments_change(|unit| {
+        PaymentsStore::advance_attempt(unit, first.id, AttemptStep::Refused, None, Millis(4))
+    });
+    assert!(
+        matches!(moved_back, Err(payments::Error::Store(_))),
+        "a settled attempt never moves again"
+    );
+}
+
+#[test]
+fn a_card_refund_is_pending_from_the_ask_until_it_is_recorded() {
+    let mut node = Node::new();
+    let ticket = node.sell(10, 20.0);
+    let order = node.place(20, BUYER, ticket, Millis(0)).unwrap();
+    node.pay(order, BUYER, Millis(1)).unwrap();
+    let asked = node.payments_change(|unit| PaymentsStore::ask_refund(unit, order, SELLER, Millis(2)));
+    assert_eq!(asked.unwrap().stripe_id, "pi_1");
+    node.payments_change(|unit| PaymentsStore::ask_refund(unit, order, SELLER, Millis(3)))
+        .unwrap();
+    let pending = node.payments.pending_refunds().unwrap();
+    assert_eq!(pending.len(), 1, "asking twice is one refund");
+    assert_eq!(
+        (pending[0].charge_id.as_str(), pending[0].asked_at),
+        ("pi_1", Millis(2))
+    );
+
+    node.payments_change(|unit| PaymentsStore::refund(unit, order, SELLER, Millis(4)))
+        .unwrap();
+    assert_eq!(node.payments.pending_refunds().unwrap(), []);
+    let again = node.payments_change(|unit| PaymentsStore::ask_refund(unit, order, SELLER, Millis(5)));
+    assert!(matches!(again, Err(payments::Error::AlreadyRefunded)));
 }

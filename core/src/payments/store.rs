@@ -28,6 +28,9 @@ impl PaymentsStore {
         txn.open_table(PAYMENTS)?;
         txn.open_table(BY_ORDER)?;
         txn.open_table(MOVEMENTS)?;
+        txn.open_table(super::progress::ATTEMPTS)?;
+        txn.open_table(super::progress::OPEN_ATTEMPTS)?;
+        txn.open_table(super::progress::PENDING_REFUNDS)?;
         txn.commit()?;
         Ok(PaymentsStore { db })
     }
@@ -169,44 +172,21 @@ impl PaymentsStore {
     }
 
     /// Records that a paid order's money was given back (by the gateway for a card, over the
-    /// counter for cash). Once per payment.
+    /// counter for cash). Once per payment; clears the refund's pending entry.
     pub fn refund(
         unit: &mut Unit,
         order_id: OrderId,
         by: UserId,
         now: Millis,
     ) -> Result<Payment, Error> {
-        let mut payment = {
-            let by_order = unit.txn().open_table(BY_ORDER)?;
-            let payments = unit.txn().open_table(PAYMENTS)?;
-            let Some(payment_id) = by_order.get(order_id.as_bytes().as_slice())? else {
-                let known = unit
-                    .txn()
-                    .open_table(REPLICAS)?
-                    .get(order_id.as_bytes().as_slice())?
-                    .is_some();
-                return Err(if known {
-                    Error::NotPaid
-                } else {
-                    Error::OrderNotFound
-                });
-            };
-            let payment = payments.get(payment_id.value())?.ok_or_else(|| {
-                Error::Store(redb::Error::Corrupted(
-                    "payment index without payment".into(),
-                ))
-            })?;
-            decode::<Payment>(payment.value())?
-        };
-        if payment.refund.is_some() {
-            return Err(Error::AlreadyRefunded);
-        }
+        let mut payment = Self::refundable_in(unit, order_id)?;
         payment.refund = Some(Refund { at: now, by });
         unit.txn().open_table(PAYMENTS)?.insert(
             payment.id.as_bytes().as_slice(),
             encode(&payment).as_slice(),
         )?;
         Self::keep_movement(unit, &payment, MovementKind::Refund, now)?;
+        Self::clear_pending_refund(unit, order_id)?;
         unit.emit(DomainEvent::PaymentRefunded(PaymentRefunded {
             id: payment.id,
             order_id,
@@ -214,6 +194,34 @@ impl PaymentsStore {
             amount_cents: payment.amount_cents,
             by,
         }));
+        Ok(payment)
+    }
+
+    /// The payment of `order_id` if it may be refunded now, read in the write transaction.
+    pub(super) fn refundable_in(unit: &Unit, order_id: OrderId) -> Result<Payment, Error> {
+        let by_order = unit.txn().open_table(BY_ORDER)?;
+        let payments = unit.txn().open_table(PAYMENTS)?;
+        let Some(payment_id) = by_order.get(order_id.as_bytes().as_slice())? else {
+            let known = unit
+                .txn()
+                .open_table(REPLICAS)?
+                .get(order_id.as_bytes().as_slice())?
+                .is_some();
+            return Err(if known {
+                Error::NotPaid
+            } else {
+                Error::OrderNotFound
+            });
+        };
+        let payment = payments.get(payment_id.value())?.ok_or_else(|| {
+            Error::Store(redb::Error::Corrupted(
+                "payment index without payment".into(),
+            ))
+        })?;
+        let payment = decode::<Payment>(payment.value())?;
+        if payment.refund.is_some() {
+            return Err(Error::AlreadyRefunded);
+        }
         Ok(payment)
     }
 
