@@ -12,6 +12,9 @@ use tix_core::payments::PaymentsStore;
 use tix_core::reactions::Service;
 use tix_core::tickets::TicketsStore;
 
+#[cfg(test)]
+pub(crate) mod test_disk;
+
 pub struct Stores {
     pub auth: AuthStore,
     pub tickets: TicketsStore,
@@ -39,6 +42,14 @@ impl Stores {
                 .create(&path)
                 .with_context(|| format!("opening {}", path.display()))
         };
+        Stores::from_databases(open, epoch_candidate)
+    }
+
+    /// Prepares the stores on the databases `open` gives for each store's name.
+    pub fn from_databases(
+        open: impl Fn(&str) -> anyhow::Result<redb::Database>,
+        epoch_candidate: u64,
+    ) -> anyhow::Result<Stores> {
         let auth = AuthStore::from_database(open("auth")?).context("preparing auth store")?;
         let epoch = outbox::epoch(auth.db(), epoch_candidate).context("reading the store epoch")?;
         Ok(Stores {

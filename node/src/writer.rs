@@ -10,6 +10,8 @@
 
 mod batch;
 mod command;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -22,7 +24,7 @@ use tix_core::outbox::Unit;
 use tix_core::reactions::Service;
 
 use self::batch::State;
-pub use self::command::{Command, Context, Reply, Stage, StoreFault, WriteFailed};
+pub use self::command::{Command, Committed, Context, Reply, Stage, StoreFault, WriteFailed};
 use crate::clock::Clock;
 use crate::stores::Stores;
 
@@ -56,6 +58,16 @@ pub enum WriteError {
     Failed(#[from] WriteFailed),
     #[error("the node is shutting down")]
     ShuttingDown,
+}
+
+impl WriteError {
+    /// Whether the command's changes were committed: unknown when the writer went away with it.
+    pub fn committed(&self) -> Committed {
+        match self {
+            WriteError::Failed(failed) => failed.committed(),
+            WriteError::ShuttingDown => Committed::Unknown,
+        }
+    }
 }
 
 impl WriterHandle {

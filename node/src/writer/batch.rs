@@ -18,7 +18,7 @@ use tix_core::reactions::{CONSUMERS, Service};
 use tix_core::time::Millis;
 
 use super::WriterSignals;
-use super::command::{Command, Context, Ran, Stage, WriteFailed};
+use super::command::{Command, Committed, Context, Ran, Stage, WriteFailed};
 use crate::clock::Clock;
 use crate::stores::Stores;
 
@@ -69,7 +69,9 @@ impl State {
         for (slot, consumer) in self.applied.iter_mut().zip(CONSUMERS) {
             *slot = outbox::positions(self.stores.db(consumer))?.1;
         }
-        self.persisted = self.applied;
+        // Positions read back may come from commits that were never made durable; pruning trusts
+        // `persisted`, so make them durable before believing them.
+        self.checkpoint()?;
         self.next_seq = last_seq + 1;
         self.signals.last_seq.store(last_seq, Ordering::Release);
         let from = self.applied.iter().copied().min().unwrap_or(last_seq);
@@ -117,6 +119,14 @@ impl State {
         let mut commands = batch.into_iter();
         match self.execute(service, &mut commands, &mut ran, &context) {
             Ok(()) => ran.into_iter().for_each(|r| r.send()),
+            Err(failure) if failure.committed() == Committed::Yes => {
+                // The batch itself is durable: its commands happened, and their answers say so
+                // (a payment answered as failed would be voided). The reactions are replayed
+                // before the next batch.
+                error!(error = %failure, "reactions to a committed batch failed; answering its commands and replaying the reactions before the next batch");
+                self.needs_resync = true;
+                ran.into_iter().for_each(|r| r.send());
+            }
             Err(failure) => {
                 error!(error = %failure, "write batch failed; its replies report the failure");
                 // Part of the batch or of its reactions may have committed: start the next batch

@@ -58,7 +58,27 @@ pub struct WriteFailed {
     source: Arc<redb::Error>,
 }
 
+/// What became of a command's changes when its batch failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Committed {
+    /// Nothing of the batch was committed.
+    No,
+    /// The commit itself failed: its changes may or may not be durable.
+    Unknown,
+    /// The batch committed (only the reactions to it failed).
+    Yes,
+}
+
 impl WriteFailed {
+    /// Whether the command's changes were committed, as far as the stage tells.
+    pub fn committed(&self) -> Committed {
+        match self.stage {
+            Stage::Begin | Stage::Run | Stage::Resync => Committed::No,
+            Stage::Commit => Committed::Unknown,
+            Stage::React => Committed::Yes,
+        }
+    }
+
     pub(crate) fn new(stage: Stage, source: redb::Error) -> WriteFailed {
         WriteFailed {
             stage,
