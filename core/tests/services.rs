@@ -400,9 +400,8 @@ fn a_card_attempt_stays_open_until_captured_voided_or_declined() {
         node.orders.get(order).unwrap().unwrap().status,
         OrderStatus::Complete
     );
-    let refused = node.payments_change(|unit| {
-        PaymentsStore::record_attempt(unit, second.id, "pi_2", Millis(2))
-    });
+    let refused = node
+        .payments_change(|unit| PaymentsStore::record_attempt(unit, second.id, "pi_2", Millis(2)));
     assert!(matches!(refused, Err(payments::Error::AlreadyPaid)));
     assert_eq!(
         open(&node),
@@ -445,7 +444,8 @@ fn a_card_refund_is_pending_from_the_ask_until_it_is_recorded() {
     let ticket = node.sell(10, 20.0);
     let order = node.place(20, BUYER, ticket, Millis(0)).unwrap();
     node.pay(order, BUYER, Millis(1)).unwrap();
-    let asked = node.payments_change(|unit| PaymentsStore::ask_refund(unit, order, SELLER, Millis(2)));
+    let asked =
+        node.payments_change(|unit| PaymentsStore::ask_refund(unit, order, SELLER, Millis(2)));
     assert_eq!(asked.unwrap().stripe_id, "pi_1");
     node.payments_change(|unit| PaymentsStore::ask_refund(unit, order, SELLER, Millis(3)))
         .unwrap();
@@ -459,6 +459,7 @@ fn a_card_refund_is_pending_from_the_ask_until_it_is_recorded() {
     node.payments_change(|unit| PaymentsStore::refund(unit, order, SELLER, Millis(4)))
         .unwrap();
     assert_eq!(node.payments.pending_refunds().unwrap(), []);
-    let again = node.payments_change(|unit| PaymentsStore::ask_refund(unit, order, SELLER, Millis(5)));
+    let again =
+        node.payments_change(|unit| PaymentsStore::ask_refund(unit, order, SELLER, Millis(5)));
     assert!(matches!(again, Err(payments::Error::AlreadyRefunded)));
 }

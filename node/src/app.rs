@@ -20,6 +20,7 @@ use tracing::{info, warn};
 
 use tix_core::secret_file;
 
+use crate::checkout::{Checkout, reconcile};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::gateway::{Gateway, StripeGateway, TestGateway};
@@ -41,6 +42,7 @@ pub struct App {
     state: AppState,
     writer: Writer,
     scheduler: JoinHandle<()>,
+    reconciler: JoinHandle<()>,
     relay: Option<JoinHandle<()>>,
     live: JoinHandle<()>,
     search: Option<Arc<Search>>,
@@ -84,7 +86,7 @@ impl App {
                 warn!(
                     "no STRIPE_SECRET_KEY: payments run in TEST MODE (tok_visa pays, tok_chargeDeclined is declined, no money moves)"
                 );
-                Gateway::Test(TestGateway)
+                Gateway::Test(TestGateway::default())
             }
         };
         if gateway.mode() != "test" && config.stripe_publishable_key.is_none() {
@@ -98,6 +100,21 @@ impl App {
         let (closing_tx, closing_rx) = watch::channel(false);
         let (live, live_task) =
             live::start(stores.clone(), &signals, closing_rx, shutdown_rx.clone())?;
+        let gateway = Arc::new(gateway);
+        let ids = Arc::new(IdGen::new(process, rand::rng().next_u32()));
+        let checkout = Arc::new(Checkout::new(
+            stores.clone(),
+            writer_handle.clone(),
+            gateway.clone(),
+            ids.clone(),
+            clock.clone(),
+            config.currency.to_lowercase(),
+        ));
+        let reconciler = reconcile::start(
+            checkout.clone(),
+            config.reconcile_every,
+            shutdown_rx.clone(),
+        );
         let mut state = AppState {
             stores: stores.clone(),
             writer: writer_handle,
@@ -106,9 +123,10 @@ impl App {
             passwords: Arc::new(Passwords::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             )?),
-            ids: Arc::new(IdGen::new(process, rand::rng().next_u32())),
+            ids,
             clock: clock.clone(),
-            gateway: Arc::new(gateway),
+            gateway,
+            checkout,
             lateness: Arc::new(Lateness::default()),
             currency: config.currency.to_lowercase(),
             sync: None,
@@ -166,6 +184,7 @@ impl App {
             state,
             writer,
             scheduler,
+            reconciler,
             relay,
             live: live_task,
             search,
@@ -189,6 +208,7 @@ impl App {
             state,
             writer,
             scheduler,
+            reconciler,
             relay,
             live,
             search,
@@ -211,6 +231,9 @@ impl App {
         let _ = shutdown_tx.send(true);
         if let Err(e) = scheduler.await {
             warn!(error = %e, "scheduler task ended abnormally");
+        }
+        if let Err(e) = reconciler.await {
+            warn!(error = %e, "payments reconciler ended abnormally");
         }
         if let Some(Err(e)) = match relay {
             Some(task) => Some(task.await),

@@ -52,6 +52,11 @@ pub struct Config {
     #[arg(long, env = "TIX_STRIPE_API_BASE")]
     pub stripe_api_base: Option<String>,
 
+    /// How often unfinished card payments and refunds (left by a crash or a gateway outage) are
+    /// settled; they are also settled at start-up.
+    #[arg(long, env = "TIX_RECONCILE_EVERY", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub reconcile_every: Duration,
+
     /// Page cache of each of the five stores, in MiB; more only helps stores larger than the OS
     /// page cache can hold.
     #[arg(long, env = "TIX_STORE_CACHE_MB", default_value_t = 8)]

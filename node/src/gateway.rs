@@ -1,9 +1,10 @@
 //! Payment gateways: what takes a buyer's money for an order.
 //!
 //! A payment is two steps so that money follows the lock: `authorize` reserves the amount on the
-//! card (idempotent per order), then the node decides, atomically with the order's state, whether the
-//! order still holds its ticket. If it does the node calls `capture`; if not it calls `void`, which
-//! gives the money back (cancels the authorization, or refunds if it had been captured).
+//! card (idempotent per order and card), then the node decides, atomically with the order's state,
+//! whether the order still holds its ticket. If it does the node calls `capture`; if not it calls
+//! `void`, which gives the money back (cancels the authorization, or refunds if it had been
+//! captured). Capture, void and refund are idempotent per PaymentIntent.
 
 pub mod reachability;
 pub mod stripe;
@@ -13,7 +14,7 @@ use tix_core::ids::OrderId;
 
 pub use self::reachability::Reachability;
 pub use self::stripe::StripeGateway;
-pub use self::test_mode::TestGateway;
+pub use self::test_mode::{TestCharge, TestGateway};
 
 /// What to charge, for which order. The order id is the idempotency key.
 #[derive(Debug, Clone)]
@@ -72,9 +73,7 @@ impl Gateway {
     pub async fn capture(&self, order_id: OrderId, charge_id: &str) -> Result<(), GatewayError> {
         match self {
             Gateway::Test(gateway) => gateway.capture(order_id, charge_id),
-            Gateway::Stripe(gateway) => {
-                gateway.observed(gateway.capture(order_id, charge_id).await)
-            }
+            Gateway::Stripe(gateway) => gateway.observed(gateway.capture(charge_id).await),
         }
     }
 
@@ -85,10 +84,10 @@ impl Gateway {
         }
     }
 
-    /// Gives a captured charge's money back in full (idempotent per order).
+    /// Gives a captured charge's money back in full (idempotent per PaymentIntent).
     pub async fn refund(&self, order_id: OrderId, charge_id: &str) -> Result<(), GatewayError> {
         match self {
-            Gateway::Test(gateway) => gateway.void(order_id, charge_id),
+            Gateway::Test(gateway) => gateway.refund(order_id, charge_id),
             Gateway::Stripe(gateway) => gateway.observed(gateway.refund(order_id, charge_id).await),
         }
     }

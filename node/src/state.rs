@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::checkout::Checkout;
 use crate::clock::Clock;
 use crate::gateway::Gateway;
 use crate::ids::IdGen;
@@ -25,6 +26,8 @@ pub struct AppState {
     pub ids: Arc<IdGen>,
     pub clock: Arc<dyn Clock>,
     pub gateway: Arc<Gateway>,
+    /// Card payments and refunds (and their reconciler's work).
+    pub checkout: Arc<Checkout>,
     pub lateness: Arc<Lateness>,
     pub currency: String,
     /// Ticket search, unless turned off.

@@ -84,6 +84,12 @@ impl Client {
         }
     }
 
+    /// The same session against another address: a node restarted on the same data dir.
+    pub fn with_base(mut self, base: &str) -> Client {
+        self.base = base.to_owned();
+        self
+    }
+
     pub fn with_cookie(mut self, cookie: Option<String>) -> Client {
         self.cookie = cookie;
         self

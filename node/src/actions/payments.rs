@@ -9,7 +9,6 @@ use tix_core::payments::{Payment, PaymentsStore};
 use tix_core::reactions::Service;
 
 use super::error::ApiError;
-use crate::checkout;
 use crate::state::AppState;
 
 /// Pays `order` with the card `token` on behalf of `payer`, its buyer.
@@ -19,8 +18,8 @@ pub(crate) async fn pay(
     order: OrderId,
     token: String,
 ) -> Result<Payment, ApiError> {
-    let state = state.clone();
-    let task = tokio::spawn(async move { checkout::pay(&state, payer, order, token).await });
+    let checkout = state.checkout.clone();
+    let task = tokio::spawn(async move { checkout.pay(payer, order, token).await });
     Ok(task
         .await
         .map_err(|e| ApiError::Internal(format!("checkout task: {e}")))??)
@@ -43,8 +42,8 @@ pub(crate) async fn refund(
     by: UserId,
     order: OrderId,
 ) -> Result<Payment, ApiError> {
-    let state = state.clone();
-    let task = tokio::spawn(async move { checkout::refund(&state, by, order).await });
+    let checkout = state.checkout.clone();
+    let task = tokio::spawn(async move { checkout.refund(by, order).await });
     Ok(task
         .await
         .map_err(|e| ApiError::Internal(format!("refund task: {e}")))??)

@@ -2,9 +2,10 @@
 //!
 //! `authorize` creates and confirms a PaymentIntent with manual capture, so the amount is only held
 //! on the card; `capture` settles it; `void` cancels the hold, or refunds if the intent had already
-//! been captured. Every write carries an idempotency key derived from the order id and the step
-//! (`order-<id>-authorize-<token>`, `-capture`, `-void`, `-refund`), so a retried call never charges
-//! twice.
+//! been captured. Every write carries an idempotency key, so a retried call never moves money twice:
+//! the authorization's is derived from the order and the card token (`order-<id>-authorize-<token>`:
+//! one token authorizes one PaymentIntent), and each later step's from the PaymentIntent it acts on
+//! (`intent-<pi>-capture`, `-void`, `-refund`), so that every intent of an order can be settled.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -135,14 +136,10 @@ impl StripeGateway {
     }
 
     /// Settles an authorization. An intent that is already captured counts as captured.
-    pub(crate) async fn capture(
-        &self,
-        order_id: OrderId,
-        charge_id: &str,
-    ) -> Result<(), GatewayError> {
+    pub(crate) async fn capture(&self, charge_id: &str) -> Result<(), GatewayError> {
         let result = CapturePaymentIntent::new(charge_id)
             .customize()
-            .request_strategy(idempotent(order_id, "capture")?)
+            .request_strategy(idempotent_for_intent(charge_id, "capture")?)
             .send(&*self.client)
             .await;
         let status = match result {
@@ -173,7 +170,7 @@ impl StripeGateway {
     ) -> Result<(), GatewayError> {
         let result = CancelPaymentIntent::new(charge_id)
             .customize()
-            .request_strategy(idempotent(order_id, "void")?)
+            .request_strategy(idempotent_for_intent(charge_id, "void")?)
             .send(&*self.client)
             .await;
         let status = match result {
@@ -229,7 +226,7 @@ impl StripeGateway {
             .payment_intent(charge_id)
             .metadata(metadata)
             .customize()
-            .request_strategy(idempotent(order_id, "refund")?)
+            .request_strategy(idempotent_for_intent(charge_id, "refund")?)
             .send(&*self.client)
             .await;
         match result {
@@ -282,11 +279,20 @@ fn authorize_step(token: &str) -> String {
     format!("authorize-{token}")
 }
 
-/// The request strategy for one step of an order's payment: sent once, with the key
-/// `order-<id>-<step>` so that Stripe answers a repeated step with the first answer.
+/// The request strategy for the authorization of an order: sent once, with the key
+/// `order-<id>-<step>` so that Stripe answers a repeated request with the first answer.
 fn idempotent(order_id: OrderId, step: &str) -> Result<RequestStrategy, GatewayError> {
-    let key = IdempotencyKey::new(format!("order-{order_id}-{step}"))
-        .map_err(|err| GatewayError::Unavailable(err.to_string()))?;
+    idempotency_key(format!("order-{order_id}-{step}"))
+}
+
+/// The request strategy for a step on one PaymentIntent (`intent-<pi>-<step>`): an order with two
+/// intents (two cards tried at once) gets each settled under its own key.
+fn idempotent_for_intent(charge_id: &str, step: &str) -> Result<RequestStrategy, GatewayError> {
+    idempotency_key(format!("intent-{charge_id}-{step}"))
+}
+
+fn idempotency_key(key: String) -> Result<RequestStrategy, GatewayError> {
+    let key = IdempotencyKey::new(key).map_err(|err| GatewayError::Unavailable(err.to_string()))?;
     Ok(RequestStrategy::Idempotent(key))
 }
 

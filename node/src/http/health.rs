@@ -27,6 +27,7 @@ pub(super) async fn health(State(state): State<AppState>) -> Result<Json<Value>,
             "mode": state.gateway.mode(),
             "testMode": test_mode,
             "reachable": state.gateway.reachable(),
+            "unsettled": state.checkout.unsettled()?,
             "note": if test_mode { "TEST MODE: no money moves; use Stripe test tokens such as tok_visa" } else { "live Stripe gateway" },
         },
         "events": {

@@ -38,9 +38,7 @@ impl Fixture {
 
     fn on(disks: HashMap<&'static str, TestDisk>) -> Fixture {
         let stores = Stores::from_databases(
-            |name| {
-                Ok(redb::Database::builder().create_with_backend(disks[name].backend())?)
-            },
+            |name| Ok(redb::Database::builder().create_with_backend(disks[name].backend())?),
             7,
         )
         .unwrap();
@@ -159,7 +157,13 @@ async fn a_command_whose_batch_committed_is_answered_with_its_result_when_a_reac
         .await;
     let recorded = answer.expect("the payment committed, so its answer is the payment");
     assert_eq!(recorded.unwrap().id, payment);
-    assert!(node.stores.payments.payment_for_order(order).unwrap().is_some());
+    assert!(
+        node.stores
+            .payments
+            .payment_for_order(order)
+            .unwrap()
+            .is_some()
+    );
 
     // redb refuses a store's writes after an I/O error until it is reopened: once the disk works
     // again, a restart replays the reaction that failed.

@@ -6,7 +6,7 @@
 
 mod endpoints;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -16,6 +16,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use endpoints::{cancel, capture, create_intent, parse_form, refund};
@@ -29,8 +30,37 @@ const EPOCH: i64 = 1_700_000_000;
 pub(crate) struct FakeStripe {
     addr: SocketAddr,
     state: Arc<Mutex<Fake>>,
+    held: Held,
     server: JoinHandle<()>,
 }
+
+/// A call the fake can hold until the test lets it go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Call {
+    /// Create-and-confirm: held after the intent is authorized (the answer is lost if the caller
+    /// dies meanwhile, as when a node crashes while Stripe answers).
+    Authorize,
+    /// Held before anything happens (a caller that dies meanwhile changed nothing).
+    Capture,
+    Cancel,
+    Refund,
+}
+
+impl Call {
+    fn of(method: &Method, path: &str) -> Option<Call> {
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        match (method, segments.as_slice()) {
+            (&Method::POST, ["v1", "payment_intents"]) => Some(Call::Authorize),
+            (&Method::POST, ["v1", "payment_intents", _, "capture"]) => Some(Call::Capture),
+            (&Method::POST, ["v1", "payment_intents", _, "cancel"]) => Some(Call::Cancel),
+            (&Method::POST, ["v1", "refunds"]) => Some(Call::Refund),
+            _ => None,
+        }
+    }
+}
+
+/// The calls held now, watched by the requests waiting on them.
+type Held = Arc<watch::Sender<BTreeSet<Call>>>;
 
 impl FakeStripe {
     /// Starts a fake on a free port of 127.0.0.1.
@@ -42,9 +72,10 @@ impl FakeStripe {
             .local_addr()
             .expect("local address of the fake Stripe server");
         let state = Arc::new(Mutex::new(Fake::default()));
+        let held: Held = Arc::new(watch::Sender::new(BTreeSet::new()));
         let app = Router::new()
             .fallback(handle)
-            .with_state(Arc::clone(&state));
+            .with_state((Arc::clone(&state), Arc::clone(&held)));
         let server = tokio::spawn(async move {
             // The server runs until the test drops the fake, which aborts this task.
             let _ = axum::serve(listener, app).await;
@@ -52,6 +83,7 @@ impl FakeStripe {
         FakeStripe {
             addr,
             state,
+            held,
             server,
         }
     }
@@ -116,6 +148,30 @@ impl FakeStripe {
         self.lock().authorize_delay = delay;
     }
 
+    /// Holds every `call` until `release`.
+    pub(crate) fn hold(&self, call: Call) {
+        self.held.send_modify(|held| {
+            held.insert(call);
+        });
+    }
+
+    /// Lets held `call`s go on.
+    pub(crate) fn release(&self, call: Call) {
+        self.held.send_modify(|held| {
+            held.remove(&call);
+        });
+    }
+
+    /// How many `call`s have reached the point where they are held (held or not).
+    pub(crate) fn arrived(&self, call: Call) -> usize {
+        self.lock().arrived.get(&call).copied().unwrap_or(0)
+    }
+
+    /// Forgets every idempotency key, as Stripe does after 24 hours.
+    pub(crate) fn forget_keys(&self) {
+        self.lock().answers.clear();
+    }
+
     /// Answers 500 to every request while `failing` is set.
     pub(crate) fn set_failing(&self, failing: bool) {
         self.lock().failing = failing;
@@ -161,6 +217,7 @@ struct Fake {
     authorize_delay: Duration,
     failing: bool,
     fail_next: usize,
+    arrived: HashMap<Call, usize>,
 }
 
 struct Intent {
@@ -269,19 +326,23 @@ fn unexpected_state(intent: &Intent, message: String) -> Answer {
     answer
 }
 
-/// Every request: the failure switch, the secret key, the idempotency key, then the endpoint.
+/// Every request: the failure switch, the secret key, the idempotency key, then the endpoint;
+/// a held call waits where `Call` says.
 async fn handle(
-    State(state): State<Shared>,
+    State((state, held)): State<(Shared, Held)>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: String,
 ) -> Response {
     let endpoint = format!("{method} {}", uri.path());
-    let is_authorize = method == Method::POST && uri.path() == "/v1/payment_intents";
+    let call = Call::of(&method, uri.path());
+    if call.is_some_and(|call| call != Call::Authorize) {
+        wait_if_held(&state, &held, call).await;
+    }
     let (answer, delay) = {
         let mut fake = lock(&state);
-        let delay = if is_authorize {
+        let delay = if call == Some(Call::Authorize) {
             fake.authorize_delay
         } else {
             Duration::ZERO
@@ -291,6 +352,9 @@ async fn handle(
             delay,
         )
     };
+    if call == Some(Call::Authorize) {
+        wait_if_held(&state, &held, call).await;
+    }
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
@@ -303,6 +367,14 @@ async fn handle(
         );
     }
     response
+}
+
+/// Counts the call's arrival, then waits while it is held.
+async fn wait_if_held(state: &Shared, held: &Held, call: Option<Call>) {
+    let Some(call) = call else { return };
+    *lock(state).arrived.entry(call).or_default() += 1;
+    let mut watching = held.subscribe();
+    let _ = watching.wait_for(|held| !held.contains(&call)).await;
 }
 
 fn answer(

@@ -7,6 +7,7 @@ mod concurrency;
 mod expiry;
 mod fake_stripe;
 mod orders;
+mod payment_crashes;
 mod payments;
 mod search;
 mod storefront;

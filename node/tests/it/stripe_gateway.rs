@@ -91,9 +91,11 @@ async fn capture_of_an_already_captured_intent_is_ok() {
         .await
         .expect("captured");
 
-    // Another idempotency key, so Stripe refuses the capture because the intent has succeeded.
+    // Stripe forgets idempotency keys after a day: the capture is then refused because the intent
+    // has succeeded, which counts as captured.
+    fake.forget_keys();
     gateway
-        .capture(order(OTHER_ORDER), &authorization.charge_id)
+        .capture(order(ORDER), &authorization.charge_id)
         .await
         .expect("already captured counts as captured");
     assert_eq!(fake.captures(), 1);
@@ -202,9 +204,10 @@ async fn void_after_authorize_cancels_the_hold() {
     assert_eq!(fake.cancels(), 1);
     assert_eq!(fake.refunds(), 0);
 
-    // Already canceled (under another key, so Stripe refuses the cancel) counts as voided.
+    // Already canceled (once Stripe forgot the key, it refuses the cancel) counts as voided.
+    fake.forget_keys();
     gateway
-        .void(order(OTHER_ORDER), &authorization.charge_id)
+        .void(order(ORDER), &authorization.charge_id)
         .await
         .expect("voided again");
     assert_eq!(fake.cancels(), 1);
@@ -236,13 +239,36 @@ async fn void_after_capture_refunds_once() {
         .await
         .expect("refunded again");
     assert_eq!(fake.refunds(), 1);
+}
 
-    // Under another order's keys the refund is refused as already made, which counts as refunded.
-    gateway
-        .void(order(OTHER_ORDER), &authorization.charge_id)
+#[tokio::test]
+async fn two_intents_of_one_order_are_each_voided() {
+    let fake = FakeStripe::start().await;
+    let gateway = gateway(&fake);
+    // Two cards tried at once for the same order: two PaymentIntents, neither recorded.
+    let first = gateway.authorize(&charge(ORDER, "tok_visa")).await.unwrap();
+    let second = gateway
+        .authorize(&charge(ORDER, "tok_mastercard"))
         .await
-        .expect("already refunded");
-    assert_eq!(fake.refunds(), 1);
+        .unwrap();
+    assert_ne!(first.charge_id, second.charge_id);
+    for authorization in [&first, &second] {
+        gateway
+            .void(order(ORDER), &authorization.charge_id)
+            .await
+            .expect("voided");
+    }
+    assert_eq!(
+        fake.cancels(),
+        2,
+        "each intent is cancelled under its own key"
+    );
+    for authorization in [&first, &second] {
+        assert_eq!(
+            fake.intent_status(&authorization.charge_id).as_deref(),
+            Some("canceled")
+        );
+    }
 }
 
 #[tokio::test]

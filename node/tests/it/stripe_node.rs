@@ -216,3 +216,31 @@ async fn paying_while_the_lock_expires_gives_the_money_back_and_keeps_the_order_
         "the ticket is free again"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_cards_refused_for_one_order_are_both_voided() {
+    let fake = FakeStripe::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let node = stripe_node(&dir, &fake, "2s");
+    let (_seller, buyer, _ticket, order) = ordered(&node, "Matinee", json!(12)).await;
+
+    // Two cards at once, both slower than the lock: two PaymentIntents, both refused.
+    fake.set_authorize_delay(Duration::from_secs(3));
+    let pay = |token: &'static str| {
+        let buyer = buyer.clone();
+        let body = json!({"orderId": id(&order), "token": token});
+        async move { buyer.post("/api/payments", body).await }
+    };
+    let (visa, mastercard) = tokio::join!(pay("tok_visa"), pay("tok_mastercard"));
+    for refused in [&visa, &mastercard] {
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+    }
+    assert_eq!(fake.intents_created(), 2);
+    for intent in ["pi_1", "pi_2"] {
+        assert_eq!(
+            fake.intent_status(intent).as_deref(),
+            Some("canceled"),
+            "{intent} is still held on the card"
+        );
+    }
+}
