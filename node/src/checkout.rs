@@ -17,6 +17,8 @@
 mod in_flight;
 pub mod reconcile;
 mod settle;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 

@@ -18,5 +18,7 @@ pub mod session;
 pub mod staff;
 pub mod state;
 pub mod stores;
+#[cfg(test)]
+pub(crate) mod test_node;
 pub mod web;
 pub mod writer;
