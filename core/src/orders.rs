@@ -13,7 +13,7 @@ use crate::events::OrderStatus;
 use crate::ids::{OrderId, TicketId, UserId};
 use crate::time::Millis;
 
-pub use self::store::OrdersStore;
+pub use self::store::{OrdersStore, Placing};
 
 /// What the orders service knows of a ticket, kept up to date from ticket events.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,6 +48,9 @@ pub enum Error {
     AlreadyReserved(TicketId),
     #[error("order is complete")]
     AlreadyComplete,
+    /// The buyer already has this many open orders.
+    #[error("too many open orders (at most {0})")]
+    TooManyOpenOrders(usize),
     #[error(transparent)]
     Store(#[from] redb::Error),
 }

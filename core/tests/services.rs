@@ -9,7 +9,7 @@ use redb::backends::InMemoryBackend;
 use tix_core::events::{DomainEvent, OrderStatus, StoredEvent};
 use tix_core::expiration::ExpirationStore;
 use tix_core::ids::{OrderId, PaymentId, TicketId, UserId};
-use tix_core::orders::{self, OrdersStore};
+use tix_core::orders::{self, OrdersStore, Placing};
 use tix_core::outbox::{self, Unit};
 use tix_core::payments::{self, AttemptStep, PaymentsStore};
 use tix_core::reactions::{CONSUMERS, Service};
@@ -107,14 +107,13 @@ impl Node {
         now: Millis,
     ) -> Result<OrderId, orders::Error> {
         let mut unit = Unit::begin(self.orders.db()).unwrap();
-        let order = OrdersStore::place(
-            &mut unit,
-            OrderId::from_bytes(id(n)),
+        let placing = Placing {
+            id: OrderId::from_bytes(id(n)),
             buyer,
             ticket,
-            now,
-            TTL,
-        );
+            max_open: Some(3),
+        };
+        let order = OrdersStore::place(&mut unit, placing, now, TTL);
         let events = self.commit(unit);
         self.react(events);
         order.map(|o| o.id)
@@ -462,4 +461,29 @@ fn a_card_refund_is_pending_from_the_ask_until_it_is_recorded() {
     let again =
         node.payments_change(|unit| PaymentsStore::ask_refund(unit, order, SELLER, Millis(5)));
     assert!(matches!(again, Err(payments::Error::AlreadyRefunded)));
+}
+
+#[test]
+fn a_buyer_holds_at_most_the_cap_of_open_orders() {
+    let mut node = Node::new();
+    let tickets: Vec<TicketId> = (10..15).map(|n| node.sell(n, 5.0)).collect();
+    let mut orders = Vec::new();
+    for (n, ticket) in (20..).zip(&tickets[..3]) {
+        orders.push(node.place(n, BUYER, *ticket, Millis(0)).unwrap());
+    }
+    assert!(matches!(
+        node.place(23, BUYER, tickets[3], Millis(0)),
+        Err(orders::Error::TooManyOpenOrders(3))
+    ));
+    assert!(
+        node.place(24, OTHER, tickets[3], Millis(0)).is_ok(),
+        "the cap is per buyer"
+    );
+    // Paid, cancelled or expired orders are no longer open.
+    node.pay(orders[0], BUYER, Millis(1)).unwrap();
+    node.place(25, BUYER, tickets[4], Millis(0)).unwrap();
+    assert!(node.place(26, BUYER, tickets[3], Millis(0)).is_err());
+    node.expire(Millis(60_000));
+    let again = node.sell(16, 5.0);
+    node.place(27, BUYER, again, Millis(60_000)).unwrap();
 }

@@ -139,6 +139,7 @@ impl App {
                 stripe_publishable_key: config.stripe_publishable_key.clone(),
             }),
             first_user_is_staff: config.first_user_is_staff,
+            max_open_orders: config.max_open_orders,
         };
         if config.search {
             let search = Search::start(

@@ -52,6 +52,11 @@ pub struct Config {
     #[arg(long, env = "TIX_STRIPE_API_BASE")]
     pub stripe_api_base: Option<String>,
 
+    /// Most unpaid orders one account may hold at once, so that no buyer can lock the whole
+    /// inventory (staff are exempt); 0 turns the cap off.
+    #[arg(long, env = "TIX_MAX_OPEN_ORDERS", default_value_t = 10)]
+    pub max_open_orders: usize,
+
     /// How often unfinished card payments and refunds (left by a crash or a gateway outage) are
     /// settled; they are also settled at start-up.
     #[arg(long, env = "TIX_RECONCILE_EVERY", default_value = "60s", value_parser = humantime::parse_duration)]

@@ -38,6 +38,8 @@ pub struct AppState {
     pub live: Arc<Live>,
     /// How the storefront presents itself.
     pub storefront: Arc<Storefront>,
+    /// Most unpaid orders one (non-staff) account may hold; 0 for no cap.
+    pub max_open_orders: usize,
     /// A standalone box office: the first account to sign up is staff.
     pub first_user_is_staff: bool,
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tix_core::auth::{AuthStore, User};
 use tix_core::ids::{OrderId, TicketId, UserId};
-use tix_core::orders::OrdersStore;
+use tix_core::orders::{OrdersStore, Placing};
 use tix_core::reactions::Service;
 use tix_core::tickets::{TicketDraft, TicketsStore};
 
@@ -85,7 +85,13 @@ impl Fixture {
         let order = OrderId::from_bytes([n + 100; 12]);
         self.handle()
             .run(Service::Orders, move |unit, context| {
-                OrdersStore::place(unit, order, BUYER, ticket, context.now, context.lock_ttl)
+                let placing = Placing {
+                    id: order,
+                    buyer: BUYER,
+                    ticket,
+                    max_open: None,
+                };
+                OrdersStore::place(unit, placing, context.now, context.lock_ttl)
             })
             .await
             .unwrap()

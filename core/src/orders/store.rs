@@ -20,6 +20,9 @@ const REPLICAS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("ticket
 const HOLDS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("holds");
 /// User id ++ big-endian placement number → order id: a user's orders in insertion order.
 const BY_USER: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("orders_by_user");
+/// User id ++ order id → nothing: each user's open (unpaid, not cancelled) orders, counted
+/// against the cap on open orders. Orders placed before this table existed are not in it.
+const OPEN_BY_USER: TableDefinition<'_, &[u8], ()> = TableDefinition::new("open_orders_by_user");
 
 pub struct OrdersStore {
     db: Database,
@@ -33,6 +36,7 @@ impl OrdersStore {
         txn.open_table(REPLICAS)?;
         txn.open_table(HOLDS)?;
         txn.open_table(BY_USER)?;
+        txn.open_table(OPEN_BY_USER)?;
         txn.commit()?;
         Ok(OrdersStore { db })
     }
@@ -65,15 +69,25 @@ impl OrdersStore {
         Ok(list)
     }
 
-    /// Places an order, locking the ticket until `now + lock_ttl` unless another order holds it.
+    /// Places an order, locking the ticket until `now + lock_ttl` unless another order holds it or
+    /// the buyer already has `max_open` open orders (`None`: no cap).
     pub fn place(
         unit: &mut Unit,
-        id: OrderId,
-        buyer: UserId,
-        ticket_id: TicketId,
+        placing: Placing,
         now: Millis,
         lock_ttl: Duration,
     ) -> Result<Order, Error> {
+        let Placing {
+            id,
+            buyer,
+            ticket: ticket_id,
+            max_open,
+        } = placing;
+        if let Some(max) = max_open
+            && open_orders(unit, buyer, max)? >= max
+        {
+            return Err(Error::TooManyOpenOrders(max));
+        }
         let ticket: TicketReplica = match unit
             .txn()
             .open_table(REPLICAS)?
@@ -102,6 +116,7 @@ impl OrdersStore {
             id.as_bytes().as_slice(),
         )?;
         save(&mut unit.txn().open_table(ORDERS)?, &order)?;
+        track_open(unit, &order)?;
         unit.emit(DomainEvent::OrderCreated(OrderCreated {
             id,
             version: order.version,
@@ -196,6 +211,7 @@ impl OrdersStore {
                         order.status = OrderStatus::Complete;
                         order.version += 1;
                         save(&mut orders, &order)?;
+                        track_open(unit, &order)?;
                         Some(order)
                     }
                     _ => None,
@@ -220,6 +236,7 @@ fn release(
     order.status = OrderStatus::Cancelled;
     order.version += 1;
     save(orders, &order)?;
+    track_open(unit, &order)?;
     let mut holds = unit.txn().open_table(HOLDS)?;
     let holder = holds
         .get(order.ticket.id.as_bytes().as_slice())?
@@ -228,6 +245,55 @@ fn release(
         holds.remove(order.ticket.id.as_bytes().as_slice())?;
     }
     Ok(order)
+}
+
+/// A new order: who orders which ticket, and how many open orders the buyer may have.
+#[derive(Debug, Clone, Copy)]
+pub struct Placing {
+    pub id: OrderId,
+    pub buyer: UserId,
+    pub ticket: TicketId,
+    /// `None` for no cap (staff at the counter hold orders for many buyers).
+    pub max_open: Option<usize>,
+}
+
+fn open_key(order: &Order) -> [u8; 24] {
+    let mut key = [0u8; 24];
+    key[..12].copy_from_slice(order.user_id.as_bytes());
+    key[12..].copy_from_slice(order.id.as_bytes());
+    key
+}
+
+/// Keeps the open-orders index in step with an order's status.
+fn track_open(unit: &Unit, order: &Order) -> Result<(), redb::Error> {
+    let mut open = unit.txn().open_table(OPEN_BY_USER)?;
+    match order.status {
+        OrderStatus::Created | OrderStatus::AwaitingPayment => {
+            open.insert(open_key(order).as_slice(), ())?;
+        }
+        OrderStatus::Complete | OrderStatus::Cancelled => {
+            open.remove(open_key(order).as_slice())?;
+        }
+    }
+    Ok(())
+}
+
+/// How many open orders `buyer` has, counted up to `limit`.
+fn open_orders(unit: &Unit, buyer: UserId, limit: usize) -> Result<usize, redb::Error> {
+    let open = unit.txn().open_table(OPEN_BY_USER)?;
+    let mut start = [0u8; 24];
+    start[..12].copy_from_slice(buyer.as_bytes());
+    let mut end = [0xffu8; 24];
+    end[..12].copy_from_slice(buyer.as_bytes());
+    let mut count = 0;
+    for entry in open.range(start.as_slice()..=end.as_slice())? {
+        entry?;
+        count += 1;
+        if count >= limit {
+            break;
+        }
+    }
+    Ok(count)
 }
 
 fn load(orders: &Table<'_, &[u8], &[u8]>, id: OrderId) -> Result<Option<Order>, redb::Error> {

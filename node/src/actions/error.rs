@@ -147,6 +147,9 @@ impl From<orders::Error> for ApiError {
             orders::Error::AlreadyComplete => {
                 ApiError::BadRequest("Cannot cancel a completed order".into())
             }
+            orders::Error::TooManyOpenOrders(max) => ApiError::BadRequest(format!(
+                "You already have {max} unpaid orders: pay for or cancel one first"
+            )),
             orders::Error::Store(e) => e.into(),
         }
     }

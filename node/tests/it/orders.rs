@@ -255,3 +255,77 @@ async fn a_paid_order_cannot_be_cancelled() {
         "complete"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_account_cannot_hoard_the_inventory() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(
+        NODE,
+        &dir,
+        NodeOptions {
+            env: vec![("TIX_FIRST_USER_IS_STAFF".into(), "1".into())],
+            ..NodeOptions::default()
+        },
+    );
+    let staff = node.client().user("counter@test.com").await;
+    let seller = node.client().user("seller@test.com").await;
+    let hoarder = node.client().user("hoarder@test.com").await;
+    let mut tickets = Vec::new();
+    for n in 0..16 {
+        tickets.push(seller.sell(&format!("Seat {n}"), json!(10)).await);
+    }
+    let order = |client: &tix_tests::client::Client, ticket: &serde_json::Value| {
+        let client = client.clone();
+        let body = json!({ "ticketId": id(ticket) });
+        async move { client.post("/api/orders", body).await }
+    };
+
+    let mut held = Vec::new();
+    // The default cap: ten unpaid orders per account.
+    for ticket in &tickets[..10] {
+        let placed = order(&hoarder, ticket).await;
+        assert_eq!(placed.status, StatusCode::CREATED, "{}", placed.text);
+        held.push(placed.body);
+    }
+    let eleventh = order(&hoarder, &tickets[10]).await;
+    assert_eq!(
+        eleventh.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        eleventh.text
+    );
+    assert_eq!(
+        only_message(&eleventh),
+        "You already have 10 unpaid orders: pay for or cancel one first"
+    );
+    assert_eq!(
+        node.client()
+            .get(&format!("/api/tickets/{}", id(&tickets[10])))
+            .await
+            .body["orderId"],
+        serde_json::Value::Null,
+        "the refused order locked nothing"
+    );
+
+    // A cancelled (or paid) order is no longer open.
+    hoarder
+        .delete(&format!("/api/orders/{}", id(&held[0])))
+        .await;
+    let paid = hoarder
+        .post(
+            "/api/payments",
+            json!({"orderId": id(&held[1]), "token": "tok_visa"}),
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.text);
+    for ticket in &tickets[10..12] {
+        let placed = order(&hoarder, ticket).await;
+        assert_eq!(placed.status, StatusCode::CREATED, "{}", placed.text);
+    }
+
+    // Staff at the counter hold orders for many buyers at once.
+    for ticket in &tickets[12..16] {
+        let placed = order(&staff, ticket).await;
+        assert_eq!(placed.status, StatusCode::CREATED, "{}", placed.text);
+    }
+}
