@@ -55,6 +55,9 @@ pub(crate) fn start_node(data_dir: &Path, venue: &str, broker_url: &str, keep: b
         venue.to_owned(),
         "--mqtt-url".to_owned(),
         broker_url.to_owned(),
+        // The load's few sessions leave many orders to expire: not hoarding, so no cap.
+        "--max-open-orders".to_owned(),
+        "0".to_owned(),
     ];
     if keep {
         args.push("--keep-synced-events".to_owned());
