@@ -5,12 +5,14 @@
 //!
 //! Passwords arrive here already hashed (argon2id, by the node): this module never sees one in clear.
 
+mod ended;
 mod store;
 
 use serde::{Deserialize, Serialize};
 
 use crate::ids::UserId;
 
+pub use self::ended::EndedSession;
 pub use self::store::AuthStore;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -100,6 +100,10 @@ impl App {
         let (closing_tx, closing_rx) = watch::channel(false);
         let (live, live_task) =
             live::start(stores.clone(), &signals, closing_rx, shutdown_rx.clone())?;
+        let sessions = Sessions::new(&secret, config.session_ttl);
+        for ended in stores.auth.ended_sessions(clock.now().0 / 1000)? {
+            sessions.end(ended, clock.now());
+        }
         let gateway = Arc::new(gateway);
         let ids = Arc::new(IdGen::new(process, rand::rng().next_u32()));
         let checkout = Arc::new(Checkout::new(
@@ -119,7 +123,7 @@ impl App {
             stores: stores.clone(),
             writer: writer_handle,
             signals: signals.clone(),
-            sessions: Arc::new(Sessions::new(&secret, config.session_ttl)),
+            sessions: Arc::new(sessions),
             passwords: Arc::new(Passwords::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             )?),

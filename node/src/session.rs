@@ -1,8 +1,12 @@
 //! Sessions: the seed app's cookie (`session` = base64 of `{"jwt": ...}`) carrying an HS256 JWT.
 //!
 //! The JWT holds `id`, `email`, `iat` like the seed's, plus `exp`: sessions end. A cookie that does not
-//! decode or verify is treated as no session at all, as the seed's `currentUser` middleware does.
+//! decode or verify is treated as no session at all, as the seed's `currentUser` middleware does; so
+//! is one whose session was ended by signing out (kept in the auth store, and here in memory, until
+//! it would have expired).
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use base64::Engine;
@@ -13,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use axum::http::header::COOKIE;
 use axum::http::{HeaderMap, HeaderValue};
 
-use tix_core::auth::User;
+use tix_core::auth::{EndedSession, User};
 use tix_core::ids::UserId;
 use tix_core::time::Millis;
 
@@ -32,11 +36,24 @@ pub struct Claims {
     pub exp: u64,
 }
 
+impl Claims {
+    /// This session, as signing out of it writes it down.
+    pub fn ended(&self) -> EndedSession {
+        EndedSession {
+            user: self.id,
+            iat: self.iat,
+            exp: self.exp,
+        }
+    }
+}
+
 pub struct Sessions {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
     ttl: Duration,
+    /// Sessions signed out of before their expiry: (user, iat) → exp.
+    ended: Mutex<HashMap<(UserId, u64), u64>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -54,12 +71,36 @@ impl Sessions {
             decoding: DecodingKey::from_secret(secret),
             validation,
             ttl,
+            ended: Mutex::default(),
         }
+    }
+
+    /// Refuses `session` from now on (its sign-out is written down by the caller); forgets ended
+    /// sessions that have expired by `now`.
+    pub fn end(&self, session: EndedSession, now: Millis) {
+        let now_secs = now.0 / 1000;
+        let mut ended = self.ended.lock().unwrap_or_else(|e| e.into_inner());
+        ended.retain(|_, exp| *exp > now_secs);
+        ended.insert((session.user, session.iat), session.exp);
+    }
+
+    fn is_ended(&self, claims: &Claims) -> bool {
+        self.is_ended_key(claims.id, claims.iat)
+    }
+
+    fn is_ended_key(&self, user: UserId, iat: u64) -> bool {
+        let ended = self.ended.lock().unwrap_or_else(|e| e.into_inner());
+        ended.contains_key(&(user, iat))
     }
 
     /// The cookie value for a user signing in at `now`.
     pub fn issue(&self, user: &User, now: Millis) -> String {
-        let iat = now.0 / 1000;
+        let mut iat = now.0 / 1000;
+        // A session is named by its user and second: one signed out of in this same second must
+        // not take the new one with it.
+        while self.is_ended_key(user.id, iat) {
+            iat += 1;
+        }
         let claims = Claims {
             id: user.id,
             email: user.email.clone(),
@@ -110,6 +151,7 @@ impl Sessions {
         jsonwebtoken::decode::<Claims>(&body.jwt, &self.decoding, &self.validation)
             .ok()
             .map(|data| data.claims)
+            .filter(|claims| !self.is_ended(claims))
     }
 }
 
@@ -139,6 +181,18 @@ mod tests {
             .unwrap();
         assert_eq!(claims.id, user().id);
         assert_eq!(claims.email, "a@b.co");
+    }
+
+    #[test]
+    fn an_ended_session_is_refused_and_a_new_one_in_the_same_second_is_not() {
+        let sessions = Sessions::new(b"secret", Duration::from_secs(3600));
+        let at = now();
+        let first = sessions.issue(&user(), at);
+        let claims = sessions.read(&format!("session={first}")).unwrap();
+        sessions.end(claims.ended(), at);
+        assert_eq!(sessions.read(&format!("session={first}")), None);
+        let second = sessions.issue(&user(), at);
+        assert!(sessions.read(&format!("session={second}")).is_some());
     }
 
     #[test]

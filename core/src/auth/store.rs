@@ -21,6 +21,7 @@ impl AuthStore {
         let txn = outbox::write_txn(&db)?;
         txn.open_table(USERS)?;
         txn.open_table(BY_EMAIL)?;
+        txn.open_table(super::ended::ENDED)?;
         txn.commit()?;
         Ok(AuthStore { db })
     }

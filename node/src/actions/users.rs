@@ -10,6 +10,7 @@ use tix_core::reactions::Service;
 
 use super::error::ApiError;
 use super::validate::{Validator, is_email, string};
+use crate::session::Claims;
 use crate::state::AppState;
 
 /// Signs a new user up from `{email, password}`.
@@ -97,4 +98,17 @@ pub(crate) async fn authenticate(
         return Err(ApiError::BadRequest("Invalid Credentials".into()));
     }
     Ok(user)
+}
+
+/// Ends the session `claims` name: written down, so that no copy of its cookie works any more.
+pub(crate) async fn sign_out(state: &AppState, claims: &Claims) -> Result<(), ApiError> {
+    let session = claims.ended();
+    state
+        .writer
+        .run(Service::Auth, move |unit, context| {
+            AuthStore::end_session(unit, session, context.now.0 / 1000)
+        })
+        .await??;
+    state.sessions.end(session, state.clock.now());
+    Ok(())
 }

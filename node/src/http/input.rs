@@ -6,6 +6,8 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::HeaderMap;
+use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use http_body_util::BodyExt;
 use serde_json::{Map, Value};
@@ -48,8 +50,26 @@ impl FromRequest<AppState> for Body {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _state: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(Body(read_limited(req.into_body()).await))
+        let json = declared_json(req.headers());
+        let body = read_limited(req.into_body()).await;
+        // A body not declared as JSON is no body, as the seed's JSON body parser has it: a form on
+        // another site can post `text/plain` without a preflight, and must not be acted upon.
+        Ok(Body(
+            body.map(|bytes| if json { bytes } else { Bytes::new() }),
+        ))
     }
+}
+
+/// Whether the request says its body is JSON: `application/json` or `application/*+json`, with any
+/// parameters.
+fn declared_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let media_type = value.split(';').next().unwrap_or_default().trim();
+    let media_type = media_type.to_ascii_lowercase();
+    media_type == "application/json"
+        || (media_type.starts_with("application/") && media_type.ends_with("+json"))
 }
 
 /// Reads at most `MAX_BODY_BYTES`. A larger body is read on (and dropped) up to `DRAIN_BYTES`, so

@@ -11,7 +11,7 @@ use tix_core::auth::User;
 
 use super::input::{Body, Session};
 use crate::actions::ApiError;
-use crate::actions::users::{authenticate, register};
+use crate::actions::users::{self, authenticate, register};
 use crate::session::SIGNED_OUT_COOKIE;
 use crate::state::AppState;
 
@@ -33,13 +33,19 @@ pub(super) async fn sign_in(
     Ok(signed_in(&state, &headers, &user, StatusCode::OK))
 }
 
-pub(super) async fn sign_out() -> Response {
-    (
+pub(super) async fn sign_out(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Response, ApiError> {
+    if let Some(claims) = &session.0 {
+        users::sign_out(&state, claims).await?;
+    }
+    Ok((
         StatusCode::OK,
         [(SET_COOKIE, HeaderValue::from_static(SIGNED_OUT_COOKIE))],
         Json(json!({})),
     )
-        .into_response()
+        .into_response())
 }
 
 pub(super) async fn current_user(session: Session) -> Json<Value> {

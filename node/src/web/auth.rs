@@ -8,7 +8,7 @@ use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::actions::users::{authenticate, register};
+use crate::actions::users::{self, authenticate, register};
 use crate::session::SIGNED_OUT_COOKIE;
 use crate::state::AppState;
 
@@ -165,11 +165,18 @@ pub(crate) async fn sign_out_form(State(state): State<AppState>, visitor: Visito
     visitor.page(StatusCode::OK, &page)
 }
 
-/// `POST /auth/signout`: clears the session and goes back to the start.
-pub(crate) async fn sign_out(_form: CheckedForm) -> Response {
+/// `POST /auth/signout`: ends the session and goes back to the start.
+pub(crate) async fn sign_out(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    _form: CheckedForm,
+) -> Result<Response, PageError> {
+    if let Some(claims) = &visitor.user {
+        users::sign_out(&state, claims).await?;
+    }
     let mut response = redirect("/");
     response
         .headers_mut()
         .append(SET_COOKIE, HeaderValue::from_static(SIGNED_OUT_COOKIE));
-    response.into_response()
+    Ok(response.into_response())
 }

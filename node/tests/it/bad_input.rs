@@ -219,3 +219,55 @@ fn base64_json(text: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(text)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_is_not_sent_as_json_is_no_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(NODE, &dir, NodeOptions::default());
+    let http = reqwest::Client::new();
+    let body = r#"{"email":"plain@test.com","password":"password"}"#;
+    // A form on another site can send this without a preflight; the API must not act on it.
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+        None,
+    ] {
+        let mut request = http
+            .post(node.url("/api/users/signup"))
+            .body(body.to_owned());
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let reply = request.send().await.unwrap();
+        let status = reply.status();
+        let answer: Value = reply.json().await.unwrap();
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "{content_type:?}: {answer}"
+        );
+        assert_eq!(
+            answer,
+            json!({"errors": [
+                {"message": "Email must be valid", "field": "email"},
+                {"message": "Password must be between 4 and 20 characters", "field": "password"},
+            ]}),
+            "{content_type:?}: validated as an empty body"
+        );
+    }
+    for content_type in [
+        "application/json",
+        "application/json; charset=utf-8",
+        "application/merge-patch+json",
+    ] {
+        let reply = http
+            .post(node.url("/api/users/signup"))
+            .header("content-type", content_type)
+            .body(body.replace("plain@", &format!("{}@", content_type.len())))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), StatusCode::CREATED, "{content_type}");
+    }
+}

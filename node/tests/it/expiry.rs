@@ -207,7 +207,12 @@ async fn locks_that_fall_due_after_a_kill_9_are_released_at_start_up() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_kill_9_under_load_loses_no_acknowledged_order_and_leaves_stores_consistent() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(NODE, &dir, NodeOptions::default());
+    // One buyer stands for many here: no cap on its open orders.
+    let options = NodeOptions {
+        args: vec!["--max-open-orders".into(), "0".into()],
+        ..NodeOptions::default()
+    };
+    let node = Node::start(NODE, &dir, options.clone());
     let seller = node.client().user("seller@test.com").await;
     let buyer = node.client().user("buyer@test.com").await;
     let mut tickets = Vec::new();
@@ -255,7 +260,7 @@ async fn a_kill_9_under_load_loses_no_acknowledged_order_and_leaves_stores_consi
         "some orders were placed before the kill"
     );
 
-    let node = Node::start(NODE, &dir, NodeOptions::default());
+    let node = Node::start(NODE, &dir, options);
     let buyer = Client::new(&node.url("")).with_cookie(buyer.cookie.clone());
     let stored = buyer.get("/api/orders").await.body;
     let stored_ids: Vec<String> = stored.as_array().unwrap().iter().map(id).collect();

@@ -233,3 +233,55 @@ async fn the_session_secret_is_generated_once_with_owner_only_permissions() {
         "keep@test.com"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_ends_the_session_for_a_copied_cookie_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(NODE, &dir, NodeOptions::default());
+    let mut user = node.client();
+    user.sign_up("leaver@test.com").await;
+    let copied = user.clone();
+    let other_device = node.client().user("leaver2@test.com").await;
+    assert_eq!(
+        copied.get("/api/users/currentuser").await.body["currentUser"]["email"],
+        "leaver@test.com"
+    );
+
+    let out = user.post("/api/users/signout", json!({})).await;
+    assert_eq!(out.status, StatusCode::OK);
+    let after = copied.get("/api/users/currentuser").await;
+    assert_eq!(
+        after.body,
+        json!({"currentUser": null}),
+        "a cookie copied before the sign-out still works"
+    );
+    assert_eq!(
+        copied
+            .post("/api/tickets", json!({"title": "Gig", "price": 5}))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        other_device.get("/api/users/currentuser").await.body["currentUser"]["email"],
+        "leaver2@test.com",
+        "another user's session is untouched"
+    );
+    // The end is written down: it holds across a restart.
+    node.terminate();
+    let node = Node::start(NODE, &dir, NodeOptions::default());
+    let copied = copied.with_base(&node.url(""));
+    assert_eq!(
+        copied.get("/api/users/currentuser").await.body,
+        json!({"currentUser": null})
+    );
+    // Signing in again starts a new session.
+    let again = node
+        .client()
+        .post(
+            "/api/users/signin",
+            json!({"email": "leaver@test.com", "password": "password"}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+}
