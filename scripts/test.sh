@@ -8,7 +8,8 @@
 # tests; the integration tests start real tix-node, tix-hub and mosquitto processes on loopback
 # ports; the storefront's browser tests drive Debian's headless Chromium through chromedriver and
 # check accessibility with axe-core from the npm registry; the box office's window test runs the
-# real Tauri app under Xvfb through tauri-driver and Debian's WebKitWebDriver).
+# real Tauri app under Xvfb through tauri-driver and Debian's WebKitWebDriver), then schemathesis
+# (PyPI, in a venv) against the node's OpenAPI document on a real node (scripts/api-fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,7 +38,7 @@ if command -v dpkg >/dev/null 2>&1; then
   apt_install build-essential pkg-config ca-certificates curl mosquitto mosquitto-clients \
     chromium chromium-driver \
     libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev librsvg2-dev libssl-dev file \
-    xvfb xauth webkit2gtk-driver fonts-dejavu-core
+    xvfb xauth webkit2gtk-driver fonts-dejavu-core python3 python3-venv
 fi
 
 log "axe-core (accessibility checks in the browser tests)"
@@ -87,6 +88,12 @@ status=${PIPESTATUS[0]}
 # The LAN-only box office build has its own code path for "standalone" (refused plainly).
 if [ "$status" -eq 0 ]; then
   cargo test -p tix-desktop --lib --no-default-features --features custom-protocol --locked 2>&1 | tee -a "$results"
+  status=${PIPESTATUS[0]}
+fi
+# The JSON API against its own OpenAPI document: schemathesis (PyPI) on a real node.
+if [ "$status" -eq 0 ]; then
+  log "schemathesis: every operation of /api/openapi.json on a real node"
+  scripts/api-fuzz.sh "${CARGO_TARGET_DIR:-target}/debug/tix-node" 2>&1 | tee -a "$results"
   status=${PIPESTATUS[0]}
 fi
 set -e

@@ -1,4 +1,5 @@
-//! The JSON edge: the seed-compatible API, the box office's endpoints, search and `/healthz`.
+//! The JSON edge: the seed-compatible API, the box office's endpoints, search, `/healthz`, and the
+//! API's OpenAPI description.
 //!
 //! Handlers parse the request (`input`), call an action or read the stores, and shape the JSON.
 //! Unknown routes are the app's to answer (`app::router`), with `not_found` for API paths.
@@ -6,6 +7,7 @@
 mod box_office;
 mod health;
 mod input;
+mod openapi;
 mod orders;
 mod payments;
 mod search;
@@ -38,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/box-office/orders", get(box_office::orders_by_email))
         .route("/api/box-office/locks", get(box_office::locks))
         .route("/api/box-office/summary", get(box_office::summary))
+        .route("/api/openapi.json", get(openapi::document))
         .route("/healthz", get(health::health))
         .route("/hello", get(health::hello))
 }
