@@ -233,13 +233,15 @@ impl App {
 
 /// The node's routes: the JSON API and the storefront side by side. Unknown routes and known API
 /// paths with the wrong method are 404 in the contract's error shape, as the seed's catch-all does,
-/// except that a browser asking for HTML outside `/api` gets the storefront's 404 page.
+/// except that a browser asking for HTML outside `/api` gets the storefront's 404 page. A handler
+/// that panics is a logged 500 in the error shape, not a reset connection.
 fn router(state: AppState) -> Router {
     Router::new()
         .merge(http::routes())
         .merge(web::routes(&state))
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
+        .layer(http::catch_panics())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -7,6 +7,7 @@ mod box_office;
 mod health;
 mod input;
 mod orders;
+mod panic;
 mod payments;
 mod search;
 mod tickets;
@@ -18,6 +19,8 @@ use axum::routing::{get, post};
 
 use crate::actions::ApiError;
 use crate::state::AppState;
+
+pub use self::panic::{PanicAnswer, catch_panics};
 
 /// The API's routes.
 pub fn routes() -> Router<AppState> {

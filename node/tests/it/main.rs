@@ -4,6 +4,7 @@
 mod bad_input;
 mod box_office;
 mod concurrency;
+mod edge_dates;
 mod expiry;
 mod fake_stripe;
 mod orders;
