@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::admission::Admission;
 use crate::clock::Clock;
 use crate::gateway::Gateway;
 use crate::ids::IdGen;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub sync: Option<Arc<SyncStatus>>,
     /// Live updates for open pages.
     pub live: Arc<Live>,
+    /// Open `/live` streams, capped per client address and in total.
+    pub live_streams: Admission,
     /// How the storefront presents itself.
     pub storefront: Arc<Storefront>,
     /// A standalone box office: the first account to sign up is staff.
