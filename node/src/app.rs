@@ -22,6 +22,7 @@ use tracing::{info, warn};
 use tix_core::secret_file;
 
 use crate::admission::Admission;
+use crate::attempts::Attempts;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, EdgeLimits};
 use crate::gateway::{Gateway, StripeGateway, TestGateway};
@@ -110,7 +111,12 @@ impl App {
             sessions: Arc::new(Sessions::new(&secret, config.session_ttl)),
             passwords: Arc::new(Passwords::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
+                config.password_queue as usize,
             )?),
+            attempts: Arc::new(Attempts::new(
+                config.sign_in_attempts_per_address,
+                config.sign_in_attempts_per_account,
+            )),
             ids: Arc::new(IdGen::new(process, rand::rng().next_u32())),
             clock: clock.clone(),
             gateway: Arc::new(gateway),

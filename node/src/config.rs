@@ -1,6 +1,7 @@
 //! The node's configuration: command-line flags, each also read from a `TIX_*` environment variable.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -118,6 +119,20 @@ pub struct Config {
     /// connections anyway (what it acknowledged is committed either way).
     #[arg(long, env = "TIX_SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,
+
+    /// Password checks and hashes that may wait for the hashing threads; beyond it sign-ins and
+    /// sign-ups are answered 503 with `Retry-After`.
+    #[arg(long, env = "TIX_PASSWORD_QUEUE", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    pub password_queue: u32,
+
+    /// Sign-ins and sign-ups a minute from one client address (a burst of this many, then one
+    /// per 1/n minute); beyond it, 429.
+    #[arg(long, env = "TIX_SIGN_IN_ATTEMPTS_PER_ADDRESS", default_value = "300")]
+    pub sign_in_attempts_per_address: NonZeroU32,
+
+    /// Sign-ins a minute for one account, from anywhere; beyond it, 429.
+    #[arg(long, env = "TIX_SIGN_IN_ATTEMPTS_PER_ACCOUNT", default_value = "5")]
+    pub sign_in_attempts_per_account: NonZeroU32,
 
     /// Log format: `text` or `json`.
     #[arg(long, env = "TIX_LOG_FORMAT", default_value = "text")]

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::admission::Admission;
+use crate::attempts::Attempts;
 use crate::clock::Clock;
 use crate::gateway::Gateway;
 use crate::ids::IdGen;
@@ -23,6 +24,8 @@ pub struct AppState {
     pub signals: Arc<WriterSignals>,
     pub sessions: Arc<Sessions>,
     pub passwords: Arc<Passwords>,
+    /// How often signing in and up may be tried, per client address and per account.
+    pub attempts: Arc<Attempts>,
     pub ids: Arc<IdGen>,
     pub clock: Arc<dyn Clock>,
     pub gateway: Arc<Gateway>,

@@ -18,6 +18,7 @@ use tix_core::{auth, orders, payments, tickets};
 
 use crate::checkout::CheckoutError;
 use crate::gateway::GatewayError;
+use crate::password::PasswordError;
 use crate::writer::WriteError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -137,6 +138,19 @@ impl ApiError {
 impl From<redb::Error> for ApiError {
     fn from(e: redb::Error) -> Self {
         ApiError::Internal(e.to_string())
+    }
+}
+
+/// How long a client refused by a full hashing queue is told to wait.
+const HASHING_BUSY_RETRY: Duration = Duration::from_secs(1);
+
+impl From<PasswordError> for ApiError {
+    fn from(e: PasswordError) -> Self {
+        match e {
+            PasswordError::Busy => ApiError::Busy(HASHING_BUSY_RETRY),
+            PasswordError::Stopped => ApiError::ShuttingDown,
+            PasswordError::Failed(detail) => ApiError::Internal(detail),
+        }
     }
 }
 

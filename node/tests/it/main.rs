@@ -10,6 +10,7 @@ mod fake_stripe;
 mod orders;
 mod payments;
 mod search;
+mod sign_in_abuse;
 mod slow_clients;
 mod storefront;
 mod stripe_gateway;
