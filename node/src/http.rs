@@ -6,6 +6,7 @@
 mod box_office;
 mod health;
 mod input;
+mod json_array;
 mod orders;
 mod panic;
 mod payments;

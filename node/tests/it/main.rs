@@ -15,6 +15,7 @@ mod slow_clients;
 mod storefront;
 mod stripe_gateway;
 mod stripe_node;
+mod ticket_list;
 mod tickets;
 mod users;
 
