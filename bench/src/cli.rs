@@ -41,6 +41,25 @@ pub(crate) enum Command {
     Search(SearchArgs),
     /// The storefront: server time of the ticket list over a catalogue, bytes of each main page.
     Pages(PagesArgs),
+    /// `GET /api/tickets` over a large catalogue read by many clients at once: the node's peak
+    /// memory (VmHWM) before and after the readers.
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    /// Tickets in the catalogue.
+    #[arg(long, default_value_t = 500_000, value_parser = parse_positive)]
+    pub(crate) tickets: usize,
+
+    /// Clients reading the whole list at the same time.
+    #[arg(long, default_value_t = 50, value_parser = parse_connections)]
+    pub(crate) readers: usize,
+
+    /// The data dir (`--data-dir`) already holds the catalogue from an earlier run (`--keep`):
+    /// skip creating it. Lets two node builds be compared on the same stores.
+    #[arg(long)]
+    pub(crate) seeded: bool,
 }
 
 #[derive(Debug, Args)]

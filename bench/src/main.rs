@@ -1,10 +1,11 @@
 //! `tix-bench`: starts a tix-node on 127.0.0.1 and measures it: orders/s against a trivial
 //! endpoint with a kill -9 durability check (`orders`), pending locks at scale (`locks`), sync
-//! to a hub through Mosquitto (`sync`), ticket search (`search`), and the storefront's pages
-//! (`pages`).
+//! to a hub through Mosquitto (`sync`), ticket search (`search`), the storefront's pages
+//! (`pages`), and the node's memory while many clients read the whole ticket list (`list`).
 
 mod cli;
 mod client;
+mod list;
 mod load;
 mod locks;
 mod node;
@@ -45,11 +46,14 @@ async fn run(cli: Cli) -> Result<bool> {
     if !bin.is_file() {
         anyhow::bail!("no node binary at {} (use --node-bin)", bin.display());
     }
-    let data_dir = DataDir::prepare(cli.data_dir, cli.keep)?;
+    let seeded = matches!(&cli.command, Command::List(args) if args.seeded);
+    let data_dir = DataDir::prepare(cli.data_dir, cli.keep, seeded)?;
     let lock_ttl = match &cli.command {
         Command::Orders(_) => orders::LOCK_TTL,
         Command::Locks(args) => args.lock_ttl,
-        Command::Sync(_) | Command::Search(_) | Command::Pages(_) => orders::LOCK_TTL,
+        Command::Sync(_) | Command::Search(_) | Command::Pages(_) | Command::List(_) => {
+            orders::LOCK_TTL
+        }
     };
     println!(
         "node: {}  data dir: {}",
@@ -63,6 +67,7 @@ async fn run(cli: Cli) -> Result<bool> {
         Command::Sync(args) => sync::run(args, &mut harness, data_dir.path()).await,
         Command::Search(args) => search::run(args, &mut harness, data_dir.path()).await,
         Command::Pages(args) => pages::run(args, &mut harness).await,
+        Command::List(args) => list::run(args, &mut harness).await,
     };
     // Stop the node before its data dir goes away (when `data_dir` drops).
     harness.shutdown().await;

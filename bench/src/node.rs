@@ -29,10 +29,18 @@ pub(crate) struct DataDir {
 }
 
 impl DataDir {
-    /// Uses `given` (which must be missing or empty; never removed) or creates a fresh one in /tmp.
-    pub(crate) fn prepare(given: Option<PathBuf>, keep: bool) -> Result<Self> {
+    /// Uses `given` (which must be missing or empty unless `existing` says it holds an earlier
+    /// run's stores; never removed) or creates a fresh one in /tmp.
+    pub(crate) fn prepare(given: Option<PathBuf>, keep: bool, existing: bool) -> Result<Self> {
+        if existing && given.is_none() {
+            bail!("reusing stores needs --data-dir");
+        }
         if let Some(path) = given {
-            if path.exists() {
+            if existing {
+                if !path.is_dir() {
+                    bail!("data dir {} does not exist", path.display());
+                }
+            } else if path.exists() {
                 let mut entries = std::fs::read_dir(&path)
                     .with_context(|| format!("reading data dir {}", path.display()))?;
                 if entries.next().is_some() {
@@ -90,15 +98,25 @@ impl Node {
 
     /// Resident memory of the node process, in bytes.
     pub(crate) fn rss_bytes(&self) -> Result<u64> {
+        self.memory("VmRSS:")
+    }
+
+    /// The most memory the node process has had resident so far (its high-water mark), in bytes.
+    pub(crate) fn peak_rss_bytes(&self) -> Result<u64> {
+        self.memory("VmHWM:")
+    }
+
+    /// A `kB` line of `/proc/PID/status`, in bytes.
+    fn memory(&self, field: &str) -> Result<u64> {
         let pid = self.served.pid();
         let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
             .with_context(|| format!("reading /proc/{pid}/status"))?;
         let line = status
             .lines()
-            .find(|line| line.starts_with("VmRSS:"))
-            .context("no VmRSS line in /proc status")?;
+            .find(|line| line.starts_with(field))
+            .with_context(|| format!("no {field} line in /proc status"))?;
         let kb: u64 = line
-            .trim_start_matches("VmRSS:")
+            .trim_start_matches(field)
             .trim()
             .trim_end_matches("kB")
             .trim()
@@ -167,6 +185,8 @@ impl Harness {
             bail!("the node is already running");
         }
         let spawned_at = Instant::now();
+        // Every client of a benchmark is one loopback address signing up many buyers at once: the
+        // per-client limits meant for the public are lifted (the hashing queue stays as it is).
         let mut args = vec![
             "--lock-ttl".to_owned(),
             format!("{}ms", self.lock_ttl.as_millis()),
@@ -174,6 +194,12 @@ impl Harness {
             // (a guard against hoarding) is not what is measured.
             "--max-open-orders".to_owned(),
             "0".to_owned(),
+            "--max-connections".to_owned(),
+            "10000".to_owned(),
+            "--max-connections-per-address".to_owned(),
+            "10000".to_owned(),
+            "--sign-in-attempts-per-address".to_owned(),
+            "1000000".to_owned(),
         ];
         args.extend(self.extra_args.iter().cloned());
         let options = NodeOptions {

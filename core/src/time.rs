@@ -12,6 +12,10 @@ use serde::{Deserialize, Serialize};
 pub struct Millis(pub u64);
 
 impl Millis {
+    /// The last instant `to_iso` can write (9999-12-31T23:59:59.999Z); RFC 3339 has four-digit
+    /// years, and the formatter panics past them. Instants from input are checked against it.
+    pub const LAST_ISO: Millis = Millis(253_402_300_799_999);
+
     pub fn from_system_time(time: SystemTime) -> Millis {
         let since = time
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -32,11 +36,13 @@ impl Millis {
         humantime::format_rfc3339_millis(self.to_system_time()).to_string()
     }
 
-    /// Parses what `to_iso` writes (and other RFC 3339 UTC forms).
+    /// Parses what `to_iso` writes (and other RFC 3339 UTC forms), up to `LAST_ISO`, so that
+    /// whatever it accepts can be written back.
     pub fn parse_iso(text: &str) -> Option<Millis> {
         humantime::parse_rfc3339_weak(text)
             .ok()
             .map(Millis::from_system_time)
+            .filter(|at| *at <= Millis::LAST_ISO)
     }
 }
 
@@ -54,5 +60,21 @@ mod tests {
             Millis::parse_iso("2023-11-14T22:13:20.123Z"),
             Some(Millis(1_700_000_000_123))
         );
+        assert_eq!(Millis::LAST_ISO.to_iso(), "9999-12-31T23:59:59.999Z");
+        assert_eq!(
+            Millis::parse_iso("9999-12-31T23:59:59.999Z"),
+            Some(Millis::LAST_ISO)
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn whatever_parses_can_be_written_back(
+            text in "[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?Z?"
+        ) {
+            if let Some(at) = Millis::parse_iso(&text) {
+                let _ = at.to_iso();
+            }
+        }
     }
 }

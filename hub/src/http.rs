@@ -14,6 +14,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
+use tower_http::catch_panic::CatchPanicLayer;
 
 use tix_core::events::OrderStatus;
 use tix_sync::protocol::VenueId;
@@ -46,6 +47,9 @@ pub enum ApiError {
     Database(#[from] rusqlite::Error),
     #[error("the hub is shutting down")]
     Unavailable,
+    /// A handler panicked; the detail goes to the log.
+    #[error("Something went wrong")]
+    Internal(String),
 }
 
 impl IntoResponse for ApiError {
@@ -59,6 +63,10 @@ impl IntoResponse for ApiError {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         };
         let mut response = (
             status,
@@ -88,7 +96,22 @@ pub fn router(state: HubState) -> Router {
         .route("/api/hub/quarantine", get(quarantine))
         .fallback(|| async { ApiError::NotFound })
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
+        .layer(CatchPanicLayer::custom(panicked as PanicAnswer))
         .with_state(state)
+}
+
+type PanicAnswer = fn(Box<dyn std::any::Any + Send + 'static>) -> Response;
+
+/// A handler that panicked: a logged 500 in the error shape rather than a reset connection.
+fn panicked(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "(no message)".to_owned()
+    };
+    ApiError::Internal(format!("a request handler panicked: {detail}")).into_response()
 }
 
 async fn require_token(
@@ -126,12 +149,15 @@ async fn query<T: Send + 'static>(
 
 type Params = Query<HashMap<String, String>>;
 
+/// A whole number from 0 that SQLite can take (at most `i64::MAX`).
 fn number(params: &HashMap<String, String>, name: &str, default: u64) -> Result<u64, ApiError> {
     match params.get(name) {
         None => Ok(default),
         Some(text) => text
-            .parse::<u64>()
-            .map_err(|_| ApiError::BadRequest(format!("{name} must be a whole number from 0"))),
+            .parse::<i64>()
+            .ok()
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| ApiError::BadRequest(format!("{name} must be a whole number from 0"))),
     }
 }
 
@@ -268,4 +294,74 @@ async fn quarantine(
     Ok(Json(
         query(&state, move |c| views::quarantine(c, limit)).await?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use axum::body::{Body, to_bytes};
+    use axum::http::Request;
+    use proptest::prelude::*;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn paging_is_bounded_or_a_400(
+            limit in proptest::option::of("\\PC{0,24}|-?[0-9]{1,25}"),
+            offset in proptest::option::of("\\PC{0,24}|-?[0-9]{1,25}"),
+        ) {
+            let mut params = HashMap::new();
+            if let Some(limit) = limit {
+                params.insert("limit".to_owned(), limit);
+            }
+            if let Some(offset) = offset {
+                params.insert("offset".to_owned(), offset);
+            }
+            match paging(&params) {
+                Ok((limit, offset)) => {
+                    prop_assert!((1..=MAX_LIMIT).contains(&limit));
+                    prop_assert!(i64::try_from(offset).is_ok(), "SQLite takes it as it is");
+                }
+                Err(error) => prop_assert!(matches!(error, ApiError::BadRequest(_))),
+            }
+        }
+
+        #[test]
+        fn venue_ids_parse_or_are_a_400(text in "\\PC{0,80}|[a-z0-9_-]{1,70}") {
+            match venue_id(&text) {
+                Ok(venue) => prop_assert_eq!(venue.as_str(), text.as_str()),
+                Err(error) => prop_assert!(matches!(error, ApiError::BadRequest(_))),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_a_500_in_the_error_shape() {
+        let router: Router = Router::new()
+            .route(
+                "/boom",
+                get(|| async {
+                    if true {
+                        panic!("deliberately, for this test");
+                    }
+                    "unreachable"
+                }),
+            )
+            .layer(CatchPanicLayer::custom(panicked as PanicAnswer));
+        let response = router
+            .oneshot(Request::get("/boom").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body: Value =
+            serde_json::from_slice(&to_bytes(response.into_body(), 1 << 16).await.unwrap())
+                .unwrap();
+        assert_eq!(
+            body,
+            json!({ "errors": [{ "message": "Something went wrong" }] })
+        );
+    }
 }

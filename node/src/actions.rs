@@ -17,4 +17,4 @@ pub(crate) mod tickets;
 pub(crate) mod users;
 pub(crate) mod validate;
 
-pub use self::error::{ApiError, FieldError};
+pub use self::error::{ApiError, FieldError, retry_after_value};

@@ -15,14 +15,17 @@ use rand::RngCore;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tracing::{info, warn};
 
 use tix_core::secret_file;
 
+use crate::admission::Admission;
+use crate::attempts::Attempts;
 use crate::checkout::{Checkout, reconcile};
 use crate::clock::{Clock, SystemClock};
-use crate::config::Config;
+use crate::config::{Config, EdgeLimits};
 use crate::gateway::{Gateway, StripeGateway, TestGateway};
 use crate::http;
 use crate::ids::IdGen;
@@ -31,6 +34,7 @@ use crate::password::Passwords;
 use crate::relay;
 use crate::scheduler::{self, Lateness};
 use crate::search::Search;
+use crate::serve;
 use crate::session::Sessions;
 use crate::state::{AppState, Storefront};
 use crate::stores::Stores;
@@ -39,6 +43,7 @@ use crate::writer::{Writer, WriterSignals};
 
 pub struct App {
     listener: TcpListener,
+    edge_limits: EdgeLimits,
     state: AppState,
     writer: Writer,
     scheduler: JoinHandle<()>,
@@ -53,6 +58,7 @@ pub struct App {
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<App> {
         let relay_config = config.relay()?;
+        let edge_limits = config.edge_limits();
         fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -126,7 +132,12 @@ impl App {
             sessions: Arc::new(sessions),
             passwords: Arc::new(Passwords::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
+                config.password_queue as usize,
             )?),
+            attempts: Arc::new(Attempts::new(
+                config.sign_in_attempts_per_address,
+                config.sign_in_attempts_per_account,
+            )),
             ids,
             clock: clock.clone(),
             gateway,
@@ -136,6 +147,10 @@ impl App {
             sync: None,
             search: None,
             live,
+            live_streams: Admission::new(
+                edge_limits.max_live_streams,
+                edge_limits.max_live_streams_per_address,
+            ),
             storefront: Arc::new(Storefront {
                 kiosk: config.kiosk,
                 kiosk_idle: config.kiosk_idle,
@@ -186,6 +201,7 @@ impl App {
         let search = state.search.clone();
         Ok(App {
             listener,
+            edge_limits,
             state,
             writer,
             scheduler,
@@ -202,14 +218,16 @@ impl App {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` completes, then finishes in-flight requests, stops the scheduler, lets
-    /// the writer drain its queue, and closes the stores.
+    /// Serves until `shutdown` completes, then finishes in-flight requests (for at most the
+    /// configured grace), stops the scheduler, lets the writer drain its queue, and closes the
+    /// stores.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let App {
             listener,
+            edge_limits,
             state,
             writer,
             scheduler,
@@ -221,17 +239,14 @@ impl App {
             shutdown_tx,
         } = self;
         info!(addr = %listener.local_addr()?, payments = state.gateway.mode(), "serving");
-        let router = router(state);
+        let router = router(state, &edge_limits);
         // Live-update streams never end by themselves: they are told to when the stop begins, so
         // that the graceful stop only waits for ordinary requests.
         let shutdown = async move {
             shutdown.await;
             let _ = closing_tx.send(true);
         };
-        axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("serving HTTP")?;
+        serve::serve(listener, router, &edge_limits, shutdown).await;
         info!("HTTP stopped; stopping the scheduler and the writer");
         let _ = shutdown_tx.send(true);
         if let Err(e) = scheduler.await {
@@ -261,13 +276,16 @@ impl App {
 
 /// The node's routes: the JSON API and the storefront side by side. Unknown routes and known API
 /// paths with the wrong method are 404 in the contract's error shape, as the seed's catch-all does,
-/// except that a browser asking for HTML outside `/api` gets the storefront's 404 page.
-fn router(state: AppState) -> Router {
+/// except that a browser asking for HTML outside `/api` gets the storefront's 404 page. A handler
+/// that panics is a logged 500 in the error shape, not a reset connection.
+fn router(state: AppState, limits: &EdgeLimits) -> Router {
     Router::new()
         .merge(http::routes())
         .merge(web::routes(&state))
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
+        .layer(RequestBodyTimeoutLayer::new(limits.body_read_timeout))
+        .layer(http::catch_panics())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -1,6 +1,7 @@
 //! The node's configuration: command-line flags, each also read from a `TIX_*` environment variable.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -99,6 +100,50 @@ pub struct Config {
     #[arg(long, env = "TIX_FIRST_USER_IS_STAFF", value_parser = clap::builder::BoolishValueParser::new())]
     pub first_user_is_staff: bool,
 
+    /// How long a client has to send a request's headers; also how long a kept-alive connection
+    /// may sit idle between requests before it is closed.
+    #[arg(long, env = "TIX_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_read_timeout: Duration,
+
+    /// How long a request's body may go without a byte arriving before the request fails (400).
+    #[arg(long, env = "TIX_BODY_READ_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub body_read_timeout: Duration,
+
+    /// Open connections served at once; more are answered 503 and closed.
+    #[arg(long, env = "TIX_MAX_CONNECTIONS", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
+    /// Open connections served at once from one client address (IPv6: one /64).
+    #[arg(long, env = "TIX_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections_per_address: u32,
+
+    /// Open `/live` streams at once; more are answered 503.
+    #[arg(long, env = "TIX_MAX_LIVE_STREAMS", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_live_streams: u32,
+
+    /// Open `/live` streams at once from one client address; more are answered 429.
+    #[arg(long, env = "TIX_MAX_LIVE_STREAMS_PER_ADDRESS", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_live_streams_per_address: u32,
+
+    /// How long a stopping node lets requests in flight finish before it closes their
+    /// connections anyway (what it acknowledged is committed either way).
+    #[arg(long, env = "TIX_SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub shutdown_grace: Duration,
+
+    /// Password checks and hashes that may wait for the hashing threads; beyond it sign-ins and
+    /// sign-ups are answered 503 with `Retry-After`.
+    #[arg(long, env = "TIX_PASSWORD_QUEUE", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    pub password_queue: u32,
+
+    /// Sign-ins and sign-ups a minute from one client address (a burst of this many, then one
+    /// per 1/n minute); beyond it, 429.
+    #[arg(long, env = "TIX_SIGN_IN_ATTEMPTS_PER_ADDRESS", default_value = "300")]
+    pub sign_in_attempts_per_address: NonZeroU32,
+
+    /// Sign-ins a minute for one account, from anywhere; beyond it, 429.
+    #[arg(long, env = "TIX_SIGN_IN_ATTEMPTS_PER_ACCOUNT", default_value = "5")]
+    pub sign_in_attempts_per_account: NonZeroU32,
+
     /// Log format: `text` or `json`.
     #[arg(long, env = "TIX_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
@@ -129,7 +174,32 @@ pub enum StaffAction {
     List,
 }
 
+/// How the node guards its HTTP edge against slow, idle and too many clients.
+#[derive(Debug, Clone)]
+pub struct EdgeLimits {
+    pub header_read_timeout: Duration,
+    pub body_read_timeout: Duration,
+    pub max_connections: usize,
+    pub max_connections_per_address: usize,
+    pub max_live_streams: usize,
+    pub max_live_streams_per_address: usize,
+    pub shutdown_grace: Duration,
+}
+
 impl Config {
+    /// The edge's limits, as configured.
+    pub fn edge_limits(&self) -> EdgeLimits {
+        EdgeLimits {
+            header_read_timeout: self.header_read_timeout,
+            body_read_timeout: self.body_read_timeout,
+            max_connections: self.max_connections as usize,
+            max_connections_per_address: self.max_connections_per_address as usize,
+            max_live_streams: self.max_live_streams as usize,
+            max_live_streams_per_address: self.max_live_streams_per_address as usize,
+            shutdown_grace: self.shutdown_grace,
+        }
+    }
+
     /// The relay's settings if sync is on; an error if it is half configured.
     pub fn relay(&self) -> anyhow::Result<Option<crate::relay::RelayConfig>> {
         match (&self.mqtt_url, &self.venue_id) {
@@ -191,6 +261,24 @@ mod tests {
         assert_eq!(after.data_dir, PathBuf::from("/srv/tix"));
         assert!(parse(&[]).unwrap().task.is_none());
         assert!(parse(&["staff", "grant"]).is_err());
+    }
+
+    #[test]
+    fn the_edge_is_limited_by_default_and_limits_are_positive() {
+        let limits = parse(&[]).unwrap().edge_limits();
+        assert_eq!(limits.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(limits.shutdown_grace, Duration::from_secs(10));
+        assert!(limits.max_connections_per_address <= limits.max_connections);
+        assert!(parse(&["--max-connections", "0"]).is_err());
+        let set = parse(&[
+            "--max-live-streams-per-address",
+            "2",
+            "--shutdown-grace",
+            "2s",
+        ])
+        .unwrap();
+        assert_eq!(set.edge_limits().max_live_streams_per_address, 2);
+        assert_eq!(set.edge_limits().shutdown_grace, Duration::from_secs(2));
     }
 
     #[test]

@@ -7,8 +7,10 @@
 mod box_office;
 mod health;
 mod input;
+mod json_array;
 mod openapi;
 mod orders;
+mod panic;
 mod payments;
 mod search;
 mod tickets;
@@ -20,6 +22,8 @@ use axum::routing::{get, post};
 
 use crate::actions::ApiError;
 use crate::state::AppState;
+
+pub use self::panic::{PanicAnswer, catch_panics};
 
 /// The API's routes.
 pub fn routes() -> Router<AppState> {

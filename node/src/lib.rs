@@ -2,8 +2,11 @@
 //! stores, one writer that commits in batches, and a scheduler that ends unpaid locks on time.
 
 pub mod actions;
+pub mod admission;
 pub mod app;
+pub mod attempts;
 pub mod checkout;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod gateway;
@@ -14,6 +17,7 @@ pub mod password;
 pub mod relay;
 pub mod scheduler;
 pub mod search;
+pub mod serve;
 pub mod session;
 pub mod staff;
 pub mod state;

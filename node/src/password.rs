@@ -4,6 +4,10 @@
 //! threads of its own (one per core): a burst of sign-ups queues instead of taking a gigabyte, and
 //! because each thread reuses its allocator arena, the memory stays at about 20 MiB per thread
 //! rather than growing with every thread of a general-purpose pool.
+//!
+//! The queue in front of the threads is bounded: when it is full a new job is refused at once
+//! (`PasswordError::Busy`, which the edges answer with 503 and `Retry-After`) rather than making
+//! every later sign-in wait behind a flood.
 
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
@@ -12,21 +16,36 @@ use argon2::password_hash::phc::{Output, ParamsString, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
 use tokio::sync::oneshot;
 
+/// A stored hash that no password matches, verified for sign-ins of unknown emails so that they
+/// cost what a real check costs (the same parameters as `Hasher::hash`; a unit test checks).
+pub const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$dGl4LWR1bW15LXNhbHQhIQ$bm8gYWNjb3VudCBoYXMgdGhpcyBwYXNzd29yZCB4eCE";
+
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    /// The queue is full; try again shortly.
+    #[error("the password hashing queue is full")]
+    Busy,
+    #[error("password hashing stopped")]
+    Stopped,
+    #[error("hashing failed: {0}")]
+    Failed(String),
+}
+
 enum Job {
-    Hash(String, oneshot::Sender<anyhow::Result<String>>),
+    Hash(String, oneshot::Sender<Result<String, PasswordError>>),
     Verify(String, String, oneshot::Sender<bool>),
 }
 
 /// The hashing threads; dropping this ends them after their current job.
 pub struct Passwords {
-    jobs_tx: Option<mpsc::Sender<Job>>,
+    jobs_tx: Option<mpsc::SyncSender<Job>>,
     workers: Vec<thread::JoinHandle<()>>,
 }
 
 impl Passwords {
-    /// Starts `parallel` hashing threads.
-    pub fn new(parallel: usize) -> std::io::Result<Passwords> {
-        let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
+    /// Starts `parallel` hashing threads, with at most `queue` jobs waiting for them.
+    pub fn new(parallel: usize, queue: usize) -> std::io::Result<Passwords> {
+        let (jobs_tx, jobs_rx) = mpsc::sync_channel::<Job>(queue);
         let jobs_rx = Arc::new(Mutex::new(jobs_rx));
         let workers = (0..parallel.max(1))
             .map(|n| {
@@ -39,7 +58,10 @@ impl Passwords {
                             let job = jobs_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
                             match job {
                                 Ok(Job::Hash(password, reply)) => {
-                                    let _ = reply.send(hasher.hash(&password));
+                                    let hashed = hasher
+                                        .hash(&password)
+                                        .map_err(|e| PasswordError::Failed(e.to_string()));
+                                    let _ = reply.send(hashed);
                                 }
                                 Ok(Job::Verify(password, stored, reply)) => {
                                     let _ = reply.send(hasher.verify(&password, &stored));
@@ -56,28 +78,26 @@ impl Passwords {
         })
     }
 
-    fn submit(&self, job: Job) -> anyhow::Result<()> {
-        let jobs_tx = self
-            .jobs_tx
-            .as_ref()
-            .ok_or_else(|| anyhow::anyhow!("password hashing stopped"))?;
-        jobs_tx
-            .send(job)
-            .map_err(|_| anyhow::anyhow!("password hashing stopped"))
+    fn submit(&self, job: Job) -> Result<(), PasswordError> {
+        let jobs_tx = self.jobs_tx.as_ref().ok_or(PasswordError::Stopped)?;
+        jobs_tx.try_send(job).map_err(|e| match e {
+            mpsc::TrySendError::Full(_) => PasswordError::Busy,
+            mpsc::TrySendError::Disconnected(_) => PasswordError::Stopped,
+        })
     }
 
     /// Hashes a password into a PHC string with a fresh random salt.
-    pub async fn hash(&self, password: String) -> anyhow::Result<String> {
+    pub async fn hash(&self, password: String) -> Result<String, PasswordError> {
         let (reply_tx, reply_rx) = oneshot::channel();
         self.submit(Job::Hash(password, reply_tx))?;
-        reply_rx.await?
+        reply_rx.await.map_err(|_| PasswordError::Stopped)?
     }
 
     /// Whether `password` matches a stored PHC hash.
-    pub async fn verify(&self, password: String, stored: String) -> anyhow::Result<bool> {
+    pub async fn verify(&self, password: String, stored: String) -> Result<bool, PasswordError> {
         let (reply_tx, reply_rx) = oneshot::channel();
         self.submit(Job::Verify(password, stored, reply_tx))?;
-        Ok(reply_rx.await?)
+        reply_rx.await.map_err(|_| PasswordError::Stopped)
     }
 }
 
@@ -170,7 +190,39 @@ impl Hasher {
 mod tests {
     use argon2::{PasswordHasher, PasswordVerifier};
 
-    use super::Hasher;
+    use super::{DUMMY_HASH, Hasher, PasswordError, Passwords};
+
+    #[test]
+    fn the_dummy_hash_costs_what_a_real_one_does_and_matches_nothing() {
+        let mut hasher = Hasher::new();
+        let real = hasher.hash("anything").unwrap();
+        let params = |phc: &str| phc.rsplitn(3, '$').nth(2).unwrap().to_owned();
+        assert_eq!(params(DUMMY_HASH), params(&real), "same algorithm and cost");
+        assert!(argon2::PasswordHash::new(DUMMY_HASH).is_ok());
+        for guess in ["", "password", "no account has this password xx!"] {
+            assert!(!hasher.verify(guess, DUMMY_HASH), "{guess}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once_instead_of_waiting() {
+        // One thread and room for one waiting job: of many submitted at once, some are refused.
+        let passwords = Passwords::new(1, 1).unwrap();
+        let answers = futures_util::future::join_all(
+            (0..6).map(|n| passwords.verify(format!("guess{n}"), DUMMY_HASH.to_owned())),
+        );
+        let answers = answers.await;
+        assert!(
+            answers
+                .iter()
+                .any(|a| matches!(a, Err(PasswordError::Busy))),
+            "{answers:?}"
+        );
+        assert!(
+            answers.iter().any(|a| matches!(a, Ok(false))),
+            "{answers:?}"
+        );
+    }
 
     #[test]
     fn a_hash_verifies_its_password_only() {

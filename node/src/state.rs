@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use crate::admission::Admission;
+use crate::attempts::Attempts;
 use crate::checkout::Checkout;
 use crate::clock::Clock;
 use crate::gateway::Gateway;
@@ -23,6 +25,8 @@ pub struct AppState {
     pub signals: Arc<WriterSignals>,
     pub sessions: Arc<Sessions>,
     pub passwords: Arc<Passwords>,
+    /// How often signing in and up may be tried, per client address and per account.
+    pub attempts: Arc<Attempts>,
     pub ids: Arc<IdGen>,
     pub clock: Arc<dyn Clock>,
     pub gateway: Arc<Gateway>,
@@ -36,6 +40,8 @@ pub struct AppState {
     pub sync: Option<Arc<SyncStatus>>,
     /// Live updates for open pages.
     pub live: Arc<Live>,
+    /// Open `/live` streams, capped per client address and in total.
+    pub live_streams: Admission,
     /// How the storefront presents itself.
     pub storefront: Arc<Storefront>,
     /// Most unpaid orders one (non-staff) account may hold; 0 for no cap.

@@ -45,6 +45,12 @@ impl Node {
     pub fn terminate(self) -> ExitStatus {
         self.0.terminate()
     }
+
+    /// SIGTERM and a wait of at most `limit` for the exit; an error (the node killed) when it
+    /// does not come.
+    pub fn stop(self, limit: std::time::Duration) -> anyhow::Result<ExitStatus> {
+        self.0.stop(limit)
+    }
 }
 
 impl Deref for Node {

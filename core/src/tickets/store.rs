@@ -72,6 +72,27 @@ impl TicketsStore {
         Ok(())
     }
 
+    /// Calls `visit` with every ticket that no order holds, in the order they were listed, from
+    /// one consistent snapshot, one ticket at a time; stops early when `visit` answers `false`.
+    /// The snapshot is held until this returns, so callers keep `visit` quick.
+    pub fn visit_available(
+        &self,
+        mut visit: impl FnMut(Ticket) -> bool,
+    ) -> Result<(), redb::Error> {
+        let txn = self.db.begin_read()?;
+        let available = txn.open_table(AVAILABLE)?;
+        let tickets = txn.open_table(TICKETS)?;
+        for entry in available.iter()? {
+            let (_, id) = entry?;
+            if let Some(ticket) = tickets.get(id.value())?
+                && !visit(decode(ticket.value())?)
+            {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Tickets that no order holds, in the order they were listed.
     pub fn list_available(&self) -> Result<Vec<Ticket>, redb::Error> {
         let txn = self.db.begin_read()?;

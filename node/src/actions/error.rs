@@ -5,8 +5,11 @@
 //! shows the same messages beside its fields. Domain errors from the services are mapped here, in
 //! one place for both edges; nothing in `core` knows about HTTP.
 
+use std::time::Duration;
+
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tracing::error;
@@ -15,6 +18,7 @@ use tix_core::{auth, orders, payments, tickets};
 
 use crate::checkout::CheckoutError;
 use crate::gateway::GatewayError;
+use crate::password::PasswordError;
 use crate::writer::WriteError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -41,6 +45,10 @@ pub enum ApiError {
     ShuttingDown,
     /// A part of the node is still starting (503), with what to tell the user.
     Unavailable(&'static str),
+    /// Too many requests from this client or for this account (429); try again after this long.
+    TooManyRequests(Duration),
+    /// The node has no room for this work now (503); try again after this long.
+    Busy(Duration),
     /// A fault of ours (500); the detail goes to the log, not to the client.
     Internal(String),
 }
@@ -59,12 +67,33 @@ fn message(text: &str) -> Vec<FieldError> {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let retry_after = self.retry_after();
         let (status, errors) = self.parts();
-        (status, Json(ErrorBody { errors })).into_response()
+        let mut response = (status, Json(ErrorBody { errors })).into_response();
+        if let Some(wait) = retry_after {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, retry_after_value(wait));
+        }
+        response
     }
 }
 
+/// `Retry-After` in whole seconds, rounded up and at least 1.
+pub fn retry_after_value(wait: Duration) -> HeaderValue {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    HeaderValue::from(seconds.max(1))
+}
+
 impl ApiError {
+    /// When a client refused for now may try again (429 and the busy 503).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ApiError::TooManyRequests(wait) | ApiError::Busy(wait) => Some(*wait),
+            _ => None,
+        }
+    }
+
     /// The status and the messages the contract gives this error (the storefront shows the same
     /// messages beside its fields).
     pub fn parts(self) -> (StatusCode, Vec<FieldError>) {
@@ -87,6 +116,14 @@ impl ApiError {
                 message("The node is restarting; please try again"),
             ),
             ApiError::Unavailable(text) => (StatusCode::SERVICE_UNAVAILABLE, message(text)),
+            ApiError::TooManyRequests(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                message("Too many requests; please try again later"),
+            ),
+            ApiError::Busy(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                message("The node is busy; please try again shortly"),
+            ),
             ApiError::Internal(detail) => {
                 error!(%detail, "internal error");
                 (
@@ -101,6 +138,19 @@ impl ApiError {
 impl From<redb::Error> for ApiError {
     fn from(e: redb::Error) -> Self {
         ApiError::Internal(e.to_string())
+    }
+}
+
+/// How long a client refused by a full hashing queue is told to wait.
+const HASHING_BUSY_RETRY: Duration = Duration::from_secs(1);
+
+impl From<PasswordError> for ApiError {
+    fn from(e: PasswordError) -> Self {
+        match e {
+            PasswordError::Busy => ApiError::Busy(HASHING_BUSY_RETRY),
+            PasswordError::Stopped => ApiError::ShuttingDown,
+            PasswordError::Failed(detail) => ApiError::Internal(detail),
+        }
     }
 }
 

@@ -1,5 +1,9 @@
 //! Signing up and signing in: the seed's checks and messages, the password hash off the request's
 //! thread, the account written by the writer.
+//!
+//! Both count against the client address's allowance, and a sign-in against the account's too
+//! (`attempts`): over it, 429 before any hashing. A sign-in for an unknown email verifies a dummy
+//! hash all the same, so its answer takes as long as a wrong password's.
 
 use serde_json::{Map, Value};
 
@@ -10,14 +14,21 @@ use tix_core::reactions::Service;
 
 use super::error::ApiError;
 use super::validate::{Validator, is_email, string};
+use crate::client::ClientAddr;
+use crate::password::DUMMY_HASH;
 use crate::session::Claims;
 use crate::state::AppState;
 
 /// Signs a new user up from `{email, password}`.
 pub(crate) async fn register(
     state: &AppState,
+    client: ClientAddr,
     body: &Map<String, Value>,
 ) -> Result<User, ApiError> {
+    state
+        .attempts
+        .from_address(client.0)
+        .map_err(ApiError::TooManyRequests)?;
     let mut check = Validator::default();
     let email = check.require(
         string(body, "email").filter(|e| is_email(e)),
@@ -41,11 +52,7 @@ pub(crate) async fn register(
     if state.stores.auth.find_by_email(&email)?.is_some() {
         return Err(ApiError::BadRequest("Email in use".into()));
     }
-    let password_hash = state
-        .passwords
-        .hash(password)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let password_hash = state.passwords.hash(password).await?;
     let now = state.clock.now();
     let user = User {
         id: UserId(state.ids.next(now)),
@@ -65,8 +72,13 @@ pub(crate) async fn register(
 /// The user whose `{email, password}` these are.
 pub(crate) async fn authenticate(
     state: &AppState,
+    client: ClientAddr,
     body: &Map<String, Value>,
 ) -> Result<User, ApiError> {
+    state
+        .attempts
+        .from_address(client.0)
+        .map_err(ApiError::TooManyRequests)?;
     let mut check = Validator::default();
     let email = check.require(
         string(body, "email").filter(|e| is_email(e)),
@@ -86,15 +98,35 @@ pub(crate) async fn authenticate(
         password.unwrap_or_default().to_owned(),
     );
 
-    let Some(user) = state.stores.auth.find_by_email(email)? else {
+    state
+        .attempts
+        .for_account(email)
+        .map_err(ApiError::TooManyRequests)?;
+    let user = state.stores.auth.find_by_email(email)?;
+    credentials(user, password, |password, stored| async move {
+        Ok(state.passwords.verify(password, stored).await?)
+    })
+    .await
+}
+
+/// `user` if `password` is theirs, with the seed's two messages: "Invalid credentials" for an
+/// unknown email, "Invalid Credentials" for a wrong password. `verify(password, stored)` checks a
+/// password against a stored hash.
+async fn credentials<V, F>(
+    user: Option<User>,
+    password: String,
+    verify: V,
+) -> Result<User, ApiError>
+where
+    V: FnOnce(String, String) -> F,
+    F: Future<Output = Result<bool, ApiError>>,
+{
+    let Some(user) = user else {
+        // The same work as for a known email, so the answer's timing does not tell them apart.
+        verify(password, DUMMY_HASH.to_owned()).await?;
         return Err(ApiError::BadRequest("Invalid credentials".into()));
     };
-    let matches = state
-        .passwords
-        .verify(password, user.password_hash.clone())
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    if !matches {
+    if !verify(password, user.password_hash.clone()).await? {
         return Err(ApiError::BadRequest("Invalid Credentials".into()));
     }
     Ok(user)
@@ -111,4 +143,86 @@ pub(crate) async fn sign_out(state: &AppState, claims: &Claims) -> Result<(), Ap
         .await??;
     state.sessions.end(session, state.clock.now());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    fn user() -> User {
+        User {
+            id: UserId::from_bytes([1; 12]),
+            email: "known@test.com".into(),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaA".into(),
+            staff: false,
+        }
+    }
+
+    /// What a verifier was asked: (password, stored hash) per call.
+    type Calls = Arc<Mutex<Vec<(String, String)>>>;
+
+    /// A verifier that records what it was asked and answers `answer`.
+    fn recording(
+        answer: bool,
+    ) -> (
+        Calls,
+        impl FnOnce(String, String) -> std::future::Ready<Result<bool, ApiError>>,
+    ) {
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let seen = calls.clone();
+        let verify = move |password: String, stored: String| {
+            seen.lock().unwrap().push((password, stored));
+            std::future::ready(Ok(answer))
+        };
+        (calls, verify)
+    }
+
+    #[track_caller]
+    fn check_refused(result: Result<User, ApiError>, expected: &str) {
+        match result {
+            Err(ApiError::BadRequest(message)) => assert_eq!(message, expected),
+            other => panic!("expected {expected:?}, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unknown_email_costs_a_password_check_all_the_same() {
+        let (calls, verify) = recording(true);
+        check_refused(
+            credentials(None, "guess".into(), verify).await,
+            "Invalid credentials",
+        );
+        let calls = calls.lock().unwrap();
+        assert_eq!(
+            calls.len(),
+            1,
+            "the verifier runs for an unknown email too, so timing does not tell which exist"
+        );
+        assert_eq!(calls[0].0, "guess");
+        assert!(
+            calls[0].1.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "checked against a hash as costly as a real one: {}",
+            calls[0].1
+        );
+    }
+
+    #[tokio::test]
+    async fn a_known_email_is_checked_against_its_own_hash() {
+        let (calls, verify) = recording(false);
+        check_refused(
+            credentials(Some(user()), "wrong".into(), verify).await,
+            "Invalid Credentials",
+        );
+        assert_eq!(calls.lock().unwrap()[0].1, user().password_hash);
+        let (_, verify) = recording(true);
+        assert_eq!(
+            credentials(Some(user()), "right".into(), verify)
+                .await
+                .unwrap()
+                .email,
+            "known@test.com"
+        );
+    }
 }

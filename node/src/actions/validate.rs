@@ -144,4 +144,21 @@ mod tests {
         }
         assert_eq!(positive_number(None), None);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_id_text_is_an_id_or_the_cast_error(text in "\\PC{0,30}|[0-9a-fA-F]{24}") {
+            match parse_id::<tix_core::ids::TicketId>(&text) {
+                Ok(id) => proptest::prop_assert_eq!(id.to_string(), text.to_lowercase()),
+                Err(error) => proptest::prop_assert!(matches!(error, ApiError::Malformed)),
+            }
+        }
+
+        #[test]
+        fn any_price_is_positive_and_finite_or_refused(text in "\\PC{0,20}|-?[0-9.eE+-]{0,20}") {
+            if let Some(price) = positive_number(Some(&Value::String(text))) {
+                proptest::prop_assert!(price.is_finite() && price > 0.0);
+            }
+        }
+    }
 }

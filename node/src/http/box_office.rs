@@ -166,7 +166,7 @@ pub(super) async fn summary(
     let movements = state.stores.payments.movements(from, to)?;
     let takings = Takings::from_movements(&movements);
     Ok(Json(json!({
-        "date": &from.to_iso()[..10],
+        "date": from.to_iso().get(..10),
         "from": from.to_iso(),
         "to": to.to_iso(),
         "currency": state.currency,
@@ -176,7 +176,8 @@ pub(super) async fn summary(
     })))
 }
 
-/// Midnight UTC of a `YYYY-MM-DD` date.
+/// Midnight UTC of a `YYYY-MM-DD` date whose whole day can be shown (from 1970-01-01 to
+/// 9999-12-30: the answer writes the next midnight too).
 fn day_start(date: &str) -> Option<Millis> {
     let shaped = date.len() == 10
         && date.bytes().enumerate().all(|(i, b)| {
@@ -190,8 +191,11 @@ fn day_start(date: &str) -> Option<Millis> {
         return None;
     }
     let start = Millis::parse_iso(&format!("{date}T00:00:00Z"))?;
-    // Rejects dates the parser rolled over (e.g. 2026-02-30).
-    (start.to_iso()[..10] == *date).then_some(start)
+    if start.0.checked_add(DAY_MS)? > Millis::LAST_ISO.0 {
+        return None;
+    }
+    // Rejects dates the parser rolled over (e.g. 2026-02-30) or clamped (before 1970).
+    (start.to_iso().get(..10) == Some(date)).then_some(start)
 }
 
 fn amount(cents: i64) -> Value {
@@ -235,6 +239,33 @@ mod tests {
             "2026/11/22",
         ] {
             assert_eq!(day_start(bad), None, "{bad}");
+        }
+        assert_eq!(day_start("9999-12-31"), None, "its end cannot be written");
+        assert!(day_start("9999-12-30").is_some());
+        assert_eq!(day_start("1969-12-31"), None, "before the epoch");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_date_text_is_a_day_or_refused_without_panicking(date in "\\PC{0,12}") {
+            check_day(&date);
+        }
+
+        #[test]
+        fn any_shaped_date_is_a_day_or_refused_without_panicking(
+            date in "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+        ) {
+            check_day(&date);
+        }
+    }
+
+    /// A day, when accepted, starts at midnight and it and the next midnight can be written.
+    #[track_caller]
+    fn check_day(date: &str) {
+        if let Some(start) = day_start(date) {
+            assert_eq!(start.0 % DAY_MS, 0, "{date}");
+            assert_eq!(&start.to_iso()[..10], date);
+            let _ = Millis(start.0 + DAY_MS).to_iso();
         }
     }
 }

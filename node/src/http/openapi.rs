@@ -287,6 +287,8 @@ pub(super) struct Summary {
         (status = 201, description = "Signed up and signed in (sets the session cookie)", body = UserOut),
         (status = 400, description = "Invalid email or password, or email in use", body = Errors),
         (status = 413, description = "Body over 16 KiB", body = Errors),
+        (status = 429, description = "Too many attempts from this address; see Retry-After", body = Errors),
+        (status = 503, description = "Password hashing is saturated; see Retry-After", body = Errors),
     ))]
 fn sign_up() {}
 
@@ -295,6 +297,8 @@ fn sign_up() {}
         (status = 200, description = "Signed in (sets the session cookie)", body = UserOut),
         (status = 400, description = "Invalid input or credentials", body = Errors),
         (status = 413, description = "Body over 16 KiB", body = Errors),
+        (status = 429, description = "Too many attempts from this address or for this account; see Retry-After", body = Errors),
+        (status = 503, description = "Password hashing is saturated; see Retry-After", body = Errors),
     ))]
 fn sign_in() {}
 

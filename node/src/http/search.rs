@@ -131,3 +131,50 @@ fn parse(params: &HashMap<String, String>) -> Result<SearchRequest, Vec<FieldErr
         Err(errors)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use proptest::prelude::*;
+
+    use super::{MAX_LIMIT, MAX_OFFSET, parse};
+
+    fn params() -> impl Strategy<Value = HashMap<String, String>> {
+        let key = prop_oneof![
+            Just("q".to_owned()),
+            Just("available".to_owned()),
+            Just("minPrice".to_owned()),
+            Just("maxPrice".to_owned()),
+            Just("limit".to_owned()),
+            Just("offset".to_owned()),
+            "\\PC{0,8}",
+        ];
+        let value = prop_oneof![
+            "\\PC{0,24}",
+            "-?[0-9]{0,30}(\\.[0-9]{0,5})?(e[+-]?[0-9]{1,4})?",
+            Just("NaN".to_owned()),
+            Just("inf".to_owned()),
+        ];
+        proptest::collection::hash_map(key, value, 0..8)
+    }
+
+    proptest! {
+        #[test]
+        fn any_parameters_are_a_bounded_request_or_named_errors(params in params()) {
+            match parse(&params) {
+                Ok(request) => {
+                    prop_assert!((1..=MAX_LIMIT).contains(&request.limit));
+                    prop_assert!(request.offset <= MAX_OFFSET);
+                    for price in [request.min_price, request.max_price].into_iter().flatten() {
+                        prop_assert!(price.is_finite() && price >= 0.0);
+                    }
+                }
+                Err(errors) => {
+                    prop_assert!(!errors.is_empty());
+                    prop_assert!(errors.iter().all(|e| e.field.is_some()));
+                }
+            }
+        }
+    }
+}

@@ -3,12 +3,14 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Response;
 use serde_json::{Value, json};
 
 use tix_core::ids::TicketId;
 use tix_core::tickets::Ticket;
 
 use super::input::{Body, PathId, Session};
+use super::json_array;
 use crate::actions::ApiError;
 use crate::actions::tickets::{EDIT_PRICE_MESSAGE, NEW_PRICE_MESSAGE, draft, edit, sell};
 use crate::state::AppState;
@@ -24,11 +26,16 @@ pub(super) async fn create(
     Ok((StatusCode::CREATED, Json(ticket_json(&ticket))))
 }
 
-pub(super) async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let tickets = state.stores.tickets.list_available()?;
-    Ok(Json(Value::Array(
-        tickets.iter().map(ticket_json).collect(),
-    )))
+/// The tickets no order holds, in listing order: the seed's JSON array, streamed from one read
+/// transaction a piece at a time rather than built whole (`json_array`).
+pub(super) async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let stores = state.stores.clone();
+    json_array::stream(move |push| {
+        stores
+            .tickets
+            .visit_available(|ticket| push(&ticket_json(&ticket)))
+    })
+    .await
 }
 
 pub(super) async fn show(

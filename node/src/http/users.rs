@@ -12,24 +12,27 @@ use tix_core::auth::User;
 use super::input::{Body, Session};
 use crate::actions::ApiError;
 use crate::actions::users::{self, authenticate, register};
+use crate::client::ClientAddr;
 use crate::session::SIGNED_OUT_COOKIE;
 use crate::state::AppState;
 
 pub(super) async fn sign_up(
     State(state): State<AppState>,
+    client: ClientAddr,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let user = register(&state, &body.object()?).await?;
+    let user = register(&state, client, &body.object()?).await?;
     Ok(signed_in(&state, &headers, &user, StatusCode::CREATED))
 }
 
 pub(super) async fn sign_in(
     State(state): State<AppState>,
+    client: ClientAddr,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let user = authenticate(&state, &body.object()?).await?;
+    let user = authenticate(&state, client, &body.object()?).await?;
     Ok(signed_in(&state, &headers, &user, StatusCode::OK))
 }
 

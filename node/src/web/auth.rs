@@ -4,11 +4,13 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::header::SET_COOKIE;
+use axum::http::header::{RETRY_AFTER, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use crate::actions::retry_after_value;
 use crate::actions::users::{self, authenticate, register};
+use crate::client::ClientAddr;
 use crate::session::SIGNED_OUT_COOKIE;
 use crate::state::AppState;
 
@@ -90,14 +92,14 @@ pub(crate) async fn form(
 pub(crate) async fn submit(
     mode: Mode,
     state: AppState,
-    visitor: Visitor,
+    (client, visitor): (ClientAddr, Visitor),
     headers: HeaderMap,
     form: CheckedForm,
 ) -> Result<Response, PageError> {
     let next = local_path(form.text("next"));
     let user = match mode {
-        Mode::SignUp => register(&state, &form.0).await,
-        Mode::SignIn => authenticate(&state, &form.0).await,
+        Mode::SignUp => register(&state, client, &form.0).await,
+        Mode::SignIn => authenticate(&state, client, &form.0).await,
     };
     match user {
         Ok(user) => {
@@ -109,10 +111,17 @@ pub(crate) async fn submit(
             Ok(response)
         }
         Err(error) => {
+            let retry_after = error.retry_after();
             let (status, problems) = Problems::from_api(error)?;
             let email = form.text("email").unwrap_or_default().to_owned();
             let page = auth_page(&state, &visitor, mode, email, next, problems);
-            Ok(visitor.page(status, &page))
+            let mut response = visitor.page(status, &page);
+            if let Some(wait) = retry_after {
+                response
+                    .headers_mut()
+                    .insert(RETRY_AFTER, retry_after_value(wait));
+            }
+            Ok(response)
         }
     }
 }
@@ -135,20 +144,22 @@ pub(crate) async fn sign_in_form(
 
 pub(crate) async fn sign_up(
     State(state): State<AppState>,
+    client: ClientAddr,
     visitor: Visitor,
     headers: HeaderMap,
     form: CheckedForm,
 ) -> Result<Response, PageError> {
-    submit(Mode::SignUp, state, visitor, headers, form).await
+    submit(Mode::SignUp, state, (client, visitor), headers, form).await
 }
 
 pub(crate) async fn sign_in(
     State(state): State<AppState>,
+    client: ClientAddr,
     visitor: Visitor,
     headers: HeaderMap,
     form: CheckedForm,
 ) -> Result<Response, PageError> {
-    submit(Mode::SignIn, state, visitor, headers, form).await
+    submit(Mode::SignIn, state, (client, visitor), headers, form).await
 }
 
 #[derive(Template)]

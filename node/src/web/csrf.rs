@@ -158,4 +158,35 @@ mod tests {
             ("sec-fetch-site", "cross-site"),
         ])));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_cookie_header_gives_a_well_formed_token_or_none(
+            cookie in "[ -~]{0,80}|tix_csrf=[0-9a-fA-F]{30,34}(; [a-z]{1,5}=[ -:<-~]{0,10}){0,3}"
+        ) {
+            let Ok(value) = HeaderValue::from_str(&cookie) else {
+                return Ok(());
+            };
+            let mut map = HeaderMap::new();
+            map.append(COOKIE, value);
+            if let Some(token) = read(&map) {
+                proptest::prop_assert_eq!(token.len(), TOKEN_HEX_LEN);
+                proptest::prop_assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
+            }
+        }
+
+        #[test]
+        fn any_host_and_origin_are_judged_without_panicking(
+            host in "[ -~]{0,30}",
+            origin in "[ -~]{0,40}",
+        ) {
+            let mut map = HeaderMap::new();
+            for (name, text) in [("host", host), ("origin", origin)] {
+                if let Ok(value) = HeaderValue::from_str(&text) {
+                    map.append(name, value);
+                }
+            }
+            let _ = same_origin(&map);
+        }
+    }
 }

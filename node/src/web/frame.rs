@@ -256,6 +256,21 @@ mod tests {
         assert_eq!(when("soon"), "soon");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_next_is_a_local_path(next in "\\PC{0,40}") {
+            let path = local_path(Some(&next));
+            proptest::prop_assert!(path.starts_with('/') && !path.starts_with("//"));
+        }
+
+        #[test]
+        fn any_time_text_reads_without_panicking(
+            iso in "\\PC{0,30}|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,3})?Z"
+        ) {
+            let _ = when(&iso);
+        }
+    }
+
     #[test]
     fn the_policy_allows_stripe_only_when_it_is_used() {
         let plain = content_security_policy(false);

@@ -94,6 +94,7 @@ struct ErrorPage {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
+        let mut retry_after = None;
         let (status, heading, message) = match self {
             PageError::NotFound => (
                 StatusCode::NOT_FOUND,
@@ -111,6 +112,7 @@ impl IntoResponse for PageError {
                 "Please go back and try again.".to_owned(),
             ),
             PageError::Api(error) => {
+                retry_after = error.retry_after();
                 let (status, errors) = error.parts();
                 let message = errors
                     .into_iter()
@@ -125,7 +127,7 @@ impl IntoResponse for PageError {
             heading,
             message,
         };
-        match page.render() {
+        let mut response = match page.render() {
             Ok(html) => (
                 status,
                 [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -133,6 +135,13 @@ impl IntoResponse for PageError {
             )
                 .into_response(),
             Err(_) => status.into_response(),
+        };
+        if let Some(wait) = retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                crate::actions::retry_after_value(wait),
+            );
         }
+        response
     }
 }

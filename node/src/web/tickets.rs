@@ -480,3 +480,29 @@ pub(crate) async fn listings(
     };
     Ok(visitor.page(StatusCode::OK, &page))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use proptest::prelude::*;
+
+    use super::number;
+
+    proptest! {
+        #[test]
+        fn page_positions_are_numbers_or_the_start(text in "\\PC{0,30}|[0-9]{1,30}") {
+            let params = HashMap::from([("after".to_owned(), text.clone())]);
+            let n = number(&params, "after");
+            prop_assert!(n == 0 || text.parse::<usize>() == Ok(n));
+        }
+
+        #[test]
+        fn ticket_and_order_ids_in_paths_parse_or_are_refused(text in "\\PC{0,30}|[0-9a-fA-F]{24}") {
+            if let Ok(id) = text.parse::<tix_core::ids::TicketId>() {
+                prop_assert_eq!(id.to_string(), text.to_lowercase());
+            }
+            let _ = text.parse::<tix_core::ids::OrderId>();
+        }
+    }
+}

@@ -4,15 +4,19 @@
 mod bad_input;
 mod box_office;
 mod concurrency;
+mod edge_dates;
 mod expiry;
 mod fake_stripe;
 mod orders;
 mod payment_crashes;
 mod payments;
 mod search;
+mod sign_in_abuse;
+mod slow_clients;
 mod storefront;
 mod stripe_gateway;
 mod stripe_node;
+mod ticket_list;
 mod tickets;
 mod users;
 
