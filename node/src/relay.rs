@@ -232,13 +232,16 @@ impl Relay {
                 continue;
             }
 
+            // The stall timer runs only while connected: a disconnected relay cannot resend, so
+            // a deadline already past would wake it at once on every turn (a busy loop for as long
+            // as the broker is away). A reconnect rewinds and restarts the timer anyway.
             let wake_at = last_progress + stall_after;
             tokio::select! {
                 _ = shutdown.changed() => {}
                 _ = link.connections.changed() => {}
                 _ = link.acks.changed() => {}
                 _ = committed.changed() => {}
-                _ = tokio::time::sleep_until(wake_at), if outstanding => {}
+                _ = tokio::time::sleep_until(wake_at), if connected && outstanding => {}
             }
         }
         link.close().await;
