@@ -129,6 +129,7 @@ impl Config {
                 venue: venue.clone(),
                 broker: broker.clone(),
                 keep_synced: self.keep_synced_events,
+                data_dir: self.data_dir.clone(),
             })),
         }
     }

@@ -13,6 +13,7 @@ mod harness;
 mod idle;
 mod load;
 mod mqtt;
+mod restore;
 
 /// Held by each scenario for its whole run.
 pub(crate) static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
