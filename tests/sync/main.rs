@@ -10,6 +10,7 @@ mod bad_input;
 mod checker;
 mod faults;
 mod harness;
+mod identity;
 mod idle;
 mod load;
 mod mqtt;
