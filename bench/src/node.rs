@@ -96,6 +96,11 @@ impl Node {
         self.addr
     }
 
+    /// CPU time (user + system) the node process has used so far.
+    pub(crate) fn cpu_time(&self) -> Result<Duration> {
+        tix_tests::cpu_time(self.served.pid())
+    }
+
     /// Resident memory of the node process, in bytes.
     pub(crate) fn rss_bytes(&self) -> Result<u64> {
         self.memory("VmRSS:")

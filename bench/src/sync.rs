@@ -1,7 +1,9 @@
 //! `tix-bench sync`: events/s from one node to the hub through Mosquitto under an orders load,
 //! the end-to-end lag (commit at the venue to the hub's transaction), and the time to drain a
 //! backlog after the broker comes back. For scale, the same run measures the broker itself: raw
-//! QoS 1 messages of about the size of an event, from one rumqttc client to another.
+//! QoS 1 messages of about the size of an event, from one rumqttc client to another. Last, orders/s
+//! with the broker away while events are outstanding (published, never acknowledged), and what the
+//! node's CPU does then, busy and idle: a node must sell as fast without its broker as with it.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -24,6 +26,10 @@ const VENUE: &str = "bench-venue";
 const HUB_TOKEN: &str = "bench-token-0123456789abcdef";
 /// Longest a catch-up may take before the benchmark gives up.
 const CATCH_UP_LIMIT: Duration = Duration::from_secs(30 * 60);
+/// Orders placed after the hub is gone and before the broker goes, so that events are outstanding.
+const PRIMING: Duration = Duration::from_secs(2);
+/// How long the node's CPU is watched while it is idle and the broker is away.
+const IDLE: Duration = Duration::from_secs(5);
 
 /// The hub's stored sequence for the venue (0 before its first event).
 fn hub_last_seq(db: &Path) -> Result<u64> {
@@ -167,7 +173,7 @@ pub(crate) async fn run(args: &SyncArgs, harness: &mut Harness, dir: &Path) -> R
     ]);
     let addr = harness.start().await?.addr();
     let (seller, buyers) = load::sign_up_seller_and_buyers(addr, args.connections).await?;
-    let (tickets, took) = load::create_tickets(
+    let (mut tickets, took) = load::create_tickets(
         addr,
         &seller,
         args.tickets,
@@ -196,6 +202,9 @@ pub(crate) async fn run(args: &SyncArgs, harness: &mut Harness, dir: &Path) -> R
     );
     let node_before = node_last_seq(addr).await?;
     let hub_before = hub_last_seq(&hub_db)?;
+    // Half the tickets for orders with the broker up, the rest for the phase with it away.
+    let mut away_tickets = tickets.split_off(tickets.len() / 2);
+    let priming_tickets = away_tickets.split_off(away_tickets.len() * 9 / 10);
     let orders = load::place_orders(addr, &buyers, Arc::new(tickets), args.duration).await?;
     let window = orders.elapsed.as_secs_f64();
     let node_after = node_last_seq(addr).await?;
@@ -225,8 +234,23 @@ pub(crate) async fn run(args: &SyncArgs, harness: &mut Harness, dir: &Path) -> R
 
     let search_on = crate::node::health_once(addr).await?["search"]["enabled"] != false;
     block_in_place(|| hub.stop(Duration::from_secs(60)))?;
-    block_in_place(|| broker.kill9());
     let db_bytes = std::fs::metadata(&hub_db)?.len();
+
+    println!(
+        "broker away: orders for {:.0} s with events outstanding ...",
+        args.duration.as_secs_f64()
+    );
+    // The hub is gone: what the node publishes now is never acknowledged. Then the broker goes.
+    let primed = load::place_orders(addr, &buyers, Arc::new(priming_tickets), PRIMING).await?;
+    block_in_place(|| broker.kill9());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let node = harness.node()?;
+    let cpu_before = node.cpu_time()?;
+    let away = load::place_orders(addr, &buyers, Arc::new(away_tickets), args.duration).await?;
+    let away_cpu = node.cpu_time()? - cpu_before;
+    let idle_before = node.cpu_time()?;
+    tokio::time::sleep(IDLE).await;
+    let idle_cpu = node.cpu_time()? - idle_before;
 
     println!();
     println!("broker:   {ceiling:.0} msg/s raw QoS 1 ceiling (400 B messages)");
@@ -267,5 +291,25 @@ pub(crate) async fn run(args: &SyncArgs, harness: &mut Harness, dir: &Path) -> R
         backlog as f64 / drain.as_secs_f64().max(1e-9)
     );
     println!("hub db:   {:.1} MB", db_bytes as f64 / 1e6);
+    println!(
+        "away:     {:.0} orders/s  {}  ({} ok, {} failed; broker down after {} orders with the hub gone){}",
+        away.rate(),
+        away.latency_line(),
+        away.ok,
+        away.failed,
+        primed.ok,
+        if away.exhausted {
+            "; ran out of tickets"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "away cpu: node {:.1} CPU-s over {:.1} s of orders; idle {:.2} CPU-s in {:.0} s",
+        away_cpu.as_secs_f64(),
+        away.elapsed.as_secs_f64(),
+        idle_cpu.as_secs_f64(),
+        IDLE.as_secs_f64()
+    );
     Ok(true)
 }

@@ -1,10 +1,14 @@
 //! The hub's configuration: command-line flags, each also read from a `TIX_HUB_*` variable.
+//!
+//! Invariant: the hub's broker identity (client id, and username when it has one) is never one a
+//! venue could have, so no venue's connection can take the hub's place at the broker.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Parser;
 use tix_sync::broker::BrokerUrl;
+use tix_sync::protocol::{HUB_ACCOUNT, VenueId};
 
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -30,8 +34,9 @@ pub struct Config {
     )]
     pub mqtt_url: BrokerUrl,
 
-    /// MQTT client id: fixed, so the broker keeps the hub's session while it is away.
-    #[arg(long, env = "TIX_HUB_CLIENT_ID", default_value = "tix-hub")]
+    /// MQTT client id: fixed, so the broker keeps the hub's session while it is away. The shipped
+    /// broker config replaces it with the username; either way it must not be a legal venue id.
+    #[arg(long, env = "TIX_HUB_CLIENT_ID", default_value = HUB_ACCOUNT)]
     pub client_id: String,
 
     /// Bearer token for the HTTP API; generated at first start and kept (0600) beside the
@@ -42,4 +47,67 @@ pub struct Config {
     /// Log format: `text` or `json`.
     #[arg(long, env = "TIX_HUB_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+}
+
+/// A broker identity the hub refuses to start with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdentityError {
+    #[error(
+        "--client-id {0:?} is a legal venue id: a venue connecting with it would take the hub's \
+         place at the broker (use {HUB_ACCOUNT:?})"
+    )]
+    ClientIdOfAVenue(String),
+    #[error(
+        "the broker user {0:?} is a legal venue id: a venue of that id would share the hub's \
+         account (use {HUB_ACCOUNT:?})"
+    )]
+    UserOfAVenue(String),
+}
+
+impl Config {
+    /// Refuses a client id or broker username that a venue could have too.
+    pub fn check_identity(&self) -> Result<(), IdentityError> {
+        if self.client_id.parse::<VenueId>().is_ok() {
+            return Err(IdentityError::ClientIdOfAVenue(self.client_id.clone()));
+        }
+        match &self.mqtt_url.credentials {
+            Some((user, _)) if user.parse::<VenueId>().is_ok() => {
+                Err(IdentityError::UserOfAVenue(user.clone()))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check(args: &[&str]) -> Result<(), IdentityError> {
+        let config =
+            Config::try_parse_from(std::iter::once("tix-hub").chain(args.iter().copied())).unwrap();
+        config.check_identity()
+    }
+
+    #[test]
+    fn the_hubs_own_account_is_accepted() {
+        assert_eq!(check(&[]), Ok(()));
+        assert_eq!(
+            check(&["--mqtt-url", "mqtt://tix-hub:pass@127.0.0.1:1883"]),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_client_id_or_user_a_venue_could_have_is_refused() {
+        assert_eq!(
+            check(&["--client-id", "main-hall"]),
+            Err(IdentityError::ClientIdOfAVenue("main-hall".into()))
+        );
+        assert_eq!(
+            check(&["--mqtt-url", "mqtt://hub2:pass@127.0.0.1:1883"]),
+            Err(IdentityError::UserOfAVenue("hub2".into()))
+        );
+    }
 }

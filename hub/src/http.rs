@@ -94,6 +94,7 @@ pub fn router(state: HubState) -> Router {
         .route("/api/hub/orders", get(orders))
         .route("/api/hub/sales", get(sales))
         .route("/api/hub/quarantine", get(quarantine))
+        .route("/api/hub/quarantine/counts", get(quarantine_counts))
         .fallback(|| async { ApiError::NotFound })
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
         .layer(CatchPanicLayer::custom(panicked as PanicAnswer))
@@ -294,6 +295,10 @@ async fn quarantine(
     Ok(Json(
         query(&state, move |c| views::quarantine(c, limit)).await?,
     ))
+}
+
+async fn quarantine_counts(State(state): State<HubState>) -> Result<Json<Vec<Value>>, ApiError> {
+    Ok(Json(query(&state, views::quarantine_counts).await?))
 }
 
 #[cfg(test)]

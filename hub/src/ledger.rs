@@ -6,6 +6,9 @@
 //! an event below the venue's next sequence is a duplicate (a payload differing from the stored one
 //! is quarantined as a conflict); the next sequence is stored and projected; one beyond it is held
 //! back (the venue resends from the acknowledgement). A whole batch is one transaction.
+//!
+//! The quarantine is bounded per venue (see `quarantine`): a venue sending garbage cannot fill the
+//! hub's disk, and every refusal is still counted.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -21,8 +24,9 @@ use tix_sync::protocol::{
 use crate::projection::project;
 use crate::schema;
 
-/// Bytes of a refused payload kept in the quarantine table.
-const QUARANTINE_KEEP: usize = 4096;
+mod quarantine;
+
+pub use self::quarantine::QUARANTINE_CAP;
 
 /// A message as it came from the broker.
 #[derive(Debug, Clone)]
@@ -150,6 +154,7 @@ impl Ledger {
         let txn = self.conn.transaction()?;
         let mut outcome = Outcome::default();
         let mut touched: BTreeMap<VenueId, VenueDelta> = BTreeMap::new();
+        let mut refused_from = quarantine::Sources::default();
         for message in batch {
             let verdict = judge(message, &self.cursors);
             match verdict {
@@ -158,7 +163,8 @@ impl Ledger {
                     detail,
                     key,
                 } => {
-                    quarantine(&txn, message, reason, &detail, key.as_ref(), now)?;
+                    quarantine::record(&txn, message, reason, &detail, key.as_ref(), now)?;
+                    refused_from.add(&message.topic);
                     outcome.quarantined += 1;
                     warn!(topic = %message.topic, reason = reason.as_str(), %detail, "quarantined a message");
                 }
@@ -184,7 +190,15 @@ impl Ledger {
                     if stored.as_deref().is_some_and(|s| s != message.payload) {
                         let key = Key::of(&envelope);
                         let detail = "differs from the stored event of the same sequence";
-                        quarantine(&txn, message, Refusal::Conflict, detail, Some(&key), now)?;
+                        quarantine::record(
+                            &txn,
+                            message,
+                            Refusal::Conflict,
+                            detail,
+                            Some(&key),
+                            now,
+                        )?;
+                        refused_from.add(&message.topic);
                         outcome.quarantined += 1;
                         warn!(venue = %envelope.venue, seq = envelope.event.seq, "conflicting rewrite of a stored event quarantined");
                     }
@@ -224,6 +238,7 @@ impl Ledger {
                 });
             }
         }
+        refused_from.trim(&txn)?;
         txn.commit()?;
         Ok(outcome)
     }
@@ -271,14 +286,16 @@ fn judge(message: &Incoming, cursors: &HashMap<VenueId, Cursor>) -> Verdict {
         detail,
         key,
     };
-    if message.payload.len() > MAX_ENVELOPE_BYTES {
-        let e = DecodeError::TooLarge(message.payload.len());
-        return refuse(Refusal::Oversized, e.to_string(), None);
-    }
+    // The topic first: a refusal on a topic naming no venue is always `Topic`, which is how the
+    // quarantine tells its buckets apart.
     let topic_venue = match parse_events_topic(&message.topic) {
         Ok(venue) => venue,
         Err(e) => return refuse(Refusal::Topic, e.to_string(), None),
     };
+    if message.payload.len() > MAX_ENVELOPE_BYTES {
+        let e = DecodeError::TooLarge(message.payload.len());
+        return refuse(Refusal::Oversized, e.to_string(), None);
+    }
     let envelope = match Envelope::decode(&message.payload) {
         Ok(envelope) => envelope,
         Err(e) => return refuse(Refusal::Malformed, e.to_string(), None),
@@ -306,35 +323,6 @@ fn judge(message: &Incoming, cursors: &HashMap<VenueId, Cursor>) -> Verdict {
         Some(cursor) if seq == cursor.last_seq + 1 => Verdict::Next(envelope),
         Some(_) => Verdict::Gap(envelope),
     }
-}
-
-fn quarantine(
-    txn: &Transaction<'_>,
-    message: &Incoming,
-    reason: Refusal,
-    detail: &str,
-    key: Option<&Key>,
-    now: Millis,
-) -> rusqlite::Result<()> {
-    let kept = &message.payload[..message.payload.len().min(QUARANTINE_KEEP)];
-    // A resent refusal of the same event is stored once.
-    txn.prepare_cached(
-        "INSERT OR IGNORE INTO quarantine
-            (received_ms, topic, reason, detail, venue, epoch, seq, size, payload)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?
-    .execute(params![
-        now.0 as i64,
-        message.topic,
-        reason.as_str(),
-        detail,
-        key.map(|k| k.venue.as_str()),
-        key.map(|k| k.epoch.as_str()),
-        key.map(|k| k.seq as i64),
-        message.payload.len() as i64,
-        kept,
-    ])?;
-    Ok(())
 }
 
 fn store(

@@ -23,9 +23,18 @@ use tix_sync::protocol::{Ack, EVENTS_FILTER, VenueId, ack_topic};
 use crate::ledger::Incoming;
 
 const KEEP_ALIVE: Duration = Duration::from_secs(10);
-/// Larger than any legal MQTT packet, so that an oversized message reaches the quarantine instead
-/// of failing the connection (and coming back forever from the persistent session).
-const MAX_INCOMING: usize = 256 * 1024 * 1024 + 16;
+/// The broker's `message_size_limit` (`packaging/mosquitto/mosquitto.conf`): the broker accepts no
+/// larger payload, so none reaches the hub. Envelopes above `MAX_ENVELOPE_BYTES` but within it
+/// arrive and are quarantined as oversized.
+pub const BROKER_MESSAGE_LIMIT: usize = 262_144;
+/// What a PUBLISH carries beside its payload, at most: the topic's length, the longest topic MQTT
+/// allows, the packet id.
+const PUBLISH_OVERHEAD: usize = 2 + 65_535 + 2;
+/// The largest packet the hub reads: any message the broker lets through. A larger one would fail
+/// the connection and come back forever from the persistent session, so this must never be below
+/// the broker's limit; above it, it would only let a broker without the limit make the hub buffer
+/// up to 256 MiB per message.
+const MAX_INCOMING: usize = BROKER_MESSAGE_LIMIT + PUBLISH_OVERHEAD;
 
 /// What the link reports for the hub's health endpoint.
 #[derive(Default)]
@@ -236,5 +245,21 @@ async fn publish_acks(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hubs_packet_limit_matches_the_shipped_brokers_message_size_limit() {
+        let shipped = include_str!("../../packaging/mosquitto/mosquitto.conf");
+        let limit: Vec<usize> = shipped
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix("message_size_limit "))
+            .map(|value| value.trim().parse().unwrap())
+            .collect();
+        assert_eq!(limit, [BROKER_MESSAGE_LIMIT]);
     }
 }

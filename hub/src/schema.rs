@@ -98,10 +98,24 @@ CREATE TABLE IF NOT EXISTS quarantine (
     epoch       TEXT,
     seq         INTEGER,
     size        INTEGER NOT NULL,
-    payload     BLOB    NOT NULL   -- at most the first QUARANTINE_KEEP bytes
+    payload     BLOB    NOT NULL   -- at most the first 4096 bytes
 );
 CREATE UNIQUE INDEX IF NOT EXISTS quarantine_once
     ON quarantine (reason, venue, epoch, seq) WHERE seq IS NOT NULL;
+-- The quarantine keeps a bounded number of rows per sending venue (its events topic; refusals on a
+-- topic naming no venue share one bucket): these find a bucket's oldest rows.
+CREATE INDEX IF NOT EXISTS quarantine_by_topic ON quarantine (topic, id);
+CREATE INDEX IF NOT EXISTS quarantine_by_reason ON quarantine (reason, id);
+
+-- Every refused message, counted per sending venue ('' when the topic names none) and reason,
+-- including those whose rows the cap has since deleted.
+CREATE TABLE IF NOT EXISTS quarantine_counts (
+    venue   TEXT    NOT NULL,
+    reason  TEXT    NOT NULL,
+    count   INTEGER NOT NULL,
+    last_ms INTEGER NOT NULL,
+    PRIMARY KEY (venue, reason)
+) WITHOUT ROWID;
 "#;
 
 /// Opens the hub's database for writing: WAL, `synchronous=FULL` (an acknowledged event survives

@@ -184,3 +184,21 @@ pub fn quarantine(conn: &Connection, limit: u64) -> rusqlite::Result<Vec<Value>>
     })?;
     rows.collect()
 }
+
+/// How many messages each venue had refused, per reason (rows past the quarantine's cap included);
+/// `venue` is null for topics that name no venue.
+pub fn quarantine_counts(conn: &Connection) -> rusqlite::Result<Vec<Value>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT venue, reason, count, last_ms FROM quarantine_counts ORDER BY venue, reason",
+    )?;
+    let rows = stmt.query_map([], |row| {
+        let venue: String = row.get(0)?;
+        Ok(json!({
+            "venue": if venue.is_empty() { None } else { Some(venue) },
+            "reason": row.get::<_, String>(1)?,
+            "count": row.get::<_, i64>(2)?,
+            "lastAt": iso(row.get(3)?),
+        }))
+    })?;
+    rows.collect()
+}

@@ -72,7 +72,8 @@ pub struct Config {
     #[arg(long, env = "TIX_SEARCH", default_value_t = true, action = clap::ArgAction::Set)]
     pub search: bool,
 
-    /// This venue's id at the hub and in broker topics (a-z, 0-9, '-', '_'; at most 64).
+    /// This venue's id at the hub and in broker topics (a-z, 0-9, '-', '_'; at most 64; not
+    /// `tix-hub`, the hub's account). It is also the venue's broker username.
     #[arg(long, env = "TIX_VENUE_ID")]
     pub venue_id: Option<VenueId>,
 
@@ -209,6 +210,7 @@ impl Config {
                 venue: venue.clone(),
                 broker: broker.clone(),
                 keep_synced: self.keep_synced_events,
+                data_dir: self.data_dir.clone(),
             })),
         }
     }
@@ -284,6 +286,9 @@ mod tests {
     #[test]
     fn bad_venue_ids_and_broker_urls_are_refused_at_start() {
         assert!(parse(&["--venue-id", "Main Hall"]).is_err());
+        // The hub's account: a venue of that id would be the hub at the broker.
+        let hubs = parse(&["--venue-id", "tix-hub"]).unwrap_err().to_string();
+        assert!(hubs.contains("the hub's broker account"), "{hubs}");
         assert!(parse(&["--mqtt-url", "http://127.0.0.1:1883"]).is_err());
     }
 }

@@ -9,9 +9,15 @@
 //!
 //! At most `WINDOW` events are published beyond the hub's acknowledgement: that paces the relay to
 //! the hub and bounds what the broker ever queues for the hub on this venue's behalf.
+//!
+//! An acknowledgement above anything these stores could have sent means they were restored from an
+//! older copy: the relay then stops syncing for good (see `halt`), before it trusts that ack.
 
+mod halt;
 mod link;
 mod status;
+
+use std::path::PathBuf;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -30,6 +36,8 @@ use tix_sync::protocol::{Envelope, Epoch, VenueId, events_topic};
 use crate::stores::Stores;
 use crate::writer::{WriteError, WriterHandle, WriterSignals};
 
+pub use self::halt::HALT_FILE;
+use self::halt::Halt;
 use self::link::Link;
 pub use self::status::SyncStatus;
 
@@ -54,6 +62,8 @@ pub struct RelayConfig {
     pub broker: BrokerUrl,
     /// Keep events in the outbox after the hub stored them (for audit); otherwise they are pruned.
     pub keep_synced: bool,
+    /// The node's data dir, where a halt is recorded (`HALT_FILE`).
+    pub data_dir: PathBuf,
 }
 
 /// Starts the relay; it runs until `shutdown` turns true.
@@ -92,9 +102,28 @@ struct Relay {
 impl Relay {
     async fn run(self, mut shutdown: watch::Receiver<bool>) {
         info!(venue = %self.config.venue, epoch = %self.epoch, broker = %self.config.broker, "sync relay starting");
-        let Some(pruned) = self.read(|s| s.pruned_through()).await else {
-            return;
-        };
+        if let Some(halt) = self.sync(&mut shutdown).await {
+            self.stop_syncing(halt).await;
+            // Stopped for good: nothing to do but wait for the node to stop.
+            while !*shutdown.borrow_and_update() {
+                if shutdown.changed().await.is_err() {
+                    break;
+                }
+            }
+        }
+        info!("sync relay stopped");
+    }
+
+    /// The publishing loop; ends at shutdown (or when the stores fail), or with the reason it
+    /// must stop syncing.
+    async fn sync(&self, shutdown: &mut watch::Receiver<bool>) -> Option<Halt> {
+        if let Some(halt) = self.recorded_halt().await {
+            return Some(halt);
+        }
+        // `held`: the sequence the stores reached before this run; earlier runs may have sent it.
+        let (pruned, held) = self
+            .read(|s| Ok((s.pruned_through()?, s.last_seq()?)))
+            .await?;
         self.status.pruned.store(pruned, Ordering::Release);
         // How far pruning was last asked for (the writer may hold it further back).
         let mut prune_asked = pruned;
@@ -107,6 +136,8 @@ impl Relay {
         let mut stall_after = STALL_FIRST;
         let mut last_progress = Instant::now();
         let mut stalls_in_a_row = 0;
+        // The highest sequence handed to the MQTT client by this run.
+        let mut sent = 0;
         let mut committed = self.signals.committed.subscribe();
         self.status.acked.store(acked, Ordering::Release);
 
@@ -139,15 +170,11 @@ impl Relay {
             let hub = *link.acks.borrow_and_update();
             let last_seq = self.signals.last_seq.load(Ordering::Acquire);
             if let Some(hub) = hub {
-                if hub > last_seq {
-                    if !self.status.hub_ahead.swap(true, Ordering::AcqRel) {
-                        error!(
-                            hub,
-                            last_seq,
-                            "the hub holds events this node does not have: were the stores restored from a backup? Syncing continues from the node's own sequence"
-                        );
-                    }
-                } else if hub > acked {
+                if let Err(halt) = Halt::check(hub, held, sent) {
+                    link.close().await;
+                    return Some(halt);
+                }
+                if hub > acked {
                     acked = hub;
                     cursor = cursor.max(acked + 1);
                     self.status.acked.store(acked, Ordering::Release);
@@ -195,13 +222,17 @@ impl Relay {
                         link.client
                             .publish(self.topic.as_str(), QoS::AtLeastOnce, false, payload);
                     tokio::select! {
-                        _ = shutdown.changed() => return link.close().await,
+                        _ = shutdown.changed() => {
+                            link.close().await;
+                            return None;
+                        }
                         result = publish => if let Err(e) = result {
                             warn!(error = %e, "the MQTT client refused a publish");
                             break;
                         }
                     }
                     cursor = seq + 1;
+                    sent = sent.max(seq);
                     self.status.published.fetch_add(1, Ordering::Relaxed);
                 }
                 continue;
@@ -232,17 +263,52 @@ impl Relay {
                 continue;
             }
 
+            // The stall timer runs only while connected: a disconnected relay cannot resend, so
+            // a deadline already past would wake it at once on every turn (a busy loop for as long
+            // as the broker is away). A reconnect rewinds and restarts the timer anyway.
             let wake_at = last_progress + stall_after;
             tokio::select! {
                 _ = shutdown.changed() => {}
                 _ = link.connections.changed() => {}
                 _ = link.acks.changed() => {}
                 _ = committed.changed() => {}
-                _ = tokio::time::sleep_until(wake_at), if outstanding => {}
+                _ = tokio::time::sleep_until(wake_at), if connected && outstanding => {}
             }
         }
         link.close().await;
-        info!("sync relay stopped");
+        None
+    }
+
+    /// The halt an earlier run recorded in the data dir, if any.
+    async fn recorded_halt(&self) -> Option<Halt> {
+        let dir = self.config.data_dir.clone();
+        let path = dir.join(HALT_FILE);
+        let read = tokio::task::spawn_blocking(move || halt::recorded(&dir)).await;
+        match read.map_err(std::io::Error::other).and_then(|read| read) {
+            Ok(halt) => halt,
+            Err(e) => Some(Halt::Unreadable {
+                path,
+                error: e.to_string(),
+            }),
+        }
+    }
+
+    /// Says why sync stopped (log, `/healthz`) and records it in the data dir.
+    async fn stop_syncing(&self, halt: Halt) {
+        error!(venue = %self.config.venue, epoch = %self.epoch, "sync stopped: {halt}");
+        // The reason first: whoever sees `hubAhead` also sees why sync stopped.
+        self.status.set_halted(halt.to_string());
+        if let Halt::HubAhead { .. } = halt {
+            self.status.hub_ahead.store(true, Ordering::Release);
+            let dir = self.config.data_dir.clone();
+            match tokio::task::spawn_blocking(move || halt::record(&dir, &halt)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    error!(error = %e, file = HALT_FILE, "could not record why sync stopped; a restart will not remember it")
+                }
+                Err(e) => error!(error = %e, "recording why sync stopped panicked"),
+            }
+        }
     }
 
     /// Runs a store read off the async threads; `None` if the stores failed (logged).

@@ -13,5 +13,6 @@ mod topic;
 pub use self::ack::{Ack, AckError};
 pub use self::envelope::{DecodeError, Envelope, MAX_ENVELOPE_BYTES};
 pub use self::topic::{
-    EVENTS_FILTER, Epoch, TopicError, VenueId, ack_topic, events_topic, parse_events_topic,
+    EVENTS_FILTER, Epoch, HUB_ACCOUNT, TopicError, VenueId, ack_topic, events_topic,
+    parse_events_topic,
 };

@@ -1,7 +1,8 @@
 //! A Mosquitto broker of our own on a free loopback port, with config, password file and log in a
 //! temporary directory. The config is the shipped one (`packaging/mosquitto/mosquitto.conf`) with
 //! this broker's listener, files and queue limit, and no persistence; accounts are checked against
-//! the shipped ACL (`packaging/mosquitto/acl`), or the broker is anonymous (no ACL).
+//! the shipped ACL (`packaging/mosquitto/acl`), or the broker is anonymous (no ACL, and client ids
+//! are not bound to usernames, since there are none).
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -17,6 +18,8 @@ use crate::process::Process;
 pub const HUB_USER: &str = "tix-hub";
 /// How many messages the shipped config queues per client.
 pub const SHIPPED_MAX_QUEUED: u32 = 200_000;
+/// The shipped setting that binds client ids to usernames; an anonymous broker has no usernames.
+const BY_USERNAME: &str = "use_username_as_clientid";
 /// Settings of the shipped config this broker sets for itself.
 const OWN_SETTINGS: [&str; 8] = [
     "listener",
@@ -66,13 +69,13 @@ impl Broker {
             passwd.display(),
             acl.display()
         );
-        Broker::configured(dir, &own, max_queued)
+        Broker::configured(dir, &own, max_queued, &[])
     }
 
     /// A broker anyone may use for anything (measuring transport, not authentication).
     pub fn spawn_anonymous(max_queued: u32) -> Result<Broker> {
         let dir = tempfile::tempdir().context("a temporary dir for mosquitto")?;
-        Broker::configured(dir, "allow_anonymous true\n", max_queued)
+        Broker::configured(dir, "allow_anonymous true\n", max_queued, &[BY_USERNAME])
     }
 
     /// Like `spawn`, for tests: panics with the broker's log when it does not start.
@@ -80,14 +83,21 @@ impl Broker {
         Broker::spawn(accounts, max_queued).unwrap_or_else(|e| panic!("{e:#}"))
     }
 
-    fn configured(dir: tempfile::TempDir, own: &str, max_queued: u32) -> Result<Broker> {
+    /// The shipped config with this broker's `own` settings, less the shipped ones in `without`.
+    fn configured(
+        dir: tempfile::TempDir,
+        own: &str,
+        max_queued: u32,
+        without: &[&str],
+    ) -> Result<Broker> {
         let shipped = std::fs::read_to_string(packaging("mosquitto.conf")?)
             .context("reading packaging/mosquitto/mosquitto.conf")?;
         let port = free_port();
+        // The listener first, as in the shipped file: listener settings apply to the one above them.
         let conf = format!(
-            "{}listener {port} 127.0.0.1\n{own}max_queued_messages {max_queued}\n\
+            "listener {port} 127.0.0.1\n{}{own}max_queued_messages {max_queued}\n\
              log_dest file {}\nuser root\n",
-            kept_settings(&shipped),
+            kept_settings(&shipped, without),
             dir.path().join("mosquitto.log").display(),
         );
         std::fs::write(dir.path().join("mosquitto.conf"), conf)?;
@@ -155,15 +165,15 @@ impl Broker {
     }
 }
 
-/// The shipped config's settings, less the ones each broker sets for itself.
-fn kept_settings(shipped: &str) -> String {
+/// The shipped config's settings, less the ones each broker sets for itself and `without`.
+fn kept_settings(shipped: &str, without: &[&str]) -> String {
     shipped
         .lines()
         .map(str::trim)
         .filter(|line| !line.is_empty() && !line.starts_with('#'))
         .filter(|line| {
             let key = line.split_whitespace().next().unwrap_or_default();
-            !OWN_SETTINGS.contains(&key)
+            !OWN_SETTINGS.contains(&key) && !without.contains(&key)
         })
         .map(|line| format!("{line}\n"))
         .collect()
@@ -181,13 +191,15 @@ fn packaging(name: &str) -> Result<PathBuf> {
 
 #[cfg(test)]
 mod tests {
-    use super::kept_settings;
+    use super::{BY_USERNAME, kept_settings};
 
     #[test]
     fn the_shipped_config_keeps_its_limits_but_not_its_listener_files_or_persistence() {
         let shipped = std::fs::read_to_string(super::packaging("mosquitto.conf").unwrap()).unwrap();
-        let kept = kept_settings(&shipped);
+        let kept = kept_settings(&shipped, &[]);
         assert!(kept.contains("message_size_limit 262144"), "{kept}");
+        assert!(kept.contains("use_username_as_clientid true"), "{kept}");
+        assert!(!kept_settings(&shipped, &[BY_USERNAME]).contains(BY_USERNAME));
         assert!(kept.contains("max_inflight_messages 100"), "{kept}");
         for own in [
             "listener",

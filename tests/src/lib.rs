@@ -28,6 +28,6 @@ pub use display::Display;
 pub use hub::{spawn_hub, start_hub};
 pub use node::{NodeOptions, spawn_node, start_node};
 pub use ports::{free_port, listening, wait_for_port};
-pub use process::Process;
+pub use process::{Process, cpu_time};
 pub use served::Served;
 pub use wait::{eventually, within};

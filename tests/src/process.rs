@@ -124,3 +124,45 @@ fn signal_group(pgid: u32, signal: &str) {
         .stderr(Stdio::null())
         .status();
 }
+
+/// CPU time (user + system, all threads) the live process `pid` has used so far, from
+/// `/proc/<pid>/stat`; for bounding busy loops, not for measuring performance.
+pub fn cpu_time(pid: u32) -> Result<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .with_context(|| format!("reading /proc/{pid}/stat"))?;
+    // The command name (field 2) is in parentheses and may hold spaces: count from after it.
+    let after_name = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .context("no command name in /proc/<pid>/stat")?;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // Fields 14 (utime) and 15 (stime), numbered from 1 with the state (field 3) at index 0.
+    let ticks = |index: usize| -> Result<u64> {
+        let field = fields.get(index).context("/proc/<pid>/stat is too short")?;
+        field
+            .parse()
+            .with_context(|| format!("CPU ticks {field:?} in /proc/{pid}/stat"))
+    };
+    let used = ticks(11)? + ticks(12)?;
+    Ok(Duration::from_secs_f64(
+        used as f64 / clock_ticks_per_second()? as f64,
+    ))
+}
+
+/// The kernel's clock ticks per second (`getconf CLK_TCK`; the workspace allows no unsafe code to
+/// ask `sysconf` directly).
+fn clock_ticks_per_second() -> Result<u64> {
+    let output = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .context("running getconf CLK_TCK")?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let ticks: u64 = text
+        .trim()
+        .parse()
+        .with_context(|| format!("getconf CLK_TCK said {text:?}"))?;
+    if ticks == 0 {
+        bail!("getconf CLK_TCK said 0");
+    }
+    Ok(ticks)
+}

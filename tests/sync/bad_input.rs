@@ -104,6 +104,25 @@ async fn forged_malformed_and_oversized_messages_are_quarantined_and_sync_goes_o
     );
     let health = hub_get(&hub, "/api/hub/health").await;
     assert_eq!(health["ingest"]["quarantined"], 4, "{health}");
+    let counts = hub_get(&hub, "/api/hub/quarantine/counts").await;
+    assert_eq!(
+        counts
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (
+                c["venue"].as_str().unwrap(),
+                c["reason"].as_str().unwrap(),
+                c["count"].as_u64().unwrap()
+            ))
+            .collect::<Vec<_>>(),
+        [
+            ("rogue", "malformed", 2),
+            ("rogue", "oversized", 1),
+            ("rogue", "source-mismatch", 1)
+        ],
+        "refusals are counted against the venue that sent them: {counts}"
+    );
 
     // The ACL also keeps a venue from reading another's acknowledgements.
     let peeked = listen_as(

@@ -10,8 +10,11 @@ mod bad_input;
 mod checker;
 mod faults;
 mod harness;
+mod identity;
+mod idle;
 mod load;
 mod mqtt;
+mod restore;
 
 /// Held by each scenario for its whole run.
 pub(crate) static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

@@ -7,7 +7,9 @@ use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use tix_tests::Broker;
 
 /// Publishes `messages` (topic, payload) with QoS 1 as `user`, in order, and waits until the broker
-/// has acknowledged them all (the broker acknowledges even what the ACL silently drops).
+/// has acknowledged them all (the broker acknowledges even what the ACL silently drops). The broker
+/// binds client ids to usernames, so while `user`'s own node is connected the two push each other
+/// off: this client reconnects (rumqttc resends what was not acknowledged) until it is done.
 pub(crate) async fn publish_as(
     broker: &Broker,
     user: &str,
@@ -40,10 +42,11 @@ pub(crate) async fn publish_as(
     while acked < expected {
         let event = tokio::time::timeout_at(deadline, event_loop.poll())
             .await
-            .expect("broker acknowledged every publish within 30 s")
-            .expect("test publisher connection");
-        if let Event::Incoming(Packet::PubAck(_)) = event {
-            acked += 1;
+            .expect("broker acknowledged every publish within 30 s");
+        match event {
+            Ok(Event::Incoming(Packet::PubAck(_))) => acked += 1,
+            Ok(_) => {}
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
         }
     }
     publisher.await.unwrap();
@@ -75,4 +78,31 @@ pub(crate) async fn listen_as(
         }
     }
     received
+}
+
+/// Connects as `user` with the client id `client_id` and keeps polling for `hold`, reconnecting
+/// whenever the broker drops the connection; how many times the broker accepted it.
+pub(crate) async fn hold_connection(
+    broker: &Broker,
+    client_id: &str,
+    user: &str,
+    pass: &str,
+    hold: Duration,
+) -> u32 {
+    let mut options = MqttOptions::new(client_id, "127.0.0.1", broker.port);
+    options.set_credentials(user, pass);
+    let (client, mut event_loop) = AsyncClient::new(options, 16);
+    let mut accepted = 0;
+    let deadline = tokio::time::Instant::now() + hold;
+    while let Ok(event) = tokio::time::timeout_at(deadline, event_loop.poll()).await {
+        match event {
+            Ok(Event::Incoming(Packet::ConnAck(_))) => accepted += 1,
+            Ok(_) => {}
+            // Taken over or refused: try again shortly, as a persistent impostor would.
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    let _ = client.disconnect().await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), event_loop.poll()).await;
+    accepted
 }

@@ -228,3 +228,57 @@ fn cash_payments_and_refunds_are_kept_with_their_method() {
         4250
     );
 }
+
+#[test]
+fn the_quarantine_keeps_each_venues_newest_refusals_up_to_a_cap_and_counts_them_all() {
+    let (_dir, mut ledger) = open();
+    let bad = |venue: &str, n: usize| Incoming {
+        topic: format!("v1/venues/{venue}/events"),
+        payload: format!("not json {n}").into_bytes(),
+    };
+    ledger.apply(&[bad("honest", 0)], Millis(1)).unwrap();
+    let flood = QUARANTINE_CAP + 250;
+    let numbers: Vec<usize> = (0..flood).collect();
+    for chunk in numbers.chunks(400) {
+        let batch: Vec<Incoming> = chunk.iter().map(|&n| bad("rogue", n)).collect();
+        ledger.apply(&batch, Millis(2)).unwrap();
+    }
+
+    let kept: Vec<String> = ledger
+        .conn
+        .prepare(
+            "SELECT payload FROM quarantine WHERE topic = 'v1/venues/rogue/events' ORDER BY id",
+        )
+        .unwrap()
+        .query_map([], |r| r.get::<_, Vec<u8>>(0))
+        .unwrap()
+        .map(|p| String::from_utf8(p.unwrap()).unwrap())
+        .collect();
+    assert_eq!(
+        kept.len(),
+        QUARANTINE_CAP,
+        "rows kept of the flooding venue"
+    );
+    assert_eq!(kept[0], format!("not json {}", flood - QUARANTINE_CAP));
+    assert_eq!(kept[QUARANTINE_CAP - 1], format!("not json {}", flood - 1));
+    assert_eq!(
+        count(
+            &ledger,
+            "SELECT COUNT(*) FROM quarantine WHERE topic = 'v1/venues/honest/events'"
+        ),
+        1,
+        "another venue's refusal is not pushed out"
+    );
+    let counted = |venue: &str| {
+        ledger
+            .conn
+            .query_row(
+                "SELECT SUM(count) FROM quarantine_counts WHERE venue = ?1",
+                [venue],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap()
+    };
+    assert_eq!(counted("rogue"), flood as i64);
+    assert_eq!(counted("honest"), 1);
+}

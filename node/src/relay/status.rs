@@ -24,6 +24,8 @@ pub struct SyncStatus {
     pub connections: AtomicU64,
     /// The hub acknowledged more than this node ever wrote: its stores went back in time.
     pub hub_ahead: AtomicBool,
+    /// Why the relay stopped syncing for good, if it did (see `relay::halt`).
+    pub halted: Mutex<Option<String>>,
     pub last_error: Mutex<Option<String>>,
 }
 
@@ -39,12 +41,17 @@ impl SyncStatus {
             resends: AtomicU64::new(0),
             connections: AtomicU64::new(0),
             hub_ahead: AtomicBool::new(false),
+            halted: Mutex::new(None),
             last_error: Mutex::new(None),
         }
     }
 
     pub fn set_error(&self, error: Option<String>) {
         *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = error;
+    }
+
+    pub fn set_halted(&self, reason: String) {
+        *self.halted.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason);
     }
 
     /// The `sync` object of `/healthz`, given the node's last sequence.
@@ -61,6 +68,7 @@ impl SyncStatus {
             "resends": self.resends.load(Ordering::Relaxed),
             "connections": self.connections.load(Ordering::Relaxed),
             "hubAhead": self.hub_ahead.load(Ordering::Acquire),
+            "halted": *self.halted.lock().unwrap_or_else(|e| e.into_inner()),
             "lastError": *self.last_error.lock().unwrap_or_else(|e| e.into_inner()),
         })
     }

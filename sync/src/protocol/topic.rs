@@ -8,8 +8,13 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// The hub subscribes to every venue's events with this filter.
 pub const EVENTS_FILTER: &str = "v1/venues/+/events";
 
+/// The hub's broker account, and so (the broker binding client ids to usernames) its client id.
+/// No venue may have this id: its account would be the hub's.
+pub const HUB_ACCOUNT: &str = "tix-hub";
+
 /// A venue's id: 1 to 64 characters of lowercase letters, digits, `-` and `_`, so that it is safe
-/// inside an MQTT topic (no `/`, `+`, `#`) and in a broker ACL.
+/// inside an MQTT topic (no `/`, `+`, `#`) and in a broker ACL; never `HUB_ACCOUNT`, since a
+/// venue's id is also its broker username and client id.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct VenueId(String);
 
@@ -17,6 +22,8 @@ pub struct VenueId(String);
 pub enum TopicError {
     #[error("venue id must be 1 to 64 characters of a-z, 0-9, '-' and '_'")]
     BadVenueId,
+    #[error("venue id {HUB_ACCOUNT:?} is the hub's broker account")]
+    HubsVenueId,
     #[error("not a venue events topic (expected v1/venues/<venue>/events)")]
     NotAnEventsTopic,
     #[error("epoch must be 16 lowercase hexadecimal characters")]
@@ -36,10 +43,12 @@ impl FromStr for VenueId {
         let valid = (1..=64).contains(&s.len())
             && s.bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-        if valid {
-            Ok(VenueId(s.to_owned()))
-        } else {
+        if !valid {
             Err(TopicError::BadVenueId)
+        } else if s == HUB_ACCOUNT {
+            Err(TopicError::HubsVenueId)
+        } else {
+            Ok(VenueId(s.to_owned()))
         }
     }
 }
@@ -146,6 +155,11 @@ mod tests {
                 "{bad:?}"
             );
         }
+        assert_eq!(HUB_ACCOUNT.parse::<VenueId>(), Err(TopicError::HubsVenueId));
+        assert_eq!(
+            parse_events_topic("v1/venues/tix-hub/events"),
+            Err(TopicError::HubsVenueId)
+        );
         for bad in [
             "v1/venues/a/acks",
             "v2/venues/a/events",

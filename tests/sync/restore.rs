@@ -1,0 +1,162 @@
+//! A node restored from an older copy of its data dir (same epoch, lower sequence) stops syncing
+//! rather than trusting the hub's higher acknowledgement: it accepts no ack, prunes nothing,
+//! publishes nothing, and says why in its log and in `/healthz`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use tix_tests::within;
+
+use crate::SERIAL;
+use crate::checker::wait_for_sync;
+use crate::harness::{OneVenue, VENUE, eventually, hub_get, node_health, start_node, venue_broker};
+use crate::load::list_tickets;
+
+const SYNC_LIMIT: Duration = Duration::from_secs(90);
+
+/// Copies the directory `from` to `to` (which must not exist), recursively.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+fn seq(sync: &Value, field: &str) -> u64 {
+    sync[field]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no {field} in {sync}"))
+}
+
+/// The number of events the hub holds of `VENUE` and how many messages it quarantined.
+async fn hub_holds(hub: &tix_tests::Served) -> (u64, usize) {
+    let venues = hub_get(hub, "/api/hub/venues").await;
+    let stored = venues
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["venue"] == VENUE)
+        .and_then(|v| v["lastSeq"].as_u64())
+        .unwrap_or(0);
+    let quarantined = hub_get(hub, "/api/hub/quarantine")
+        .await
+        .as_array()
+        .unwrap()
+        .len();
+    (stored, quarantined)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_restored_from_an_older_copy_stops_syncing_and_prunes_nothing() {
+    let _serial = SERIAL.lock().await;
+    within(Duration::from_secs(240), async {
+        let OneVenue {
+            broker: _broker,
+            dir,
+            hub_db: _,
+            hub,
+            node_dir,
+            node,
+            url,
+        } = OneVenue::start(venue_broker(&[VENUE]), false);
+        assert_eq!(list_tickets(&node.url(""), 50, 4).await, 50);
+        wait_for_sync(&hub, &node, VENUE, SYNC_LIMIT).await;
+        node.stop_cleanly();
+        // The operator's "backup": a copy of the data dir, taken while the node was stopped.
+        let older = dir.path().join("older");
+        copy_dir(&node_dir, &older);
+
+        let node = start_node(&node_dir, VENUE, &url, false);
+        assert_eq!(list_tickets(&node.url(""), 300, 4).await, 300);
+        wait_for_sync(&hub, &node, VENUE, SYNC_LIMIT).await;
+        let hub_seq = seq(&node_health(&node).await["events"], "lastSeq");
+        // The hub's ack of its last commit (the retained one the restored node will get) follows
+        // the commit by a moment.
+        let acked = eventually(Duration::from_secs(20), || async {
+            node_health(&node).await["sync"]["lastAckedSeq"].as_u64() == Some(hub_seq)
+        })
+        .await;
+        assert!(acked, "{}", node_health(&node).await);
+        node.stop_cleanly();
+
+        // The data dir is restored from the older copy: same epoch, a lower sequence.
+        std::fs::remove_dir_all(&node_dir).unwrap();
+        std::fs::rename(&older, &node_dir).unwrap();
+        let node = start_node(&node_dir, VENUE, &url, false);
+        let restored = node_health(&node).await;
+        let (acked, pruned) = (
+            seq(&restored["sync"], "lastAckedSeq"),
+            seq(&restored["sync"], "prunedThrough"),
+        );
+        assert!(seq(&restored["events"], "lastSeq") < hub_seq, "{restored}");
+        let noticed = eventually(Duration::from_secs(20), || async {
+            node_health(&node).await["sync"]["hubAhead"] == true
+        })
+        .await;
+        assert!(
+            noticed,
+            "the hub's ack arrives: {}",
+            node_health(&node).await
+        );
+
+        // The venue sells on, past the sequence the hub holds of the timeline it lost.
+        assert_eq!(list_tickets(&node.url(""), 400, 4).await, 400);
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let health = node_health(&node).await;
+        let sync = &health["sync"];
+        assert!(seq(&health["events"], "lastSeq") > hub_seq, "{health}");
+        assert_eq!(
+            (seq(sync, "lastAckedSeq"), seq(sync, "prunedThrough")),
+            (acked, pruned),
+            "no ack accepted and nothing pruned after the restore: {sync}"
+        );
+        let halted = sync["halted"].as_str().unwrap_or_default();
+        assert!(
+            halted.contains("restored") && halted.contains(&hub_seq.to_string()),
+            "/healthz says why sync stopped: {sync}"
+        );
+        assert_eq!(sync["connected"], false, "{sync}");
+        assert!(
+            node.log()
+                .iter()
+                .any(|line| line.contains("ERROR") && line.contains("restored")),
+            "the log says why sync stopped"
+        );
+        assert_eq!(
+            hub_holds(&hub).await,
+            (hub_seq, 0),
+            "the hub got nothing of the new timeline"
+        );
+        println!("sync after the restore: {sync}");
+        node.stop_cleanly();
+
+        // A restart remembers: the node's sequence is past the hub's now, yet sync stays stopped.
+        let node = start_node(&node_dir, VENUE, &url, false);
+        let halted = eventually(Duration::from_secs(10), || async {
+            node_health(&node).await["sync"]["halted"]
+                .as_str()
+                .is_some_and(|h| h.contains("earlier run") && h.contains("restored"))
+        })
+        .await;
+        let sync = node_health(&node).await["sync"].clone();
+        assert!(halted, "{sync}");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let sync = node_health(&node).await["sync"].clone();
+        assert_eq!(
+            (seq(&sync, "lastAckedSeq"), seq(&sync, "prunedThrough")),
+            (pruned, pruned),
+            "{sync}"
+        );
+        assert_eq!(hub_holds(&hub).await, (hub_seq, 0));
+        node.stop_cleanly();
+    })
+    .await;
+}
