@@ -19,6 +19,15 @@ use crate::password::DUMMY_HASH;
 use crate::session::Claims;
 use crate::state::AppState;
 
+/// The body's `email` if it is one, or the seed's message for it.
+fn valid_email<'a>(check: &mut Validator, body: &'a Map<String, Value>) -> Option<&'a str> {
+    check.require(
+        string(body, "email").filter(|e| is_email(e)),
+        "email",
+        "Email must be valid",
+    )
+}
+
 /// Signs a new user up from `{email, password}`.
 pub(crate) async fn register(
     state: &AppState,
@@ -30,11 +39,7 @@ pub(crate) async fn register(
         .from_address(client.0)
         .map_err(ApiError::TooManyRequests)?;
     let mut check = Validator::default();
-    let email = check.require(
-        string(body, "email").filter(|e| is_email(e)),
-        "email",
-        "Email must be valid",
-    );
+    let email = valid_email(&mut check, body);
     let password = check.require(
         string(body, "password")
             .map(str::trim)
@@ -80,11 +85,7 @@ pub(crate) async fn authenticate(
         .from_address(client.0)
         .map_err(ApiError::TooManyRequests)?;
     let mut check = Validator::default();
-    let email = check.require(
-        string(body, "email").filter(|e| is_email(e)),
-        "email",
-        "Email must be valid",
-    );
+    let email = valid_email(&mut check, body);
     let password = check.require(
         string(body, "password")
             .map(str::trim)

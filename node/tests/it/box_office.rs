@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use tix_tests::client::{Client, Node, NodeOptions, eventually, id, only_message};
 
-use crate::NODE;
 use crate::fake_stripe::FakeStripe;
+use crate::{NODE, standalone};
 
 const STAFF_GETS: [&str; 4] = [
     "/api/box-office/staff",
@@ -35,17 +35,6 @@ fn staff_task(dir: &tempfile::TempDir, args: &[&str]) -> (bool, String) {
         String::from_utf8_lossy(&output.stderr)
     );
     (output.status.success(), text)
-}
-
-fn standalone(dir: &tempfile::TempDir) -> Node {
-    Node::start(
-        NODE,
-        dir,
-        NodeOptions {
-            env: vec![("TIX_FIRST_USER_IS_STAFF".into(), "1".into())],
-            ..NodeOptions::default()
-        },
-    )
 }
 
 async fn assert_refused(client: &Client, who: &str) {

@@ -5,21 +5,10 @@ use reqwest::StatusCode;
 use reqwest::header::COOKIE;
 use serde_json::Value;
 
-use tix_tests::client::{Node, NodeOptions};
-
-use crate::NODE;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_summary_for_the_end_of_the_calendar_is_a_clear_400() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(
-        NODE,
-        &dir,
-        NodeOptions {
-            env: vec![("TIX_FIRST_USER_IS_STAFF".into(), "1".into())],
-            ..NodeOptions::default()
-        },
-    );
+    let node = crate::standalone(&dir);
     let staff = node.client().user("staff@test.com").await;
     let cookie = staff.cookie.clone().unwrap();
     let http = reqwest::Client::new();

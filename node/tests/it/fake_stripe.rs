@@ -187,6 +187,27 @@ impl FakeStripe {
     }
 }
 
+/// A node paying through this fake (its first account is staff), with orders held for `lock_ttl`.
+pub(crate) fn stripe_node(
+    dir: &tempfile::TempDir,
+    fake: &FakeStripe,
+    lock_ttl: &'static str,
+) -> tix_tests::client::Node {
+    tix_tests::client::Node::start(
+        crate::NODE,
+        dir,
+        tix_tests::client::NodeOptions {
+            lock_ttl: Some(lock_ttl),
+            env: vec![
+                ("STRIPE_SECRET_KEY".into(), "sk_test_fake".into()),
+                ("TIX_STRIPE_API_BASE".into(), fake.url()),
+                ("TIX_FIRST_USER_IS_STAFF".into(), "1".into()),
+            ],
+            ..Default::default()
+        },
+    )
+}
+
 impl Drop for FakeStripe {
     fn drop(&mut self) {
         self.server.abort();

@@ -22,3 +22,15 @@ mod users;
 
 /// The node under test: this build's.
 pub(crate) const NODE: &str = env!("CARGO_BIN_EXE_tix-node");
+
+/// A standalone box office's node: its first account is staff.
+pub(crate) fn standalone(dir: &tempfile::TempDir) -> tix_tests::client::Node {
+    tix_tests::client::Node::start(
+        NODE,
+        dir,
+        tix_tests::client::NodeOptions {
+            env: vec![("TIX_FIRST_USER_IS_STAFF".into(), "1".into())],
+            ..Default::default()
+        },
+    )
+}

@@ -259,14 +259,7 @@ async fn a_paid_order_cannot_be_cancelled() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_account_cannot_hoard_the_inventory() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(
-        NODE,
-        &dir,
-        NodeOptions {
-            env: vec![("TIX_FIRST_USER_IS_STAFF".into(), "1".into())],
-            ..NodeOptions::default()
-        },
-    );
+    let node = crate::standalone(&dir);
     let staff = node.client().user("counter@test.com").await;
     let seller = node.client().user("seller@test.com").await;
     let hoarder = node.client().user("hoarder@test.com").await;

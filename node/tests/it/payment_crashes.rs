@@ -7,28 +7,11 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use tix_tests::client::{Client, Node, NodeOptions, eventually, id, only_message, ordered};
+use tix_tests::client::{Client, eventually, id, only_message, ordered};
 
-use crate::NODE;
-use crate::fake_stripe::{Call, FakeStripe};
+use crate::fake_stripe::{Call, FakeStripe, stripe_node};
 
 const SETTLED_WITHIN: Duration = Duration::from_secs(20);
-
-fn stripe_node(dir: &tempfile::TempDir, fake: &FakeStripe, lock_ttl: &'static str) -> Node {
-    Node::start(
-        NODE,
-        dir,
-        NodeOptions {
-            lock_ttl: Some(lock_ttl),
-            env: vec![
-                ("STRIPE_SECRET_KEY".into(), "sk_test_fake".into()),
-                ("TIX_STRIPE_API_BASE".into(), fake.url()),
-                ("TIX_FIRST_USER_IS_STAFF".into(), "1".into()),
-            ],
-            ..NodeOptions::default()
-        },
-    )
-}
 
 /// Starts paying `order` in the background (the node dies before it answers).
 fn pay_in_background(buyer: &Client, order: &serde_json::Value, token: &'static str) {

@@ -8,25 +8,9 @@ use reqwest::StatusCode;
 use serde_json::json;
 use tokio::sync::Barrier;
 
-use tix_tests::client::{Node, NodeOptions, eventually, id, only_message, ordered};
+use tix_tests::client::{eventually, id, only_message, ordered};
 
-use crate::NODE;
-use crate::fake_stripe::FakeStripe;
-
-fn stripe_node(dir: &tempfile::TempDir, fake: &FakeStripe, lock_ttl: &'static str) -> Node {
-    Node::start(
-        NODE,
-        dir,
-        NodeOptions {
-            lock_ttl: Some(lock_ttl),
-            env: vec![
-                ("STRIPE_SECRET_KEY".into(), "sk_test_fake".into()),
-                ("TIX_STRIPE_API_BASE".into(), fake.url()),
-            ],
-            ..NodeOptions::default()
-        },
-    )
-}
+use crate::fake_stripe::{FakeStripe, stripe_node};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_payment_authorizes_then_captures_the_locked_price() {
