@@ -5,10 +5,17 @@
 //! (`ticket:created`, `order:created`, ...); `user:created` and `order:completed` are ours. The JSON
 //! form is a contract with the hub: it changes only on purpose.
 
+mod shows;
+
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{OrderId, PaymentId, TicketId, UserId};
 use crate::tickets::TicketDetails;
+
+pub use self::shows::{
+    Area, Category, Generate, Seat, SeatRow, ShowCreated, ShowDetails, ShowPart, ShowSeats,
+    ShowStatus, ShowUpdated, UnitRef,
+};
 
 /// An order's lifecycle state, with the seed app's string values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +75,12 @@ pub enum DomainEvent {
     PaymentCreated(PaymentCreated),
     #[serde(rename = "payment:refunded")]
     PaymentRefunded(PaymentRefunded),
+    #[serde(rename = "show:created")]
+    ShowCreated(ShowCreated),
+    #[serde(rename = "show:seats")]
+    ShowSeats(ShowSeats),
+    #[serde(rename = "show:updated")]
+    ShowUpdated(ShowUpdated),
 }
 
 impl DomainEvent {
@@ -83,6 +96,9 @@ impl DomainEvent {
             DomainEvent::ExpirationComplete(_) => "expiration:complete",
             DomainEvent::PaymentCreated(_) => "payment:created",
             DomainEvent::PaymentRefunded(_) => "payment:refunded",
+            DomainEvent::ShowCreated(_) => "show:created",
+            DomainEvent::ShowSeats(_) => "show:seats",
+            DomainEvent::ShowUpdated(_) => "show:updated",
         }
     }
 }
@@ -120,6 +136,9 @@ pub struct OrderCreated {
     /// ISO 8601 UTC with milliseconds, as JavaScript's `toISOString` writes it.
     pub expires_at: String,
     pub ticket: TicketRef,
+    /// For an order of a show's tickets: all of them and the total (`ticket` is the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show: Option<ShowPart>,
 }
 
 /// The ticket as an order event carries it: its id and the price the order locked.
@@ -139,6 +158,8 @@ pub struct OrderCancelled {
     pub id: OrderId,
     pub version: u64,
     pub ticket: TicketIdRef,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show: Option<ShowPart>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -148,6 +169,8 @@ pub struct OrderCompleted {
     pub version: u64,
     pub ticket: TicketIdRef,
     pub payment_id: PaymentId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show: Option<ShowPart>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -319,6 +342,7 @@ mod tests {
                             id: TicketId::from_bytes(ticket),
                             price,
                         },
+                        show: None,
                     })
                 }),
             (id_bytes(), any::<u64>(), id_bytes()).prop_map(|(id, version, ticket)| {
@@ -328,6 +352,7 @@ mod tests {
                     ticket: TicketIdRef {
                         id: TicketId::from_bytes(ticket),
                     },
+                    show: None,
                 })
             }),
             (id_bytes(), any::<u64>(), id_bytes(), id_bytes()).prop_map(
@@ -339,6 +364,7 @@ mod tests {
                             id: TicketId::from_bytes(ticket),
                         },
                         payment_id: PaymentId::from_bytes(payment),
+                        show: None,
                     })
                 }
             ),
@@ -413,6 +439,7 @@ mod tests {
                     id: "5f8d0d55b54764421b7156cb".parse().unwrap(),
                     price: 20.5,
                 },
+                show: None,
             }),
         };
         assert_eq!(

@@ -110,6 +110,40 @@ id_type!(
     /// A payment recorded against an order.
     PaymentId
 );
+id_type!(
+    /// A show: a venue's event with its inventory of standing areas and seats.
+    ShowId
+);
+
+/// How many units (tickets) one show may have: the ids of its units are the show's id with its
+/// 3-byte counter advanced, so a show reserves a block of counter values when it is minted.
+pub const MAX_SHOW_UNITS: u32 = 100_000;
+
+impl ShowId {
+    /// The ticket id of the show's `index`th unit: the show's id with its last three bytes (the
+    /// minting counter) advanced by `index + 1`, wrapping as the counter does. The node reserves
+    /// that block of the counter when it mints the show's id (`IdGen::next_block`), so no other id
+    /// of the node can be one of them; every consumer derives the same ids from the show's events.
+    pub fn unit(&self, index: u32) -> TicketId {
+        let bytes = self.as_bytes();
+        let counter = u32::from_be_bytes([0, bytes[9], bytes[10], bytes[11]]);
+        let advanced = counter.wrapping_add(index).wrapping_add(1) & 0x00ff_ffff;
+        let mut id = *bytes;
+        id[9..].copy_from_slice(&advanced.to_be_bytes()[1..]);
+        TicketId::from_bytes(id)
+    }
+
+    /// The index of `ticket` among this show's `units`, if it is one of them.
+    pub fn unit_index(&self, ticket: TicketId, units: u32) -> Option<u32> {
+        let (show, seat) = (self.as_bytes(), ticket.as_bytes());
+        if show[..9] != seat[..9] {
+            return None;
+        }
+        let counter = |b: &[u8; 12]| u32::from_be_bytes([0, b[9], b[10], b[11]]);
+        let index = counter(seat).wrapping_sub(counter(show)).wrapping_sub(1) & 0x00ff_ffff;
+        (index < units).then_some(index)
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -123,6 +157,24 @@ mod tests {
             serde_json::to_string(&id).unwrap(),
             "\"5f8d0d55b54764421b7156c9\""
         );
+    }
+
+    #[test]
+    fn a_shows_units_are_its_counter_block_and_map_back_to_their_index() {
+        let show: ShowId = "5f8d0d55b54764421bfffffe".parse().unwrap();
+        assert_eq!(show.unit(0).to_string(), "5f8d0d55b54764421bffffff");
+        // The counter wraps within its three bytes, as the minter's does.
+        assert_eq!(show.unit(1).to_string(), "5f8d0d55b54764421b000000");
+        assert_eq!(show.unit_index(show.unit(1), 2), Some(1));
+        assert_eq!(show.unit_index(show.unit(2), 2), None);
+        let other: TicketId = "5f8d0d55b54764421c000000".parse().unwrap();
+        assert_eq!(show.unit_index(other, 10), None);
+        for index in [0, 7, MAX_SHOW_UNITS - 1] {
+            assert_eq!(
+                show.unit_index(show.unit(index), MAX_SHOW_UNITS),
+                Some(index)
+            );
+        }
     }
 
     #[test]

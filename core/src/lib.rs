@@ -1,5 +1,5 @@
-//! Tix domain: ids, domain events, and the five services (auth, tickets, orders, payments,
-//! expiration), each with its own redb store and transactional outbox.
+//! Tix domain: ids, domain events, and the six services (auth, tickets, orders, payments,
+//! expiration, shows), each with its own redb store and transactional outbox.
 //!
 //! Nothing here reads the clock, makes randomness, or does network I/O: the node passes `now` and
 //! fresh ids in, which keeps every rule testable with fixed values.
@@ -14,5 +14,6 @@ pub mod payments;
 pub mod reactions;
 mod record;
 pub mod secret_file;
+pub mod shows;
 pub mod tickets;
 pub mod time;

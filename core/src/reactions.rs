@@ -11,6 +11,7 @@ use crate::expiration::ExpirationStore;
 use crate::orders::OrdersStore;
 use crate::outbox::Unit;
 use crate::payments::PaymentsStore;
+use crate::shows::ShowsStore;
 use crate::tickets::TicketsStore;
 
 /// A service of the node, named by the store it writes.
@@ -21,14 +22,16 @@ pub enum Service {
     Orders,
     Payments,
     Expiration,
+    Shows,
 }
 
 /// The services that react to others' events, in the order they react.
-pub const CONSUMERS: [Service; 4] = [
+pub const CONSUMERS: [Service; 5] = [
     Service::Tickets,
     Service::Orders,
     Service::Payments,
     Service::Expiration,
+    Service::Shows,
 ];
 
 impl Service {
@@ -40,20 +43,36 @@ impl Service {
     /// Whether this service's store changes when `event` is committed.
     pub fn reacts_to(self, event: &StoredEvent) -> bool {
         match self {
-            Service::Tickets => matches!(event.event, E::OrderCreated(_) | E::OrderCancelled(_)),
+            // An order of a show's units locks no listing of the tickets store.
+            Service::Tickets => match &event.event {
+                E::OrderCreated(e) => e.show.is_none(),
+                E::OrderCancelled(e) => e.show.is_none(),
+                _ => false,
+            },
             // A ticket:updated that records a lock never changes title or price (a locked ticket
             // cannot be edited), so the orders replica only needs those without an orderId.
             Service::Orders => match &event.event {
                 E::TicketUpdated(ticket) => ticket.order_id.is_none(),
                 other => matches!(
                     other,
-                    E::TicketCreated(_) | E::ExpirationComplete(_) | E::PaymentCreated(_)
+                    E::TicketCreated(_)
+                        | E::ExpirationComplete(_)
+                        | E::PaymentCreated(_)
+                        | E::ShowCreated(_)
+                        | E::ShowSeats(_)
+                        | E::ShowUpdated(_)
                 ),
             },
             Service::Payments | Service::Expiration => matches!(
                 event.event,
                 E::OrderCreated(_) | E::OrderCancelled(_) | E::OrderCompleted(_)
             ),
+            Service::Shows => match &event.event {
+                E::OrderCreated(e) => e.show.is_some(),
+                E::OrderCancelled(e) => e.show.is_some(),
+                E::OrderCompleted(e) => e.show.is_some(),
+                _ => false,
+            },
             Service::Auth => false,
         }
     }
@@ -66,6 +85,7 @@ impl Service {
             Service::Orders => OrdersStore::react(unit, event),
             Service::Payments => PaymentsStore::react(unit, event),
             Service::Expiration => ExpirationStore::react(unit, event),
+            Service::Shows => ShowsStore::react(unit, event),
             Service::Auth => Ok(()),
         }
     }

@@ -4,83 +4,25 @@
 
 use std::time::Duration;
 
-use redb::Database;
-use redb::backends::InMemoryBackend;
-use tix_core::events::{DomainEvent, OrderStatus, StoredEvent};
+use tix_core::events::{DomainEvent, OrderStatus};
 use tix_core::expiration::ExpirationStore;
 use tix_core::ids::{OrderId, PaymentId, TicketId, UserId};
 use tix_core::orders::{self, OrdersStore, Placing};
 use tix_core::outbox::{self, Unit};
 use tix_core::payments::{self, AttemptStep, PaymentsStore};
-use tix_core::reactions::{CONSUMERS, Service};
 use tix_core::tickets::{self, TicketDraft, TicketsStore};
 use tix_core::time::Millis;
 
-fn memory() -> Database {
-    Database::builder()
-        .create_with_backend(InMemoryBackend::new())
-        .unwrap()
-}
+mod support;
 
-fn id(n: u8) -> [u8; 12] {
-    [n; 12]
-}
+use support::{Node, id};
 
 const SELLER: UserId = UserId(tix_core::ids::RawId([1; 12]));
 const BUYER: UserId = UserId(tix_core::ids::RawId([2; 12]));
 const OTHER: UserId = UserId(tix_core::ids::RawId([3; 12]));
 const TTL: Duration = Duration::from_secs(60);
 
-/// Four stores and a sequence counter, with the writer's commit-then-react loop in miniature.
-struct Node {
-    tickets: TicketsStore,
-    orders: OrdersStore,
-    payments: PaymentsStore,
-    expiration: ExpirationStore,
-    next_seq: u64,
-    log: Vec<StoredEvent>,
-}
-
 impl Node {
-    fn new() -> Node {
-        Node {
-            tickets: TicketsStore::from_database(memory()).unwrap(),
-            orders: OrdersStore::from_database(memory()).unwrap(),
-            payments: PaymentsStore::from_database(memory()).unwrap(),
-            expiration: ExpirationStore::from_database(memory()).unwrap(),
-            next_seq: 1,
-            log: Vec::new(),
-        }
-    }
-
-    fn commit(&mut self, unit: Unit) -> Vec<StoredEvent> {
-        let events = unit.commit(self.next_seq, Millis(0)).unwrap();
-        self.next_seq += events.len() as u64;
-        self.log.extend(events.iter().cloned());
-        events
-    }
-
-    /// Delivers events to every service until nothing new is emitted.
-    fn react(&mut self, mut events: Vec<StoredEvent>) {
-        while !events.is_empty() {
-            let mut emitted = Vec::new();
-            for consumer in CONSUMERS {
-                let db = match consumer {
-                    Service::Tickets => self.tickets.db(),
-                    Service::Orders => self.orders.db(),
-                    Service::Payments => self.payments.db(),
-                    _ => self.expiration.db(),
-                };
-                let mut unit = Unit::begin(db).unwrap();
-                for event in events.iter().filter(|e| consumer.reacts_to(e)) {
-                    consumer.react(&mut unit, event).unwrap();
-                }
-                emitted.extend(self.commit(unit));
-            }
-            events = emitted;
-        }
-    }
-
     fn sell(&mut self, n: u8, price: f64) -> TicketId {
         let mut unit = Unit::begin(self.tickets.db()).unwrap();
         let ticket = TicketsStore::create(

@@ -13,6 +13,7 @@
 mod error;
 pub(crate) mod orders;
 pub(crate) mod payments;
+pub(crate) mod shows;
 pub(crate) mod tickets;
 pub(crate) mod users;
 pub(crate) mod validate;

@@ -13,6 +13,7 @@ mod orders;
 mod panic;
 mod payments;
 mod search;
+mod shows;
 mod tickets;
 mod users;
 
@@ -38,6 +39,16 @@ pub fn routes() -> Router<AppState> {
         .route("/api/orders/{id}", get(orders::show).delete(orders::cancel))
         .route("/api/payments", post(payments::pay))
         .route("/api/search", get(search::search))
+        .route("/api/shows", post(shows::create).get(shows::list))
+        .route("/api/shows/{id}", get(shows::show).patch(shows::edit))
+        .route("/api/shows/{id}/seats", get(shows::seats))
+        .route(
+            "/api/shows/{id}/orders",
+            post(shows::order).get(shows::paid_orders),
+        )
+        .route("/api/shows/{id}/stop", post(shows::stop))
+        .route("/api/shows/{id}/resume", post(shows::resume))
+        .route("/api/shows/{id}/cancel", post(shows::cancel))
         .route("/api/box-office/staff", get(box_office::whoami))
         .route("/api/box-office/payments/cash", post(box_office::pay_cash))
         .route("/api/box-office/refunds", post(box_office::refund))

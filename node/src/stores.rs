@@ -1,4 +1,4 @@
-//! The five service stores of a node, each its own redb file in the data directory.
+//! The six service stores of a node, each its own redb file in the data directory.
 
 use std::path::Path;
 
@@ -10,6 +10,7 @@ use tix_core::orders::OrdersStore;
 use tix_core::outbox;
 use tix_core::payments::PaymentsStore;
 use tix_core::reactions::Service;
+use tix_core::shows::ShowsStore;
 use tix_core::tickets::TicketsStore;
 
 #[cfg(test)]
@@ -21,6 +22,7 @@ pub struct Stores {
     pub orders: OrdersStore,
     pub payments: PaymentsStore,
     pub expiration: ExpirationStore,
+    pub shows: ShowsStore,
     /// Random, fixed when the stores are created; names this incarnation of the node's sequence.
     pub epoch: u64,
 }
@@ -63,6 +65,7 @@ impl Stores {
                 .context("preparing payments store")?,
             expiration: ExpirationStore::from_database(open("expiration")?)
                 .context("preparing expiration store")?,
+            shows: ShowsStore::from_database(open("shows")?).context("preparing shows store")?,
         })
     }
 
@@ -74,17 +77,19 @@ impl Stores {
             Service::Orders => self.orders.db(),
             Service::Payments => self.payments.db(),
             Service::Expiration => self.expiration.db(),
+            Service::Shows => self.shows.db(),
         }
     }
 
     /// Every store's database, in the writer's fixed order.
-    pub fn databases(&self) -> [&redb::Database; 5] {
+    pub fn databases(&self) -> [&redb::Database; 6] {
         [
             self.auth.db(),
             self.tickets.db(),
             self.orders.db(),
             self.payments.db(),
             self.expiration.db(),
+            self.shows.db(),
         ]
     }
 
@@ -97,7 +102,7 @@ impl Stores {
         Ok(last)
     }
 
-    /// The node's events with `seq > after`, in sequence order, at most `limit`: the five outboxes
+    /// The node's events with `seq > after`, in sequence order, at most `limit`: the six outboxes
     /// merged. Stops before the first missing number, so what it returns is always contiguous.
     pub fn events_after(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, redb::Error> {
         let mut events = Vec::new();

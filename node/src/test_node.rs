@@ -16,7 +16,14 @@ use crate::stores::Stores;
 use crate::stores::test_disk::TestDisk;
 use crate::writer::{WriteError, Writer, WriterHandle, WriterSignals};
 
-pub(crate) const NAMES: [&str; 5] = ["auth", "tickets", "orders", "payments", "expiration"];
+pub(crate) const NAMES: [&str; 6] = [
+    "auth",
+    "tickets",
+    "orders",
+    "payments",
+    "expiration",
+    "shows",
+];
 pub(crate) const SELLER: UserId = UserId(tix_core::ids::RawId([1; 12]));
 pub(crate) const BUYER: UserId = UserId(tix_core::ids::RawId([2; 12]));
 

@@ -148,6 +148,24 @@ impl Client {
         })
     }
 
+    /// A GET with `If-None-Match: etag` when given: the status and the answer's `ETag`.
+    pub async fn conditional_get(
+        &self,
+        path: &str,
+        etag: Option<&str>,
+    ) -> (StatusCode, Option<String>) {
+        let mut request = self.http.get(format!("{}{}", self.base, path));
+        if let Some(etag) = etag {
+            request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+        }
+        let response = request.send().await.expect("request reaches the node");
+        let tag = response
+            .headers()
+            .get(reqwest::header::ETAG)
+            .map(|v| v.to_str().unwrap().to_owned());
+        (response.status(), tag)
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         self.send(reqwest::Method::GET, path, None).await
     }

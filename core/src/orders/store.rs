@@ -4,12 +4,12 @@ use std::time::Duration;
 
 use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition};
 
-use super::{Error, Order, TicketReplica};
+use super::{Error, Order, TicketReplica, inventory};
 use crate::events::{
     DomainEvent, OrderCancelled, OrderCompleted, OrderCreated, OrderStatus, StoredEvent,
-    TicketIdRef, TicketRef,
+    TicketIdRef, TicketRef, UnitRef,
 };
-use crate::ids::{OrderId, PaymentId, TicketId, UserId};
+use crate::ids::{OrderId, PaymentId, ShowId, TicketId, UserId};
 use crate::outbox::{self, META, Unit};
 use crate::record::{decode, encode, next_counter, user_key};
 use crate::time::Millis;
@@ -17,12 +17,14 @@ use crate::time::Millis;
 const ORDERS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("orders");
 const REPLICAS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("ticket_replicas");
 /// Ticket id → the order holding it (created, awaiting payment or complete).
-const HOLDS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("holds");
+pub(super) const HOLDS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("holds");
 /// User id ++ big-endian placement number → order id: a user's orders in insertion order.
 const BY_USER: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("orders_by_user");
 /// User id ++ order id → nothing: each user's open (unpaid, not cancelled) orders, counted
 /// against the cap on open orders. Orders placed before this table existed are not in it.
 const OPEN_BY_USER: TableDefinition<'_, &[u8], ()> = TableDefinition::new("open_orders_by_user");
+/// Show id ++ order id → nothing: each show's open orders, released when the show is cancelled.
+const OPEN_BY_SHOW: TableDefinition<'_, &[u8], ()> = TableDefinition::new("open_orders_by_show");
 
 pub struct OrdersStore {
     db: Database,
@@ -37,6 +39,7 @@ impl OrdersStore {
         txn.open_table(HOLDS)?;
         txn.open_table(BY_USER)?;
         txn.open_table(OPEN_BY_USER)?;
+        txn.open_table(OPEN_BY_SHOW)?;
         txn.commit()?;
         Ok(OrdersStore { db })
     }
@@ -83,11 +86,7 @@ impl OrdersStore {
             ticket: ticket_id,
             max_open,
         } = placing;
-        if let Some(max) = max_open
-            && open_orders(unit, buyer, max)? >= max
-        {
-            return Err(Error::TooManyOpenOrders(max));
-        }
+        check_open_orders(unit, buyer, max_open)?;
         let ticket: TicketReplica = match unit
             .txn()
             .open_table(REPLICAS)?
@@ -109,25 +108,9 @@ impl OrdersStore {
             expires_at: now.plus(lock_ttl),
             ticket,
             version: 0,
+            show: None,
         };
-        let placement = next_counter(&mut unit.txn().open_table(META)?, "order_placement")?;
-        unit.txn().open_table(BY_USER)?.insert(
-            user_key(buyer, placement).as_slice(),
-            id.as_bytes().as_slice(),
-        )?;
-        save(&mut unit.txn().open_table(ORDERS)?, &order)?;
-        track_open(unit, &order)?;
-        unit.emit(DomainEvent::OrderCreated(OrderCreated {
-            id,
-            version: order.version,
-            status: order.status,
-            user_id: buyer,
-            expires_at: order.expires_at.to_iso(),
-            ticket: TicketRef {
-                id: ticket_id,
-                price: order.ticket.price,
-            },
-        }));
+        record_new(unit, &order)?;
         Ok(order)
     }
 
@@ -158,6 +141,14 @@ impl OrdersStore {
     /// from, so an event seen twice changes nothing the second time.
     pub fn react(unit: &mut Unit, event: &StoredEvent) -> Result<(), redb::Error> {
         match &event.event {
+            DomainEvent::ShowCreated(e) => inventory::show_created(unit, e)?,
+            DomainEvent::ShowSeats(e) => inventory::show_seats(unit, e)?,
+            DomainEvent::ShowUpdated(e) => {
+                let cancelled = inventory::show_updated(unit, e)?;
+                if cancelled {
+                    release_show(unit, e.id)?;
+                }
+            }
             DomainEvent::TicketCreated(t) | DomainEvent::TicketUpdated(t) => {
                 let mut replicas = unit.txn().open_table(REPLICAS)?;
                 let current: Option<TicketReplica> = replicas
@@ -227,7 +218,43 @@ impl OrdersStore {
     }
 }
 
-/// Cancels an order and frees its ticket if (and only if) this order is the one holding it.
+/// Writes a new order: the buyer's list, the open-order indexes, and `order:created`.
+pub(super) fn record_new(unit: &mut Unit, order: &Order) -> Result<(), redb::Error> {
+    let placement = next_counter(&mut unit.txn().open_table(META)?, "order_placement")?;
+    unit.txn().open_table(BY_USER)?.insert(
+        user_key(order.user_id, placement).as_slice(),
+        order.id.as_bytes().as_slice(),
+    )?;
+    save(&mut unit.txn().open_table(ORDERS)?, order)?;
+    track_open(unit, order)?;
+    unit.emit(DomainEvent::OrderCreated(OrderCreated {
+        id: order.id,
+        version: order.version,
+        status: order.status,
+        user_id: order.user_id,
+        expires_at: order.expires_at.to_iso(),
+        ticket: TicketRef {
+            id: order.ticket.id,
+            price: order.ticket.price,
+        },
+        show: order.show.clone(),
+    }));
+    Ok(())
+}
+
+/// Refuses a new order when `buyer` already has `max_open` open ones (`None`: no cap).
+pub(super) fn check_open_orders(
+    unit: &Unit,
+    buyer: UserId,
+    max_open: Option<usize>,
+) -> Result<(), Error> {
+    match max_open {
+        Some(max) if open_orders(unit, buyer, max)? >= max => Err(Error::TooManyOpenOrders(max)),
+        _ => Ok(()),
+    }
+}
+
+/// Cancels an order and frees its tickets if (and only if) this order is the one holding them.
 fn release(
     unit: &Unit,
     orders: &mut Table<'_, &[u8], &[u8]>,
@@ -237,14 +264,67 @@ fn release(
     order.version += 1;
     save(orders, &order)?;
     track_open(unit, &order)?;
+    let tickets: Vec<TicketId> = match &order.show {
+        Some(part) => part.tickets.iter().map(|t| t.id).collect(),
+        None => vec![order.ticket.id],
+    };
     let mut holds = unit.txn().open_table(HOLDS)?;
-    let holder = holds
-        .get(order.ticket.id.as_bytes().as_slice())?
-        .map(|h| h.value().to_vec());
-    if holder.as_deref() == Some(order.id.as_bytes().as_slice()) {
-        holds.remove(order.ticket.id.as_bytes().as_slice())?;
+    let mut freed = Vec::new();
+    for ticket in tickets {
+        let holder = holds
+            .get(ticket.as_bytes().as_slice())?
+            .map(|h| h.value().to_vec());
+        if holder.as_deref() == Some(order.id.as_bytes().as_slice()) {
+            holds.remove(ticket.as_bytes().as_slice())?;
+            freed.push(ticket);
+        }
+    }
+    drop(holds);
+    if let Some(part) = &order.show {
+        let units: Vec<UnitRef> = part
+            .tickets
+            .iter()
+            .filter(|t| freed.contains(&t.id))
+            .cloned()
+            .collect();
+        inventory::release(unit, part.id, &units)?;
     }
     Ok(order)
+}
+
+/// Cancels every open order of a cancelled show, giving its units back.
+fn release_show(unit: &mut Unit, show: ShowId) -> Result<(), redb::Error> {
+    let open: Vec<Vec<u8>> = {
+        let table = unit.txn().open_table(OPEN_BY_SHOW)?;
+        let (start, end) = (
+            pair_key(show.as_bytes(), &[0; 12]),
+            pair_key(show.as_bytes(), &[0xff; 12]),
+        );
+        table
+            .range(start.as_slice()..=end.as_slice())?
+            .map(|entry| entry.map(|(key, _)| key.value()[12..].to_vec()))
+            .collect::<Result<_, _>>()?
+    };
+    for id in open {
+        let mut orders = unit.txn().open_table(ORDERS)?;
+        let id = OrderId::from_bytes(id.try_into().expect("order ids are 12 bytes"));
+        let released = match load(&orders, id)? {
+            Some(order)
+                if matches!(
+                    order.status,
+                    OrderStatus::Created | OrderStatus::AwaitingPayment
+                ) =>
+            {
+                Some(release(unit, &mut orders, order)?)
+            }
+            _ => None,
+        };
+        drop(orders);
+        if let Some(order) = released {
+            unit.emit(DomainEvent::OrderCancelled(cancelled(&order)));
+        }
+    }
+    Ok(())
 }
 
 /// A new order: who orders which ticket, and how many open orders the buyer may have.
@@ -257,22 +337,34 @@ pub struct Placing {
     pub max_open: Option<usize>,
 }
 
-fn open_key(order: &Order) -> [u8; 24] {
+fn pair_key(first: &[u8; 12], second: &[u8; 12]) -> [u8; 24] {
     let mut key = [0u8; 24];
-    key[..12].copy_from_slice(order.user_id.as_bytes());
-    key[12..].copy_from_slice(order.id.as_bytes());
+    key[..12].copy_from_slice(first);
+    key[12..].copy_from_slice(second);
     key
 }
 
-/// Keeps the open-orders index in step with an order's status.
+/// Keeps the open-orders indexes (per buyer, per show) in step with an order's status.
 fn track_open(unit: &Unit, order: &Order) -> Result<(), redb::Error> {
-    let mut open = unit.txn().open_table(OPEN_BY_USER)?;
+    let mut by_user = unit.txn().open_table(OPEN_BY_USER)?;
+    let mut by_show = unit.txn().open_table(OPEN_BY_SHOW)?;
+    let user_key = pair_key(order.user_id.as_bytes(), order.id.as_bytes());
+    let show_key = order
+        .show
+        .as_ref()
+        .map(|part| pair_key(part.id.as_bytes(), order.id.as_bytes()));
     match order.status {
         OrderStatus::Created | OrderStatus::AwaitingPayment => {
-            open.insert(open_key(order).as_slice(), ())?;
+            by_user.insert(user_key.as_slice(), ())?;
+            if let Some(key) = show_key {
+                by_show.insert(key.as_slice(), ())?;
+            }
         }
         OrderStatus::Complete | OrderStatus::Cancelled => {
-            open.remove(open_key(order).as_slice())?;
+            by_user.remove(user_key.as_slice())?;
+            if let Some(key) = show_key {
+                by_show.remove(key.as_slice())?;
+            }
         }
     }
     Ok(())
@@ -315,6 +407,7 @@ fn cancelled(order: &Order) -> OrderCancelled {
         ticket: TicketIdRef {
             id: order.ticket.id,
         },
+        show: order.show.clone(),
     }
 }
 
@@ -326,5 +419,6 @@ fn completed(order: &Order, payment: PaymentId) -> OrderCompleted {
             id: order.ticket.id,
         },
         payment_id: payment,
+        show: order.show.clone(),
     }
 }

@@ -274,7 +274,7 @@ impl PaymentsStore {
                     let replica = OrderReplica {
                         id: e.id,
                         user_id: e.user_id,
-                        price: e.ticket.price,
+                        price: e.show.as_ref().map_or(e.ticket.price, |s| s.total),
                         status: e.status,
                         expires_at,
                         version: e.version,

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tracing::error;
 
-use tix_core::{auth, orders, payments, tickets};
+use tix_core::{auth, orders, payments, shows, tickets};
 
 use crate::checkout::CheckoutError;
 use crate::gateway::GatewayError;
@@ -200,9 +200,81 @@ impl From<orders::Error> for ApiError {
             orders::Error::TooManyOpenOrders(max) => ApiError::BadRequest(format!(
                 "You already have {max} unpaid orders: pay for or cancel one first"
             )),
+            orders::Error::ShowNotFound => ApiError::NotFound,
+            orders::Error::NotSelling(why) => ApiError::BadRequest(sentence(&why.to_string())),
+            orders::Error::UnknownCategory(name) => {
+                field_error("category", format!("The show has no category {name:?}"))
+            }
+            orders::Error::TooManyTickets(max) => field_error(
+                "quantity",
+                format!("An order holds from 1 to {max} tickets of this show"),
+            ),
+            orders::Error::NotEnough {
+                category,
+                available,
+            } => ApiError::BadRequest(format!("Only {available} tickets of {category:?} are left")),
+            orders::Error::NotTogether { category, quantity } => ApiError::BadRequest(format!(
+                "No {quantity} seats of {category:?} are free together in one row; \
+                 allow the party to be split to seat it apart"
+            )),
+            orders::Error::SeatsTaken(taken) => {
+                field_error("seats", format!("Already taken: {}", id_list(&taken)))
+            }
+            orders::Error::NotOfShow(ids) => field_error(
+                "seats",
+                format!("Not tickets of this show: {}", id_list(&ids)),
+            ),
+            orders::Error::SeatGivenTwice(id) => {
+                field_error("seats", format!("Ticket {id} is named twice"))
+            }
             orders::Error::Store(e) => e.into(),
         }
     }
+}
+
+impl From<shows::Error> for ApiError {
+    fn from(e: shows::Error) -> Self {
+        match e {
+            shows::Error::NotFound => ApiError::NotFound,
+            shows::Error::Invalid(problems) => ApiError::Validation(
+                problems
+                    .into_iter()
+                    .map(|p| FieldError {
+                        message: p.message,
+                        field: Some(p.field),
+                    })
+                    .collect(),
+            ),
+            shows::Error::Cancelled => ApiError::BadRequest("The show is cancelled".into()),
+            shows::Error::PriceLocked(name) => ApiError::BadRequest(format!(
+                "The price of {name:?} cannot change: some of its tickets are held or sold"
+            )),
+            shows::Error::Store(e) => e.into(),
+        }
+    }
+}
+
+fn field_error(field: &str, message: String) -> ApiError {
+    ApiError::Validation(vec![FieldError {
+        message,
+        field: Some(field.to_owned()),
+    }])
+}
+
+fn id_list(ids: &[tix_core::ids::TicketId]) -> String {
+    ids.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A message that starts with a capital, as the contract's do.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 impl From<payments::Error> for ApiError {

@@ -28,7 +28,7 @@ const LOCKS_SHOWN: usize = 500;
 const DAY_MS: u64 = 86_400_000;
 
 /// The signed-in user, if they are staff.
-async fn require_staff(state: &AppState, session: Session) -> Result<User, ApiError> {
+pub(super) async fn require_staff(state: &AppState, session: Session) -> Result<User, ApiError> {
     let claims = session.require()?;
     match state.stores.auth.get(claims.id)? {
         Some(user) if user.staff => Ok(user),
@@ -104,7 +104,7 @@ pub(super) async fn orders_by_email(
     };
     let mut orders = Vec::new();
     for order in state.stores.orders.list_for_user(user.id)? {
-        let mut json = order_json(&order);
+        let mut json = order_json(&state.stores, &order);
         let payment = state.stores.payments.payment_for_order(order.id)?;
         json["payment"] = payment.as_ref().map_or(Value::Null, payment_json);
         orders.push(json);
@@ -133,7 +133,7 @@ pub(super) async fn locks(
         ) {
             continue;
         }
-        let mut json = order_json(&order);
+        let mut json = order_json(&state.stores, &order);
         json["buyer"] = match state.stores.auth.get(order.user_id)? {
             Some(user) => json!(user.email),
             None => Value::Null,

@@ -19,6 +19,9 @@ use crate::state::AppState;
 
 /// The biggest request body the API accepts.
 pub(crate) const MAX_BODY_BYTES: usize = 16 * 1024;
+/// The biggest body of a signed-in request to a route that takes a large one (a show with its
+/// seat map of up to 100,000 seats).
+pub(crate) const MAX_LARGE_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// How much of an oversized body is read and dropped before answering 413.
 const DRAIN_BYTES: usize = 8 * 1024 * 1024;
 
@@ -50,14 +53,41 @@ impl FromRequest<AppState> for Body {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _state: &AppState) -> Result<Self, Self::Rejection> {
-        let json = declared_json(req.headers());
-        let body = read_limited(req.into_body()).await;
-        // A body not declared as JSON is no body, as the seed's JSON body parser has it: a form on
-        // another site can post `text/plain` without a preflight, and must not be acted upon.
-        Ok(Body(
-            body.map(|bytes| if json { bytes } else { Bytes::new() }),
-        ))
+        Ok(Body(read_json(req, MAX_BODY_BYTES).await))
     }
+}
+
+/// A request body of up to `MAX_LARGE_BODY_BYTES` when the request carries a valid session, and
+/// of the usual size otherwise (the handler refuses those with 401 anyway).
+pub(crate) struct LargeBody(Result<Bytes, ApiError>);
+
+impl FromRequest<AppState> for LargeBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let signed_in = state.sessions.from_headers(req.headers()).is_some();
+        let limit = if signed_in {
+            MAX_LARGE_BODY_BYTES
+        } else {
+            MAX_BODY_BYTES
+        };
+        Ok(LargeBody(read_json(req, limit).await))
+    }
+}
+
+impl LargeBody {
+    pub(crate) fn object(self) -> Result<Map<String, Value>, ApiError> {
+        Body(self.0).object()
+    }
+}
+
+/// Reads a body of at most `limit` bytes. A body not declared as JSON is no body, as the seed's
+/// JSON body parser has it: a form on another site can post `text/plain` without a preflight,
+/// and must not be acted upon.
+async fn read_json(req: Request, limit: usize) -> Result<Bytes, ApiError> {
+    let json = declared_json(req.headers());
+    let body = read_limited(req.into_body(), limit).await;
+    body.map(|bytes| if json { bytes } else { Bytes::new() })
 }
 
 /// Whether the request says its body is JSON: `application/json` or `application/*+json`, with any
@@ -72,9 +102,9 @@ fn declared_json(headers: &HeaderMap) -> bool {
         || (media_type.starts_with("application/") && media_type.ends_with("+json"))
 }
 
-/// Reads at most `MAX_BODY_BYTES`. A larger body is read on (and dropped) up to `DRAIN_BYTES`, so
+/// Reads at most `limit` bytes. A larger body is read on (and dropped) up to `DRAIN_BYTES`, so
 /// the client, still sending, gets to read our 413 instead of a reset connection.
-pub(crate) async fn read_limited(body: axum::body::Body) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_limited(body: axum::body::Body, limit: usize) -> Result<Bytes, ApiError> {
     let mut body = body;
     let mut buffer = Vec::new();
     let mut seen = 0usize;
@@ -86,13 +116,13 @@ pub(crate) async fn read_limited(body: axum::body::Body) -> Result<Bytes, ApiErr
             continue;
         };
         seen += data.len();
-        if seen <= MAX_BODY_BYTES {
+        if seen <= limit {
             buffer.extend_from_slice(&data);
-        } else if seen > DRAIN_BYTES {
+        } else if seen > DRAIN_BYTES.max(limit) {
             break;
         }
     }
-    if seen > MAX_BODY_BYTES {
+    if seen > limit {
         return Err(ApiError::PayloadTooLarge);
     }
     Ok(Bytes::from(buffer))

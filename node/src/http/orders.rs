@@ -13,6 +13,7 @@ use super::tickets::price_json;
 use crate::actions::validate::Validator;
 use crate::actions::{self, ApiError};
 use crate::state::AppState;
+use crate::stores::Stores;
 
 pub(super) async fn place(
     State(state): State<AppState>,
@@ -39,7 +40,7 @@ pub(super) async fn place(
     let ticket = ticket_id.ok_or(ApiError::Malformed)?;
 
     let order = actions::orders::place(&state, buyer.id, ticket).await?;
-    Ok((StatusCode::CREATED, Json(order_json(&order))))
+    Ok((StatusCode::CREATED, Json(order_json(&state.stores, &order))))
 }
 
 pub(super) async fn list(
@@ -48,7 +49,12 @@ pub(super) async fn list(
 ) -> Result<Json<Value>, ApiError> {
     let buyer = session.require()?;
     let orders = state.stores.orders.list_for_user(buyer.id)?;
-    Ok(Json(Value::Array(orders.iter().map(order_json).collect())))
+    Ok(Json(Value::Array(
+        orders
+            .iter()
+            .map(|o| order_json(&state.stores, o))
+            .collect(),
+    )))
 }
 
 pub(super) async fn show(
@@ -62,7 +68,7 @@ pub(super) async fn show(
     if order.user_id != buyer.id {
         return Err(ApiError::NotAuthorized);
     }
-    Ok(Json(order_json(&order)))
+    Ok(Json(order_json(&state.stores, &order)))
 }
 
 pub(super) async fn cancel(
@@ -76,9 +82,10 @@ pub(super) async fn cancel(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The seed's order JSON with the ticket populated (as it was locked).
-pub(super) fn order_json(order: &Order) -> Value {
-    json!({
+/// The seed's order JSON with the ticket populated (as it was locked); an order of a show's
+/// tickets adds `show`, `tickets` (each with its seat or area), `quantity` and `total`.
+pub(super) fn order_json(stores: &Stores, order: &Order) -> Value {
+    let mut json = json!({
         "userId": order.user_id,
         "status": order.status,
         "expiresAt": order.expires_at.to_iso(),
@@ -90,5 +97,30 @@ pub(super) fn order_json(order: &Order) -> Value {
         },
         "version": order.version,
         "id": order.id,
-    })
+    });
+    if let Some(part) = &order.show {
+        let show = stores.shows.get(part.id).ok().flatten();
+        let tickets: Vec<Value> = part
+            .tickets
+            .iter()
+            .map(|t| {
+                let (label, category) = match &show {
+                    Some(show) => (
+                        stores.shows.unit_label(show, t.index).unwrap_or_default(),
+                        show.categories
+                            .get(usize::from(t.category))
+                            .map(|c| c.name.clone())
+                            .unwrap_or_default(),
+                    ),
+                    None => (String::new(), String::new()),
+                };
+                json!({"id": t.id, "price": price_json(t.price), "category": category, "seat": label})
+            })
+            .collect();
+        json["show"] = json!(part.id);
+        json["tickets"] = Value::Array(tickets);
+        json["quantity"] = json!(part.tickets.len());
+        json["total"] = price_json(part.total);
+    }
+    json
 }

@@ -34,9 +34,9 @@ pub(super) struct State {
     signals: Arc<WriterSignals>,
     next_seq: u64,
     /// Per consumer: every event at or below this has been seen by its reactions.
-    applied: [u64; 4],
+    applied: [u64; CONSUMERS.len()],
     /// Per consumer: the position last written to its store (what a restart replays from).
-    persisted: [u64; 4],
+    persisted: [u64; CONSUMERS.len()],
     /// A write failed; positions must be reloaded from the stores before the next batch.
     needs_resync: bool,
 }
@@ -54,8 +54,8 @@ impl State {
             lock_ttl,
             signals,
             next_seq: 1,
-            applied: [0; 4],
-            persisted: [0; 4],
+            applied: [0; CONSUMERS.len()],
+            persisted: [0; CONSUMERS.len()],
             needs_resync: false,
         };
         state.resync()?;

@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 use tix_core::outbox::Unit;
 use tix_core::reactions::Service;
 use tix_core::time::Millis;
-use tix_core::{auth, orders, payments, tickets};
+use tix_core::{auth, orders, payments, shows, tickets};
 
 /// What a command's work may read besides its store: the batch's time and the node's settings.
 pub struct Context {
@@ -116,7 +116,7 @@ macro_rules! store_fault {
     )*};
 }
 
-store_fault!(auth, tickets, orders, payments);
+store_fault!(auth, tickets, orders, payments, shows);
 
 /// A change for the writer.
 pub struct Command {

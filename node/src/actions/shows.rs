@@ -1,0 +1,150 @@
+//! Shows: putting one on sale, changing it, stopping, resuming and cancelling its sales (staff),
+//! and ordering its tickets by best available or by seat (anyone signed in).
+
+use serde_json::{Map, Value};
+
+use tix_core::ids::{OrderId, ShowId, TicketId, UserId};
+use tix_core::orders::{Order, OrdersStore, Pick, ShowPlacing};
+use tix_core::reactions::Service;
+use tix_core::shows::{self, Show, ShowDraft, ShowEdit, ShowStatus, ShowsStore};
+
+use super::error::{ApiError, FieldError};
+use crate::state::AppState;
+
+/// Creates a show from its request, with every ticket in one transaction.
+pub(crate) async fn create(state: &AppState, body: &Map<String, Value>) -> Result<Show, ApiError> {
+    let plan = ShowDraft(body).plan().map_err(problems)?;
+    let now = state.clock.now();
+    let id = ShowId(state.ids.next_block(now, plan.units));
+    Ok(state
+        .writer
+        .run(Service::Shows, move |unit, context| {
+            ShowsStore::create(unit, id, plan, context.now)
+        })
+        .await??)
+}
+
+/// Changes a show's details, maximum per order or the prices of categories nothing holds.
+pub(crate) async fn edit(
+    state: &AppState,
+    id: ShowId,
+    body: &Map<String, Value>,
+) -> Result<Show, ApiError> {
+    let show = state.stores.shows.get(id)?.ok_or(ApiError::NotFound)?;
+    let edit = ShowEdit(body).plan(&show.details).map_err(problems)?;
+    Ok(state
+        .writer
+        .run(Service::Shows, move |unit, _| {
+            ShowsStore::edit(unit, id, edit)
+        })
+        .await??)
+}
+
+/// Moves a show to `status` (cancelling releases its open orders, by reaction).
+pub(crate) async fn set_status(
+    state: &AppState,
+    id: ShowId,
+    status: ShowStatus,
+) -> Result<Show, ApiError> {
+    Ok(state
+        .writer
+        .run(Service::Shows, move |unit, _| {
+            ShowsStore::set_status(unit, id, status)
+        })
+        .await??)
+}
+
+/// What a buyer asks of a show: `{category, quantity, allowSplit?}` or `{seats: [ids]}`.
+pub(crate) fn pick(body: &Map<String, Value>) -> Result<Pick, ApiError> {
+    let field = |name: &str, message: &str| FieldError {
+        message: message.to_owned(),
+        field: Some(name.to_owned()),
+    };
+    if let Some(seats) = body.get("seats").filter(|v| !v.is_null()) {
+        let ids: Option<Vec<TicketId>> = seats.as_array().and_then(|list| {
+            list.iter()
+                .map(|s| s.as_str().and_then(|s| s.parse().ok()))
+                .collect()
+        });
+        return match ids {
+            Some(ids) if !ids.is_empty() => Ok(Pick::Seats(ids)),
+            _ => Err(ApiError::Validation(vec![field(
+                "seats",
+                "Seats must be a list of ticket ids",
+            )])),
+        };
+    }
+    let category = body.get("category").and_then(Value::as_str).map(str::trim);
+    let quantity = body.get("quantity").and_then(Value::as_u64);
+    let mut errors = Vec::new();
+    if category.is_none_or(str::is_empty) {
+        errors.push(field("category", "Category must be given (or seats)"));
+    }
+    match quantity {
+        Some(n) if n >= 1 => {}
+        _ => errors.push(field(
+            "quantity",
+            "Quantity must be a whole number of at least 1",
+        )),
+    }
+    let allow_split = match body.get("allowSplit") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            errors.push(field("allowSplit", "allowSplit must be true or false"));
+            false
+        }
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    Ok(Pick::Best {
+        category: category.unwrap_or_default().to_owned(),
+        quantity: quantity.unwrap_or_default().min(u64::from(u32::MAX)) as u32,
+        allow_split,
+    })
+}
+
+/// Orders tickets of a show for `buyer`: one lock over all of them, at most `--max-open-orders`
+/// open orders per account (staff exempt).
+pub(crate) async fn order(
+    state: &AppState,
+    buyer: UserId,
+    show: ShowId,
+    pick: Pick,
+) -> Result<Order, ApiError> {
+    let staff = state.stores.auth.get(buyer)?.is_some_and(|user| user.staff);
+    let placing = ShowPlacing {
+        id: OrderId(state.ids.next(state.clock.now())),
+        buyer,
+        show,
+        pick,
+        max_open: (state.max_open_orders > 0 && !staff).then_some(state.max_open_orders),
+    };
+    Ok(state
+        .writer
+        .run(Service::Orders, move |unit, context| {
+            OrdersStore::place_show(unit, placing, context.now, context.lock_ttl)
+        })
+        .await??)
+}
+
+/// A plan's problems as the contract's field errors; a message that is not a sentence of its own
+/// is prefixed by its field.
+fn problems(list: Vec<shows::Problem>) -> ApiError {
+    ApiError::Validation(
+        list.into_iter()
+            .map(|p| {
+                let sentence = p.message.starts_with(|c: char| c.is_uppercase());
+                FieldError {
+                    message: if sentence {
+                        p.message
+                    } else {
+                        format!("{} {}", p.field, p.message)
+                    },
+                    field: Some(p.field),
+                }
+            })
+            .collect(),
+    )
+}

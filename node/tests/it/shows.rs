@@ -1,0 +1,635 @@
+//! `/api/shows*` over HTTP: a show put on sale in one request, best available and named seats,
+//! the life of a multi-ticket order (card, cash, refund, cancel), the seat map and its ETag,
+//! staff-only operations, parties racing for the last seats of a row, and kill -9 mid on-sale.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use tix_tests::client::{Client, Node, NodeOptions, id, only_message};
+
+use crate::{NODE, standalone};
+
+/// The example: 1,800 standing, one seat given by hand, 600 generated.
+fn friday_jazz() -> Value {
+    json!({
+        "title": "Friday Jazz", "startsAt": "2030-12-04T20:00:00Z", "hall": "Main hall",
+        "categories": [{"name": "Standing", "price": "20.00"}, {"name": "Stalls", "price": "45.00"}],
+        "areas": [{"name": "Floor", "category": "Standing", "capacity": 1800}],
+        "seatMap": {"sections": [{"name": "Stalls", "rows": [{"name": "A", "seats": [
+            {"name": "1", "category": "Stalls", "x": 0, "y": 0, "rank": 1}]}]}]},
+        "generate": [{"section": "Circle", "category": "Stalls", "rows": 20, "seatsPerRow": 30}]
+    })
+}
+
+/// One row of `seats` seats and nothing else.
+fn one_row(seats: u32) -> Value {
+    json!({
+        "title": "Row show", "startsAt": "2030-12-04T20:00:00Z",
+        "categories": [{"name": "Seat", "price": "10.00"}],
+        "generate": [{"section": "Stalls", "category": "Seat", "rows": 1, "seatsPerRow": seats}]
+    })
+}
+
+async fn create(staff: &Client, body: Value) -> Value {
+    let reply = staff.post("/api/shows", body).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    reply.body
+}
+
+fn category<'a>(show: &'a Value, name: &str) -> &'a Value {
+    show["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no category {name} in {show}"))
+}
+
+/// Every seat of a seat map: (ticket id, section, row, position in row, state).
+fn seats_of(map: &Value) -> Vec<(String, String, String, usize, String)> {
+    let mut seats = Vec::new();
+    for section in map["sections"].as_array().unwrap() {
+        for row in section["rows"].as_array().unwrap() {
+            for (i, seat) in row["seats"].as_array().unwrap().iter().enumerate() {
+                seats.push((
+                    seat[0].as_str().unwrap().to_owned(),
+                    section["name"].as_str().unwrap().to_owned(),
+                    row["name"].as_str().unwrap().to_owned(),
+                    i,
+                    seat[5].as_str().unwrap().to_owned(),
+                ));
+            }
+        }
+    }
+    seats
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_show_is_put_on_sale_and_its_tickets_ordered_paid_refunded_and_released() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = standalone(&dir);
+    let staff = node.client().user("staff@test.com").await;
+    let buyer = node.client().user("buyer@test.com").await;
+
+    let refused = buyer.post("/api/shows", friday_jazz()).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    let show = create(&staff, friday_jazz()).await;
+    assert_eq!(show["status"], "on-sale");
+    assert_eq!(show["selling"], true);
+    assert_eq!(show["tickets"], 2401);
+    assert_eq!(
+        category(&show, "Standing"),
+        &json!({"name": "Standing", "price": "20.00", "capacity": 1800, "available": 1800, "held": 0, "sold": 0})
+    );
+    assert_eq!(category(&show, "Stalls")["available"], 601);
+    let show_id = id(&show);
+    let listed = node.client().get("/api/shows").await;
+    assert_eq!(listed.body.as_array().unwrap().len(), 1);
+    assert_eq!(listed.body[0]["id"], show_id.as_str());
+
+    // Four together: the hand-placed seat ranks 1 but stands alone, so a Circle row it is.
+    let order = buyer
+        .post(
+            &format!("/api/shows/{show_id}/orders"),
+            json!({"category": "Stalls", "quantity": 4}),
+        )
+        .await;
+    assert_eq!(order.status, StatusCode::CREATED, "{}", order.text);
+    assert_eq!(order.body["quantity"], 4);
+    assert_eq!(order.body["total"], 180);
+    assert_eq!(order.body["status"], "created");
+    let tickets = order.body["tickets"].as_array().unwrap();
+    assert_eq!(order.body["ticket"]["id"], tickets[0]["id"]);
+    let rows: HashSet<String> = tickets
+        .iter()
+        .map(|t| {
+            t["seat"]
+                .as_str()
+                .unwrap()
+                .rsplit_once(" seat ")
+                .unwrap()
+                .0
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        HashSet::from(["Circle row 1".to_owned()]),
+        "{tickets:?}"
+    );
+
+    // The seat map shows them held, and an unchanged map costs a 304.
+    let map_path = format!("/api/shows/{show_id}/seats");
+    let map = node.client().get(&map_path).await;
+    let held: Vec<_> = seats_of(&map.body)
+        .into_iter()
+        .filter(|s| s.4 == "h")
+        .collect();
+    assert_eq!(held.len(), 4);
+    let (status, etag) = node.client().conditional_get(&map_path, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let etag = etag.expect("an ETag");
+    let (status, _) = node.client().conditional_get(&map_path, Some(&etag)).await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED, "an unchanged map");
+
+    // Paid by card for the total, once: the four are sold.
+    let paid = buyer
+        .post(
+            "/api/payments",
+            json!({"orderId": id(&order.body), "token": "tok_visa"}),
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.text);
+    let now = node
+        .client()
+        .get(&format!("/api/shows/{show_id}"))
+        .await
+        .body;
+    assert_eq!(category(&now, "Stalls")["sold"], 4);
+    assert_eq!(category(&now, "Stalls")["held"], 0);
+    let mine = staff
+        .get("/api/box-office/orders?email=buyer@test.com")
+        .await;
+    assert_eq!(
+        mine.body["orders"][0]["payment"]["amount"].as_f64(),
+        Some(180.0)
+    );
+    let (status, _) = node.client().conditional_get(&map_path, Some(&etag)).await;
+    assert_eq!(status, StatusCode::OK, "a sale changes the ETag");
+
+    // Refunded as one: the tickets stay sold.
+    let refund = staff
+        .post(
+            "/api/box-office/refunds",
+            json!({"orderId": id(&order.body)}),
+        )
+        .await;
+    assert_eq!(refund.status, StatusCode::CREATED, "{}", refund.text);
+    assert_eq!(refund.body["amount"].as_f64(), Some(180.0));
+
+    // Standing by cash at the counter, and a cancelled order gives its places back.
+    let counter = staff
+        .post(
+            &format!("/api/shows/{show_id}/orders"),
+            json!({"category": "Standing", "quantity": 3}),
+        )
+        .await;
+    assert_eq!(counter.status, StatusCode::CREATED, "{}", counter.text);
+    let cash = staff
+        .post(
+            "/api/box-office/payments/cash",
+            json!({"orderId": id(&counter.body)}),
+        )
+        .await;
+    assert_eq!(cash.body["amount"].as_f64(), Some(60.0));
+    let dropped = buyer
+        .post(
+            &format!("/api/shows/{show_id}/orders"),
+            json!({"category": "Standing", "quantity": 2}),
+        )
+        .await;
+    assert_eq!(
+        buyer
+            .delete(&format!("/api/orders/{}", id(&dropped.body)))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    let now = node
+        .client()
+        .get(&format!("/api/shows/{show_id}"))
+        .await
+        .body;
+    assert_eq!(
+        category(&now, "Standing"),
+        &json!({"name": "Standing", "price": "20.00", "capacity": 1800, "available": 1797, "held": 0, "sold": 3})
+    );
+    // The seed's marketplace list never shows a show's tickets.
+    let list = node.client().get("/api/tickets").await;
+    assert_eq!(list.body, json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn named_seats_and_every_refusal_have_clear_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = standalone(&dir);
+    let staff = node.client().user("staff@test.com").await;
+    let buyer = node.client().user("buyer@test.com").await;
+
+    let bad = staff
+        .post(
+            "/api/shows",
+            json!({"title": "X", "startsAt": "soon", "categories": [{"name": "A", "price": "1"}],
+                                    "areas": [{"name": "Floor", "category": "B", "capacity": 0}]}),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let fields: HashSet<&str> = bad.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    for field in [
+        "startsAt",
+        "areas[0].category",
+        "areas[0].capacity",
+        "categories[0].name",
+    ] {
+        assert!(fields.contains(field), "{field} not in {}", bad.text);
+    }
+
+    let show = create(&staff, one_row(6)).await;
+    let show_id = id(&show);
+    let orders = format!("/api/shows/{show_id}/orders");
+    let map = node
+        .client()
+        .get(&format!("/api/shows/{show_id}/seats"))
+        .await
+        .body;
+    let seat_ids: Vec<String> = seats_of(&map).into_iter().map(|s| s.0).collect();
+
+    let first = buyer
+        .post(&orders, json!({"seats": [seat_ids[0], seat_ids[1]]}))
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+    assert_eq!(first.body["total"], 20);
+    let taken = buyer
+        .post(&orders, json!({"seats": [seat_ids[2], seat_ids[1]]}))
+        .await;
+    assert_eq!(taken.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        only_message(&taken),
+        format!("Already taken: {}", seat_ids[1])
+    );
+
+    for (body, expected) in [
+        (
+            json!({"category": "Seat", "quantity": 11}),
+            "An order holds from 1 to 10 tickets of this show",
+        ),
+        (
+            json!({"category": "Balcony", "quantity": 1}),
+            "The show has no category \"Balcony\"",
+        ),
+        (
+            json!({"category": "Seat", "quantity": 5}),
+            "Only 4 tickets of \"Seat\" are left",
+        ),
+        (
+            json!({"seats": ["5f8d0d55b54764421b7156c9"]}),
+            "Not tickets of this show: 5f8d0d55b54764421b7156c9",
+        ),
+        (json!({"quantity": 1}), "Category must be given (or seats)"),
+    ] {
+        let reply = buyer.post(&orders, body.clone()).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(only_message(&reply), expected, "{body}");
+    }
+    assert_eq!(
+        buyer
+            .post(
+                "/api/shows/5f8d0d55b54764421b7156c9/orders",
+                json!({"category": "Seat", "quantity": 1})
+            )
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Stopped, nothing sells; resumed, it does; a price with tickets held cannot change.
+    for (path, who, status) in [
+        ("stop", &buyer, StatusCode::UNAUTHORIZED),
+        ("stop", &staff, StatusCode::OK),
+    ] {
+        assert_eq!(
+            who.post(&format!("/api/shows/{show_id}/{path}"), json!({}))
+                .await
+                .status,
+            status
+        );
+    }
+    let stopped = buyer
+        .post(&orders, json!({"category": "Seat", "quantity": 1}))
+        .await;
+    assert_eq!(only_message(&stopped), "Sales for the show are stopped");
+    staff
+        .post(&format!("/api/shows/{show_id}/resume"), json!({}))
+        .await;
+    let price = staff
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/shows/{show_id}"),
+            Some(
+                json!({"categories": [{"name": "Seat", "price": "12.00"}], "title": "Renamed"})
+                    .to_string()
+                    .into_bytes(),
+            ),
+        )
+        .await;
+    assert_eq!(price.status, StatusCode::BAD_REQUEST, "{}", price.text);
+    assert!(only_message(&price).starts_with("The price of \"Seat\" cannot change"));
+    let renamed = staff
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/shows/{show_id}"),
+            Some(
+                json!({"title": "Renamed", "maxPerOrder": 2})
+                    .to_string()
+                    .into_bytes(),
+            ),
+        )
+        .await;
+    assert_eq!(renamed.body["title"], "Renamed");
+    let three = buyer
+        .post(&orders, json!({"category": "Seat", "quantity": 3}))
+        .await;
+    assert_eq!(
+        only_message(&three),
+        "An order holds from 1 to 2 tickets of this show"
+    );
+
+    // Cancelled: open orders are released, paid ones listed for refund.
+    let paid = buyer
+        .post(&orders, json!({"category": "Seat", "quantity": 2}))
+        .await;
+    staff
+        .post(
+            "/api/box-office/payments/cash",
+            json!({"orderId": id(&paid.body)}),
+        )
+        .await;
+    let cancelled = staff
+        .post(&format!("/api/shows/{show_id}/cancel"), json!({}))
+        .await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.text);
+    assert_eq!(cancelled.body["status"], "cancelled");
+    assert_eq!(
+        cancelled.body["paidOrders"],
+        json!([{"orderId": id(&paid.body), "tickets": 2, "total": "20.00"}])
+    );
+    let first_now = buyer.get(&format!("/api/orders/{}", id(&first.body))).await;
+    assert_eq!(first_now.body["status"], "cancelled");
+    let again = staff
+        .post(&format!("/api/shows/{show_id}/cancel"), json!({}))
+        .await;
+    assert_eq!(only_message(&again), "The show is cancelled");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_shows_are_created_in_one_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = standalone(&dir);
+    let staff = node.client().user("staff@test.com").await;
+    let stadium = create(
+        &staff,
+        json!({"title": "Stadium", "startsAt": "2030-12-04T20:00:00Z",
+               "categories": [{"name": "Seat", "price": "10.00"}],
+               "generate": [{"section": "Bowl", "category": "Seat", "rows": 100, "seatsPerRow": 1000}]}),
+    )
+    .await;
+    assert_eq!(stadium["tickets"], 100_000);
+    // A hand-made map of 20,000 seats (a 1.3 MB request) arrives whole.
+    let rows: Vec<Value> = (0..100)
+        .map(|r| {
+            let seats: Vec<Value> = (0..200)
+                .map(|s| json!({"name": (s + 1).to_string(), "category": "Seat", "x": s, "y": r}))
+                .collect();
+            json!({"name": format!("R{r}"), "seats": seats})
+        })
+        .collect();
+    let hall = create(
+        &staff,
+        json!({"title": "Hall", "startsAt": "2030-12-05T20:00:00Z",
+               "categories": [{"name": "Seat", "price": "10.00"}],
+               "seatMap": {"sections": [{"name": "Hall", "rows": rows}]}}),
+    )
+    .await;
+    assert_eq!(hall["tickets"], 20_000);
+    let map = node
+        .client()
+        .get(&format!("/api/shows/{}/seats", id(&hall)))
+        .await;
+    assert_eq!(seats_of(&map.body).len(), 20_000);
+    let unsigned = node
+        .client()
+        .post(
+            "/api/shows",
+            json!({"seatMap": {"sections": [{"name": "x".repeat(20_000)}]}}),
+        )
+        .await;
+    assert_eq!(unsigned.status, StatusCode::UNAUTHORIZED);
+}
+
+/// Places `parties` orders of 1 to 4 seats at once from `clients`; the answers by party size.
+async fn rush(clients: &[Client], show_id: &str, parties: usize) -> Vec<(u64, StatusCode, Value)> {
+    let clients = Arc::new(clients.to_vec());
+    let mut tasks = tokio::task::JoinSet::new();
+    for party in 0..parties {
+        let clients = clients.clone();
+        let path = format!("/api/shows/{show_id}/orders");
+        tasks.spawn(async move {
+            let quantity = (party % 4 + 1) as u64;
+            let client = &clients[party % clients.len()];
+            let reply = client
+                .try_post(&path, json!({"category": "Seat", "quantity": quantity}))
+                .await;
+            reply.map(|r| (quantity, r.status, r.body))
+        });
+    }
+    tasks.join_all().await.into_iter().flatten().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundreds_of_parties_racing_for_the_last_seats_of_a_row_never_share_or_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(
+        NODE,
+        &dir,
+        NodeOptions {
+            env: vec![
+                ("TIX_FIRST_USER_IS_STAFF".into(), "1".into()),
+                ("TIX_MAX_OPEN_ORDERS".into(), "0".into()),
+            ],
+            ..Default::default()
+        },
+    );
+    let staff = node.client().user("staff@test.com").await;
+    let buyers = tix_tests::client::users(&node, "party", 8).await;
+    let show = create(&staff, one_row(30)).await;
+    let show_id = id(&show);
+    let answers = rush(&buyers, &show_id, 300).await;
+    assert_eq!(answers.len(), 300);
+    let mut owner: HashMap<String, String> = HashMap::new();
+    let mut seated = 0;
+    for (quantity, status, body) in &answers {
+        if *status != StatusCode::CREATED {
+            assert_eq!(*status, StatusCode::BAD_REQUEST, "{body}");
+            continue;
+        }
+        let tickets = body["tickets"].as_array().unwrap();
+        assert_eq!(tickets.len() as u64, *quantity, "all or nothing: {body}");
+        let mut places: Vec<u32> = tickets
+            .iter()
+            .map(|t| {
+                t["seat"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit_once(" seat ")
+                    .unwrap()
+                    .1
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        places.sort();
+        assert!(
+            places.windows(2).all(|w| w[1] == w[0] + 1),
+            "a party apart: {places:?}"
+        );
+        for ticket in tickets {
+            let previous = owner.insert(id(ticket), id(body));
+            assert_eq!(previous, None, "a seat sold twice: {ticket}");
+        }
+        seated += tickets.len();
+    }
+    let map = node
+        .client()
+        .get(&format!("/api/shows/{show_id}/seats"))
+        .await
+        .body;
+    let held: HashSet<String> = seats_of(&map)
+        .into_iter()
+        .filter(|s| s.4 == "h")
+        .map(|s| s.0)
+        .collect();
+    assert_eq!(held, owner.keys().cloned().collect::<HashSet<_>>());
+    assert!(
+        seated >= 27,
+        "only {seated} of 30 seated: the row should fill up to its last gaps"
+    );
+    let now = node
+        .client()
+        .get(&format!("/api/shows/{show_id}"))
+        .await
+        .body;
+    assert_eq!(category(&now, "Seat")["held"], seated);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_9_in_the_middle_of_an_on_sale_loses_no_acknowledged_order_and_sells_no_seat_twice()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let options = NodeOptions {
+        env: vec![
+            ("TIX_FIRST_USER_IS_STAFF".into(), "1".into()),
+            ("TIX_MAX_OPEN_ORDERS".into(), "0".into()),
+        ],
+        ..Default::default()
+    };
+    let node = Node::start(NODE, &dir, options.clone());
+    let staff = node.client().user("staff@test.com").await;
+    let buyers = tix_tests::client::users(&node, "rush", 4).await;
+    let show = create(
+        &staff,
+        json!({"title": "Rush", "startsAt": "2030-12-04T20:00:00Z",
+               "categories": [{"name": "Seat", "price": "10.00"}],
+               "generate": [{"section": "Stalls", "category": "Seat", "rows": 40, "seatsPerRow": 25}]}),
+    )
+    .await;
+    let show_id = id(&show);
+    let rushing = {
+        let buyers = buyers.clone();
+        let show_id = show_id.clone();
+        tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            for round in 0..40 {
+                let answers = rush_without_node(&buyers, &show_id, 20, round).await;
+                let done = answers.len() < 20;
+                acknowledged.extend(
+                    answers
+                        .into_iter()
+                        .filter(|a| a.0 == StatusCode::CREATED)
+                        .map(|a| a.1),
+                );
+                if done {
+                    break;
+                }
+            }
+            acknowledged
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    node.kill9();
+    let acknowledged = rushing.await.unwrap();
+    assert!(!acknowledged.is_empty(), "nothing was sold before the kill");
+
+    let node = Node::start_in(NODE, dir.path(), options);
+    let staff = staff.with_base(&node.url(""));
+    let map = node
+        .client()
+        .get(&format!("/api/shows/{show_id}/seats"))
+        .await
+        .body;
+    let held: HashSet<String> = seats_of(&map)
+        .into_iter()
+        .filter(|s| s.4 == "h")
+        .map(|s| s.0)
+        .collect();
+    let mut seen = HashSet::new();
+    for order in &acknowledged {
+        for ticket in order["tickets"].as_array().unwrap() {
+            assert!(seen.insert(id(ticket)), "a seat in two acknowledged orders");
+            assert!(
+                held.contains(&id(ticket)),
+                "an acknowledged seat was lost: {ticket}"
+            );
+        }
+    }
+    let now = node
+        .client()
+        .get(&format!("/api/shows/{show_id}"))
+        .await
+        .body;
+    assert_eq!(category(&now, "Seat")["held"], held.len());
+    assert_eq!(category(&now, "Seat")["available"], 1000 - held.len());
+    // And it sells on: best available after the restart agrees with what survived.
+    let more = staff
+        .post(
+            &format!("/api/shows/{show_id}/orders"),
+            json!({"category": "Seat", "quantity": 4}),
+        )
+        .await;
+    assert_eq!(more.status, StatusCode::CREATED, "{}", more.text);
+    for ticket in more.body["tickets"].as_array().unwrap() {
+        assert!(
+            !held.contains(&id(ticket)),
+            "sold again after the restart: {ticket}"
+        );
+    }
+}
+
+/// One round of `parties` orders at once; stops counting at the first that cannot reach the node.
+async fn rush_without_node(
+    clients: &[Client],
+    show_id: &str,
+    parties: usize,
+    round: usize,
+) -> Vec<(StatusCode, Value)> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for party in 0..parties {
+        let client = clients[(party + round) % clients.len()].clone();
+        let path = format!("/api/shows/{show_id}/orders");
+        tasks.spawn(async move {
+            let quantity = (party + round) % 4 + 1;
+            client
+                .try_post(&path, json!({"category": "Seat", "quantity": quantity}))
+                .await
+                .map(|r| (r.status, r.body))
+        });
+    }
+    tasks.join_all().await.into_iter().flatten().collect()
+}
