@@ -449,6 +449,69 @@ mod tests {
     }
 
     #[test]
+    fn show_events_and_show_orders_have_a_pinned_wire_form() {
+        let show: crate::ids::ShowId = "5f8d0d55b54764421b000010".parse().unwrap();
+        let created = StoredEvent {
+            seq: 3,
+            at: 4,
+            event: DomainEvent::ShowCreated(ShowCreated {
+                id: show,
+                version: 0,
+                details: ShowDetails {
+                    title: "Friday Jazz".into(),
+                    starts_at: "2026-12-04T20:00:00.000Z".into(),
+                    ..ShowDetails::default()
+                },
+                status: ShowStatus::OnSale,
+                max_per_order: 10,
+                categories: vec![Category {
+                    name: "Stalls".into(),
+                    price: 45.0,
+                }],
+                areas: vec![],
+                generate: vec![Generate {
+                    section: "Circle".into(),
+                    category: 0,
+                    rows: 20,
+                    seats_per_row: 30,
+                }],
+                given_rows: 0,
+                units: 600,
+            }),
+        };
+        assert_eq!(
+            String::from_utf8(created.encode()).unwrap(),
+            r#"{"seq":3,"at":4,"subject":"show:created","data":{"id":"5f8d0d55b54764421b000010","version":0,"title":"Friday Jazz","startsAt":"2026-12-04T20:00:00.000Z","status":"on-sale","maxPerOrder":10,"categories":[{"name":"Stalls","price":45.0}],"generate":[{"section":"Circle","category":0,"rows":20,"seatsPerRow":30}],"givenRows":0,"units":600}}"#
+        );
+        assert_eq!(StoredEvent::decode(&created.encode()).unwrap(), created);
+        let part = ShowPart {
+            id: show,
+            tickets: vec![UnitRef {
+                id: show.unit(7),
+                index: 7,
+                category: 0,
+                price: 45.0,
+            }],
+            total: 45.0,
+        };
+        let cancelled = StoredEvent {
+            seq: 5,
+            at: 6,
+            event: DomainEvent::OrderCancelled(OrderCancelled {
+                id: "5f8d0d55b54764421b7156c9".parse().unwrap(),
+                version: 1,
+                ticket: TicketIdRef { id: show.unit(7) },
+                show: Some(part),
+            }),
+        };
+        assert_eq!(
+            String::from_utf8(cancelled.encode()).unwrap(),
+            r#"{"seq":5,"at":6,"subject":"order:cancelled","data":{"id":"5f8d0d55b54764421b7156c9","version":1,"ticket":{"id":"5f8d0d55b54764421b000018"},"show":{"id":"5f8d0d55b54764421b000010","tickets":[{"id":"5f8d0d55b54764421b000018","i":7,"c":0,"price":45.0}],"total":45.0}}}"#
+        );
+        assert_eq!(StoredEvent::decode(&cancelled.encode()).unwrap(), cancelled);
+    }
+
+    #[test]
     fn card_payments_keep_the_seed_payload_and_cash_says_so() {
         let payment = |method| {
             String::from_utf8(

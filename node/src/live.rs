@@ -1,5 +1,6 @@
 //! Live updates: the node's committed events, turned into the small notices that open storefront
-//! pages follow (a ticket listed, edited, locked, released or sold; an order paid or cancelled).
+//! pages follow (a ticket listed, edited, locked, released or sold; an order paid or cancelled; the
+//! seats of a show held, released or sold).
 //!
 //! One task owns the feed: it wakes on every commit, reads the new events from the outboxes in
 //! sequence order (as the relay and the search indexer do, each at its own pace) and broadcasts
@@ -14,7 +15,7 @@ use tokio::task::JoinHandle;
 use tracing::warn;
 
 use tix_core::events::{DomainEvent, OrderStatus, StoredEvent};
-use tix_core::ids::{OrderId, TicketId, UserId};
+use tix_core::ids::{OrderId, ShowId, TicketId, UserId};
 use tix_core::tickets::Ticket;
 
 use crate::stores::Stores;
@@ -82,6 +83,17 @@ pub enum Notice {
         buyer: UserId,
         status: OrderStatus,
         ticket: TicketId,
+    },
+    /// Units of a show changed state, or the show changed (then `seats` is empty). Public: a seat
+    /// map follows these, and refetches its map when `version` skips one.
+    Seats {
+        show: ShowId,
+        /// The seat map's version after the change (what its `ETag` carries).
+        version: u64,
+        /// The units that changed, each with its state now: `a` available, `h` held, `s` sold.
+        seats: Vec<(TicketId, &'static str)>,
+        /// Tickets available now, per category, in the show's order.
+        available: Vec<u32>,
     },
 }
 
@@ -196,6 +208,9 @@ fn notices_of(
         DomainEvent::OrderCompleted(e) => ticket(e.ticket.id, false)?,
         _ => {}
     }
+    if let Some(notice) = seats_notice(stores, event)? {
+        out.push(notice);
+    }
     let order = match &event.event {
         DomainEvent::OrderCreated(e) => Some(e.id),
         DomainEvent::OrderCancelled(e) => Some(e.id),
@@ -211,4 +226,27 @@ fn notices_of(
         });
     }
     Ok(())
+}
+
+/// The seat notice of an event of a show's order, or of a change of the show.
+fn seats_notice(stores: &Stores, event: &StoredEvent) -> Result<Option<Notice>, redb::Error> {
+    let (show, part, state) = match &event.event {
+        DomainEvent::OrderCreated(e) => (e.show.as_ref().map(|p| p.id), e.show.as_ref(), "h"),
+        DomainEvent::OrderCancelled(e) => (e.show.as_ref().map(|p| p.id), e.show.as_ref(), "a"),
+        DomainEvent::OrderCompleted(e) => (e.show.as_ref().map(|p| p.id), e.show.as_ref(), "s"),
+        DomainEvent::ShowUpdated(e) => (Some(e.id), None, "a"),
+        _ => return Ok(None),
+    };
+    let Some(show) = show.map(|id| stores.shows.get(id)).transpose()?.flatten() else {
+        return Ok(None);
+    };
+    let seats = part
+        .map(|p| p.tickets.iter().map(|t| (t.id, state)).collect())
+        .unwrap_or_default();
+    Ok(Some(Notice::Seats {
+        show: show.id,
+        version: show.seats_version,
+        seats,
+        available: show.categories.iter().map(|c| c.available()).collect(),
+    }))
 }

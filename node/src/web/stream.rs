@@ -1,7 +1,7 @@
 //! `GET /live`: the live-update feed as server-sent events, for the pages' own script.
 //!
 //! Events: `ticket` (public: a ticket listed or changed, with its state), `order` (only the
-//! visitor's own orders), and `resync` when this connection fell behind and missed notices (the
+//! visitor's own orders), `seats` (public: units of a show held, released or sold), and `resync` when this connection fell behind and missed notices (the
 //! page reloads). The stream ends when the node starts to stop. Open streams are capped per client
 //! address (429 beyond) and in total (503 beyond), both with `Retry-After`.
 
@@ -76,6 +76,7 @@ pub(crate) async fn live(
 fn event_for(notice: &Arc<Notice>, viewer: Option<UserId>) -> Option<Event> {
     let name = match notice.as_ref() {
         Notice::Ticket { .. } => "ticket",
+        Notice::Seats { .. } => "seats",
         Notice::Order { buyer, .. } if Some(*buyer) == viewer => "order",
         Notice::Order { .. } => return None,
     };

@@ -91,7 +91,9 @@ impl State {
                 pending, "replaying reactions interrupted by a stop or a failed write"
             );
         }
-        self.cascade(replay)
+        let replayed = self.cascade(replay);
+        self.announce();
+        replayed
     }
 
     /// Reloads the stores if an earlier write failed; an error if they still fail.
@@ -170,8 +172,23 @@ impl State {
         if service == Service::Expiration {
             self.signals.expiry_changed.notify_one();
         }
-        self.cascade(events)
-            .map_err(|e| WriteFailed::new(Stage::React, e))
+        let reacted = self
+            .cascade(events)
+            .map_err(|e| WriteFailed::new(Stage::React, e));
+        self.announce();
+        reacted
+    }
+
+    /// Tells the relay, search and the live feed how far events are committed, once a batch's
+    /// reactions are done: a reader never sees an event before what its reactions wrote (a seat
+    /// notice reads the counts that a reaction keeps).
+    fn announce(&self) {
+        let last = self.next_seq - 1;
+        self.signals.committed.send_if_modified(|seen| {
+            let moved = *seen != last;
+            *seen = last;
+            moved
+        });
     }
 
     fn commit(&mut self, unit: Unit, now: Millis) -> Result<Vec<StoredEvent>, redb::Error> {
@@ -181,7 +198,6 @@ impl State {
             self.signals
                 .last_seq
                 .store(self.next_seq - 1, Ordering::Release);
-            self.signals.committed.send_replace(self.next_seq - 1);
         }
         Ok(events)
     }

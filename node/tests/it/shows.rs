@@ -213,6 +213,55 @@ async fn a_show_is_put_on_sale_and_its_tickets_ordered_paid_refunded_and_release
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_feed_carries_each_shows_seat_changes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let dir = tempfile::tempdir().unwrap();
+    let node = standalone(&dir);
+    let staff = node.client().user("staff@test.com").await;
+    let show = create(&staff, one_row(10)).await;
+    let show_id = id(&show);
+    let mut live = tokio::net::TcpStream::connect(node.socket_addr())
+        .await
+        .unwrap();
+    live.write_all(b"GET /live HTTP/1.1\r\nHost: node\r\n\r\n")
+        .await
+        .unwrap();
+    let mut seen = String::new();
+    let mut buffer = [0u8; 4096];
+    // The stream's head first, so the order below happens while it is open.
+    while !seen.contains("\r\n\r\n") {
+        let n = live.read(&mut buffer).await.unwrap();
+        assert!(n > 0, "the stream closed: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
+    }
+    let order = staff
+        .post(
+            &format!("/api/shows/{show_id}/orders"),
+            json!({"category": "Seat", "quantity": 2}),
+        )
+        .await;
+    assert_eq!(order.status, StatusCode::CREATED, "{}", order.text);
+    let first = order.body["tickets"][0]["id"].as_str().unwrap().to_owned();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !(seen.contains("event: seats") && seen.contains(&first)) {
+        let read = tokio::time::timeout_at(deadline, live.read(&mut buffer)).await;
+        let n = read.expect("a seats event within 10 s").unwrap();
+        assert!(n > 0, "the stream closed: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
+    }
+    let data = seen
+        .split("event: seats")
+        .nth(1)
+        .and_then(|rest| rest.lines().find_map(|l| l.strip_prefix("data: ")))
+        .expect("a data line after the event");
+    let notice: Value = serde_json::from_str(data).unwrap();
+    assert_eq!(notice["show"], show_id.as_str());
+    assert_eq!(notice["available"], json!([8]));
+    assert_eq!(notice["seats"][0], json!([first, "h"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn named_seats_and_every_refusal_have_clear_answers() {
     let dir = tempfile::tempdir().unwrap();
     let node = standalone(&dir);
