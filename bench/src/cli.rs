@@ -44,6 +44,36 @@ pub(crate) enum Command {
     /// `GET /api/tickets` over a large catalogue read by many clients at once: the node's peak
     /// memory (VmHWM) before and after the readers.
     List(ListArgs),
+    /// An on-sale rush: parties of 1 to 4 ask for a show's best available all at once; time to
+    /// sell out, orders/s, latency, requests per ticket, parties seated together, and checks.
+    Onsale(OnsaleArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct OnsaleArgs {
+    /// Parties, each asking once for 1 to 4 tickets (every other one seated).
+    #[arg(long, default_value_t = 20_000, value_parser = parse_positive)]
+    pub(crate) parties: usize,
+
+    /// Concurrent connections the parties ask over.
+    #[arg(long, default_value_t = 1_000, value_parser = parse_connections)]
+    pub(crate) connections: usize,
+
+    /// Accounts the parties are signed in as (each sign-up costs a password hash).
+    #[arg(long, default_value_t = 200, value_parser = parse_positive)]
+    pub(crate) accounts: usize,
+
+    /// Rows of reserved seats.
+    #[arg(long, default_value_t = 40, value_parser = parse_positive)]
+    pub(crate) rows: usize,
+
+    /// Seats in each row.
+    #[arg(long, default_value_t = 50, value_parser = parse_positive)]
+    pub(crate) seats_per_row: usize,
+
+    /// Standing places.
+    #[arg(long, default_value_t = 2_000, value_parser = parse_positive)]
+    pub(crate) standing: usize,
 }
 
 #[derive(Debug, Args)]

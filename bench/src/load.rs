@@ -136,7 +136,7 @@ impl Samples {
 }
 
 /// Runs one task per connection and collects their results; the first error aborts the others.
-async fn run_workers<T, Fut>(
+pub(crate) async fn run_workers<T, Fut>(
     conns: Vec<Conn>,
     mut work: impl FnMut(usize, Conn) -> Fut,
 ) -> Result<Vec<T>>

@@ -1,7 +1,8 @@
 //! `tix-bench`: starts a tix-node on 127.0.0.1 and measures it: orders/s against a trivial
 //! endpoint with a kill -9 durability check (`orders`), pending locks at scale (`locks`), sync
 //! to a hub through Mosquitto (`sync`), ticket search (`search`), the storefront's pages
-//! (`pages`), and the node's memory while many clients read the whole ticket list (`list`).
+//! (`pages`), the node's memory while many clients read the whole ticket list (`list`), and an
+//! on-sale rush of a show's best available (`onsale`).
 
 mod cli;
 mod client;
@@ -9,6 +10,7 @@ mod list;
 mod load;
 mod locks;
 mod node;
+mod onsale;
 mod orders;
 mod pages;
 mod search;
@@ -51,9 +53,11 @@ async fn run(cli: Cli) -> Result<bool> {
     let lock_ttl = match &cli.command {
         Command::Orders(_) => orders::LOCK_TTL,
         Command::Locks(args) => args.lock_ttl,
-        Command::Sync(_) | Command::Search(_) | Command::Pages(_) | Command::List(_) => {
-            orders::LOCK_TTL
-        }
+        Command::Sync(_)
+        | Command::Search(_)
+        | Command::Pages(_)
+        | Command::List(_)
+        | Command::Onsale(_) => orders::LOCK_TTL,
     };
     println!(
         "node: {}  data dir: {}",
@@ -68,6 +72,7 @@ async fn run(cli: Cli) -> Result<bool> {
         Command::Search(args) => search::run(args, &mut harness, data_dir.path()).await,
         Command::Pages(args) => pages::run(args, &mut harness).await,
         Command::List(args) => list::run(args, &mut harness).await,
+        Command::Onsale(args) => onsale::run(args, &mut harness).await,
     };
     // Stop the node before its data dir goes away (when `data_dir` drops).
     harness.shutdown().await;
