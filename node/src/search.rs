@@ -6,6 +6,7 @@ mod availability;
 mod engine;
 mod query;
 mod schema;
+mod shows;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -24,6 +25,7 @@ use self::availability::Availability;
 use self::engine::{Engine, Indexer};
 pub use self::query::{Hit, SearchError, SearchRequest};
 use self::schema::Fields;
+pub use self::shows::ShowQuery;
 
 /// What the indexer thread shares with the queries.
 pub struct Shared {

@@ -754,6 +754,7 @@ fn create_show() {}
     params(
         ("from" = Option<String>, Query, description = "Shows starting at or after (a day ago)", format = DateTime),
         ("to" = Option<String>, Query, description = "Shows starting before (no end)", format = DateTime),
+        ("q" = Option<String>, Query, description = "Words every listed show has in its title, performers, hall, description or date (\"friday\", \"dec\", \"2026-12-04\")"),
     ),
     responses(
         (status = 200, description = "Shows in the window, soonest first", body = [Show]),

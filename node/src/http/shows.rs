@@ -19,6 +19,7 @@ use super::input::{Body, LargeBody, PathId, Session};
 use super::orders::order_json;
 use crate::actions::validate::Validator;
 use crate::actions::{self, ApiError};
+use crate::search::ShowQuery;
 use crate::state::AppState;
 
 /// Most shows one list answers with.
@@ -39,8 +40,9 @@ pub(super) async fn create(
     ))
 }
 
-/// `GET /api/shows?from=&to=`: shows starting in that window (by default, from a day ago on),
-/// soonest first, with availability per category.
+/// `GET /api/shows?from=&to=&q=`: shows starting in that window (by default, from a day ago on),
+/// soonest first, with availability per category; with `q`, only those whose title, performers,
+/// hall, description or date have every word of it.
 pub(super) async fn list(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
@@ -60,9 +62,20 @@ pub(super) async fn list(
     let to = instant("to", Millis::LAST_ISO);
     check.finish()?;
     let (from, to) = (from.unwrap_or_default(), to.unwrap_or_default());
-    let shows = state.stores.shows.list(from, to, LIST_LIMIT)?;
+    let query = ShowQuery::parse(params.get("q").map(String::as_str).unwrap_or_default());
+    let limit = if query.is_empty() {
+        LIST_LIMIT
+    } else {
+        usize::MAX
+    };
+    let shows = state.stores.shows.list(from, to, limit)?;
     Ok(Json(Value::Array(
-        shows.iter().map(|s| show_json(s, now)).collect(),
+        shows
+            .iter()
+            .filter(|s| query.matches(s))
+            .take(LIST_LIMIT)
+            .map(|s| show_json(s, now))
+            .collect(),
     )))
 }
 

@@ -46,12 +46,16 @@ pub(crate) fn schema() -> (Schema, Fields) {
 
 /// Registers our tokenizer; every opened index needs it.
 pub(crate) fn register_tokenizer(index: &Index) {
-    let analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
+    index.tokenizers().register(TOKENIZER, analyzer());
+}
+
+/// How text is cut into words: by the index, and by the search of shows.
+pub(crate) fn analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
-        .build();
-    index.tokenizers().register(TOKENIZER, analyzer);
+        .build()
 }
 
 /// The fields of an index opened from disk, if it has exactly our schema.
