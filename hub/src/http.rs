@@ -17,6 +17,7 @@ use subtle::ConstantTimeEq;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use tix_core::events::OrderStatus;
+use tix_core::ids::ShowId;
 use tix_sync::protocol::VenueId;
 
 use crate::ingest::IngestStats;
@@ -90,6 +91,8 @@ pub fn router(state: HubState) -> Router {
         .route("/api/hub/venues/{venue}/events", get(events))
         .route("/api/hub/venues/{venue}/tickets", get(venue_tickets))
         .route("/api/hub/venues/{venue}/orders", get(venue_orders))
+        .route("/api/hub/venues/{venue}/shows", get(venue_shows))
+        .route("/api/hub/venues/{venue}/shows/{id}", get(venue_show))
         .route("/api/hub/tickets", get(tickets))
         .route("/api/hub/orders", get(orders))
         .route("/api/hub/sales", get(sales))
@@ -236,6 +239,40 @@ async fn venue_orders(
 ) -> Result<Json<Vec<Value>>, ApiError> {
     params.insert("venue".into(), venue);
     orders(state, Query(params)).await
+}
+
+/// A venue's shows with their categories' counts and revenue; 404 for a venue the hub does not
+/// know.
+async fn venue_shows(
+    State(state): State<HubState>,
+    Path(venue): Path<String>,
+    Query(params): Params,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let venue = venue_id(&venue)?;
+    let (limit, offset) = paging(&params)?;
+    query(&state, move |c| {
+        views::shows(c, venue.as_str(), limit, offset)
+    })
+    .await?
+    .map(Json)
+    .ok_or(ApiError::NotFound)
+}
+
+/// One show of a venue; 404 when the hub has no such show there.
+async fn venue_show(
+    State(state): State<HubState>,
+    Path((venue, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let venue = venue_id(&venue)?;
+    let id: ShowId = id
+        .parse()
+        .map_err(|_| ApiError::BadRequest("a show id is 24 hexadecimal characters".into()))?;
+    query(&state, move |c| {
+        views::show(c, venue.as_str(), &id.to_string())
+    })
+    .await?
+    .map(Json)
+    .ok_or(ApiError::NotFound)
 }
 
 /// The `venue` filter, if given.

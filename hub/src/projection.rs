@@ -1,11 +1,13 @@
-//! The hub's read models (tickets, orders, payments, payment methods, refunds per venue), kept by
-//! projecting each stored event in the same transaction that stores it, so the models never run
-//! ahead of or behind the ledger.
+//! The hub's read models (tickets, orders, payments, payment methods, refunds and shows per venue),
+//! kept by projecting each stored event in the same transaction that stores it, so the models never
+//! run ahead of or behind the ledger.
 
 use rusqlite::{Transaction, params};
 
 use tix_core::events::DomainEvent;
 use tix_sync::protocol::Envelope;
+
+mod shows;
 
 /// Updates the read models from one stored event.
 pub(crate) fn project(txn: &Transaction<'_>, envelope: &Envelope) -> rusqlite::Result<()> {
@@ -47,6 +49,9 @@ pub(crate) fn project(txn: &Transaction<'_>, envelope: &Envelope) -> rusqlite::R
                 o.version as i64,
                 at,
             ])?;
+            if let Some(part) = &o.show {
+                shows::order_created(txn, venue, o.id, part, at)?;
+            }
         }
         DomainEvent::OrderCancelled(o) => {
             txn.prepare_cached(
@@ -54,6 +59,9 @@ pub(crate) fn project(txn: &Transaction<'_>, envelope: &Envelope) -> rusqlite::R
                  WHERE venue = ?1 AND id = ?2",
             )?
             .execute(params![venue, o.id.to_string(), o.version as i64, at])?;
+            if o.show.is_some() {
+                shows::order_cancelled(txn, venue, o.id, at)?;
+            }
         }
         DomainEvent::OrderCompleted(o) => {
             txn.prepare_cached(
@@ -68,6 +76,9 @@ pub(crate) fn project(txn: &Transaction<'_>, envelope: &Envelope) -> rusqlite::R
                 at,
                 o.payment_id.to_string()
             ])?;
+            if o.show.is_some() {
+                shows::order_completed(txn, venue, o.id, at)?;
+            }
         }
         DomainEvent::PaymentCreated(p) => {
             txn.prepare_cached(
@@ -99,10 +110,17 @@ pub(crate) fn project(txn: &Transaction<'_>, envelope: &Envelope) -> rusqlite::R
                 r.amount_cents,
                 at
             ])?;
+            shows::refunded(txn, venue, r.order_id, r.amount_cents, at)?;
         }
+        DomainEvent::ShowCreated(s) => shows::created(txn, venue, s, at)?,
+        DomainEvent::ShowSeats(s) => shows::seats(txn, venue, s, at)?,
+        DomainEvent::ShowUpdated(s) => shows::updated(txn, venue, s, at)?,
         // Users stay at their venue (the hub keeps only the event); expiry shows up as the order's
         // cancellation that follows it.
         DomainEvent::UserCreated(_) | DomainEvent::ExpirationComplete(_) => {}
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,4 +1,6 @@
 //! The hub's SQLite schema: the event log, the read models built from it, and the quarantine.
+//! Every table is created if missing, so an older hub database gains the newer read models. The
+//! shows' tables start empty there, which is right: a hub without them could not read show events.
 
 use rusqlite::Connection;
 
@@ -87,6 +89,60 @@ CREATE TABLE IF NOT EXISTS refunds (
     PRIMARY KEY (venue, payment_id)
 ) WITHOUT ROWID;
 
+-- A venue's shows: the details the hub keeps of each. `seat_rows` counts the rows of `show:seats`
+-- events counted so far, so each row adds its seats to the capacities once.
+CREATE TABLE IF NOT EXISTS shows (
+    venue      TEXT    NOT NULL,
+    id         TEXT    NOT NULL,
+    title      TEXT    NOT NULL,
+    starts_at  TEXT    NOT NULL,
+    status     TEXT    NOT NULL,
+    version    INTEGER NOT NULL,
+    seat_rows  INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    PRIMARY KEY (venue, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS shows_by_start ON shows (venue, starts_at);
+
+-- A show's price categories, by their index in the show's list, with the units of each held by
+-- open orders and sold, and the money paid for them less refunds.
+CREATE TABLE IF NOT EXISTS show_categories (
+    venue         TEXT    NOT NULL,
+    show_id       TEXT    NOT NULL,
+    idx           INTEGER NOT NULL,
+    name          TEXT    NOT NULL,
+    price         REAL    NOT NULL,
+    capacity      INTEGER NOT NULL,
+    held          INTEGER NOT NULL,
+    sold          INTEGER NOT NULL,
+    revenue_cents INTEGER NOT NULL,
+    PRIMARY KEY (venue, show_id, idx)
+) WITHOUT ROWID;
+
+-- The orders of shows and where each stands (created, cancelled, complete, refunded): every rule
+-- moves an order only from the state it expects, so the counts move once per order.
+CREATE TABLE IF NOT EXISTS show_orders (
+    venue      TEXT    NOT NULL,
+    id         TEXT    NOT NULL,
+    show_id    TEXT    NOT NULL,
+    status     TEXT    NOT NULL,
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    PRIMARY KEY (venue, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS show_orders_by_show ON show_orders (venue, show_id, status);
+
+-- What each show order holds, per category: how many units and their price in cents.
+CREATE TABLE IF NOT EXISTS show_order_lines (
+    venue        TEXT    NOT NULL,
+    order_id     TEXT    NOT NULL,
+    idx          INTEGER NOT NULL,
+    tickets      INTEGER NOT NULL,
+    amount_cents INTEGER NOT NULL,
+    PRIMARY KEY (venue, order_id, idx)
+) WITHOUT ROWID;
+
 -- What was refused, kept for an operator to look at rather than dropped.
 CREATE TABLE IF NOT EXISTS quarantine (
     id          INTEGER PRIMARY KEY,
@@ -148,4 +204,37 @@ pub fn open_reader(path: &std::path::Path) -> rusqlite::Result<Connection> {
     )?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_from_before_the_shows_gains_their_tables_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.sqlite3");
+        let old = open_writer(&path).unwrap();
+        old.execute_batch(
+            "DROP TABLE shows; DROP TABLE show_categories; DROP TABLE show_orders;
+             DROP TABLE show_order_lines;
+             INSERT INTO refunds VALUES ('venue-a', 'p', 'o', 'cash', 100, 1);",
+        )
+        .unwrap();
+        drop(old);
+        let conn = open_writer(&path).unwrap();
+        let tables: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN
+                    ('shows', 'show_categories', 'show_orders', 'show_order_lines')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 4);
+        let refunds: i64 = conn
+            .query_row("SELECT COUNT(*) FROM refunds", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(refunds, 1);
+    }
 }

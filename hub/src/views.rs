@@ -161,6 +161,102 @@ pub fn orders(
     rows.collect()
 }
 
+/// A venue's shows, soonest first, each with its categories; `None` if the hub does not know the
+/// venue.
+pub fn shows(
+    conn: &Connection,
+    venue: &str,
+    limit: u64,
+    offset: u64,
+) -> rusqlite::Result<Option<Vec<Value>>> {
+    if !known_venue(conn, venue)? {
+        return Ok(None);
+    }
+    let ids: Vec<String> = conn
+        .prepare_cached(
+            "SELECT id FROM shows WHERE venue = ?1 ORDER BY starts_at, id LIMIT ?2 OFFSET ?3",
+        )?
+        .query_map(params![venue, limit as i64, offset as i64], |row| {
+            row.get(0)
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut shows = Vec::with_capacity(ids.len());
+    for id in ids {
+        shows.extend(show(conn, venue, &id)?);
+    }
+    Ok(Some(shows))
+}
+
+/// One show of a venue with its categories: capacity, held, sold, available and revenue (paid
+/// less refunded) of each, and the show's revenue.
+pub fn show(conn: &Connection, venue: &str, id: &str) -> rusqlite::Result<Option<Value>> {
+    let show = conn
+        .prepare_cached(
+            "SELECT title, starts_at, status, version FROM shows WHERE venue = ?1 AND id = ?2",
+        )?
+        .query_row(params![venue, id], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, i64>(3)?,
+            ))
+        })
+        .optional()?;
+    let Some((title, starts_at, status, version)) = show else {
+        return Ok(None);
+    };
+    let mut revenue_cents = 0;
+    let categories = conn
+        .prepare_cached(
+            "SELECT name, price, capacity, held, sold, revenue_cents FROM show_categories
+             WHERE venue = ?1 AND show_id = ?2 ORDER BY idx",
+        )?
+        .query_map(params![venue, id], |row| {
+            let (capacity, held, sold): (i64, i64, i64) = (row.get(2)?, row.get(3)?, row.get(4)?);
+            let revenue: i64 = row.get(5)?;
+            Ok((
+                revenue,
+                json!({
+                    "name": row.get::<_, String>(0)?,
+                    "price": row.get::<_, f64>(1)?,
+                    "capacity": capacity,
+                    "held": held,
+                    "sold": sold,
+                    "available": capacity - held - sold,
+                    "revenue": money(revenue),
+                }),
+            ))
+        })?
+        .map(|category| {
+            category.map(|(revenue, json)| {
+                revenue_cents += revenue;
+                json
+            })
+        })
+        .collect::<rusqlite::Result<Vec<Value>>>()?;
+    Ok(Some(json!({
+        "venue": venue,
+        "id": id,
+        "title": title,
+        "startsAt": starts_at,
+        "status": status,
+        "version": version,
+        "categories": categories,
+        "revenue": money(revenue_cents),
+    })))
+}
+
+fn known_venue(conn: &Connection, venue: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT 1 FROM venues WHERE venue = ?1")?
+        .exists([venue])
+}
+
+/// Cents as the hub's other amounts are shown: a number of the currency's units.
+fn money(cents: i64) -> f64 {
+    cents as f64 / 100.0
+}
+
 /// Refused messages, newest first, with what of their payload was kept.
 pub fn quarantine(conn: &Connection, limit: u64) -> rusqlite::Result<Vec<Value>> {
     let mut stmt = conn.prepare_cached(

@@ -50,6 +50,17 @@ pub(crate) fn start_hub(db: &Path, broker: &Broker) -> Served {
 /// Starts a venue node on `data_dir` syncing through `broker_url`; with `keep` the outbox is kept
 /// after sync, so the checker can compare every event.
 pub(crate) fn start_node(data_dir: &Path, venue: &str, broker_url: &str, keep: bool) -> Served {
+    start_node_with(data_dir, venue, broker_url, keep, Vec::new())
+}
+
+/// Like `start_node`, with `env` set for the node (`TIX_FIRST_USER_IS_STAFF`, ...).
+pub(crate) fn start_node_with(
+    data_dir: &Path,
+    venue: &str,
+    broker_url: &str,
+    keep: bool,
+    env: Vec<(String, String)>,
+) -> Served {
     let mut args = vec![
         "--venue-id".to_owned(),
         venue.to_owned(),
@@ -64,6 +75,7 @@ pub(crate) fn start_node(data_dir: &Path, venue: &str, broker_url: &str, keep: b
     }
     let options = NodeOptions {
         args,
+        env,
         ..NodeOptions::default()
     };
     tix_tests::start_node(workspace_binary("tix-node"), data_dir, &options)

@@ -15,6 +15,7 @@ mod idle;
 mod load;
 mod mqtt;
 mod restore;
+mod shows;
 
 /// Held by each scenario for its whole run.
 pub(crate) static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
