@@ -43,7 +43,8 @@ pub(crate) fn project(txn: &Transaction<'_>, envelope: &Envelope) -> rusqlite::R
                 o.id.to_string(),
                 o.user_id.to_string(),
                 o.ticket.id.to_string(),
-                o.ticket.price,
+                // What the order costs: a show order's total, a listing's price.
+                o.show.as_ref().map_or(o.ticket.price, |part| part.total),
                 o.status.as_str(),
                 o.expires_at,
                 o.version as i64,

@@ -397,3 +397,19 @@ fn seed_orders_and_their_refunds_leave_the_shows_alone() {
     apply(&mut conn, &[seed_order, seed_paid, refunded(4, 2_000)]);
     assert_eq!(snapshot(&conn), before);
 }
+
+#[test]
+fn the_chains_sales_count_a_show_orders_total_not_its_first_ticket() {
+    let (_dir, mut conn) = open();
+    apply(
+        &mut conn,
+        &[
+            show_created(),
+            created(1, THREE_STALLS),
+            completed(1, THREE_STALLS),
+        ],
+    );
+    let sales = crate::views::sales(&conn).unwrap();
+    assert_eq!(sales["venues"][0]["ordersComplete"], 1);
+    assert_eq!(sales["venues"][0]["revenue"].as_f64(), Some(135.0));
+}
