@@ -8,9 +8,11 @@
 //! The shows service follows the orders' events to keep counts and seat states. This module never
 //! reads the clock.
 
+mod check;
 mod csv_map;
 mod draft;
 mod layout;
+mod seat_map;
 mod store;
 
 use serde::{Deserialize, Serialize};

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::draft::{Categories, Check};
+use super::check::{Categories, Check};
 use crate::events::{Seat, SeatRow};
 
 const HEADER: [&str; 6] = ["section", "row", "seat", "category", "x", "y"];

@@ -273,21 +273,18 @@ fn seat_map_json(map: &SeatMap) -> Value {
             .enumerate()
             .map(|(i, seat)| {
                 let index = map_row.first_unit + i as u32;
-                let mut entry = json!([
-                    show.id.unit(index),
-                    seat.name,
-                    seat.x,
-                    seat.y,
-                    seat.category,
-                    state_of(index)
-                ]);
+                let mut entry = vec![
+                    json!(show.id.unit(index)),
+                    json!(seat.name),
+                    json!(seat.x),
+                    json!(seat.y),
+                    json!(seat.category),
+                    json!(state_of(index)),
+                ];
                 if !seat.flags.is_empty() {
-                    entry
-                        .as_array_mut()
-                        .expect("an array")
-                        .push(json!(seat.flags));
+                    entry.push(json!(seat.flags));
                 }
-                entry
+                Value::Array(entry)
             })
             .collect();
         let row = json!({"name": map_row.row.name, "seats": seats});

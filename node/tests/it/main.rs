@@ -11,6 +11,7 @@ mod orders;
 mod payment_crashes;
 mod payments;
 mod search;
+mod show_rush;
 mod shows;
 mod sign_in_abuse;
 mod slow_clients;
