@@ -72,7 +72,7 @@ async fn run(cli: Cli) -> Result<bool> {
         Command::Search(args) => search::run(args, &mut harness, data_dir.path()).await,
         Command::Pages(args) => pages::run(args, &mut harness).await,
         Command::List(args) => list::run(args, &mut harness).await,
-        Command::Onsale(args) => onsale::run(args, &mut harness).await,
+        Command::Onsale(args) => onsale::run(args, &mut harness, data_dir.path()).await,
     };
     // Stop the node before its data dir goes away (when `data_dir` drops).
     harness.shutdown().await;

@@ -2,21 +2,27 @@
 //! and thousands of parties of 1 to 4 ask for the best available at the same moment, over many
 //! connections. Reports the time to sell out, orders/s and seats/s, the latency of the answers,
 //! requests per ticket sold and the share of parties seated together, with `GET /hello` for
-//! scale; checks that no seat was sold twice and that the node's counts and seat map agree with
-//! the answers.
+//! scale; checks that no seat was sold twice and that the node's counts and seat map, and the
+//! hub's read model (the node syncs to a hub through Mosquitto, as a venue does), agree with the
+//! answers.
 
 use std::collections::{HashMap, HashSet};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use rusqlite::{Connection, OpenFlags};
 use serde_json::{Value, json};
+use tix_tests::broker::{Broker, SHIPPED_MAX_QUEUED};
+use tokio::task::block_in_place;
 
 use crate::cli::OnsaleArgs;
 use crate::client::connect_all;
 use crate::load::{self, run_workers};
 use crate::node::Harness;
+use crate::sync::{HUB_TOKEN, VENUE, node_last_seq, wait_for_hub};
 
 /// How long `/hello` is measured before the rush.
 const HELLO: Duration = Duration::from_secs(3);
@@ -34,8 +40,30 @@ struct Answer {
 }
 
 /// Runs the rush; `Ok(false)` when a check fails.
-pub(crate) async fn run(args: &OnsaleArgs, harness: &mut Harness) -> Result<bool> {
-    harness.set_extra_args(vec!["--first-user-is-staff".to_owned()]);
+pub(crate) async fn run(args: &OnsaleArgs, harness: &mut Harness, dir: &Path) -> Result<bool> {
+    let hub_bin = std::env::current_exe()?.with_file_name("tix-hub");
+    if !hub_bin.is_file() {
+        bail!("no hub binary at {}", hub_bin.display());
+    }
+    // Anonymous on loopback, as in `sync`: the hub is here to be compared, not measured.
+    let broker = block_in_place(|| Broker::spawn_anonymous(SHIPPED_MAX_QUEUED))?;
+    let hub_db = dir.join("hub.sqlite3");
+    let _hub = block_in_place(|| {
+        tix_tests::spawn_hub(
+            &hub_bin,
+            &hub_db,
+            &broker.anonymous_url(),
+            HUB_TOKEN,
+            Duration::from_secs(60),
+        )
+    })?;
+    harness.set_extra_args(vec![
+        "--first-user-is-staff".to_owned(),
+        "--venue-id".into(),
+        VENUE.into(),
+        "--mqtt-url".into(),
+        broker.anonymous_url(),
+    ]);
     let addr = harness.start().await?.addr();
     // The first account is staff: it signs up alone, before the parties' accounts.
     let staff = load::sign_up(addr, vec!["staff@bench.test".to_owned()])
@@ -79,7 +107,52 @@ pub(crate) async fn run(args: &OnsaleArgs, harness: &mut Harness) -> Result<bool
 
     let answers = rush(addr, args, &show_id, &buyers).await?;
     report(args, &hello, &answers, total)?;
-    check(&mut conn, &show_id, &answers).await
+    let node_ok = check(&mut conn, &show_id, &answers).await?;
+    let synced = wait_for_hub(&hub_db, node_last_seq(addr).await?).await?;
+    let hub_ok = check_hub(&mut conn, &hub_db, &show_id, synced).await?;
+    Ok(node_ok && hub_ok)
+}
+
+/// The hub's counts per category, once it has every event, against the node's.
+async fn check_hub(
+    conn: &mut crate::client::Conn,
+    hub_db: &Path,
+    show_id: &str,
+    synced: Duration,
+) -> Result<bool> {
+    let show = conn
+        .get(&format!("/api/shows/{show_id}"), None)
+        .await?
+        .json()?;
+    let db = Connection::open_with_flags(hub_db, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let mut ok = true;
+    println!(
+        "hub:      caught up {:.2} s after the rush's last answer",
+        synced.as_secs_f64()
+    );
+    for category in show["categories"].as_array().context("categories")? {
+        let name = category["name"].as_str().unwrap_or_default();
+        let hub: Option<(i64, i64, i64)> = db
+            .query_row(
+                "SELECT capacity, held, sold FROM show_categories
+                 WHERE venue = ?1 AND show_id = ?2 AND name = ?3",
+                rusqlite::params![VENUE, show_id, name],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .ok();
+        let node = (
+            category["capacity"].as_i64().unwrap_or(-1),
+            category["held"].as_i64().unwrap_or(-1),
+            category["sold"].as_i64().unwrap_or(-1),
+        );
+        let same = hub == Some(node);
+        ok &= same;
+        println!(
+            "          {name}: hub (capacity, held, sold) {hub:?}, node {node:?}: {}",
+            if same { "equal" } else { "MISMATCH" }
+        );
+    }
+    Ok(ok)
 }
 
 /// Every party asks at once (as fast as the connections go), each once, and once more with
@@ -204,6 +277,7 @@ fn report(args: &OnsaleArgs, hello: &load::Stats, answers: &[Answer], total: usi
         .map(|a| tickets_of(a.order.as_ref().expect("placed")).len())
         .sum();
     let sold_out_at = placed.iter().map(|a| a.at).max().unwrap_or_default();
+    let last_answer = answers.iter().map(|a| a.at).max().unwrap_or_default();
     let failed = answers
         .iter()
         .filter(|a| a.status == 0 || a.status >= 500)
@@ -243,6 +317,12 @@ fn report(args: &OnsaleArgs, hello: &load::Stats, answers: &[Answer], total: usi
         quantile(0.99),
         answers.len(),
         failed
+    );
+    println!(
+        "answers:  {} in {:.2} s ({:.0} answers/s; a refusal once a category is gone is answered from a read)",
+        answers.len(),
+        last_answer.as_secs_f64(),
+        answers.len() as f64 / last_answer.as_secs_f64().max(1e-9)
     );
     println!(
         "requests: {} from {} parties ({:.2} each) for {sold} tickets: {:.2} per ticket sold, {:.2} per order placed",

@@ -22,8 +22,8 @@ use crate::cli::SyncArgs;
 use crate::load;
 use crate::node::Harness;
 
-const VENUE: &str = "bench-venue";
-const HUB_TOKEN: &str = "bench-token-0123456789abcdef";
+pub(crate) const VENUE: &str = "bench-venue";
+pub(crate) const HUB_TOKEN: &str = "bench-token-0123456789abcdef";
 /// Longest a catch-up may take before the benchmark gives up.
 const CATCH_UP_LIMIT: Duration = Duration::from_secs(30 * 60);
 /// Orders placed after the hub is gone and before the broker goes, so that events are outstanding.
@@ -45,7 +45,7 @@ fn hub_last_seq(db: &Path) -> Result<u64> {
     Ok(seq.unwrap_or(0) as u64)
 }
 
-async fn node_last_seq(addr: SocketAddr) -> Result<u64> {
+pub(crate) async fn node_last_seq(addr: SocketAddr) -> Result<u64> {
     let health = crate::node::health_once(addr).await?;
     health["events"]["lastSeq"]
         .as_u64()
@@ -72,7 +72,7 @@ async fn wait_for_search(addr: SocketAddr) -> Result<Duration> {
 }
 
 /// Waits until the hub holds `target`; returns how long that took.
-async fn wait_for_hub(db: &Path, target: u64) -> Result<Duration> {
+pub(crate) async fn wait_for_hub(db: &Path, target: u64) -> Result<Duration> {
     let started = Instant::now();
     while hub_last_seq(db)? < target {
         if started.elapsed() > CATCH_UP_LIMIT {

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use tix_core::ids::{OrderId, ShowId, TicketId, UserId};
-use tix_core::orders::{Order, OrdersStore, Pick, ShowPlacing};
+use tix_core::orders::{self, Order, OrdersStore, Pick, ShowPlacing};
 use tix_core::reactions::Service;
 use tix_core::shows::{self, Show, ShowDraft, ShowEdit, ShowStatus, ShowsStore};
 
@@ -113,6 +113,9 @@ pub(crate) async fn order(
     show: ShowId,
     pick: Pick,
 ) -> Result<Order, ApiError> {
+    if let Some(refusal) = gone(state, show, &pick)? {
+        return Err(refusal.into());
+    }
     let staff = state.stores.auth.get(buyer)?.is_some_and(|user| user.staff);
     let placing = ShowPlacing {
         id: OrderId(state.ids.next(state.clock.now())),
@@ -127,6 +130,39 @@ pub(crate) async fn order(
             OrdersStore::place_show(unit, placing, context.now, context.lock_ttl)
         })
         .await??)
+}
+
+/// Refuses from a read, without queueing for the writer, a party asking for more than is left of
+/// a category of a show that is selling: once a category is gone, most of an on-sale rush asks
+/// for what no longer exists. The writer decides everything else, and again what passes here.
+fn gone(state: &AppState, id: ShowId, pick: &Pick) -> Result<Option<orders::Error>, ApiError> {
+    let Pick::Best {
+        category, quantity, ..
+    } = pick
+    else {
+        return Ok(None);
+    };
+    let Some(show) = state.stores.orders.show(id)? else {
+        return Ok(None);
+    };
+    let selling = shows::selling(
+        show.status,
+        show.on_sale_at,
+        show.off_sale_at,
+        state.clock.now(),
+    );
+    let entry = show.categories.iter().find(|c| &c.name == category);
+    Ok(match entry {
+        Some(entry)
+            if selling.is_ok() && *quantity <= show.max_per_order && entry.free < *quantity =>
+        {
+            Some(orders::Error::NotEnough {
+                category: category.clone(),
+                available: entry.free,
+            })
+        }
+        _ => None,
+    })
 }
 
 /// A plan's problems as the contract's field errors; a message that is not a sentence of its own
