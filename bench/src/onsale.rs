@@ -272,6 +272,16 @@ fn report(args: &OnsaleArgs, hello: &load::Stats, answers: &[Answer], total: usi
         latencies[index].as_secs_f64() * 1000.0
     };
     let placed: Vec<&Answer> = answers.iter().filter(|a| a.order.is_some()).collect();
+    let mut placed_latencies: Vec<Duration> = placed.iter().map(|a| a.latency).collect();
+    placed_latencies.sort_unstable();
+    let placed_quantile = |p: f64| -> f64 {
+        if placed_latencies.is_empty() {
+            return f64::NAN;
+        }
+        let last = placed_latencies.len();
+        let index = ((p * last as f64).ceil() as usize).clamp(1, last) - 1;
+        placed_latencies[index].as_secs_f64() * 1000.0
+    };
     let sold: usize = placed
         .iter()
         .map(|a| tickets_of(a.order.as_ref().expect("placed")).len())
@@ -317,6 +327,11 @@ fn report(args: &OnsaleArgs, hello: &load::Stats, answers: &[Answer], total: usi
         quantile(0.99),
         answers.len(),
         failed
+    );
+    println!(
+        "placed:   p50 {:.2} ms  p99 {:.2} ms  (the answers that placed an order)",
+        placed_quantile(0.50),
+        placed_quantile(0.99)
     );
     println!(
         "answers:  {} in {:.2} s ({:.0} answers/s; a refusal once a category is gone is answered from a read)",

@@ -3,6 +3,7 @@
 //! other stores, without holding up the node's start (queries answer "warming up" meanwhile).
 
 mod availability;
+mod dates;
 mod engine;
 mod query;
 mod schema;

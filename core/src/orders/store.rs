@@ -171,25 +171,8 @@ impl OrdersStore {
                     replicas.insert(t.id.as_bytes().as_slice(), encode(&replica).as_slice())?;
                 }
             }
-            DomainEvent::ExpirationComplete(e) => {
-                let mut orders = unit.txn().open_table(ORDERS)?;
-                let expired = match load(&orders, e.order_id)? {
-                    Some(order)
-                        if matches!(
-                            order.status,
-                            OrderStatus::Created | OrderStatus::AwaitingPayment
-                        ) =>
-                    {
-                        Some(release(unit, &mut orders, order)?)
-                    }
-                    // Already cancelled or paid: expiring it says nothing.
-                    _ => None,
-                };
-                drop(orders);
-                if let Some(order) = expired {
-                    unit.emit(DomainEvent::OrderCancelled(cancelled(&order)));
-                }
-            }
+            // Already cancelled or paid: expiring it says nothing.
+            DomainEvent::ExpirationComplete(e) => release_if_open(unit, e.order_id)?,
             DomainEvent::PaymentCreated(p) => {
                 let mut orders = unit.txn().open_table(ORDERS)?;
                 let paid = match load(&orders, p.order_id)? {
@@ -292,6 +275,28 @@ fn release(
     Ok(order)
 }
 
+/// Cancels an order that is still open (created, awaiting payment), giving its tickets back and
+/// emitting `order:cancelled`; an order already cancelled or paid is left alone.
+fn release_if_open(unit: &mut Unit, id: OrderId) -> Result<(), redb::Error> {
+    let mut orders = unit.txn().open_table(ORDERS)?;
+    let released = match load(&orders, id)? {
+        Some(order)
+            if matches!(
+                order.status,
+                OrderStatus::Created | OrderStatus::AwaitingPayment
+            ) =>
+        {
+            Some(release(unit, &mut orders, order)?)
+        }
+        _ => None,
+    };
+    drop(orders);
+    if let Some(order) = released {
+        unit.emit(DomainEvent::OrderCancelled(cancelled(&order)));
+    }
+    Ok(())
+}
+
 /// Cancels every open order of a cancelled show, giving its units back.
 fn release_show(unit: &mut Unit, show: ShowId) -> Result<(), redb::Error> {
     let open: Vec<Vec<u8>> = {
@@ -306,23 +311,10 @@ fn release_show(unit: &mut Unit, show: ShowId) -> Result<(), redb::Error> {
             .collect::<Result<_, _>>()?
     };
     for id in open {
-        let mut orders = unit.txn().open_table(ORDERS)?;
-        let id = OrderId::from_bytes(id.try_into().expect("order ids are 12 bytes"));
-        let released = match load(&orders, id)? {
-            Some(order)
-                if matches!(
-                    order.status,
-                    OrderStatus::Created | OrderStatus::AwaitingPayment
-                ) =>
-            {
-                Some(release(unit, &mut orders, order)?)
-            }
-            _ => None,
-        };
-        drop(orders);
-        if let Some(order) = released {
-            unit.emit(DomainEvent::OrderCancelled(cancelled(&order)));
-        }
+        release_if_open(
+            unit,
+            OrderId::from_bytes(id.try_into().expect("order ids are 12 bytes")),
+        )?;
     }
     Ok(())
 }

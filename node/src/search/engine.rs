@@ -18,6 +18,7 @@ use tix_core::tickets::{Ticket, TicketDetails};
 use tix_core::time::Millis;
 
 use super::Shared;
+use super::dates::date_words;
 use super::schema::{self, Fields};
 use crate::clock::Clock;
 use crate::stores::Stores;
@@ -345,50 +346,13 @@ fn document(fields: &Fields, ticket: &Ticket) -> TantivyDocument {
 /// The searchable text of a ticket's details: show, venue, seat, and the start as words ("friday
 /// december 31 2026"), so that a buyer can type the day. Days are UTC days.
 fn details_text(details: &TicketDetails) -> String {
-    const DAYS: [&str; 7] = [
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "monday",
-        "tuesday",
-        "wednesday",
-    ];
-    const MONTHS: [&str; 12] = [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ];
     let mut text: Vec<String> = [&details.show, &details.venue, &details.seat]
         .into_iter()
         .flatten()
         .cloned()
         .collect();
-    if let Some(start) = details.starts_at.as_deref()
-        && let Some(at) = Millis::parse_iso(start)
-    {
-        let day = at.0 / 86_400_000;
-        text.push(DAYS[(day % 7) as usize].to_owned());
-        // "2026-12-31T...": year, month and day of month from the ISO form.
-        let (year, month, mday) = (&start[0..4], &start[5..7], &start[8..10]);
-        if let Ok(m) = month.parse::<usize>()
-            && (1..=12).contains(&m)
-        {
-            text.push(format!(
-                "{} {} {year}",
-                MONTHS[m - 1],
-                mday.trim_start_matches('0')
-            ));
-        }
+    if let Some(at) = details.starts_at.as_deref().and_then(Millis::parse_iso) {
+        text.extend(date_words(at));
     }
     text.join(" ")
 }
@@ -412,7 +376,7 @@ mod tests {
         };
         assert_eq!(
             details_text(&details),
-            "Blue Note Main Hall Row F friday december 4 2026"
+            "Blue Note Main Hall Row F friday december 12 04 4 2026"
         );
         assert_eq!(details_text(&TicketDetails::default()), "");
     }

@@ -9,7 +9,7 @@ use tantivy::tokenizer::{
 };
 
 /// Bumped whenever the fields or the tokenizer change: an index of another version is rebuilt.
-pub(crate) const VERSION: u32 = 3;
+pub(crate) const VERSION: u32 = 4;
 /// The tokenizer of every text field: words, lowercased, accents folded ("Zoë" finds "zoe").
 pub(crate) const TOKENIZER: &str = "tix_words";
 /// Name of the listing field (collectors find fast fields by name).

@@ -88,6 +88,26 @@ async fn a_show_is_put_on_sale_and_its_tickets_ordered_paid_refunded_and_release
     let listed = node.client().get("/api/shows").await;
     assert_eq!(listed.body.as_array().unwrap().len(), 1);
     assert_eq!(listed.body[0]["id"], show_id.as_str());
+    // Found by its words and its date's (2030-12-04 is a Wednesday), not by others.
+    for (q, found) in [
+        ("jazz wed", 1),
+        ("FRIDAY main", 1),
+        ("2030-12-04", 1),
+        ("dec 4", 1),
+        ("rock", 0),
+        ("jazz thursday", 0),
+    ] {
+        let hits = node
+            .client()
+            .get(&format!("/api/shows?q={}", q.replace(' ', "+")))
+            .await;
+        assert_eq!(
+            hits.body.as_array().map(Vec::len),
+            Some(found),
+            "q={q}: {}",
+            hits.text
+        );
+    }
 
     // Four together: the hand-placed seat ranks 1 but stands alone, so a Circle row it is.
     let order = buyer
