@@ -439,6 +439,8 @@ fn mark(unit: &Unit, show: ShowId, units: &[u32], free: bool) -> Result<(), redb
         return Ok(());
     };
     let layout = replica.layout();
+    // Seats are grouped by row, so that a party's row is read, re-indexed and written once.
+    let mut rows: std::collections::BTreeMap<u32, Vec<u32>> = std::collections::BTreeMap::new();
     for &index in units {
         if let Some(area) = layout.area_of(index) {
             let key = place_key(show, area.category, index);
@@ -448,19 +450,25 @@ fn mark(unit: &Unit, show: ShowId, units: &[u32], free: bool) -> Result<(), redb
             } else {
                 places.remove(key.as_slice())?;
             }
-            continue;
+        } else if let Some(row) = row_of(unit, show, index)? {
+            rows.entry(row).or_default().push(index);
         }
-        let Some(row) = row_of(unit, show, index)? else {
-            continue;
-        };
+    }
+    for (row, indexes) in rows {
         let mut state = load_row(unit, show, row)?;
-        let position = (index - state.first_unit) as usize;
-        if position >= state.seats.len() || state.seats[position].free == free {
+        let positions: Vec<usize> = indexes
+            .iter()
+            .map(|index| (index - state.first_unit) as usize)
+            .filter(|&p| p < state.seats.len() && state.seats[p].free != free)
+            .collect();
+        if positions.is_empty() {
             continue;
         }
         let mut runs = unit.txn().open_table(RUNS)?;
         file_runs(&mut runs, show, row, &state, false)?;
-        state.seats[position].free = free;
+        for position in positions {
+            state.seats[position].free = free;
+        }
         file_runs(&mut runs, show, row, &state, true)?;
         unit.txn()
             .open_table(ROW_STATES)?
