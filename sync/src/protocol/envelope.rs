@@ -185,6 +185,7 @@ mod tests {
                     ticket: TicketIdRef {
                         id: "5f8d0d55b54764421b7156ca".parse().unwrap(),
                     },
+                    show: None,
                 }),
             },
         }
