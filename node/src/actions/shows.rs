@@ -132,6 +132,44 @@ pub(crate) async fn order(
         .await??)
 }
 
+/// One ticket of an order of a show, as buyers and staff see it.
+pub(crate) struct SeatLine {
+    pub(crate) id: tix_core::ids::TicketId,
+    /// The area's name, or section, row and seat.
+    pub(crate) seat: String,
+    pub(crate) category: String,
+    pub(crate) price: f64,
+}
+
+/// The tickets of an order of a show, with their seats and categories (empty for a listing).
+pub(crate) fn seat_lines(stores: &crate::stores::Stores, order: &Order) -> Vec<SeatLine> {
+    let Some(part) = &order.show else {
+        return Vec::new();
+    };
+    let show = stores.shows.get(part.id).ok().flatten();
+    part.tickets
+        .iter()
+        .map(|t| {
+            let (seat, category) = match &show {
+                Some(show) => (
+                    stores.shows.unit_label(show, t.index).unwrap_or_default(),
+                    show.categories
+                        .get(usize::from(t.category))
+                        .map(|c| c.name.clone())
+                        .unwrap_or_default(),
+                ),
+                None => (String::new(), String::new()),
+            };
+            SeatLine {
+                id: t.id,
+                seat,
+                category,
+                price: t.price,
+            }
+        })
+        .collect()
+}
+
 /// Refuses from a read, without queueing for the writer, a party asking for more than is left of
 /// a category of a show that is selling: once a category is gone, most of an on-sale rush asks
 /// for what no longer exists. The writer decides everything else, and again what passes here.

@@ -99,23 +99,9 @@ pub(super) fn order_json(stores: &Stores, order: &Order) -> Value {
         "id": order.id,
     });
     if let Some(part) = &order.show {
-        let show = stores.shows.get(part.id).ok().flatten();
-        let tickets: Vec<Value> = part
-            .tickets
-            .iter()
-            .map(|t| {
-                let (label, category) = match &show {
-                    Some(show) => (
-                        stores.shows.unit_label(show, t.index).unwrap_or_default(),
-                        show.categories
-                            .get(usize::from(t.category))
-                            .map(|c| c.name.clone())
-                            .unwrap_or_default(),
-                    ),
-                    None => (String::new(), String::new()),
-                };
-                json!({"id": t.id, "price": price_json(t.price), "category": category, "seat": label})
-            })
+        let tickets: Vec<Value> = actions::shows::seat_lines(stores, order)
+            .into_iter()
+            .map(|t| json!({"id": t.id, "price": price_json(t.price), "category": t.category, "seat": t.seat}))
             .collect();
         json["show"] = json!(part.id);
         json["tickets"] = Value::Array(tickets);

@@ -39,7 +39,10 @@ struct OrderPage {
     id: OrderId,
     ticket_id: String,
     title: String,
+    /// What the order costs: the ticket's price, or a show order's total.
     price: String,
+    /// An order of a show: every ticket with its seat, category and price.
+    seats: Vec<SeatRow>,
     status_label: &'static str,
     awaiting: bool,
     expires_at: String,
@@ -60,15 +63,38 @@ fn own_order(state: &AppState, buyer: &Claims, id: &str) -> Result<Order, PageEr
     }
 }
 
+/// A ticket of an order of a show, as the order page lists it.
+struct SeatRow {
+    id: String,
+    seat: String,
+    category: String,
+    price: String,
+}
+
 fn order_page(state: &AppState, visitor: &Visitor, order: &Order, problems: Problems) -> OrderPage {
+    let seats: Vec<SeatRow> = actions::shows::seat_lines(&state.stores, order)
+        .into_iter()
+        .map(|line| SeatRow {
+            id: line.id.to_string(),
+            seat: line.seat,
+            category: line.category,
+            price: money(line.price, &state.currency),
+        })
+        .collect();
     let now = state.clock.now();
     let awaiting = order.status.holds_ticket() && order.status != OrderStatus::Complete;
     let label = status_label(order, now);
     let outcome = match label {
+        "Complete" if !seats.is_empty() => {
+            "Paid, thank you. Show your ticket numbers (listed above) at the door.".into()
+        }
         "Complete" => format!(
             "Paid, thank you. Your ticket number is {}: show it at the door.",
             order.ticket.id
         ),
+        "Expired" | "Cancelled" if !seats.is_empty() => {
+            "This order ended before it was paid; its tickets went back on sale.".into()
+        }
         "Expired" => "This order expired before it was paid; the ticket went back on sale.".into(),
         "Cancelled" => "You released this ticket; it went back on sale.".into(),
         _ => String::new(),
@@ -83,7 +109,8 @@ fn order_page(state: &AppState, visitor: &Visitor, order: &Order, problems: Prob
         id: order.id,
         ticket_id: order.ticket.id.to_string(),
         title: order.ticket.title.clone(),
-        price: money(order.ticket.price, &state.currency),
+        price: money(order.total(), &state.currency),
+        seats,
         status_label: label,
         awaiting,
         expires_at: when(&order.expires_at.to_iso()),
@@ -194,8 +221,11 @@ pub(crate) async fn list(
         .iter()
         .map(|order| OrderRow {
             id: order.id,
-            title: order.ticket.title.clone(),
-            price: money(order.ticket.price, &state.currency),
+            title: match order.quantity() {
+                1 => order.ticket.title.clone(),
+                n => format!("{} ({n} tickets)", order.ticket.title),
+            },
+            price: money(order.total(), &state.currency),
             status: order.status.as_str(),
             status_label: status_label(order, now),
         })

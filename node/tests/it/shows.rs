@@ -154,6 +154,16 @@ async fn a_show_is_put_on_sale_and_its_tickets_ordered_paid_refunded_and_release
     let (status, _) = node.client().conditional_get(&map_path, Some(&etag)).await;
     assert_eq!(status, StatusCode::NOT_MODIFIED, "an unchanged map");
 
+    // The storefront's order page lists every seat and asks for the total.
+    let page = buyer.get(&format!("/orders/{}", id(&order.body))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("180.00 for 4 tickets"), "{}", page.text);
+    for ticket in tickets {
+        let seat = ticket["seat"].as_str().unwrap();
+        assert!(page.text.contains(seat), "{seat} is not on the order page");
+    }
+    assert!(page.text.contains("Pay $180.00"), "{}", page.text);
+
     // Paid by card for the total, once: the four are sold.
     let paid = buyer
         .post(
