@@ -11,6 +11,7 @@ mod csrf;
 mod frame;
 mod orders;
 mod problem;
+mod shows;
 mod stream;
 mod tickets;
 
@@ -33,6 +34,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/", get(tickets::list))
         .route("/tickets/{id}", get(tickets::show))
         .route("/tickets/{id}/buy", axum::routing::post(tickets::buy))
+        .route("/shows", get(shows::list))
+        .route("/shows/{id}", get(shows::show))
+        .route("/shows/{id}/order", axum::routing::post(shows::order))
         .route("/orders", get(orders::list))
         .route("/orders/{id}", get(orders::show))
         .route("/orders/{id}/pay", axum::routing::post(orders::pay))

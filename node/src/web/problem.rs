@@ -24,6 +24,13 @@ impl Problems {
         }
     }
 
+    /// Every problem as a general one: for a page whose forms have no field of that name.
+    pub(crate) fn all_general(mut self) -> Problems {
+        self.general
+            .extend(self.fields.drain(..).map(|(_, message)| message));
+        self
+    }
+
     /// The first problem with `field`, if any.
     pub(crate) fn field(&self, field: &str) -> Option<&str> {
         self.fields

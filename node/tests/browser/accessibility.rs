@@ -14,9 +14,27 @@ use crate::storefront::Storefront;
 async fn every_main_page_passes_axe_on_a_phone_and_a_desktop() {
     let axe = axe_source();
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(NODE, &dir, NodeOptions::default());
+    // The first account is staff, so that it can put a show on sale too.
+    let node = Node::start(
+        NODE,
+        &dir,
+        NodeOptions {
+            env: vec![("TIX_FIRST_USER_IS_STAFF".into(), "1".into())],
+            ..Default::default()
+        },
+    );
     let base = node.url("");
     let seller = node.client().user("seller@example.com").await;
+    let show = seller
+        .post(
+            "/api/shows",
+            json!({"title": "Friday Jazz", "startsAt": "2030-12-06T20:00:00Z", "hall": "Main hall",
+                   "categories": [{"name": "Standing", "price": "20.00"}, {"name": "Stalls", "price": "45.00"}],
+                   "areas": [{"name": "Floor", "category": "Standing", "capacity": 100}],
+                   "generate": [{"section": "Stalls", "category": "Stalls", "rows": 5, "seatsPerRow": 10}]}),
+        )
+        .await
+        .body;
     let ticket = seller
         .post(
             "/api/tickets",
@@ -37,6 +55,8 @@ async fn every_main_page_passes_axe_on_a_phone_and_a_desktop() {
             ("sign-in".into(), "/auth/signin".into()),
             ("sign-up".into(), "/auth/signup".into()),
             ("not-found".into(), "/no/such/page".into()),
+            ("whats-on".into(), "/shows".into()),
+            ("show".into(), format!("/shows/{}", id(&show))),
         ];
         let mut failures = Vec::new();
         for (name, path) in &pages {
@@ -69,11 +89,13 @@ async fn every_main_page_passes_axe_on_a_phone_and_a_desktop() {
             browser.click("#buy-button").await;
             browser.wait_for_text("#countdown", "Time left").await;
         }
+        let show_page = format!("/shows/{}", id(&show));
         for (name, path) in [
             ("order", None),
             ("orders", Some("/orders")),
             ("listings", Some("/my/tickets")),
             ("sell", Some("/tickets/new")),
+            ("show-signed-in", Some(show_page.as_str())),
         ] {
             if let Some(path) = path {
                 browser.goto(&format!("{base}{path}")).await;

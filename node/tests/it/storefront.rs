@@ -331,3 +331,95 @@ async fn a_kiosk_serves_only_the_pages_buying_needs() {
     assert!(!home.html.contains("Sell tickets"));
     assert!(home.html.contains("My orders"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_finds_a_show_on_whats_on_and_takes_the_best_seats_with_a_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = crate::standalone(&dir);
+    let staff = node.client().user("staff@test.com").await;
+    let seats: Vec<_> = (1..=10)
+        .map(|n| json!({"name": n.to_string(), "category": "Stalls", "x": n, "y": 0}))
+        .collect();
+    let show = staff
+        .post(
+            "/api/shows",
+            json!({"title": "Friday <Jazz>", "startsAt": "2030-12-06T20:00:00Z", "hall": "Main hall",
+                   "categories": [{"name": "Standing", "price": "20.00"}, {"name": "Stalls", "price": "30.00"}],
+                   "areas": [{"name": "Floor", "category": "Standing", "capacity": 50}],
+                   "seatMap": {"sections": [{"name": "Stalls", "rows": [{"name": "A", "seats": seats}]}]}}),
+        )
+        .await;
+    assert_eq!(show.status, StatusCode::CREATED, "{}", show.text);
+    let show_id = id(&show.body);
+
+    let mut visitor = Visitor::arrive(&node.url("")).await;
+    let whats_on = visitor.get("/shows").await;
+    assert_eq!(whats_on.status, StatusCode::OK);
+    assert!(
+        whats_on.html.contains(&format!(
+            "href=\"/shows/{show_id}\">Friday &#60;Jazz&#62;</a>"
+        )),
+        "{}",
+        whats_on.html
+    );
+    assert!(
+        whats_on.html.contains("$20.00") && whats_on.html.contains("Available"),
+        "{}",
+        whats_on.html
+    );
+    let page = visitor.get(&format!("/shows/{show_id}")).await;
+    assert!(
+        page.html.contains("Stalls: $30.00") && page.html.contains("Sign in to buy"),
+        "{}",
+        page.html
+    );
+
+    visitor.sign_up("buyer@test.com").await;
+    let path = format!("/shows/{show_id}/order");
+    let ordered = visitor
+        .post(
+            &path,
+            &[("category", "Stalls"), ("quantity", "3")],
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(ordered.status, StatusCode::SEE_OTHER, "{}", ordered.html);
+    let location = ordered.headers[LOCATION].to_str().unwrap().to_owned();
+    let order = visitor.get(&location).await;
+    assert!(
+        order.html.contains("$90.00 for 3 tickets"),
+        "{}",
+        order.html
+    );
+    for seat in [
+        "Stalls row A seat 1",
+        "Stalls row A seat 2",
+        "Stalls row A seat 3",
+    ] {
+        assert!(order.html.contains(seat), "{seat} is not on {}", order.html);
+    }
+    // Asking for more than an order may hold is answered on the show's page, beside the form.
+    let refused = visitor
+        .post(
+            &path,
+            &[("category", "Standing"), ("quantity", "11")],
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused
+            .html
+            .contains("An order holds from 1 to 10 tickets of this show"),
+        "{}",
+        refused.html
+    );
+    let now = visitor.get(&format!("/shows/{show_id}")).await;
+    assert!(
+        now.html.contains("Few left") || now.html.contains("Available"),
+        "{}",
+        now.html
+    );
+}
