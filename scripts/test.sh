@@ -79,12 +79,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 log "cargo clippy -D warnings: the LAN-only box office (no node inside)"
 cargo clippy -p tix-desktop --lib --tests --no-default-features --features custom-protocol --locked -- -D warnings
 
-# The cross-process suites start the node and hub binaries found in the target dir (building them
-# only when missing); a target dir shared with another checkout may hold older ones, so build this
-# checkout's first.
-log "cargo build: the node and hub binaries the suites start"
-cargo build -p tix-node -p tix-hub --bins --locked
-
 log "cargo test"
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT

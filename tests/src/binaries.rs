@@ -41,17 +41,20 @@ fn profile_dir() -> Result<PathBuf> {
     })
 }
 
-/// The workspace binary `name` (`tix-node`, `tix-hub`) of the running executable's profile;
-/// when missing, builds the servers there first (once per process).
+/// The workspace binary `name` (`tix-node`, `tix-hub`) of the running executable's profile,
+/// built from this checkout first (once per process). Not only when missing: a target dir shared
+/// with another checkout, as CI's is, may hold binaries built from other sources (a hub from before
+/// show events quarantined them all); cargo finds an up-to-date build in a second.
 pub fn workspace_binary(name: &str) -> PathBuf {
-    static BUILD: Mutex<()> = Mutex::new(());
+    static BUILT: Mutex<bool> = Mutex::new(false);
     let dir = profile_dir().unwrap_or_else(|e| panic!("{e:#}"));
     let path = dir.join(name);
-    let _turn = BUILD
+    let mut built = BUILT
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if !path.exists() {
+    if !*built {
         build_servers(&dir).unwrap_or_else(|e| panic!("{e:#}"));
+        *built = true;
     }
     assert!(
         path.exists(),
