@@ -22,7 +22,7 @@ use crate::cli::OnsaleArgs;
 use crate::client::connect_all;
 use crate::load::{self, run_workers};
 use crate::node::Harness;
-use crate::sync::{HUB_TOKEN, VENUE, node_last_seq, wait_for_hub};
+use crate::sync::{VENUE, node_last_seq, start_hub, venue_args, wait_for_hub};
 
 /// How long `/hello` is measured before the rush.
 const HELLO: Duration = Duration::from_secs(3);
@@ -41,29 +41,12 @@ struct Answer {
 
 /// Runs the rush; `Ok(false)` when a check fails.
 pub(crate) async fn run(args: &OnsaleArgs, harness: &mut Harness, dir: &Path) -> Result<bool> {
-    let hub_bin = std::env::current_exe()?.with_file_name("tix-hub");
-    if !hub_bin.is_file() {
-        bail!("no hub binary at {}", hub_bin.display());
-    }
     // Anonymous on loopback, as in `sync`: the hub is here to be compared, not measured.
     let broker = block_in_place(|| Broker::spawn_anonymous(SHIPPED_MAX_QUEUED))?;
-    let hub_db = dir.join("hub.sqlite3");
-    let _hub = block_in_place(|| {
-        tix_tests::spawn_hub(
-            &hub_bin,
-            &hub_db,
-            &broker.anonymous_url(),
-            HUB_TOKEN,
-            Duration::from_secs(60),
-        )
-    })?;
-    harness.set_extra_args(vec![
-        "--first-user-is-staff".to_owned(),
-        "--venue-id".into(),
-        VENUE.into(),
-        "--mqtt-url".into(),
-        broker.anonymous_url(),
-    ]);
+    let (_hub, hub_db) = start_hub(&broker, dir)?;
+    let mut args_for_node = vec!["--first-user-is-staff".to_owned()];
+    args_for_node.extend(venue_args(&broker));
+    harness.set_extra_args(args_for_node);
     let addr = harness.start().await?.addr();
     // The first account is staff: it signs up alone, before the parties' accounts.
     let staff = load::sign_up(addr, vec!["staff@bench.test".to_owned()])

@@ -6,7 +6,7 @@
 //! node's CPU does then, busy and idle: a node must sell as fast without its broker as with it.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,7 @@ use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use tokio::task::block_in_place;
 
-use tix_tests::Broker;
+use tix_tests::{Broker, Served};
 use tix_tests::broker::SHIPPED_MAX_QUEUED;
 
 use crate::cli::SyncArgs;
@@ -83,6 +83,35 @@ pub(crate) async fn wait_for_hub(db: &Path, target: u64) -> Result<Duration> {
     Ok(started.elapsed())
 }
 
+/// A hub on `dir/hub.sqlite3` following `broker`: the hub process and its database's path.
+pub(crate) fn start_hub(broker: &Broker, dir: &Path) -> Result<(Served, PathBuf)> {
+    let hub_bin = std::env::current_exe()?.with_file_name("tix-hub");
+    if !hub_bin.is_file() {
+        bail!("no hub binary at {}", hub_bin.display());
+    }
+    let hub_db = dir.join("hub.sqlite3");
+    let hub = block_in_place(|| {
+        tix_tests::spawn_hub(
+            &hub_bin,
+            &hub_db,
+            &broker.anonymous_url(),
+            HUB_TOKEN,
+            Duration::from_secs(60),
+        )
+    })?;
+    Ok((hub, hub_db))
+}
+
+/// The node's flags for syncing to `broker` as the benchmark's venue.
+pub(crate) fn venue_args(broker: &Broker) -> Vec<String> {
+    vec![
+        "--venue-id".into(),
+        VENUE.into(),
+        "--mqtt-url".into(),
+        broker.anonymous_url(),
+    ]
+}
+
 /// Lag (hub transaction start minus venue commit) of the events in `(after, upto]`, sorted.
 fn lags(db: &Path, after: u64, upto: u64) -> Result<Vec<i64>> {
     let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
@@ -146,31 +175,13 @@ async fn broker_ceiling(port: u16, count: usize, size: usize) -> Result<f64> {
 }
 
 pub(crate) async fn run(args: &SyncArgs, harness: &mut Harness, dir: &Path) -> Result<bool> {
-    let hub_bin = std::env::current_exe()?.with_file_name("tix-hub");
-    if !hub_bin.is_file() {
-        bail!("no hub binary at {}", hub_bin.display());
-    }
     // Anonymous on loopback: the benchmark measures transport, not authentication.
     let mut broker = block_in_place(|| Broker::spawn_anonymous(SHIPPED_MAX_QUEUED))?;
     let ceiling = broker_ceiling(broker.port, 100_000, 400).await?;
     println!("broker:  {ceiling:.0} msg/s (QoS 1, 400 B, one rumqttc client to another)");
 
-    let hub_db = dir.join("hub.sqlite3");
-    let hub = block_in_place(|| {
-        tix_tests::spawn_hub(
-            &hub_bin,
-            &hub_db,
-            &broker.anonymous_url(),
-            HUB_TOKEN,
-            Duration::from_secs(60),
-        )
-    })?;
-    harness.set_extra_args(vec![
-        "--venue-id".into(),
-        VENUE.into(),
-        "--mqtt-url".into(),
-        broker.anonymous_url(),
-    ]);
+    let (hub, hub_db) = start_hub(&broker, dir)?;
+    harness.set_extra_args(venue_args(&broker));
     let addr = harness.start().await?.addr();
     let (seller, buyers) = load::sign_up_seller_and_buyers(addr, args.connections).await?;
     let (mut tickets, took) = load::create_tickets(

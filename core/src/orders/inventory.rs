@@ -355,10 +355,11 @@ pub(super) fn best_together(
 /// before asking for the next (`take`), so this always finds them.
 pub(super) fn best_split(
     unit: &Unit,
-    show: ShowId,
+    replica: &ShowReplica,
     category: u16,
     n: u16,
 ) -> Result<Option<Chosen>, redb::Error> {
+    let show = replica.id;
     let mut chosen = Vec::new();
     let mut left = n;
     while left > 0 {
@@ -373,7 +374,7 @@ pub(super) fn best_split(
             return Ok(None);
         };
         left -= group.len() as u16;
-        take(unit, show, &group)?;
+        take(unit, replica, &group)?;
         chosen.extend(group);
     }
     Ok(Some(chosen))
@@ -404,9 +405,9 @@ pub(super) fn any_places(
     Ok((chosen.len() == usize::from(n)).then_some(chosen))
 }
 
-/// Marks units as no longer free.
-pub(super) fn take(unit: &Unit, show: ShowId, units: &[u32]) -> Result<(), redb::Error> {
-    mark(unit, show, units, false)
+/// Marks units of `replica`'s show as no longer free.
+pub(super) fn take(unit: &Unit, replica: &ShowReplica, units: &[u32]) -> Result<(), redb::Error> {
+    mark(unit, replica, units, false)
 }
 
 /// Gives an ended order's units back: free again, and counted free in their category.
@@ -414,12 +415,12 @@ pub(super) fn release(unit: &Unit, show: ShowId, units: &[UnitRef]) -> Result<()
     if units.is_empty() {
         return Ok(());
     }
-    let indexes: Vec<u32> = units.iter().map(|u| u.index).collect();
-    mark(unit, show, &indexes, true)?;
     let mut shows = unit.txn().open_table(SHOWS)?;
     let Some(mut replica) = load_replica(&shows, show)? else {
         return Ok(());
     };
+    let indexes: Vec<u32> = units.iter().map(|u| u.index).collect();
+    mark(unit, &replica, &indexes, true)?;
     for released in units {
         if let Some(category) = replica.categories.get_mut(usize::from(released.category)) {
             category.free += 1;
@@ -430,14 +431,8 @@ pub(super) fn release(unit: &Unit, show: ShowId, units: &[UnitRef]) -> Result<()
 }
 
 /// Sets units' free bits: a standing place in `GA_FREE`, a seat in its row and the row's runs.
-fn mark(unit: &Unit, show: ShowId, units: &[u32], free: bool) -> Result<(), redb::Error> {
-    let replica = {
-        let shows = unit.txn().open_table(SHOWS)?;
-        load_replica(&shows, show)?
-    };
-    let Some(replica) = replica else {
-        return Ok(());
-    };
+fn mark(unit: &Unit, replica: &ShowReplica, units: &[u32], free: bool) -> Result<(), redb::Error> {
+    let show = replica.id;
     let layout = replica.layout();
     // Seats are grouped by row, so that a party's row is read, re-indexed and written once.
     let mut rows: std::collections::BTreeMap<u32, Vec<u32>> = std::collections::BTreeMap::new();

@@ -84,7 +84,7 @@ impl super::OrdersStore {
             Pick::Seats(tickets) => named(unit, &replica, &tickets)?,
         };
         let units: Vec<u32> = chosen.iter().map(|(index, _)| *index).collect();
-        inventory::take(unit, show, &units)?;
+        inventory::take(unit, &replica, &units)?;
         let mut holds = unit.txn().open_table(HOLDS)?;
         let mut tickets = Vec::with_capacity(chosen.len());
         for (index, category) in chosen {
@@ -166,7 +166,7 @@ fn best(
             // A split takes seats as it goes; having checked the free count, it cannot fail
             // unless the store disagrees with itself, which fails the whole batch.
             None if allow_split => Some(
-                inventory::best_split(unit, replica.id, index, n)?.ok_or_else(|| {
+                inventory::best_split(unit, replica, index, n)?.ok_or_else(|| {
                     redb::Error::Corrupted(format!(
                         "show {} counts {} free seats of {category:?} its rows do not have",
                         replica.id, entry.free

@@ -105,20 +105,22 @@ pub(super) async fn edit(
 
 /// `POST /api/shows/{id}/stop`: sales stop; open orders may still be paid (staff).
 pub(super) async fn stop(
-    state: State<AppState>,
+    State(state): State<AppState>,
     session: Session,
     path: PathId,
 ) -> Result<Json<Value>, ApiError> {
-    move_to(state, session, path, ShowStatus::SalesStopped).await
+    let show = move_to(&state, session, path, ShowStatus::SalesStopped).await?;
+    Ok(Json(show_json(&show, state.clock.now())))
 }
 
 /// `POST /api/shows/{id}/resume`: a stopped show or a draft goes on sale (staff).
 pub(super) async fn resume(
-    state: State<AppState>,
+    State(state): State<AppState>,
     session: Session,
     path: PathId,
 ) -> Result<Json<Value>, ApiError> {
-    move_to(state, session, path, ShowStatus::OnSale).await
+    let show = move_to(&state, session, path, ShowStatus::OnSale).await?;
+    Ok(Json(show_json(&show, state.clock.now())))
 }
 
 /// `POST /api/shows/{id}/cancel`: for good: sales stop, open orders are released, and the answer
@@ -128,11 +130,9 @@ pub(super) async fn cancel(
     session: Session,
     path: PathId,
 ) -> Result<Json<Value>, ApiError> {
-    require_staff(&state, session).await?;
-    let id: ShowId = path.parse()?;
-    let show = actions::shows::set_status(&state, id, ShowStatus::Cancelled).await?;
+    let show = move_to(&state, session, path, ShowStatus::Cancelled).await?;
     let mut json = show_json(&show, state.clock.now());
-    json["paidOrders"] = paid_orders_json(&state, id)?;
+    json["paidOrders"] = paid_orders_json(&state, show.id)?;
     Ok(Json(json))
 }
 
@@ -185,16 +185,16 @@ pub(super) async fn seats(
     Ok(([(ETAG, tag)], Json(seat_map_json(&map))).into_response())
 }
 
+/// Moves the path's show to `status`, for staff.
 async fn move_to(
-    State(state): State<AppState>,
+    state: &AppState,
     session: Session,
     path: PathId,
     status: ShowStatus,
-) -> Result<Json<Value>, ApiError> {
-    require_staff(&state, session).await?;
+) -> Result<Show, ApiError> {
+    require_staff(state, session).await?;
     let id: ShowId = path.parse()?;
-    let show = actions::shows::set_status(&state, id, status).await?;
-    Ok(Json(show_json(&show, state.clock.now())))
+    actions::shows::set_status(state, id, status).await
 }
 
 fn paid_orders_json(state: &AppState, id: ShowId) -> Result<Value, ApiError> {
