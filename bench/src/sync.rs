@@ -15,8 +15,8 @@ use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use tokio::task::block_in_place;
 
-use tix_tests::{Broker, Served};
 use tix_tests::broker::SHIPPED_MAX_QUEUED;
+use tix_tests::{Broker, Served};
 
 use crate::cli::SyncArgs;
 use crate::load;
