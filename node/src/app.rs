@@ -15,6 +15,7 @@ use rand::RngCore;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tower_http::compression::CompressionLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tracing::{info, warn};
@@ -285,6 +286,9 @@ fn router(state: AppState, limits: &EdgeLimits) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .layer(RequestBodyTimeoutLayer::new(limits.body_read_timeout))
+        // Pages, JSON and assets go out gzip- or brotli-compressed when the client accepts it
+        // (a 20,000-seat map is megabytes raw); the live feed and tiny bodies are left as they are.
+        .layer(CompressionLayer::new())
         .layer(http::catch_panics())
         .layer(TraceLayer::new_for_http())
         .with_state(state)

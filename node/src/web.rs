@@ -11,6 +11,7 @@ mod csrf;
 mod frame;
 mod orders;
 mod problem;
+mod seat_map;
 mod shows;
 mod stream;
 mod tickets;
@@ -31,7 +32,8 @@ const MAX_FORM_BYTES: usize = 16 * 1024;
 /// The storefront's routes. A kiosk serves only what buying needs: no selling, no editing.
 pub fn routes(state: &AppState) -> Router<AppState> {
     let mut pages = Router::new()
-        .route("/", get(tickets::list))
+        .route("/", get(shows::list))
+        .route("/tickets", get(tickets::list))
         .route("/tickets/{id}", get(tickets::show))
         .route("/tickets/{id}/buy", axum::routing::post(tickets::buy))
         .route("/shows", get(shows::list))
@@ -48,8 +50,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(auth::sign_out_form).post(auth::sign_out),
         )
         .route("/live", get(stream::live))
-        .route("/static/app.css", get(assets::css))
-        .route("/static/app.js", get(assets::js));
+        .route("/static/{file}", get(assets::file));
     if !state.storefront.kiosk {
         pages = pages
             .route("/tickets/new", get(tickets::new).post(tickets::create))

@@ -143,15 +143,123 @@
 
   function follow() {
     if (!window.EventSource) return;
-    if (!$("[data-ticket-id]") && !$("#ticket-rows") && !$("#order-status") && !$("[data-order-status-for]")) return;
+    if (!$("[data-ticket-id]") && !$("#ticket-rows") && !$("#order-status") && !$("[data-order-status-for]") &&
+      !$("[data-seat-map]")) return;
     const source = new EventSource("/live");
     const read = (handler) => (event) => {
       try { handler(JSON.parse(event.data)); } catch (_) { /* a malformed notice is skipped */ }
     };
     source.addEventListener("ticket", read(onTicket));
     source.addEventListener("order", read(onOrder));
-    source.addEventListener("resync", () => window.location.reload());
+    source.addEventListener("seats", read((notice) => seatNotice(notice)));
+    source.addEventListener("resync", () => (refetchSeats ? refetchSeats() : window.location.reload()));
     window.addEventListener("pagehide", () => source.close());
+  }
+
+  // ---- Seat map: the server draws it; this pairs each picture seat with its checkbox -------------
+  let seatNotice = () => {};
+  let refetchSeats = null;
+
+  function seatMap() {
+    const section = $("[data-seat-map]");
+    if (!section) return;
+    const rects = $$("#seat-svg rect.seat", section);
+    const boxes = $$("input[name=seat]", section);
+    if (rects.length !== boxes.length) return;
+    const showId = section.dataset.showId;
+    let version = Number(section.dataset.version);
+    const seatOf = new Map(rects.map((rect, i) => [rect, i]));
+    const unitAt = new Map(boxes.map((box, i) => [Number(box.value), i]));
+    const name = (i) => boxes[i].parentElement.textContent.replace(/\s*\u267f/, "").trim();
+    const list = $("details.seat-list", section);
+    // A long list is there for keyboards and screen readers; folded, it still is, one key away.
+    if (list && boxes.length > 150) list.open = false;
+    const lost = $("#seat-lost");
+    const choice = $("#seat-choice");
+    const selectable = Boolean(choice);
+    const tell = () => {
+      if (!choice) return;
+      const ticked = boxes.filter((box) => box.checked);
+      choice.textContent = ticked.length === 0 ? "No seats ticked yet."
+        : "Ticked: " + ticked.map((box) => name(boxes.indexOf(box))).join("; ");
+    };
+    const tick = (i, on) => {
+      boxes[i].checked = on;
+      rects[i].classList.toggle("k", on);
+    };
+    if (selectable) {
+      // Sending no seats would only bring the page back with a question; say it here.
+      $("#seat-form").addEventListener("submit", (event) => {
+        if (boxes.some((box) => box.checked)) return;
+        event.preventDefault();
+        if (lost && lost.hidden) {
+          lost.textContent = "Please tick the seats you want first.";
+          lost.hidden = false;
+        }
+      });
+      section.addEventListener("click", (event) => {
+        const i = seatOf.get(event.target);
+        if (i === undefined || boxes[i].disabled) return;
+        tick(i, !boxes[i].checked);
+        tell();
+      });
+      section.addEventListener("change", (event) => {
+        const i = boxes.indexOf(event.target);
+        if (i < 0) return;
+        tick(i, event.target.checked);
+        tell();
+      });
+      tell();
+    }
+    section.addEventListener("pointerover", (event) => {
+      const i = seatOf.get(event.target);
+      if (i === undefined || event.target.firstChild) return;
+      const title = document.createElementNS("http://www.w3.org/2000/svg", "title");
+      title.textContent = name(i);
+      event.target.append(title);
+    });
+    // A ticket of this show is a unit of it: the show's id with its counter moved on by index + 1.
+    const counter = (id) => parseInt(id.slice(18), 16);
+    const unitOf = (ticket) => ticket.slice(0, 18) === showId.slice(0, 18)
+      ? (counter(ticket) - counter(showId) - 1) & 0xffffff : -1;
+    const taken = [];
+    const apply = (ticket, state) => {
+      const i = unitAt.get(unitOf(ticket));
+      if (i === undefined) return;
+      const gone = state !== "a";
+      if (gone && boxes[i].checked) {
+        tick(i, false);
+        taken.push(name(i));
+      }
+      rects[i].classList.toggle("t", gone);
+      boxes[i].parentElement.classList.toggle("t", gone);
+      boxes[i].disabled = gone || !selectable;
+    };
+    const explain = () => {
+      if (taken.length === 0 || !lost) return;
+      lost.textContent = "Someone else has just taken " + taken.join("; ") +
+        ", which you had ticked. Please choose " + (taken.length === 1 ? "another seat." : "other seats.");
+      lost.hidden = false;
+      taken.length = 0;
+      tell();
+    };
+    const refetch = async () => {
+      try {
+        const reply = await fetch("/api/shows/" + encodeURIComponent(showId) + "/seats");
+        if (!reply.ok) return;
+        const map = await reply.json();
+        (map.sections || []).forEach((s) => s.rows.forEach((r) => r.seats.forEach((seat) => apply(seat[0], seat[5]))));
+        explain();
+      } catch (_) { /* the next notice tries again */ }
+    };
+    seatNotice = (notice) => {
+      if (notice.show !== showId) return;
+      if (notice.version > version + 1) refetch();
+      version = Math.max(version, notice.version);
+      notice.seats.forEach(([ticket, state]) => apply(ticket, state));
+      explain();
+    };
+    return refetch;
   }
 
   // ---- Search as you type ------------------------------------------------------------------------
@@ -211,9 +319,11 @@
 
   function oneSubmitEach() {
     $$("form[method=post]").forEach((form) => {
-      form.addEventListener("submit", () => {
+      form.addEventListener("submit", (event) => {
         // The server refuses a second order or charge anyway; this spares the buyer the message.
-        setTimeout(() => $$("button[type=submit]", form).forEach((b) => { b.disabled = true; }), 0);
+        setTimeout(() => {
+          if (!event.defaultPrevented) $$("button[type=submit]", form).forEach((b) => { b.disabled = true; });
+        }, 0);
       });
     });
   }
@@ -260,6 +370,7 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     startCountdown();
+    refetchSeats = seatMap();
     follow();
     searchAsYouType();
     moneyFields();

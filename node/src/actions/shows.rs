@@ -113,8 +113,19 @@ pub(crate) async fn order(
     show: ShowId,
     pick: Pick,
 ) -> Result<Order, ApiError> {
+    Ok(place(state, buyer, show, pick).await??)
+}
+
+/// As [`order`], with the store's refusal (seats taken, not enough left ...) kept apart from a
+/// failure, for a page that words it for the buyer.
+pub(crate) async fn place(
+    state: &AppState,
+    buyer: UserId,
+    show: ShowId,
+    pick: Pick,
+) -> Result<Result<Order, orders::Error>, ApiError> {
     if let Some(refusal) = gone(state, show, &pick)? {
-        return Err(refusal.into());
+        return Ok(Err(refusal));
     }
     let staff = state.stores.auth.get(buyer)?.is_some_and(|user| user.staff);
     let placing = ShowPlacing {
@@ -129,7 +140,7 @@ pub(crate) async fn order(
         .run(Service::Orders, move |unit, context| {
             OrdersStore::place_show(unit, placing, context.now, context.lock_ttl)
         })
-        .await??)
+        .await?)
 }
 
 /// One ticket of an order of a show, as buyers and staff see it.

@@ -52,12 +52,22 @@ pub(crate) fn cookie(token: &str) -> HeaderValue {
 }
 
 /// A submitted form (`application/x-www-form-urlencoded`) that passed the CSRF checks, as the
-/// JSON-like map the API's validators read (every value a string).
+/// JSON-like map the API's validators read (every value a string; a name sent more than once, a
+/// list of its strings in the order sent).
 pub(crate) struct CheckedForm(pub(crate) Map<String, Value>);
 
 impl CheckedForm {
     pub(crate) fn text(&self, field: &str) -> Option<&str> {
         self.0.get(field).and_then(Value::as_str)
+    }
+
+    /// Every value of a field a form may send many times (ticked checkboxes of one name).
+    pub(crate) fn all(&self, field: &str) -> Vec<&str> {
+        match self.0.get(field) {
+            Some(Value::String(one)) => vec![one.as_str()],
+            Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -88,8 +98,18 @@ impl FromRequest<AppState> for CheckedForm {
         }
         let mut map = Map::new();
         for (name, value) in pairs {
-            if name != FIELD {
-                map.insert(name, Value::String(value));
+            if name == FIELD {
+                continue;
+            }
+            match map.get_mut(&name) {
+                Some(Value::Array(values)) => values.push(Value::String(value)),
+                Some(first) => {
+                    let first = first.take();
+                    map.insert(name, Value::Array(vec![first, Value::String(value)]));
+                }
+                None => {
+                    map.insert(name, Value::String(value));
+                }
             }
         }
         Ok(CheckedForm(map))

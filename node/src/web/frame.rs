@@ -70,6 +70,9 @@ pub(crate) struct Frame {
     pub(crate) idle_seconds: u64,
     /// Payments go to the test gateway: no money moves, and the page says so.
     pub(crate) test_mode: bool,
+    /// Where the stylesheet and the script are, under their content-hashed names.
+    pub(crate) css: &'static str,
+    pub(crate) js: &'static str,
 }
 
 impl Frame {
@@ -81,6 +84,8 @@ impl Frame {
             kiosk: false,
             idle_seconds: 60,
             test_mode: false,
+            css: &super::assets::CSS.path,
+            js: &super::assets::JS.path,
         }
     }
 }
@@ -93,6 +98,8 @@ impl Visitor {
             kiosk: state.storefront.kiosk,
             idle_seconds: state.storefront.kiosk_idle.as_secs().max(1),
             test_mode: state.gateway.mode() == "test",
+            css: &super::assets::CSS.path,
+            js: &super::assets::JS.path,
         }
     }
 

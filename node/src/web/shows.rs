@@ -1,14 +1,17 @@
 //! Show pages: "What's on" (shows by date, price from, availability in words) and a show with its
-//! categories, where a buyer asks for a quantity of a category and gets the best available, all
-//! or nothing, then pays on the order's page. Plain forms; no script needed.
+//! categories, where a buyer asks for a quantity of a category and gets the best available, or
+//! ticks seats on its seat map; all or nothing, then pays on the order's page. Plain forms; the
+//! page's script only makes the map clickable and keeps it live.
+
+use std::collections::HashSet;
 
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use tix_core::ids::ShowId;
-use tix_core::orders::Pick;
+use tix_core::ids::{ShowId, TicketId};
+use tix_core::orders::{self, Pick};
 use tix_core::shows::{CategoryCounts, Show, selling};
 use tix_core::time::Millis;
 
@@ -18,6 +21,7 @@ use crate::state::AppState;
 use super::csrf::CheckedForm;
 use super::frame::{Frame, Visitor, money, redirect, when};
 use super::problem::{PageError, Problems};
+use super::seat_map::{self, Drawn};
 
 /// Most shows "What's on" lists.
 const LISTED: usize = 200;
@@ -123,6 +127,12 @@ struct ShowPage {
     categories: Vec<CategoryRow>,
     hold: String,
     problems: Problems,
+    /// The seat map, for a show with reserved seats.
+    map: Option<Drawn>,
+    /// The seat map's version as drawn: a live notice that skips one makes the script refetch.
+    map_version: u64,
+    /// The categories with seats on the map, for its legend: (colour class, name, price).
+    legend: Vec<(String, String, String)>,
 }
 
 fn find_show(state: &AppState, id: &str) -> Result<Show, PageError> {
@@ -133,13 +143,17 @@ fn find_show(state: &AppState, id: &str) -> Result<Show, PageError> {
     }
 }
 
-fn show_page(state: &AppState, visitor: &Visitor, show: &Show, problems: Problems) -> ShowPage {
+fn show_page(
+    state: &AppState,
+    visitor: &Visitor,
+    show: &Show,
+    problems: Problems,
+    chosen: &HashSet<u32>,
+) -> Result<ShowPage, PageError> {
     let seated = state
         .stores
         .orders
-        .show(show.id)
-        .ok()
-        .flatten()
+        .show(show.id)?
         .map(|replica| {
             replica
                 .categories
@@ -148,6 +162,36 @@ fn show_page(state: &AppState, visitor: &Visitor, show: &Show, problems: Problem
                 .collect::<Vec<_>>()
         })
         .unwrap_or_default();
+    let selling = is_selling(show, state.clock.now());
+    let mut map_version = show.seats_version;
+    let map = if seated.contains(&true) {
+        state.stores.shows.seat_map(show.id)?.and_then(|map| {
+            map_version = map.show.seats_version;
+            (!map.rows.is_empty()).then(|| {
+                seat_map::draw(
+                    &map.rows,
+                    &map.taken,
+                    selling && visitor.user.is_some(),
+                    chosen,
+                )
+            })
+        })
+    } else {
+        None
+    };
+    let legend = show
+        .categories
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| seated.get(*i).copied().unwrap_or(false))
+        .map(|(i, c)| {
+            (
+                format!("c{}", i % 8),
+                c.name.clone(),
+                money(c.price, &state.currency),
+            )
+        })
+        .collect();
     let categories = show
         .categories
         .iter()
@@ -160,7 +204,7 @@ fn show_page(state: &AppState, visitor: &Visitor, show: &Show, problems: Problem
             seated: seated.get(i).copied().unwrap_or(false),
         })
         .collect();
-    ShowPage {
+    Ok(ShowPage {
         frame: visitor.frame(state),
         // The page has a form per category: a problem with a field is the page's problem.
         problems: problems.all_general(),
@@ -170,10 +214,13 @@ fn show_page(state: &AppState, visitor: &Visitor, show: &Show, problems: Problem
         hall: show.details.hall.clone(),
         description: show.details.description.clone(),
         performers: show.details.performers.join(", "),
-        selling: is_selling(show, state.clock.now()),
+        selling,
         categories,
         hold: humantime::format_duration(state.storefront.lock_ttl).to_string(),
-    }
+        map,
+        map_version,
+        legend,
+    })
 }
 
 /// `/shows/{id}`.
@@ -183,12 +230,18 @@ pub(crate) async fn show(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let show = find_show(&state, &id)?;
-    let page = show_page(&state, &visitor, &show, Problems::default());
+    let page = show_page(
+        &state,
+        &visitor,
+        &show,
+        Problems::default(),
+        &HashSet::new(),
+    )?;
     Ok(visitor.page(StatusCode::OK, &page))
 }
 
-/// `POST /shows/{id}/order` `category=&quantity=`: the best available, then pay on the order's
-/// page. Signed out: sign in first.
+/// `POST /shows/{id}/order` `category=&quantity=` (the best available) or `seat=` once per ticked
+/// seat (its unit index), then pay on the order's page. Signed out: sign in first.
 pub(crate) async fn order(
     State(state): State<AppState>,
     visitor: Visitor,
@@ -199,26 +252,89 @@ pub(crate) async fn order(
     let Some(buyer) = &visitor.user else {
         return Ok(redirect(&format!("/auth/signin?next=/shows/{}", show.id)));
     };
-    let pick = match form.text("quantity").map(str::trim).map(str::parse::<u32>) {
-        Some(Ok(quantity)) => Ok(Pick::Best {
+    let ticked = ticked_seats(&form, &show);
+    let pick = match (
+        &ticked,
+        form.text("quantity").map(str::trim).map(str::parse::<u32>),
+    ) {
+        (Some(Ok(units)), _) => Ok(Pick::Seats(
+            units.iter().map(|&unit| show.id.unit(unit)).collect(),
+        )),
+        (Some(Err(())), _) => Err(ApiError::BadRequest(
+            "Please choose seats from the map.".into(),
+        )),
+        (None, Some(Ok(quantity))) => Ok(Pick::Best {
             category: form.text("category").unwrap_or_default().to_owned(),
             quantity,
             allow_split: form.text("allowSplit") == Some("on"),
         }),
-        _ => Err(ApiError::BadRequest(
-            "Please choose how many tickets you want.".into(),
+        (None, _) => Err(ApiError::BadRequest(
+            "Please choose how many tickets you want, or tick seats on the map.".into(),
         )),
     };
     let placed = match pick {
-        Ok(pick) => actions::shows::order(&state, buyer.id, show.id, pick).await,
+        Ok(pick) => actions::shows::place(&state, buyer.id, show.id, pick).await,
         Err(error) => Err(error),
     };
-    match placed {
-        Ok(order) => Ok(redirect(&format!("/orders/{}", order.id))),
-        Err(error) => {
-            let (status, problems) = Problems::from_api(error)?;
-            let show = find_show(&state, &id)?;
-            Ok(visitor.page(status, &show_page(&state, &visitor, &show, problems)))
+    let mut chosen: HashSet<u32> = match ticked {
+        Some(Ok(units)) => units.into_iter().collect(),
+        _ => HashSet::new(),
+    };
+    let error = match placed {
+        Ok(Ok(order)) => return Ok(redirect(&format!("/orders/{}", order.id))),
+        Ok(Err(orders::Error::SeatsTaken(taken))) => {
+            for ticket in &taken {
+                if let Some(unit) = show.id.unit_index(*ticket, show.units) {
+                    chosen.remove(&unit);
+                }
+            }
+            ApiError::BadRequest(taken_message(&state, &show, &taken)?)
         }
+        Ok(Err(refusal)) => refusal.into(),
+        Err(error) => error,
+    };
+    let (status, problems) = Problems::from_api(error)?;
+    let show = find_show(&state, &id)?;
+    let page = show_page(&state, &visitor, &show, problems, &chosen)?;
+    Ok(visitor.page(status, &page))
+}
+
+/// The seats ticked on the map, as unit indices of `show`: none ticked, or `Err` for a value that
+/// is not one of its seats.
+fn ticked_seats(form: &CheckedForm, show: &Show) -> Option<Result<Vec<u32>, ()>> {
+    let values = form.all("seat");
+    if values.is_empty() {
+        return None;
     }
+    Some(
+        values
+            .iter()
+            .map(|v| match v.parse::<u32>() {
+                Ok(unit) if unit < show.units => Ok(unit),
+                _ => Err(()),
+            })
+            .collect(),
+    )
+}
+
+/// Says which seats someone else took first, by name, so the buyer knows what to choose again.
+fn taken_message(state: &AppState, show: &Show, taken: &[TicketId]) -> Result<String, PageError> {
+    let mut names = Vec::with_capacity(taken.len());
+    for ticket in taken {
+        let label = match show.id.unit_index(*ticket, show.units) {
+            Some(unit) => state.stores.shows.unit_label(show, unit)?,
+            None => ticket.to_string(),
+        };
+        names.push(label);
+    }
+    let (them, were) = if names.len() == 1 {
+        ("it", "was")
+    } else {
+        ("them", "were")
+    };
+    Ok(format!(
+        "Sorry, {} {were} taken by someone else a moment ago, so nothing was ordered. \
+         The other seats you ticked are still ticked: choose again instead of {them}.",
+        names.join(", ")
+    ))
 }

@@ -117,10 +117,10 @@ pub(crate) async fn list(
                 let encoded: String =
                     url::form_urlencoded::byte_serialize(query.as_bytes()).collect();
                 if tickets.len() == PAGE_SIZE && offset + PAGE_SIZE <= MAX_SEARCH_OFFSET {
-                    page.next_href = format!("/?q={encoded}&offset={}", offset + PAGE_SIZE);
+                    page.next_href = format!("/tickets?q={encoded}&offset={}", offset + PAGE_SIZE);
                 }
                 if offset > 0 {
-                    page.first_href = format!("/?q={encoded}");
+                    page.first_href = format!("/tickets?q={encoded}");
                 }
                 Some(tickets)
             }
@@ -139,10 +139,10 @@ pub(crate) async fn list(
             if tickets.len() == PAGE_SIZE
                 && let Some(last) = tickets.last()
             {
-                page.next_href = format!("/?after={}", last.listing);
+                page.next_href = format!("/tickets?after={}", last.listing);
             }
             if after > 0 {
-                page.first_href = "/".into();
+                page.first_href = "/tickets".into();
             } else {
                 page.live_append = true;
             }

@@ -34,7 +34,7 @@ async fn a_seller_lists_a_ticket_and_a_buyer_buys_and_pays_for_it() {
     browser.wait_for_text("header", "Sign in").await;
 
     browser.sign_up(&base, "buyer@example.com").await;
-    browser.goto(&base).await;
+    browser.goto(&format!("{base}/tickets")).await;
     browser.screenshot("tickets").await;
     browser.click_text("Jazz Night").await;
     assert_eq!(browser.path().await, ticket_path);
@@ -60,7 +60,7 @@ async fn a_seller_lists_a_ticket_and_a_buyer_buys_and_pays_for_it() {
     browser.screenshot("orders").await;
 
     // In test mode nothing is fetched from anywhere but the node.
-    for path in ["/", &ticket_path, "/orders"] {
+    for path in ["/", "/tickets", &ticket_path, "/orders"] {
         browser.goto(&format!("{base}{path}")).await;
         for resource in browser.resources().await {
             assert!(resource.starts_with(&base), "{path} loaded {resource}");
@@ -108,7 +108,7 @@ async fn an_unpaid_order_counts_down_expires_and_the_ticket_is_back_on_the_list(
     browser.goto(order_page.as_str()).await;
     browser.wait_for_text("#order-status", "Expired").await;
 
-    browser.goto(&base).await;
+    browser.goto(&format!("{base}/tickets")).await;
     browser.wait_for_text("#ticket-rows", "Late Show").await;
     assert!(browser.text("#ticket-rows").await.contains("Available"));
     browser.close().await;
@@ -194,7 +194,7 @@ async fn a_buyer_without_javascript_buys_and_pays_with_plain_forms() {
         "WebDriver still runs its own scripts"
     );
     browser.sign_up(&base, "plain@example.com").await;
-    browser.goto(&base).await;
+    browser.goto(&format!("{base}/tickets")).await;
     browser.click_text("Quiet Matinee").await;
     browser.click("#buy-button").await;
     // The server's own wording: the script would have replaced it with a ticking countdown.

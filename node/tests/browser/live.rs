@@ -26,7 +26,7 @@ async fn locks_releases_sales_and_new_listings_reach_open_pages() {
         driver.browser(Scripts::On, 1024, 800)
     );
     page.sign_up(&base, "watcher@example.com").await;
-    list.goto(&base).await;
+    list.goto(&format!("{base}/tickets")).await;
     page.goto(&format!("{base}/tickets/{ticket_id}")).await;
     page.find("#buy-button").await;
     // Let both pages open their streams before anything changes.

@@ -5,6 +5,7 @@
 mod accessibility;
 mod journeys;
 mod live;
+mod seats;
 mod storefront;
 
 /// The node under test: this build's.

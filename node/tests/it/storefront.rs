@@ -175,7 +175,7 @@ async fn pages_send_a_strict_content_security_policy_and_escape_what_users_typed
         .await;
     let path = listed.headers[LOCATION].to_str().unwrap().to_owned();
 
-    for path in ["/", path.as_str(), "/my/tickets"] {
+    for path in ["/tickets", path.as_str(), "/my/tickets"] {
         let page = visitor.get(path).await;
         assert_eq!(page.status, StatusCode::OK, "{path}");
         let policy = page.headers["content-security-policy"].to_str().unwrap();
@@ -422,4 +422,189 @@ async fn a_visitor_finds_a_show_on_whats_on_and_takes_the_best_seats_with_a_form
         "{}",
         now.html
     );
+}
+
+/// A show of two rows of five seats, the first seat of row A a wheelchair space; its id.
+async fn seated_show(staff: &tix_tests::client::Client) -> String {
+    let row = |name: &str, y: u32| {
+        let seats: Vec<_> = (1..=5)
+            .map(|n| {
+                let mut seat = json!({"name": n.to_string(), "category": "Stalls", "x": n, "y": y});
+                if name == "A" && n == 1 {
+                    seat["flags"] = json!(["wheelchair"]);
+                }
+                seat
+            })
+            .collect();
+        json!({"name": name, "seats": seats})
+    };
+    let show = staff
+        .post(
+            "/api/shows",
+            json!({"title": "Chamber Music", "startsAt": "2030-12-06T20:00:00Z",
+                   "categories": [{"name": "Stalls", "price": "25.00"}],
+                   "seatMap": {"sections": [{"name": "Stalls", "rows": [row("A", 0), row("B", 1)]}]}}),
+        )
+        .await;
+    assert_eq!(show.status, StatusCode::CREATED, "{}", show.text);
+    id(&show.body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buyer_ticks_seats_on_the_map_and_a_seat_someone_took_first_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = crate::standalone(&dir);
+    let staff = node.client().user("staff@test.com").await;
+    let show_id = seated_show(&staff).await;
+
+    let mut visitor = Visitor::arrive(&node.url("")).await;
+    visitor.sign_up("buyer@test.com").await;
+    let page = visitor.get(&format!("/shows/{show_id}")).await;
+    // The picture has a seat per checkbox, the wheelchair space is said in words, nothing is taken.
+    assert_eq!(page.html.matches("<rect class=\"seat c0").count(), 10);
+    assert_eq!(
+        page.html.matches(r#"type="checkbox" name="seat""#).count(),
+        10
+    );
+    assert!(page.html.contains("Row A seat </span>1<span aria-hidden=\"true\"> ♿</span><span class=\"vh\">, wheelchair space</span>"), "{}", page.html);
+    assert!(!page.html.contains(" disabled>"), "{}", page.html);
+
+    // Someone else takes B3 through the API while this page is open.
+    let other = node.client().user("other@test.com").await;
+    let map = other.get(&format!("/api/shows/{show_id}/seats")).await;
+    let b3 = map.body["sections"][0]["rows"][1]["seats"][2][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let taken = other
+        .post(
+            &format!("/api/shows/{show_id}/orders"),
+            json!({"seats": [b3]}),
+        )
+        .await;
+    assert_eq!(taken.status, StatusCode::CREATED, "{}", taken.text);
+
+    // Ticking B2 and B3 (units 6 and 7) orders nothing, names B3 and keeps B2 ticked.
+    let path = format!("/shows/{show_id}/order");
+    let refused = visitor
+        .post(&path, &[("seat", "6"), ("seat", "7")], None, None)
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.html);
+    assert!(
+        refused.html.contains(
+            "Sorry, Stalls row B seat 3 was taken by someone else a moment ago, so nothing was ordered."
+        ),
+        "{}",
+        refused.html
+    );
+    assert!(
+        refused.html.contains(r#"value="6" checked>"#),
+        "{}",
+        refused.html
+    );
+    assert!(
+        refused.html.contains(r#"value="7" disabled>"#),
+        "{}",
+        refused.html
+    );
+
+    // Ticking B2 and A1 orders both, in one order, at one price each.
+    let ordered = visitor
+        .post(&path, &[("seat", "6"), ("seat", "0")], None, None)
+        .await;
+    assert_eq!(ordered.status, StatusCode::SEE_OTHER, "{}", ordered.html);
+    let order = visitor
+        .get(ordered.headers[LOCATION].to_str().unwrap())
+        .await;
+    assert!(
+        order.html.contains("$50.00 for 2 tickets"),
+        "{}",
+        order.html
+    );
+    for seat in ["Stalls row A seat 1", "Stalls row B seat 2"] {
+        assert!(order.html.contains(seat), "{seat} is not on {}", order.html);
+    }
+    // A seat that is not on the map is refused in words, not ordered.
+    let nonsense = visitor.post(&path, &[("seat", "99")], None, None).await;
+    assert_eq!(nonsense.status, StatusCode::BAD_REQUEST);
+    assert!(nonsense.html.contains("Please choose seats from the map."));
+    // Signed out, the map is a picture and a list to read, with nothing to tick.
+    let stranger = Visitor::arrive(&node.url("")).await;
+    let read_only = stranger.get(&format!("/shows/{show_id}")).await;
+    assert_eq!(
+        read_only.html.matches(" disabled>").count(),
+        10,
+        "{}",
+        read_only.html
+    );
+    assert!(read_only.html.contains("Sign in to pick seats"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_and_assets_are_compressed_and_assets_are_cached_under_their_content_hash() {
+    use std::io::Read;
+
+    let dir = tempfile::tempdir().unwrap();
+    let node = crate::standalone(&dir);
+    let http = reqwest::Client::new();
+    let home = http
+        .get(node.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let script = home
+        .split("<script src=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    assert!(
+        script.starts_with("/static/app.") && script.ends_with(".js") && script.len() > 20,
+        "{script}"
+    );
+    let plain = http.get(node.url(&script)).send().await.unwrap();
+    assert_eq!(
+        plain.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let plain = plain.bytes().await.unwrap();
+    let gzipped = http
+        .get(node.url(&script))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gzipped.headers()["content-encoding"], "gzip");
+    let gzipped = gzipped.bytes().await.unwrap();
+    assert!(
+        gzipped.len() * 2 < plain.len(),
+        "{} of {}",
+        gzipped.len(),
+        plain.len()
+    );
+    let mut unpacked = Vec::new();
+    flate2::read::GzDecoder::new(&gzipped[..])
+        .read_to_end(&mut unpacked)
+        .unwrap();
+    assert_eq!(unpacked, plain);
+    let page = http
+        .get(node.url("/tickets"))
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.headers()["content-encoding"], "br");
+    // The plain name still answers, for an hour; a name the node never gave out is not found.
+    let old = http.get(node.url("/static/app.js")).send().await.unwrap();
+    assert_eq!(old.headers()["cache-control"], "public, max-age=3600");
+    assert_eq!(old.bytes().await.unwrap(), plain);
+    let wrong = http
+        .get(node.url("/static/app.0000.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::NOT_FOUND);
 }
