@@ -1,4 +1,4 @@
-//! Users: sign-up with a unique email, and lookup for sign-in.
+//! Users: sign-up with a unique email, and lookup for sign-in; guests buying at a kiosk.
 //!
 //! Users may be box-office staff; the venue's operator grants that (or, in a standalone box office,
 //! the first account gets it).
@@ -6,6 +6,7 @@
 //! Passwords arrive here already hashed (argon2id, by the node): this module never sees one in clear.
 
 mod ended;
+mod guest;
 mod store;
 
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::UserId;
 
 pub use self::ended::EndedSession;
+pub use self::guest::{GUEST_DOMAIN, is_guest_email};
 pub use self::store::AuthStore;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -53,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/box-office/payments/cash", post(box_office::pay_cash))
         .route("/api/box-office/refunds", post(box_office::refund))
         .route("/api/box-office/orders", get(box_office::orders_by_email))
+        .route("/api/box-office/orders/{id}", get(box_office::order_by_id))
         .route("/api/box-office/locks", get(box_office::locks))
         .route("/api/box-office/summary", get(box_office::summary))
         .route("/api/openapi.json", get(openapi::document))

@@ -8,7 +8,7 @@
 use serde_json::{Map, Value};
 
 use tix_core::auth::AuthStore;
-use tix_core::auth::User;
+use tix_core::auth::{User, is_guest_email};
 use tix_core::ids::UserId;
 use tix_core::reactions::Service;
 
@@ -22,7 +22,7 @@ use crate::state::AppState;
 /// The body's `email` if it is one, or the seed's message for it.
 fn valid_email<'a>(check: &mut Validator, body: &'a Map<String, Value>) -> Option<&'a str> {
     check.require(
-        string(body, "email").filter(|e| is_email(e)),
+        string(body, "email").filter(|e| is_email(e) && !is_guest_email(e)),
         "email",
         "Email must be valid",
     )
@@ -70,6 +70,17 @@ pub(crate) async fn register(
         .writer
         .run(Service::Auth, move |unit, _| {
             AuthStore::sign_up(unit, user, first_is_staff)
+        })
+        .await??)
+}
+
+/// A new guest account for a walk-in buyer at a kiosk (see [`User::guest`]).
+pub(crate) async fn guest(state: &AppState) -> Result<User, ApiError> {
+    let guest = User::guest(UserId(state.ids.next(state.clock.now())));
+    Ok(state
+        .writer
+        .run(Service::Auth, move |unit, _| {
+            AuthStore::sign_up(unit, guest, false)
         })
         .await??)
 }
@@ -122,8 +133,9 @@ where
     V: FnOnce(String, String) -> F,
     F: Future<Output = Result<bool, ApiError>>,
 {
-    let Some(user) = user else {
-        // The same work as for a known email, so the answer's timing does not tell them apart.
+    // A guest has no password: as for an unknown email, with the same work, so the answer's
+    // timing does not tell them apart from a known one.
+    let Some(user) = user.filter(|user| !user.is_guest()) else {
         verify(password, DUMMY_HASH.to_owned()).await?;
         return Err(ApiError::BadRequest("Invalid credentials".into()));
     };

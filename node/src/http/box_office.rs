@@ -17,7 +17,7 @@ use tix_core::ids::OrderId;
 use tix_core::payments::{MethodTakings, Payment, Takings};
 use tix_core::time::Millis;
 
-use super::input::{Body, Session};
+use super::input::{Body, PathId, Session};
 use super::orders::order_json;
 use crate::actions::validate::{Validator, parse_id, string};
 use crate::actions::{self, ApiError, FieldError};
@@ -113,6 +113,26 @@ pub(super) async fn orders_by_email(
         "user": { "id": user.id, "email": user.email },
         "orders": orders,
     })))
+}
+
+/// `GET /api/box-office/orders/{id}`: any order by its number, with its payment and its buyer's
+/// email (a kiosk guest's order is found this way: the guest has no address to look up).
+pub(super) async fn order_by_id(
+    State(state): State<AppState>,
+    session: Session,
+    path: PathId,
+) -> Result<Json<Value>, ApiError> {
+    require_staff(&state, session).await?;
+    let id: OrderId = path.parse()?;
+    let order = state.stores.orders.get(id)?.ok_or(ApiError::NotFound)?;
+    let mut json = order_json(&state.stores, &order);
+    let payment = state.stores.payments.payment_for_order(order.id)?;
+    json["payment"] = payment.as_ref().map_or(Value::Null, payment_json);
+    json["buyer"] = match state.stores.auth.get(order.user_id)? {
+        Some(user) => json!(user.email),
+        None => Value::Null,
+    };
+    Ok(Json(json))
 }
 
 /// `GET /api/box-office/locks`: orders holding a ticket while their buyer pays, soonest to

@@ -35,7 +35,7 @@ pub(super) async fn document() -> Json<utoipa::openapi::OpenApi> {
         create_ticket, list_tickets, show_ticket, update_ticket,
         place_order, list_orders, show_order, cancel_order,
         pay, search,
-        staff, pay_cash, refund, orders_by_email, locks, summary,
+        staff, pay_cash, refund, orders_by_email, order_by_id, locks, summary,
         shows::create_show, shows::list_shows, shows::show_show, shows::edit_show,
         shows::show_seats, shows::order_show, shows::show_paid_orders, shows::stop_show,
         shows::resume_show, shows::cancel_show,
@@ -281,6 +281,15 @@ pub(super) struct Lock {
 }
 
 #[derive(Serialize, ToSchema)]
+pub(super) struct StaffOrder {
+    #[serde(flatten)]
+    order: Order,
+    payment: Option<Payment>,
+    /// The buyer's email (a kiosk guest's is `guest-<id>@kiosk.invalid`).
+    buyer: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
 pub(super) struct Locks {
     now: String,
     locks: Vec<Lock>,
@@ -479,6 +488,16 @@ fn refund() {}
         (status = 401, description = "Not signed in as staff", body = Errors),
     ))]
 fn orders_by_email() {}
+
+#[utoipa::path(get, path = "/api/box-office/orders/{id}", tag = "box office", security(("session" = [])),
+    params(("id" = String, Path, description = "The order's id (24 hex digits)")),
+    responses(
+        (status = 200, description = "The order with its payment and its buyer's email", body = StaffOrder),
+        (status = 400, description = "Not an order id", body = Errors),
+        (status = 401, description = "Not signed in as staff", body = Errors),
+        (status = 404, description = "No such order", body = Errors),
+    ))]
+fn order_by_id() {}
 
 #[utoipa::path(get, path = "/api/box-office/locks", tag = "box office", security(("session" = [])),
     responses(

@@ -65,6 +65,8 @@ impl FromRequestParts<AppState> for SignedIn {
 pub(crate) struct Frame {
     /// The signed-in user's email.
     pub(crate) user: Option<String>,
+    /// The signed-in user is a kiosk's guest: "Done" ends the visit, there is no account to name.
+    pub(crate) guest: bool,
     pub(crate) csrf: String,
     pub(crate) kiosk: bool,
     pub(crate) idle_seconds: u64,
@@ -80,6 +82,7 @@ impl Frame {
     pub(crate) fn anonymous() -> Frame {
         Frame {
             user: None,
+            guest: false,
             csrf: String::new(),
             kiosk: false,
             idle_seconds: 60,
@@ -94,6 +97,10 @@ impl Visitor {
     pub(crate) fn frame(&self, state: &AppState) -> Frame {
         Frame {
             user: self.user.as_ref().map(|claims| claims.email.clone()),
+            guest: self
+                .user
+                .as_ref()
+                .is_some_and(|claims| tix_core::auth::is_guest_email(&claims.email)),
             csrf: self.csrf.clone(),
             kiosk: state.storefront.kiosk,
             idle_seconds: state.storefront.kiosk_idle.as_secs().max(1),

@@ -7,10 +7,11 @@ use std::collections::HashSet;
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use tix_core::ids::{ShowId, TicketId};
+use tix_core::ids::{ShowId, TicketId, UserId};
 use tix_core::orders::{self, Pick};
 use tix_core::shows::{CategoryCounts, Show, selling};
 use tix_core::time::Millis;
@@ -25,6 +26,8 @@ use super::seat_map::{self, Drawn};
 
 /// Most shows "What's on" lists.
 const LISTED: usize = 200;
+/// Most tiles a kiosk shows: today's and the next shows on sale, at a glance.
+const TILES: usize = 12;
 
 /// Availability in words, as a buyer reads it.
 fn availability(available: u32, capacity: u32) -> &'static str {
@@ -62,7 +65,8 @@ struct ShowsPage {
     rows: Vec<ShowRow>,
 }
 
-/// `/shows`: what's on, soonest first, from a day ago on.
+/// `/` and `/shows`: what's on, soonest first, from a day ago on; on a kiosk, as tiles of the
+/// shows on sale.
 pub(crate) async fn list(
     State(state): State<AppState>,
     visitor: Visitor,
@@ -75,6 +79,12 @@ pub(crate) async fn list(
         .list(from, Millis::LAST_ISO, LISTED)?
         .into_iter()
         .filter(|show| show.status != tix_core::shows::ShowStatus::Draft)
+        .filter(|show| !state.storefront.kiosk || is_selling(show, now))
+        .take(if state.storefront.kiosk {
+            TILES
+        } else {
+            LISTED
+        })
         .map(|show| {
             let available: u32 = show.categories.iter().map(CategoryCounts::available).sum();
             let capacity: u32 = show.categories.iter().map(|c| c.capacity).sum();
@@ -164,7 +174,8 @@ fn show_page(
         .unwrap_or_default();
     let selling = is_selling(show, state.clock.now());
     let mut map_version = show.seats_version;
-    let map = if seated.contains(&true) {
+    // A kiosk sells by quantity, best available: three taps, no map to study standing up.
+    let map = if seated.contains(&true) && !state.storefront.kiosk {
         state.stores.shows.seat_map(show.id)?.and_then(|map| {
             map_version = map.show.seats_version;
             (!map.rows.is_empty()).then(|| {
@@ -246,13 +257,37 @@ pub(crate) async fn order(
     State(state): State<AppState>,
     visitor: Visitor,
     Path(id): Path<String>,
+    headers: HeaderMap,
     form: CheckedForm,
 ) -> Result<Response, PageError> {
     let show = find_show(&state, &id)?;
-    let Some(buyer) = &visitor.user else {
-        return Ok(redirect(&format!("/auth/signin?next=/shows/{}", show.id)));
+    // A walk-in buyer at a kiosk buys as a guest, signed in for this visit of the screen.
+    let mut session = None;
+    let buyer = match &visitor.user {
+        Some(user) => user.id,
+        None if state.storefront.kiosk => {
+            let guest = actions::users::guest(&state).await?;
+            session = Some(state.sessions.cookie(&guest, state.clock.now(), &headers));
+            guest.id
+        }
+        None => return Ok(redirect(&format!("/auth/signin?next=/shows/{}", show.id))),
     };
-    let ticked = ticked_seats(&form, &show);
+    let mut response = place_order(&state, &visitor, &show, buyer, &form).await?;
+    if let Some(cookie) = session {
+        response.headers_mut().append(SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+/// Places the order the form asks for; the order's page, or the show's page with the problem.
+async fn place_order(
+    state: &AppState,
+    visitor: &Visitor,
+    show: &Show,
+    buyer: UserId,
+    form: &CheckedForm,
+) -> Result<Response, PageError> {
+    let ticked = ticked_seats(form, show);
     let pick = match (
         &ticked,
         form.text("quantity").map(str::trim).map(str::parse::<u32>),
@@ -273,7 +308,7 @@ pub(crate) async fn order(
         )),
     };
     let placed = match pick {
-        Ok(pick) => actions::shows::place(&state, buyer.id, show.id, pick).await,
+        Ok(pick) => actions::shows::place(state, buyer, show.id, pick).await,
         Err(error) => Err(error),
     };
     let mut chosen: HashSet<u32> = match ticked {
@@ -288,14 +323,14 @@ pub(crate) async fn order(
                     chosen.remove(&unit);
                 }
             }
-            ApiError::BadRequest(taken_message(&state, &show, &taken)?)
+            ApiError::BadRequest(taken_message(state, show, &taken)?)
         }
         Ok(Err(refusal)) => refusal.into(),
         Err(error) => error,
     };
     let (status, problems) = Problems::from_api(error)?;
-    let show = find_show(&state, &id)?;
-    let page = show_page(&state, &visitor, &show, problems, &chosen)?;
+    let show = find_show(state, &show.id.to_string())?;
+    let page = show_page(state, visitor, &show, problems, &chosen)?;
     Ok(visitor.page(status, &page))
 }
 

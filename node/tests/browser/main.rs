@@ -4,6 +4,7 @@
 
 mod accessibility;
 mod journeys;
+mod kiosk;
 mod live;
 mod seats;
 mod storefront;

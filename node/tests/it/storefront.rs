@@ -608,3 +608,111 @@ async fn pages_and_assets_are_compressed_and_assets_are_cached_under_their_conte
         .unwrap();
     assert_eq!(wrong.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kiosk_guest_buys_without_an_account_and_nobody_can_sign_in_as_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(
+        NODE,
+        &dir,
+        NodeOptions {
+            env: vec![
+                ("TIX_KIOSK".into(), "1".into()),
+                ("TIX_FIRST_USER_IS_STAFF".into(), "1".into()),
+            ],
+            ..Default::default()
+        },
+    );
+    let staff = node.client().user("staff@test.com").await;
+    let show = staff
+        .post(
+            "/api/shows",
+            json!({"title": "Walk-in Waltz", "startsAt": "2030-12-06T20:00:00Z",
+                   "categories": [{"name": "Standing", "price": "10.00"}],
+                   "areas": [{"name": "Floor", "category": "Standing", "capacity": 20}]}),
+        )
+        .await;
+    let show_id = id(&show.body);
+    let mut guest = Visitor::arrive(&node.url("")).await;
+    let page = guest.get(&format!("/shows/{show_id}")).await;
+    assert!(
+        page.html.contains("Get tickets for Standing"),
+        "{}",
+        page.html
+    );
+    assert!(!page.html.contains("Sign in to buy"), "{}", page.html);
+
+    let ordered = guest
+        .post(
+            &format!("/shows/{show_id}/order"),
+            &[("category", "Standing"), ("quantity", "2")],
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(ordered.status, StatusCode::SEE_OTHER, "{}", ordered.html);
+    let order_path = ordered.headers[LOCATION].to_str().unwrap().to_owned();
+    guest.session = Some(
+        ordered.headers[SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned(),
+    );
+    let order = guest.get(&order_path).await;
+    assert_eq!(order.status, StatusCode::OK);
+    assert!(
+        order.html.contains("$20.00 for 2 tickets"),
+        "{}",
+        order.html
+    );
+    assert!(order.html.contains(">Done</button>"), "{}", order.html);
+
+    // Staff find it by its number; the buyer is a guest.
+    let order_id = order_path.trim_start_matches("/orders/");
+    let found = staff
+        .get(&format!("/api/box-office/orders/{order_id}"))
+        .await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.text);
+    let buyer = found.body["buyer"].as_str().unwrap().to_owned();
+    assert!(
+        buyer.starts_with("guest-") && buyer.ends_with("@kiosk.invalid"),
+        "{buyer}"
+    );
+    assert_eq!(found.body["payment"], json!(null));
+    let stranger = node.client().user("stranger@test.com").await;
+    let refused = stranger
+        .get(&format!("/api/box-office/orders/{order_id}"))
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    let unknown = staff
+        .get("/api/box-office/orders/0123456789abcdef01234567")
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+
+    // A guest's address signs nobody in, whatever the password, and cannot be signed up with.
+    let anonymous = node.client();
+    for password in ["", "secret1"] {
+        let signin = anonymous
+            .post(
+                "/api/users/signin",
+                json!({"email": buyer, "password": password}),
+            )
+            .await;
+        assert_eq!(signin.status, StatusCode::BAD_REQUEST, "{}", signin.text);
+    }
+    let signup = anonymous
+        .post(
+            "/api/users/signup",
+            json!({"email": "guest-1@kiosk.invalid", "password": "secret1"}),
+        )
+        .await;
+    assert_eq!(signup.status, StatusCode::BAD_REQUEST);
+    assert!(
+        signup.text.contains("Email must be valid"),
+        "{}",
+        signup.text
+    );
+}
