@@ -1,6 +1,6 @@
 // Tix box office window: every action is a command of the app (Rust), which asks the node.
 // Keyboard first: F2 find, Enter lock, F8 cash, F9 card, F4 release, Ctrl+P print,
-// F5 locks, F6 customer orders, F7 today.
+// F3 shows (a party's tickets: shows.js), F5 locks, F6 customer orders, F7 today.
 "use strict";
 
 const invoke = (cmd, args = {}) => window.__TAURI__.core.invoke(cmd, args);
@@ -45,6 +45,19 @@ function left(expiresAt) {
   if (!(ms > 0)) return "expired";
   const s = Math.ceil(ms / 1000);
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+// What an order costs: a party's total for an order of a show, else its one ticket's price.
+function orderTotal(order) {
+  return order.show ? Number(order.total) : Number(order.ticket.price);
+}
+
+// An order's tickets in a few words: a party's count and seats, or the one ticket's title.
+function orderLabel(order) {
+  if (!order.show) return order.ticket.title;
+  const seats = (order.tickets || []).map((t) => t.seat).filter(Boolean);
+  const count = `${order.tickets.length} ticket${order.tickets.length === 1 ? "" : "s"}`;
+  return `${order.ticket.title}: ${count}${seats.length ? ` (${seats.join(", ")})` : ""}`;
 }
 
 function say(id, error) {
@@ -253,10 +266,20 @@ function drawSale() {
   $("card-form").hidden = true;
   if (order && order.status !== "complete") {
     $("sale-title").textContent = order.ticket.title;
-    $("sale-price").textContent = money(order.ticket.price);
+    $("sale-price").textContent = money(orderTotal(order));
     $("sale-countdown").textContent = left(order.expiresAt);
+    drawParty(order);
   }
   updateSaleButtons();
+}
+
+// A party's tickets on the sale screen: how many, and each seat with its category and price.
+function drawParty(order) {
+  const tickets = order.show ? order.tickets || [] : [];
+  $("sale-party").hidden = !tickets.length;
+  $("sale-count").textContent = `${tickets.length} ticket${tickets.length === 1 ? "" : "s"} for one party`;
+  $("sale-seats").replaceChildren(...tickets.map((t) =>
+    el("li", {}, el("strong", {}, t.seat || t.category), ` · ${t.category} · ${money(t.price)}`)));
 }
 
 function updateSaleButtons() {
@@ -296,7 +319,7 @@ async function settle(payment) {
     // benchmark reads it.
     state.lastSaleMs = performance.now() - state.saleStarted;
     state.order = { ...state.order, status: "complete" };
-    drawPass(sale.pass, sale.payment);
+    drawPasses(sale.passes, sale.payment);
     drawSale();
     $("print").focus();
   } catch (error) {
@@ -307,13 +330,28 @@ async function settle(payment) {
   }
 }
 
-function drawPass(pass, payment) {
-  $("pass-title").textContent = pass.title;
-  $("pass-price").textContent = money(pass.price);
-  $("pass-qr").src = `data:image/svg+xml;base64,${btoa(pass.qrSvg)}`;
-  $("pass-ticket").textContent = pass.ticketId;
-  $("pass-order").textContent = pass.orderId;
-  $("pass-paid").textContent = payment ? `Paid ${payment.method === "cash" ? "in cash" : "by card"}, ${new Date(payment.paidAt).toLocaleString()}` : "";
+// The passes to hand over, one per ticket (one page each when printed). The first keeps the ids
+// a single ticket's pass always had.
+function drawPasses(passes, payment) {
+  const paid = payment ? `Paid ${payment.method === "cash" ? "in cash" : "by card"}, ${new Date(payment.paidAt).toLocaleString()}` : "";
+  $("passes").replaceChildren(...passes.map((pass, index) => drawPass(pass, paid, index, passes.length)));
+}
+
+function drawPass(pass, paid, index, count) {
+  const id = (name) => (index === 0 ? { id: `pass-${name}` } : {});
+  const when = pass.startsAt ? new Date(pass.startsAt).toLocaleString(undefined, { dateStyle: "full", timeStyle: "short" }) : "";
+  const qr = el("img", { ...id("qr"), class: "qr", alt: `QR code of ticket ${index + 1}`, width: 200, height: 200 });
+  qr.src = `data:image/svg+xml;base64,${btoa(pass.qrSvg)}`;
+  return el("article", { class: "pass", role: "listitem", dataset: { ticket: pass.ticketId } },
+    el("p", { class: "pass-brand" }, count > 1 ? `Tix · Admit one · ${index + 1} of ${count}` : "Tix · Admit one"),
+    el("h2", id("title"), pass.title),
+    when || pass.hall ? el("p", { class: "pass-when" }, [when, pass.hall].filter(Boolean).join(" · ")) : "",
+    pass.seat ? el("p", { class: "pass-seat" }, pass.seat) : "",
+    el("p", { ...id("price"), class: "price" }, pass.category ? `${pass.category} · ${money(pass.price)}` : money(pass.price)),
+    qr,
+    el("p", {}, el("span", { class: "quiet" }, "Ticket"), " ", el("code", id("ticket"), pass.ticketId)),
+    el("p", {}, el("span", { class: "quiet" }, "Order"), " ", el("code", id("order"), pass.orderId)),
+    el("p", { ...id("paid"), class: "quiet" }, paid));
 }
 
 async function release() {
@@ -347,10 +385,11 @@ function tick() {
     $("sale-countdown").textContent = text;
     if (text === "expired") {
       // The node releases it on its own; the counter is free for the next customer.
-      const title = state.order.ticket.title;
+      const title = orderLabel(state.order);
+      const back = state.order.show ? "the tickets are" : "the ticket is";
       state.order = null;
       drawSale();
-      say("sale-error", { message: `The lock on "${title}" expired; the ticket is back on sale.` });
+      say("sale-error", { message: `The lock on "${title}" expired; ${back} back on sale.` });
       search();
     }
   }
@@ -362,8 +401,9 @@ function tick() {
 function openTab(tab) {
   state.tab = tab;
   for (const button of document.querySelectorAll(".tab")) button.setAttribute("aria-pressed", String(button.dataset.tab === tab));
-  for (const name of ["sell", "locks", "lookup", "summary"]) $(`tab-${name}`).hidden = name !== tab;
+  for (const name of ["sell", "shows", "locks", "lookup", "summary"]) $(`tab-${name}`).hidden = name !== tab;
   if (tab === "sell") { $("search").focus(); if (!state.tickets.length) search(); }
+  if (tab === "shows") openShows();
   if (tab === "locks") refreshLocks();
   if (tab === "lookup") $("lookup-email").focus();
   if (tab === "summary") refreshSummary();
@@ -375,8 +415,8 @@ async function refreshLocks() {
     const answer = await invoke("locks");
     state.skew = Date.parse(answer.now) - Date.now();
     $("locks-body").replaceChildren(...answer.locks.map((order) => el("tr", {},
-      el("td", {}, order.ticket.title), el("td", {}, order.buyer || ""),
-      el("td", { class: "num" }, money(order.ticket.price)),
+      el("td", {}, orderLabel(order)), el("td", {}, order.buyer || ""),
+      el("td", { class: "num" }, money(orderTotal(order))),
       el("td", { "data-expires": order.expiresAt }, left(order.expiresAt)))));
     $("locks-empty").hidden = answer.locks.length > 0;
   } catch (error) {
@@ -388,6 +428,10 @@ $("lookup-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   await lookup();
 });
+$("lookup-number-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  await lookupNumber();
+});
 
 async function lookup() {
   say("lookup-error", null);
@@ -396,30 +440,70 @@ async function lookup() {
     const empty = $("lookup-empty");
     empty.hidden = !!(found.user && found.orders.length);
     empty.textContent = found.user ? "No orders yet." : "No account has that email.";
-    state.found = found.orders;
-    state.foundSelected = found.orders.length ? 0 : -1;
-    $("lookup-body").replaceChildren(...found.orders.map((order, index) => {
-      const paid = order.payment;
-      const actions = el("td", {});
-      if (order.status === "complete") {
-        actions.append(el("button", { type: "button", onclick: () => reprint(order) }, "Pass"));
-        if (paid && !paid.refundedAt) {
-          actions.append(" ", el("button", { type: "button", onclick: () => refund(order) }, "Refund"));
-        }
-      }
-      return el("tr", { "aria-selected": String(index === state.foundSelected), dataset: { index } }, el("td", {}, order.ticket.title), el("td", {}, order.status),
-        el("td", {}, paid ? `${money(paid.amount)} ${paid.method}${paid.refundedAt ? " (refunded)" : ""}` : "–"), actions);
-    }));
+    state.refind = lookup;
+    drawFound(found.orders.map((order) => ({ ...order, buyer: found.user.email })));
   } catch (error) {
     if (!handled(error)) say("lookup-error", error);
   }
 }
 
+// Any order by its number (a kiosk guest's has no email to look up).
+async function lookupNumber() {
+  say("lookup-error", null);
+  try {
+    const order = await invoke("order_by_number", { orderId: $("lookup-number").value });
+    $("lookup-empty").hidden = true;
+    state.refind = lookupNumber;
+    drawFound([order]);
+  } catch (error) {
+    if (handled(error)) return;
+    say("lookup-error", error);
+    drawFound([]);
+  }
+}
+
+function drawFound(orders) {
+  state.found = orders;
+  state.foundSelected = orders.length ? 0 : -1;
+  $("lookup-body").replaceChildren(...orders.map((order, index) => {
+    const paid = order.payment;
+    const actions = el("td", {});
+    if (order.status === "complete") {
+      actions.append(el("button", { type: "button", onclick: () => reprint(order) }, "Pass"));
+      if (paid && !paid.refundedAt) {
+        actions.append(" ", el("button", { type: "button", onclick: () => refund(order) }, "Refund"));
+      }
+    } else if (isOpen(order)) {
+      actions.append(el("button", { type: "button", onclick: () => sellFound(order) }, "Take payment"));
+    }
+    return el("tr", { "aria-selected": String(index === state.foundSelected), dataset: { index } },
+      el("td", {}, orderLabel(order)), el("td", {}, order.buyer || ""), el("td", {}, order.status),
+      el("td", {}, paid ? `${money(paid.amount)} ${paid.method}${paid.refundedAt ? " (refunded)" : ""}` : "–"), actions);
+  }));
+}
+
+function isOpen(order) {
+  return order.status === "created" || order.status === "awaiting:payment";
+}
+
+// An open order found here (a party at the kiosk who pays at the counter) becomes the sale.
+function sellFound(order) {
+  if (state.order && state.order.status !== "complete") {
+    say("lookup-error", { message: "Finish or release the sale at the counter first (F2)." });
+    return;
+  }
+  state.order = order;
+  openTab("sell");
+  drawSale();
+  $("pay-cash").focus();
+}
+
 async function refund(order) {
-  if (!window.confirm(`Refund ${money(order.ticket.price)} for "${order.ticket.title}"? The ticket is not resold.`)) return;
+  const what = order.show ? "tickets are" : "ticket is";
+  if (!window.confirm(`Refund ${money(orderTotal(order))} for "${orderLabel(order)}"? The ${what} not resold.`)) return;
   try {
     await invoke("refund", { orderId: order.id });
-    await lookup();
+    await (state.refind || lookup)();
   } catch (error) {
     if (!handled(error)) say("lookup-error", error);
   }
@@ -427,9 +511,9 @@ async function refund(order) {
 
 async function reprint(order) {
   try {
-    const pass = await invoke("ticket_pass", { order });
+    const passes = await invoke("order_passes", { order });
     state.order = { ...order, status: "complete" };
-    drawPass(pass, order.payment);
+    drawPasses(passes, order.payment);
     openTab("sell");
     drawSale();
     $("print").focus();
@@ -462,7 +546,8 @@ function selectFound(step) {
   for (const row of $("lookup-body").rows) row.setAttribute("aria-selected", String(Number(row.dataset.index) === state.foundSelected));
 }
 
-// In the customer view, outside the email field: ↑/↓ choose an order, Enter shows its pass, R refunds it.
+// In the customer view, outside its fields: ↑/↓ choose an order, Enter shows its passes (or takes
+// payment for an open one), R refunds it.
 function lookupKey(event) {
   const order = state.found && state.found[state.foundSelected];
   if (event.key === "ArrowDown" || event.key === "ArrowUp") {
@@ -471,6 +556,9 @@ function lookupKey(event) {
   } else if (event.key === "Enter" && order && order.status === "complete") {
     event.preventDefault();
     reprint(order);
+  } else if (event.key === "Enter" && order && isOpen(order)) {
+    event.preventDefault();
+    sellFound(order);
   } else if ((event.key === "r" || event.key === "R") && order && order.payment && !order.payment.refundedAt) {
     event.preventDefault();
     refund(order);
@@ -483,10 +571,12 @@ document.addEventListener("keydown", (event) => {
   if ($("screen-counter").hidden) return;
   const key = event.key;
   const inSearch = document.activeElement === $("search");
+  const inField = document.activeElement instanceof HTMLInputElement;
   if (key === "F2" || (key === "/" && !(document.activeElement instanceof HTMLInputElement))) {
     event.preventDefault();
     if (state.order && state.order.status === "complete") nextSale(); else { openTab("sell"); $("search").select(); }
-  } else if (key === "F4") { event.preventDefault(); release(); }
+  } else if (key === "F3") { event.preventDefault(); openTab("shows"); }
+  else if (key === "F4") { event.preventDefault(); release(); }
   else if (key === "F5") { event.preventDefault(); openTab("locks"); }
   else if (key === "F6") { event.preventDefault(); openTab("lookup"); }
   else if (key === "F7") { event.preventDefault(); openTab("summary"); }
@@ -494,7 +584,9 @@ document.addEventListener("keydown", (event) => {
   else if (key === "F9") { event.preventDefault(); askCard(); }
   else if (key === "p" && (event.ctrlKey || event.metaKey)) {
     if (state.order && state.order.status === "complete") { event.preventDefault(); window.print(); }
-  } else if (state.tab === "lookup" && document.activeElement !== $("lookup-email")) {
+  } else if (state.tab === "shows") {
+    showsKey(event);
+  } else if (state.tab === "lookup" && !inField) {
     lookupKey(event);
   } else if (state.tab === "lookup" && (key === "ArrowDown" || key === "ArrowUp")) {
     // From the email field, the arrows move into the orders.

@@ -7,7 +7,8 @@ use tauri::State;
 
 use crate::desk::{ConnectionInfo, Desk};
 use crate::error::DeskError;
-use crate::pass::Pass;
+use crate::node_client::NodeClient;
+use crate::pass::{Pass, amount};
 use crate::settings::{Connection, normalize_url};
 
 /// Most tickets shown for one search.
@@ -214,16 +215,19 @@ pub async fn lock_ticket(desk: State<'_, Desk>, ticket_id: String) -> Result<Val
 pub async fn release(desk: State<'_, Desk>, order_id: String) -> Result<(), DeskError> {
     let client = desk.client().await?;
     client
-        .delete(&format!("/api/orders/{}", path_id(&order_id)?))
+        .delete(&format!("/api/orders/{}", path_id(&order_id, "an order")?))
         .await?;
     Ok(())
 }
 
-/// A sale as the counter shows it: the payment and the pass to hand over.
+/// A sale as the counter shows it: the payment, the amount taken and the passes to hand over (one
+/// per ticket of a party; `pass` is the first, as a single ticket's sale has only that one).
 #[derive(Debug, Clone, Serialize)]
 pub struct Sale {
     pub payment: Value,
     pub pass: Pass,
+    pub passes: Vec<Pass>,
+    pub total: f64,
 }
 
 #[tauri::command]
@@ -256,23 +260,62 @@ pub async fn pay_card(
     sale(&client, &order_id, payment).await
 }
 
-async fn sale(
-    client: &crate::node_client::NodeClient,
-    order_id: &str,
-    payment: Value,
-) -> Result<Sale, DeskError> {
+async fn sale(client: &NodeClient, order_id: &str, payment: Value) -> Result<Sale, DeskError> {
+    // The staff view of the order: whoever placed it (a kiosk guest's order is paid here too).
     let order = client
-        .get(&format!("/api/orders/{}", path_id(order_id)?))
+        .get(&format!(
+            "/api/box-office/orders/{}",
+            path_id(order_id, "an order")?
+        ))
         .await?;
-    let pass = Pass::of_order(&order)
+    let passes = passes_of(client, &order).await;
+    let pass = passes
+        .first()
+        .cloned()
         .ok_or_else(|| DeskError::Local("the node's order has no ticket".into()))?;
-    Ok(Sale { payment, pass })
+    Ok(Sale {
+        payment,
+        pass,
+        total: order_total(&order),
+        passes,
+    })
 }
 
-/// The pass of an order the window already has (e.g. found by email), for showing or printing.
+/// What an order costs: the party's total for an order of a show, else its ticket's price.
+pub fn order_total(order: &Value) -> f64 {
+    if order["show"].is_string() {
+        amount(&order["total"])
+    } else {
+        amount(&order["ticket"]["price"])
+    }
+}
+
+/// Every pass of an order, with its show's start and hall when the node has the show.
+async fn passes_of(client: &NodeClient, order: &Value) -> Vec<Pass> {
+    let show = match order["show"].as_str().map(|id| path_id(id, "a show")) {
+        // Best effort: a pass without its date still admits.
+        Some(Ok(id)) => client.get(&format!("/api/shows/{id}")).await.ok(),
+        _ => None,
+    };
+    Pass::all_of_order(order, show.as_ref())
+}
+
+/// The first pass of an order the window already has (e.g. found by email).
 #[tauri::command]
 pub fn ticket_pass(order: Value) -> Result<Pass, DeskError> {
     Pass::of_order(&order).ok_or_else(|| DeskError::Local("that order has no ticket".into()))
+}
+
+/// Every pass of an order the window already has (a party's, one per ticket), for showing or
+/// printing again.
+#[tauri::command]
+pub async fn order_passes(desk: State<'_, Desk>, order: Value) -> Result<Vec<Pass>, DeskError> {
+    let client = desk.client().await?;
+    let passes = passes_of(&client, &order).await;
+    if passes.is_empty() {
+        return Err(DeskError::Local("that order has no ticket".into()));
+    }
+    Ok(passes)
 }
 
 #[tauri::command]
@@ -314,22 +357,22 @@ pub async fn summary(desk: State<'_, Desk>, date: Option<String>) -> Result<Valu
 }
 
 /// `path?name=value&...`, each value form-encoded.
-fn with_query(path: &str, pairs: &[(&str, &str)]) -> String {
+pub(crate) fn with_query(path: &str, pairs: &[(&str, &str)]) -> String {
     let query: String = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
         .finish();
     format!("{path}?{query}")
 }
 
-/// An id for a URL path: ids are hex, so anything else is refused before it reaches a path.
-fn path_id(id: &str) -> Result<&str, DeskError> {
+/// An id for a URL path (`what` it is named, e.g. "an order"): ids are hex, so anything else is refused before it reaches a path.
+pub(crate) fn path_id<'a>(id: &'a str, what: &str) -> Result<&'a str, DeskError> {
     if !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric()) {
         Ok(id)
     } else {
         Err(DeskError::Refused {
             status: 400,
             messages: vec![crate::error::FieldMessage {
-                message: "That is not an order id".into(),
+                message: format!("That is not {what} id"),
                 field: None,
             }],
         })

@@ -36,6 +36,9 @@ pub enum DeskError {
         status: u16,
         messages: Vec<FieldMessage>,
     },
+    /// What was asked for by its number (an order, a show) is not on the node.
+    #[error("{0}")]
+    NotFound(String),
     /// Starting the standalone node, or reading and writing the app's settings, failed.
     #[error("{0}")]
     Local(String),
@@ -50,6 +53,7 @@ impl DeskError {
             DeskError::NotSignedIn => "notSignedIn",
             DeskError::NotStaff => "notStaff",
             DeskError::Refused { .. } => "refused",
+            DeskError::NotFound(_) => "notFound",
             DeskError::Local(_) => "local",
         }
     }

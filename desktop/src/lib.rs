@@ -1,7 +1,9 @@
 //! Tix box office: a Tauri 2 desktop app for staff at a venue's counter. It talks to the venue
 //! node on the LAN, or runs a node inside itself (standalone), and sells through the node's API:
 //! find, lock, take card or cash, print the pass, release, refund, look up a buyer's orders, watch
-//! the locks and the day's takings. The node enforces the staff role; the app only asks.
+//! the locks and the day's takings; and sell a show's tickets to a party (best available or picked
+//! on the seat map), one payment and one pass per ticket. The node enforces the staff role; the
+//! app only asks.
 
 pub mod commands;
 pub mod desk;
@@ -9,6 +11,7 @@ pub mod error;
 pub mod node_client;
 pub mod pass;
 pub mod settings;
+pub mod shows;
 #[cfg(feature = "standalone")]
 pub mod standalone;
 
@@ -33,10 +36,16 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::pay_cash,
         commands::pay_card,
         commands::ticket_pass,
+        commands::order_passes,
         commands::refund,
         commands::orders_by_email,
         commands::locks,
         commands::summary,
+        shows::shows,
+        shows::show_seats,
+        shows::order_best,
+        shows::order_seats,
+        shows::order_by_number,
     ])
 }
 

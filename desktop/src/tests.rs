@@ -189,6 +189,126 @@ fn a_standalone_counter_sells_for_cash_refunds_and_adds_up_the_day() {
     tauri::async_runtime::block_on(tauri::Manager::state::<Desk>(&app).shut_down());
 }
 
+#[cfg(feature = "standalone")]
+/// Staff put a show on sale on the node directly (the box office does not make shows): 5 rows of
+/// 10 Stalls seats at 30.00.
+fn put_on_a_show(base: &str, email: &str, password: &str) -> String {
+    tauri::async_runtime::block_on(async {
+        let client = crate::node_client::NodeClient::new(base).unwrap();
+        client.authenticate(false, email, password).await.unwrap();
+        let show = client
+            .post(
+                "/api/shows",
+                json!({
+                    "title": "Friday Concert",
+                    "startsAt": "2030-12-06T20:00:00Z",
+                    "categories": [{ "name": "Stalls", "price": "30.00" }],
+                    "generate": [{ "section": "Stalls", "category": "Stalls", "rows": 5, "seatsPerRow": 10 }],
+                }),
+            )
+            .await
+            .unwrap();
+        show["id"].as_str().unwrap().to_owned()
+    })
+}
+
+#[cfg(feature = "standalone")]
+#[test]
+fn a_standalone_counter_sells_a_show_to_a_party_and_finds_the_order_by_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, window) = app(dir.path());
+    let connected = ok(&window, "connect", json!({ "standalone": true }));
+    let base = connected["url"].as_str().unwrap().to_owned();
+    ok(
+        &window,
+        "sign_in",
+        json!({ "email": "counter@venue.test", "password": "secret1", "create": true }),
+    );
+    let show = put_on_a_show(&base, "counter@venue.test", "secret1");
+
+    let listed = ok(
+        &window,
+        "shows",
+        json!({ "from": "2030-01-01T00:00:00.000Z" }),
+    );
+    assert_eq!(listed[0]["id"], show.as_str(), "{listed}");
+    assert_eq!(listed[0]["categories"][0]["available"], 50);
+    let none = ok(
+        &window,
+        "shows",
+        json!({ "from": "2031-01-01T00:00:00Z", "to": null }),
+    );
+    assert_eq!(none, json!([]));
+
+    // Best available for five, one cash payment, five passes.
+    let party = ok(
+        &window,
+        "order_best",
+        json!({ "showId": show, "category": "Stalls", "quantity": 5 }),
+    );
+    let party_id = party["id"].as_str().unwrap().to_owned();
+    assert_eq!(party["tickets"].as_array().unwrap().len(), 5, "{party}");
+    let locks = ok(&window, "locks", json!({}));
+    assert_eq!(locks["locks"][0]["show"], show.as_str());
+    let sale = ok(&window, "pay_cash", json!({ "orderId": party_id }));
+    assert_eq!(sale["total"], 150.0, "{sale}");
+    assert_eq!(sale["payment"]["amount"], 150.0);
+    let passes = sale["passes"].as_array().unwrap();
+    assert_eq!(passes.len(), 5);
+    for (pass, ticket) in passes.iter().zip(party["tickets"].as_array().unwrap()) {
+        let ticket_id = ticket["id"].as_str().unwrap();
+        assert_eq!(pass["code"], format!("TIX1:{party_id}:{ticket_id}"));
+        assert_eq!(pass["seat"], ticket["seat"]);
+        assert_eq!(pass["title"], "Friday Concert");
+        assert_eq!(pass["startsAt"], "2030-12-06T20:00:00Z");
+    }
+    let found = ok(&window, "order_by_number", json!({ "orderId": party_id }));
+    assert_eq!(found["status"], "complete");
+    assert_eq!(found["payment"]["method"], "cash");
+    assert_eq!(found["buyer"], "counter@venue.test");
+    let again = ok(&window, "order_passes", json!({ "order": found }));
+    assert_eq!(again.as_array().unwrap().len(), 5);
+
+    // Two seats picked on the map; a seat already sold is refused by the node.
+    let map = ok(&window, "show_seats", json!({ "showId": show }));
+    let rows = map["sections"][0]["rows"].as_array().unwrap();
+    let back = rows.last().unwrap()["seats"].as_array().unwrap();
+    let picked = [back[0][0].clone(), back[1][0].clone()];
+    let pair = ok(
+        &window,
+        "order_seats",
+        json!({ "showId": show, "seats": picked }),
+    );
+    assert_eq!(pair["quantity"], 2, "{pair}");
+    let sold_seat = party["tickets"][0]["id"].clone();
+    let taken = invoke(
+        &window,
+        "order_seats",
+        json!({ "showId": show, "seats": [sold_seat] }),
+    )
+    .unwrap_err();
+    assert_eq!(taken["kind"], "refused", "{taken}");
+    let too_many = invoke(
+        &window,
+        "order_best",
+        json!({ "showId": show, "category": "Stalls", "quantity": 44 }),
+    )
+    .unwrap_err();
+    assert_eq!(too_many["kind"], "refused", "{too_many}");
+
+    let missing = invoke(
+        &window,
+        "order_by_number",
+        json!({ "orderId": "5f8d0d55b54764421b7156c9" }),
+    )
+    .unwrap_err();
+    assert_eq!(missing["kind"], "notFound", "{missing}");
+    assert_eq!(missing["message"], "No order has that number");
+    let bad = invoke(&window, "order_by_number", json!({ "orderId": "../x" })).unwrap_err();
+    assert_eq!(bad["message"], "That is not an order id");
+    tauri::async_runtime::block_on(tauri::Manager::state::<Desk>(&app).shut_down());
+}
+
 #[cfg(not(feature = "standalone"))]
 #[test]
 fn a_lan_only_build_says_it_cannot_run_a_node_itself() {

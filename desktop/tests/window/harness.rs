@@ -182,3 +182,19 @@ impl BoxOffice for Window {
 
 /// WebDriver's code for F8 (cash).
 pub(crate) const F8: &str = "\u{E038}";
+
+/// WebDriver's codes for the other keys the counter uses.
+pub(crate) mod keys {
+    pub(crate) const F2: &str = "\u{E032}";
+    pub(crate) const F3: &str = "\u{E033}";
+    pub(crate) const F5: &str = "\u{E035}";
+    pub(crate) const F6: &str = "\u{E036}";
+    pub(crate) const SPACE: &str = "\u{E00D}";
+    pub(crate) const BACKSPACE: &str = "\u{E003}";
+    pub(crate) const LEFT: &str = "\u{E012}";
+    pub(crate) const RIGHT: &str = "\u{E014}";
+    pub(crate) const DOWN: &str = "\u{E015}";
+    /// Held until `RELEASE`: `CONTROL` then `p` then `RELEASE` is Ctrl+P.
+    pub(crate) const CONTROL: &str = "\u{E009}";
+    pub(crate) const RELEASE: &str = "\u{E000}";
+}
