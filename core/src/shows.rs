@@ -18,7 +18,7 @@ mod store;
 use serde::{Deserialize, Serialize};
 
 pub use self::draft::{EditPlan, Problem, ShowDraft, ShowEdit, ShowPlan};
-pub use self::layout::{Layout, generated_rows};
+pub use self::layout::{Layout, generated_rows, map_rows};
 pub use self::store::{MapRow, SeatMap, ShowsStore, UnitState};
 pub use crate::events::{Area, Category, Generate, Seat, SeatRow, ShowDetails, ShowStatus};
 use crate::ids::{OrderId, ShowId};

@@ -94,6 +94,10 @@ pub enum Notice {
         seats: Vec<(TicketId, &'static str)>,
         /// Tickets available now, per category, in the show's order.
         available: Vec<u32>,
+        /// Tickets held by unpaid orders now, per category.
+        held: Vec<u32>,
+        /// Tickets sold now, per category.
+        sold: Vec<u32>,
     },
 }
 
@@ -248,5 +252,7 @@ fn seats_notice(stores: &Stores, event: &StoredEvent) -> Result<Option<Notice>, 
         version: show.seats_version,
         seats,
         available: show.categories.iter().map(|c| c.available()).collect(),
+        held: show.categories.iter().map(|c| c.held).collect(),
+        sold: show.categories.iter().map(|c| c.sold).collect(),
     }))
 }

@@ -1,6 +1,8 @@
 //! The storefront: server-rendered pages for buyers at home and at the venue's kiosks, built on the
 //! same actions and messages as the JSON API.
 //!
+//! Staff manage shows under `/manage` (not on a kiosk).
+//!
 //! Every page works without JavaScript (plain forms, `303` redirects); `web/static/app.js` adds
 //! the payment countdown, live updates (`/live`), search as you type and the kiosk's idle return.
 //! Templates (askama, escaped by default) and assets live in `web/` and are compiled in.
@@ -9,6 +11,7 @@ mod assets;
 mod auth;
 mod csrf;
 mod frame;
+mod manage;
 mod orders;
 mod problem;
 mod seat_map;
@@ -28,6 +31,8 @@ pub(crate) use self::problem::PageError;
 
 /// Biggest form body accepted.
 const MAX_FORM_BYTES: usize = 16 * 1024;
+/// Biggest new show accepted from the manage form: a seat map of tens of thousands of seats as CSV.
+const MAX_UPLOAD_BYTES: usize = 8 * 1024 * 1024;
 
 /// The storefront's routes. A kiosk serves only what buying needs: no selling, no editing.
 pub fn routes(state: &AppState) -> Router<AppState> {
@@ -58,7 +63,19 @@ pub fn routes(state: &AppState) -> Router<AppState> {
                 "/tickets/{id}/edit",
                 get(tickets::edit_form).post(tickets::update),
             )
-            .route("/my/tickets", get(tickets::listings));
+            .route("/my/tickets", get(tickets::listings))
+            .route("/manage", get(manage::dashboard))
+            .route(
+                "/manage/shows/new",
+                get(manage::new_show)
+                    .post(manage::create)
+                    .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
+            )
+            .route("/manage/shows/{id}", get(manage::show).post(manage::edit))
+            .route(
+                "/manage/shows/{id}/status",
+                axum::routing::post(manage::set_status),
+            );
     }
     pages
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))

@@ -144,7 +144,7 @@
   function follow() {
     if (!window.EventSource) return;
     if (!$("[data-ticket-id]") && !$("#ticket-rows") && !$("#order-status") && !$("[data-order-status-for]") &&
-      !$("[data-seat-map]")) return;
+      !$("[data-seat-map]") && !$("[data-counts-for]")) return;
     const source = new EventSource("/live");
     const read = (handler) => (event) => {
       try { handler(JSON.parse(event.data)); } catch (_) { /* a malformed notice is skipped */ }
@@ -156,8 +156,20 @@
     window.addEventListener("pagehide", () => source.close());
   }
 
+  // ---- Staff counts: sold, held and available per category, as the node changes them ------------
+  function countsNotice(notice) {
+    $$("[data-counts-for]").forEach((table) => {
+      if (table.dataset.countsFor !== notice.show) return;
+      $$("[data-count]", table).forEach((cell) => {
+        const list = notice[cell.dataset.count];
+        const value = list && list[Number(cell.dataset.cat)];
+        if (value !== undefined && cell.textContent !== String(value)) cell.textContent = String(value);
+      });
+    });
+  }
+
   // ---- Seat map: the server draws it; this pairs each picture seat with its checkbox -------------
-  let seatNotice = () => {};
+  let seatNotice = (notice) => countsNotice(notice);
   let refetchSeats = null;
 
   function seatMap() {
@@ -253,6 +265,7 @@
       } catch (_) { /* the next notice tries again */ }
     };
     seatNotice = (notice) => {
+      countsNotice(notice);
       if (notice.show !== showId) return;
       if (notice.version > version + 1) refetch();
       version = Math.max(version, notice.version);

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 pub use super::check::Problem;
 use super::check::{Categories, Check, MAX_NAME};
+use super::layout::Layout;
 use super::seat_map::{MAX_ROW, given_rows};
 use super::{DEFAULT_MAX_PER_ORDER, MAX_PER_ORDER_LIMIT};
 use crate::events::{Area, Category, Generate, SeatRow, ShowDetails, ShowStatus};
@@ -37,6 +38,33 @@ pub struct ShowPlan {
     pub given: Vec<SeatRow>,
     pub generate: Vec<Generate>,
     pub units: u32,
+}
+
+impl ShowPlan {
+    /// How many units each category gets, in the plan's order of categories.
+    pub fn capacities(&self) -> Vec<u32> {
+        let mut capacities = vec![0; self.categories.len()];
+        for area in &self.areas {
+            capacities[usize::from(area.category)] += area.capacity;
+        }
+        for seat in self.given.iter().flat_map(|r| &r.seats) {
+            capacities[usize::from(seat.category)] += 1;
+        }
+        for block in &self.generate {
+            capacities[usize::from(block.category)] += block.rows * block.seats_per_row;
+        }
+        capacities
+    }
+
+    /// How the plan's units will be numbered.
+    pub fn layout(&self) -> Layout {
+        Layout::new(
+            &self.areas,
+            self.given.len() as u32,
+            &self.generate,
+            self.units,
+        )
+    }
 }
 
 impl ShowDraft<'_> {

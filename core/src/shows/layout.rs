@@ -68,6 +68,27 @@ impl Layout {
     }
 }
 
+/// Every row of a show's seat map, numbered, with the index of its first unit: the rows `given`
+/// (in order, after the areas' places), then the rows `generate` makes.
+pub fn map_rows(
+    layout: &Layout,
+    given: &[SeatRow],
+    generate: &[Generate],
+) -> Vec<(u32, u32, SeatRow)> {
+    let mut first_unit = layout.area_units();
+    let mut rows = Vec::with_capacity(given.len());
+    for (number, row) in given.iter().enumerate() {
+        rows.push((number as u32, first_unit, row.clone()));
+        first_unit += row.seats.len() as u32;
+    }
+    rows.extend(generated_rows(
+        generate,
+        layout.first_generated_row(),
+        layout.generated_first_unit(),
+    ));
+    rows
+}
+
 /// The rows the generator makes, each with its row number and the index of its first unit, from
 /// `first_row` and `first_unit` on. Rows are 1, 2, ... front to back, seats 1, 2, ... left to
 /// right, drawn one unit apart with a gap of two rows between blocks; within a block the middle of

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::draft::{EditPlan, Problem};
-use super::layout::generated_rows;
+use super::layout::map_rows;
 use super::{CategoryCounts, Error, PaidOrder, Show, ShowPlan, ShowStatus};
 use crate::events::{
     DomainEvent, SeatRow, ShowCreated, ShowPart, ShowSeats, ShowUpdated, StoredEvent,
@@ -181,26 +181,18 @@ impl ShowsStore {
                 "show id {id} minted twice"
             ))));
         }
-        let mut categories: Vec<CategoryCounts> = plan
+        let categories: Vec<CategoryCounts> = plan
             .categories
             .iter()
-            .map(|c| CategoryCounts {
+            .zip(plan.capacities())
+            .map(|(c, capacity)| CategoryCounts {
                 name: c.name.clone(),
                 price: c.price,
-                capacity: 0,
+                capacity,
                 held: 0,
                 sold: 0,
             })
             .collect();
-        for area in &plan.areas {
-            categories[usize::from(area.category)].capacity += area.capacity;
-        }
-        for seat in plan.given.iter().flat_map(|r| &r.seats) {
-            categories[usize::from(seat.category)].capacity += 1;
-        }
-        for block in &plan.generate {
-            categories[usize::from(block.category)].capacity += block.rows * block.seats_per_row;
-        }
         let show = Show {
             id,
             version: 0,
@@ -221,17 +213,7 @@ impl ShowsStore {
             .open_table(BY_START)?
             .insert(start_key(show.starts_at(), id).as_slice(), ())?;
         let layout = show.layout();
-        let mut first_unit = layout.area_units();
-        let mut map_rows = Vec::with_capacity(plan.given.len());
-        for (number, row) in plan.given.iter().enumerate() {
-            map_rows.push((number as u32, first_unit, row.clone()));
-            first_unit += row.seats.len() as u32;
-        }
-        map_rows.extend(generated_rows(
-            &plan.generate,
-            layout.first_generated_row(),
-            layout.generated_first_unit(),
-        ));
+        let map_rows = map_rows(&layout, &plan.given, &plan.generate);
         {
             let mut rows = unit.txn().open_table(ROWS)?;
             let mut by_unit = unit.txn().open_table(ROW_BY_UNIT)?;

@@ -216,7 +216,7 @@ fn gone(state: &AppState, id: ShowId, pick: &Pick) -> Result<Option<orders::Erro
 
 /// A plan's problems as the contract's field errors; a message that is not a sentence of its own
 /// is prefixed by its field.
-fn problems(list: Vec<shows::Problem>) -> ApiError {
+pub(crate) fn problems(list: Vec<shows::Problem>) -> ApiError {
     ApiError::Validation(
         list.into_iter()
             .map(|p| {

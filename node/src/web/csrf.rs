@@ -6,7 +6,7 @@
 //! the browser marks as cross-site, or whose `Origin` is another site, are refused before that.
 //! The session cookie is `SameSite=Lax` as well, so the JSON API is not reachable that way either.
 
-use axum::extract::{Form, FromRequest, Request};
+use axum::extract::{Form, FromRequest, Multipart, Request};
 use axum::http::header::{COOKIE, HOST, ORIGIN};
 use axum::http::{HeaderMap, HeaderValue};
 use rand::RngCore;
@@ -83,37 +83,71 @@ impl FromRequest<AppState> for CheckedForm {
         let Form(pairs) = Form::<Vec<(String, String)>>::from_request(req, state)
             .await
             .map_err(|_| PageError::BadForm)?;
-        let submitted = pairs
-            .iter()
-            .find(|(name, _)| name == FIELD)
-            .map(|(_, value)| value.as_str());
-        let matches = match (expected, submitted) {
-            (Some(expected), Some(submitted)) => {
-                bool::from(expected.as_bytes().ct_eq(submitted.as_bytes()))
-            }
-            _ => false,
-        };
-        if !matches {
+        checked(expected, pairs)
+    }
+}
+
+/// A submitted `multipart/form-data` form (one with a file to upload) that passed the same checks;
+/// every part, files included, read as text.
+pub(crate) struct CheckedUpload(pub(crate) CheckedForm);
+
+impl FromRequest<AppState> for CheckedUpload {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let headers = req.headers();
+        if !same_origin(headers) {
             return Err(PageError::Forbidden);
         }
-        let mut map = Map::new();
-        for (name, value) in pairs {
-            if name == FIELD {
-                continue;
+        let expected = read(headers);
+        let mut parts = Multipart::from_request(req, state)
+            .await
+            .map_err(|_| PageError::BadForm)?;
+        let mut pairs = Vec::new();
+        while let Some(part) = parts.next_field().await.map_err(|_| PageError::BadForm)? {
+            let name = part.name().unwrap_or_default().to_owned();
+            let text = part.text().await.map_err(|_| PageError::BadForm)?;
+            pairs.push((name, text));
+        }
+        checked(expected, pairs).map(CheckedUpload)
+    }
+}
+
+/// The form's fields once its token matches the cookie's; refused otherwise.
+fn checked(
+    expected: Option<String>,
+    pairs: Vec<(String, String)>,
+) -> Result<CheckedForm, PageError> {
+    let submitted = pairs
+        .iter()
+        .find(|(name, _)| name == FIELD)
+        .map(|(_, value)| value.as_str());
+    let matches = match (expected, submitted) {
+        (Some(expected), Some(submitted)) => {
+            bool::from(expected.as_bytes().ct_eq(submitted.as_bytes()))
+        }
+        _ => false,
+    };
+    if !matches {
+        return Err(PageError::Forbidden);
+    }
+    let mut map = Map::new();
+    for (name, value) in pairs {
+        if name == FIELD {
+            continue;
+        }
+        match map.get_mut(&name) {
+            Some(Value::Array(values)) => values.push(Value::String(value)),
+            Some(first) => {
+                let first = first.take();
+                map.insert(name, Value::Array(vec![first, Value::String(value)]));
             }
-            match map.get_mut(&name) {
-                Some(Value::Array(values)) => values.push(Value::String(value)),
-                Some(first) => {
-                    let first = first.take();
-                    map.insert(name, Value::Array(vec![first, Value::String(value)]));
-                }
-                None => {
-                    map.insert(name, Value::String(value));
-                }
+            None => {
+                map.insert(name, Value::String(value));
             }
         }
-        Ok(CheckedForm(map))
     }
+    Ok(CheckedForm(map))
 }
 
 /// False when the browser says the request comes from another site: `Sec-Fetch-Site:

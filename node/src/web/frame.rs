@@ -67,6 +67,8 @@ pub(crate) struct Frame {
     pub(crate) user: Option<String>,
     /// The signed-in user is a kiosk's guest: "Done" ends the visit, there is no account to name.
     pub(crate) guest: bool,
+    /// The signed-in user is staff: the navigation offers the manage pages.
+    pub(crate) staff: bool,
     pub(crate) csrf: String,
     pub(crate) kiosk: bool,
     pub(crate) idle_seconds: u64,
@@ -83,6 +85,7 @@ impl Frame {
         Frame {
             user: None,
             guest: false,
+            staff: false,
             csrf: String::new(),
             kiosk: false,
             idle_seconds: 60,
@@ -101,6 +104,9 @@ impl Visitor {
                 .user
                 .as_ref()
                 .is_some_and(|claims| tix_core::auth::is_guest_email(&claims.email)),
+            staff: self.user.as_ref().is_some_and(
+                |claims| matches!(state.stores.auth.get(claims.id), Ok(Some(user)) if user.staff),
+            ),
             csrf: self.csrf.clone(),
             kiosk: state.storefront.kiosk,
             idle_seconds: state.storefront.kiosk_idle.as_secs().max(1),

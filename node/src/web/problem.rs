@@ -72,6 +72,8 @@ pub(crate) enum PageError {
     Forbidden,
     /// A form body that could not be read.
     BadForm,
+    /// A staff page asked for by someone signed in without being staff.
+    StaffOnly,
     /// A fault of ours, or a part of the node that is not there; the detail is logged.
     Api(ApiError),
 }
@@ -117,6 +119,11 @@ impl IntoResponse for PageError {
                 StatusCode::BAD_REQUEST,
                 "The form could not be read".to_owned(),
                 "Please go back and try again.".to_owned(),
+            ),
+            PageError::StaffOnly => (
+                StatusCode::FORBIDDEN,
+                "For the venue's staff".to_owned(),
+                "This page is for staff. Sign out and sign in with a staff account to use it.".to_owned(),
             ),
             PageError::Api(error) => {
                 retry_after = error.retry_after();

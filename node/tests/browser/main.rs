@@ -6,6 +6,7 @@ mod accessibility;
 mod journeys;
 mod kiosk;
 mod live;
+mod manage;
 mod seats;
 mod storefront;
 

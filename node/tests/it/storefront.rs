@@ -716,3 +716,214 @@ async fn a_kiosk_guest_buys_without_an_account_and_nobody_can_sign_in_as_one() {
         signup.text
     );
 }
+
+impl Visitor {
+    /// Posts `fields` as `multipart/form-data`, a field named `*File` as a file part.
+    async fn post_multipart(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let boundary = "----tix-test-boundary-7d3f";
+        let mut body = String::new();
+        let all = std::iter::once(("_csrf", self.csrf.as_str())).chain(fields.iter().copied());
+        for (name, value) in all {
+            body.push_str(&format!("--{boundary}\r\n"));
+            if name.ends_with("File") {
+                body.push_str(&format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"map.csv\"\r\nContent-Type: text/csv\r\n\r\n"
+                ));
+            } else {
+                body.push_str(&format!(
+                    "Content-Disposition: form-data; name=\"{name}\"\r\n\r\n"
+                ));
+            }
+            body.push_str(value);
+            body.push_str("\r\n");
+        }
+        body.push_str(&format!("--{boundary}--\r\n"));
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookies())
+            .header(
+                CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        Page {
+            status: response.status(),
+            headers: response.headers().clone(),
+            html: response.text().await.unwrap(),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_preview_a_show_from_a_csv_seat_map_save_it_change_it_and_stop_its_sales() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = crate::standalone(&dir);
+    let mut manager = Visitor::arrive(&node.url("")).await;
+    manager.sign_up("manager@test.com").await;
+    let mut buyer = Visitor::arrive(&node.url("")).await;
+    buyer.sign_up("buyer@test.com").await;
+    // Only staff get in; the signed out are sent to sign in.
+    assert_eq!(buyer.get("/manage").await.status, StatusCode::FORBIDDEN);
+    let stranger = Visitor::arrive(&node.url("")).await;
+    assert_eq!(stranger.get("/manage").await.status, StatusCode::SEE_OTHER);
+    assert!(
+        manager
+            .get("/")
+            .await
+            .html
+            .contains(r#"href="/manage">Manage</a>"#)
+    );
+    assert!(!buyer.get("/").await.html.contains(r#"href="/manage""#));
+
+    let csv = "section,row,seat,category,x,y\nStalls,A,1,Stalls,0,0\nStalls,A,2,Stalls,1,0\nStalls,A,3,Stalls,2,0\nStalls,B,1,Stalls,0,1\nStalls,B,2,Stalls,1,1\n";
+    let mut fields = vec![
+        ("title", "Quartet Evening"),
+        ("startsAt", "2030-12-06T19:30"),
+        ("hall", "Small hall"),
+        ("categories[0].name", "Standing"),
+        ("categories[0].price", "15"),
+        ("categories[2].name", "Stalls"),
+        ("categories[2].price", "nine"),
+        ("areas[0].name", "Bar"),
+        ("areas[0].category", "Standing"),
+        ("areas[0].capacity", "40"),
+        ("seatMapFile", csv),
+        ("action", "preview"),
+    ];
+    // A bad price is named beside its field (the blank row between was dropped, so it is row 1).
+    let refused = manager.post_multipart("/manage/shows/new", &fields).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.html);
+    assert!(
+        refused.html.contains(r#"id="categories[1].price-error""#),
+        "{}",
+        refused.html
+    );
+    assert!(
+        refused.html.contains("Stalls,B,2,Stalls,1,1"),
+        "the CSV is kept"
+    );
+    fields[6].1 = "25.00";
+    fields[5].0 = "categories[1].name";
+    fields[6].0 = "categories[1].price";
+    let preview = manager.post_multipart("/manage/shows/new", &fields).await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.html);
+    assert!(preview.html.contains("Preview: nothing is saved yet"));
+    assert!(
+        preview.html.contains("45 tickets in all"),
+        "{}",
+        preview.html
+    );
+    assert_eq!(preview.html.matches("<rect class=\"seat c1").count(), 5);
+    assert!(
+        node.client().get("/api/shows").await.body == serde_json::json!([]),
+        "a preview saves nothing"
+    );
+    // Saving what was previewed: the CSV comes back in the text box, the file field is empty.
+    let mut save: Vec<(&str, &str)> = fields
+        .iter()
+        .filter(|(name, _)| *name != "seatMapFile" && *name != "action")
+        .copied()
+        .collect();
+    save.push(("seatMapCsv", csv));
+    save.push(("action", "save"));
+    let saved = manager.post_multipart("/manage/shows/new", &save).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
+    let path = saved.headers[LOCATION].to_str().unwrap().to_owned();
+    let show_id = path.trim_start_matches("/manage/shows/").to_owned();
+    let api = node
+        .client()
+        .get(&format!("/api/shows/{show_id}"))
+        .await
+        .body;
+    assert_eq!(api["status"], "on-sale");
+    assert_eq!(api["tickets"], 45);
+    assert_eq!(api["startsAt"], "2030-12-06T19:30:00.000Z");
+
+    // A buyer holds two seats; the manager's page counts them.
+    let held = buyer
+        .post(
+            &format!("/shows/{show_id}/order"),
+            &[("category", "Stalls"), ("quantity", "2")],
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(held.status, StatusCode::SEE_OTHER, "{}", held.html);
+    let page = manager.get(&path).await;
+    assert!(
+        page.html
+            .contains(r#"data-cat="1" data-count="held">2</td>"#),
+        "{}",
+        page.html
+    );
+    let week = manager.get("/manage").await;
+    assert!(
+        week.html.contains("Quartet Evening")
+            && week.html.contains(r#"data-count="available">3</td>"#),
+        "{}",
+        week.html
+    );
+
+    // A change of details, and a price whose category nothing holds.
+    let edited = manager
+        .post(
+            &path,
+            &[
+                ("title", "Quartet Evening (late)"),
+                ("startsAt", "2030-12-06T21:00"),
+                ("hall", "Small hall"),
+                ("categories[0].name", "Standing"),
+                ("categories[0].price", "18.00"),
+                ("categories[1].name", "Stalls"),
+                ("categories[1].price", "25.00"),
+                ("maxPerOrder", "6"),
+            ],
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(edited.status, StatusCode::OK, "{}", edited.html);
+    assert!(edited.html.contains("Saved."));
+    let api = node
+        .client()
+        .get(&format!("/api/shows/{show_id}"))
+        .await
+        .body;
+    assert_eq!(api["title"], "Quartet Evening (late)");
+    assert_eq!(api["categories"][0]["price"], "18.00");
+    assert_eq!(api["maxPerOrder"], 6);
+
+    // Stop, resume, and cancel only when confirmed.
+    let status = format!("{path}/status");
+    let stopped = manager.post(&status, &[("to", "stop")], None, None).await;
+    assert!(stopped.html.contains("Sales stopped."), "{}", stopped.html);
+    let api = node
+        .client()
+        .get(&format!("/api/shows/{show_id}"))
+        .await
+        .body;
+    assert_eq!(api["status"], "sales-stopped");
+    manager.post(&status, &[("to", "resume")], None, None).await;
+    let unconfirmed = manager.post(&status, &[("to", "cancel")], None, None).await;
+    assert_eq!(unconfirmed.status, StatusCode::BAD_REQUEST);
+    assert!(unconfirmed.html.contains("Tick the box to confirm"));
+    let cancelled = manager
+        .post(&status, &[("to", "cancel"), ("confirm", "on")], None, None)
+        .await;
+    assert!(cancelled.html.contains("Cancelled."), "{}", cancelled.html);
+    let api = node
+        .client()
+        .get(&format!("/api/shows/{show_id}"))
+        .await
+        .body;
+    assert_eq!(api["status"], "cancelled");
+    // A staff form without the visitor's token is refused, like every form.
+    let forged = manager
+        .post(&status, &[("to", "resume")], Some("0000"), None)
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+}
