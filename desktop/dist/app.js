@@ -239,7 +239,8 @@ function drawResults() {
     }, el("span", {}, el("strong", {}, ticket.title), details ? el("span", { class: "meta" }, ` ${details}`) : ""),
        el("span", {}, money(ticket.price)));
   }));
-  if (!state.tickets.length) list.append(el("li", { class: "quiet" }, $("search").value ? "No ticket on sale matches." : "No tickets on sale."));
+  // The listbox's one entry when empty says so (an option that cannot be chosen).
+  if (!state.tickets.length) list.append(el("li", { class: "quiet", role: "option", "aria-disabled": "true", "aria-selected": "false" }, $("search").value ? "No ticket on sale matches." : "No tickets on sale."));
   const current = list.querySelector('[aria-selected="true"]');
   if (current) current.scrollIntoView({ block: "nearest" });
 }
@@ -263,6 +264,8 @@ function drawSale() {
   $("sale-empty").hidden = !!order;
   $("sale-locked").hidden = !order || order.status === "complete";
   $("sale-done").hidden = !order || order.status !== "complete";
+  // A party's passes take the whole width, side by side.
+  $("tab-sell").classList.toggle("party-done", !!order && order.status === "complete" && $("passes").children.length > 1);
   $("card-form").hidden = true;
   if (order && order.status !== "complete") {
     $("sale-title").textContent = order.ticket.title;

@@ -87,6 +87,7 @@ function drawShows() {
        el("span", { class: show.selling ? "" : "quiet" }, [sale, from].filter(Boolean).join(" · ")));
   }));
   $("shows-empty").hidden = shows.list.length > 0;
+  list.hidden = !shows.list.length;
   const current = list.querySelector('[aria-selected="true"]');
   if (current) {
     list.setAttribute("aria-activedescendant", current.id);
