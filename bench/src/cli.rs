@@ -44,6 +44,9 @@ pub(crate) enum Command {
     /// `GET /api/tickets` over a large catalogue read by many clients at once: the node's peak
     /// memory (VmHWM) before and after the readers.
     List(ListArgs),
+    /// The show pages: a large seat map's server time and bytes, "What's on" over many shows,
+    /// and how soon a seat locked elsewhere reaches an open page.
+    Showpages(ShowPagesArgs),
     /// An on-sale rush: parties of 1 to 4 ask for a show's best available all at once; time to
     /// sell out, orders/s, latency, requests per ticket, parties seated together, and checks.
     Onsale(OnsaleArgs),
@@ -101,6 +104,25 @@ pub(crate) struct PagesArgs {
     /// Requests of the ticket list (and of `/hello`) measured.
     #[arg(long, default_value_t = 5_000, value_parser = parse_positive)]
     pub(crate) requests: usize,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ShowPagesArgs {
+    /// Reserved seats of the big show.
+    #[arg(long, default_value_t = 20_000, value_parser = parse_positive)]
+    pub(crate) seats: usize,
+
+    /// Shows in all, the big one included ("What's on" lists them).
+    #[arg(long, default_value_t = 500, value_parser = parse_positive)]
+    pub(crate) shows: usize,
+
+    /// Requests measured of each page (and of `/hello`).
+    #[arg(long, default_value_t = 300, value_parser = parse_positive)]
+    pub(crate) requests: usize,
+
+    /// Seats locked one by one while `/live` is open.
+    #[arg(long, default_value_t = 200, value_parser = parse_positive)]
+    pub(crate) changes: usize,
 }
 
 #[derive(Debug, Args)]

@@ -7,7 +7,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::client::conn::http1::{self, SendRequest};
-use hyper::header::{CONTENT_TYPE, COOKIE, HOST, SET_COOKIE};
+use hyper::header::{ACCEPT_ENCODING, CONTENT_TYPE, COOKIE, HOST, SET_COOKIE};
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
@@ -59,6 +59,8 @@ pub(crate) struct Conn {
     addr: SocketAddr,
     host: String,
     sender: SendRequest<Full<Bytes>>,
+    /// The `Accept-Encoding` every request sends, if any.
+    encoding: Option<&'static str>,
 }
 
 impl Conn {
@@ -70,17 +72,25 @@ impl Conn {
             addr,
             host: addr.to_string(),
             sender,
+            encoding: None,
         })
     }
 
     /// Replaces a broken connection with a fresh one.
     pub(crate) async fn reconnect(&mut self) -> Result<()> {
+        let encoding = self.encoding;
         *self = Self::connect(self.addr).await?;
+        self.encoding = encoding;
         Ok(())
     }
 
     pub(crate) async fn get(&mut self, path: &str, cookie: Option<&str>) -> Result<Reply> {
         self.request(Method::GET, path, cookie, None).await
+    }
+
+    /// Asks for every later response compressed with `encoding` (`br`, `gzip`), or plain.
+    pub(crate) fn accept_encoding(&mut self, encoding: Option<&'static str>) {
+        self.encoding = encoding;
     }
 
     pub(crate) async fn post(
@@ -107,6 +117,9 @@ impl Conn {
             .header(HOST, &self.host);
         if let Some(cookie) = cookie {
             builder = builder.header(COOKIE, cookie);
+        }
+        if let Some(encoding) = self.encoding {
+            builder = builder.header(ACCEPT_ENCODING, encoding);
         }
         let payload = match body {
             Some(body) => {

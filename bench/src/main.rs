@@ -1,8 +1,9 @@
 //! `tix-bench`: starts a tix-node on 127.0.0.1 and measures it: orders/s against a trivial
 //! endpoint with a kill -9 durability check (`orders`), pending locks at scale (`locks`), sync
 //! to a hub through Mosquitto (`sync`), ticket search (`search`), the storefront's pages
-//! (`pages`), the node's memory while many clients read the whole ticket list (`list`), and an
-//! on-sale rush of a show's best available (`onsale`).
+//! (`pages`) and the show pages with a large seat map (`showpages`), the node's memory while many
+//! clients read the whole ticket list (`list`), and an on-sale rush of a show's best available
+//! (`onsale`).
 
 mod cli;
 mod client;
@@ -14,6 +15,7 @@ mod onsale;
 mod orders;
 mod pages;
 mod search;
+mod show_pages;
 mod sync;
 
 use std::process::ExitCode;
@@ -56,6 +58,7 @@ async fn run(cli: Cli) -> Result<bool> {
         Command::Sync(_)
         | Command::Search(_)
         | Command::Pages(_)
+        | Command::Showpages(_)
         | Command::List(_)
         | Command::Onsale(_) => orders::LOCK_TTL,
     };
@@ -71,6 +74,7 @@ async fn run(cli: Cli) -> Result<bool> {
         Command::Sync(args) => sync::run(args, &mut harness, data_dir.path()).await,
         Command::Search(args) => search::run(args, &mut harness, data_dir.path()).await,
         Command::Pages(args) => pages::run(args, &mut harness).await,
+        Command::Showpages(args) => show_pages::run(args, &mut harness).await,
         Command::List(args) => list::run(args, &mut harness).await,
         Command::Onsale(args) => onsale::run(args, &mut harness, data_dir.path()).await,
     };

@@ -46,15 +46,21 @@ pub(crate) async fn run(args: &PagesArgs, harness: &mut Harness) -> Result<bool>
     let order_id = order.json()?["id"].as_str().context("order id")?.to_owned();
 
     let hello = timings(&mut conn, "/hello", None, args.requests).await?;
-    let list = timings(&mut conn, "/", Some(&buyer), args.requests).await?;
+    let list = timings(&mut conn, "/tickets", Some(&buyer), args.requests).await?;
     let deep = timings(
         &mut conn,
-        &format!("/?after={}", args.tickets.saturating_sub(60)),
+        &format!("/tickets?after={}", args.tickets.saturating_sub(60)),
         Some(&buyer),
         args.requests / 4,
     )
     .await?;
-    let search = timings(&mut conn, "/?q=jazz+night", Some(&buyer), args.requests / 4).await?;
+    let search = timings(
+        &mut conn,
+        "/tickets?q=jazz+night",
+        Some(&buyer),
+        args.requests / 4,
+    )
+    .await?;
     println!(
         "hello:   round trip p50 {:.3} ms  p99 {:.3} ms  ({} requests, one connection)",
         hello.round_trip(0.50),
@@ -62,7 +68,7 @@ pub(crate) async fn run(args: &PagesArgs, harness: &mut Harness) -> Result<bool>
         hello.count()
     );
     for (label, t) in [
-        ("list /", &list),
+        ("list /tickets", &list),
         ("list, a late page", &deep),
         ("list, searched", &search),
     ] {
@@ -82,8 +88,8 @@ pub(crate) async fn run(args: &PagesArgs, harness: &mut Harness) -> Result<bool>
 
     let mut all_fit = true;
     let pages = [
-        ("tickets", "/".to_owned(), Some(&buyer)),
-        ("search", "/?q=jazz".to_owned(), Some(&buyer)),
+        ("tickets", "/tickets".to_owned(), Some(&buyer)),
+        ("search", "/tickets?q=jazz".to_owned(), Some(&buyer)),
         ("ticket", format!("/tickets/{}", tickets[0]), Some(&buyer)),
         ("order", format!("/orders/{order_id}"), Some(&buyer)),
         ("my orders", "/orders".to_owned(), Some(&buyer)),
@@ -126,26 +132,26 @@ fn third_party_references(html: &str) -> Vec<String> {
         .collect()
 }
 
-struct Timings {
+pub(crate) struct Timings {
     server_ms: Vec<f64>,
     round_trip_ms: Vec<f64>,
 }
 
 impl Timings {
-    fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.round_trip_ms.len()
     }
 
-    fn server(&self, q: f64) -> f64 {
+    pub(crate) fn server(&self, q: f64) -> f64 {
         quantile(&self.server_ms, q)
     }
 
-    fn round_trip(&self, q: f64) -> f64 {
+    pub(crate) fn round_trip(&self, q: f64) -> f64 {
         quantile(&self.round_trip_ms, q)
     }
 }
 
-fn quantile(sorted: &[f64], q: f64) -> f64 {
+pub(crate) fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
@@ -153,7 +159,7 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 }
 
 /// `count` sequential requests of `path` on one connection.
-async fn timings(
+pub(crate) async fn timings(
     conn: &mut Conn,
     path: &str,
     cookie: Option<&str>,
