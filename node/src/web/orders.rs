@@ -193,6 +193,8 @@ pub(crate) async fn cancel(
 pub(crate) struct OrderRow {
     id: OrderId,
     title: String,
+    /// A show order's seats (or places), in words; empty for a listing.
+    seats: String,
     price: String,
     status: &'static str,
     status_label: &'static str,
@@ -225,6 +227,11 @@ pub(crate) async fn list(
                 1 => order.ticket.title.clone(),
                 n => format!("{} ({n} tickets)", order.ticket.title),
             },
+            seats: actions::shows::seat_lines(&state.stores, order)
+                .into_iter()
+                .map(|line| line.seat)
+                .collect::<Vec<_>>()
+                .join(", "),
             price: money(order.total(), &state.currency),
             status: order.status.as_str(),
             status_label: status_label(order, now),

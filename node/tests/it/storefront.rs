@@ -521,8 +521,14 @@ async fn a_buyer_ticks_seats_on_the_map_and_a_seat_someone_took_first_is_named()
         "{}",
         order.html
     );
+    let mine = visitor.get("/orders").await;
     for seat in ["Stalls row A seat 1", "Stalls row B seat 2"] {
         assert!(order.html.contains(seat), "{seat} is not on {}", order.html);
+        assert!(
+            mine.html.contains(seat),
+            "{seat} is not on my orders: {}",
+            mine.html
+        );
     }
     // A seat that is not on the map is refused in words, not ordered.
     let nonsense = visitor.post(&path, &[("seat", "99")], None, None).await;
