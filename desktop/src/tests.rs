@@ -260,7 +260,12 @@ fn a_standalone_counter_sells_a_show_to_a_party_and_finds_the_order_by_number() 
         assert_eq!(pass["code"], format!("TIX1:{party_id}:{ticket_id}"));
         assert_eq!(pass["seat"], ticket["seat"]);
         assert_eq!(pass["title"], "Friday Concert");
-        assert_eq!(pass["startsAt"], "2030-12-06T20:00:00Z");
+        assert!(
+            pass["startsAt"]
+                .as_str()
+                .unwrap()
+                .starts_with("2030-12-06T20:00:00")
+        );
     }
     let found = ok(&window, "order_by_number", json!({ "orderId": party_id }));
     assert_eq!(found["status"], "complete");
