@@ -117,8 +117,21 @@ impl Visitor {
     }
 
     /// Renders `template` as this visitor's page, setting their CSRF cookie if it is new.
-    pub(crate) fn page(&self, status: StatusCode, template: &impl Template) -> Response {
-        let mut response = match template.render() {
+    pub(crate) fn page<T: Template>(&self, status: StatusCode, template: &T) -> Response {
+        self.page_sized(status, template, 0)
+    }
+
+    /// As [`Visitor::page`] for a page that carries `extra` bytes of markup drawn beforehand (a
+    /// seat map): rendered into one buffer of the right size, not grown and copied on the way.
+    pub(crate) fn page_sized<T: Template>(
+        &self,
+        status: StatusCode,
+        template: &T,
+        extra: usize,
+    ) -> Response {
+        let mut html = String::with_capacity(T::SIZE_HINT + extra);
+        let rendered = template.render_into(&mut html).map(|()| html);
+        let mut response = match rendered {
             Ok(html) => (
                 status,
                 [(header::CONTENT_TYPE, "text/html; charset=utf-8")],

@@ -2,6 +2,9 @@
 //! category and state, and beside it the same seats as a table of rows of checkboxes, which is
 //! what a form without script, a keyboard or a screen reader uses.
 //!
+//! A seat's classes: `seat`, its category `c0`..`c7` (colours repeat after eight), `t` when held
+//! or sold, `k` when ticked, `w` for a wheelchair space.
+//!
 //! Invariants:
 //! - the picture's seats (`rect.seat`) and the table's checkboxes come in the same order, unit by
 //!   unit, so the page's script pairs them by position and ships nothing per seat;
@@ -96,40 +99,51 @@ pub(crate) fn draw(
         }
         let row_name = esc(&row.name).to_string();
         let _ = write!(table, r#"<tr><th scope="row">Row {row_name}</th><td>"#);
+        let mut numbers = itoa::Buffer::new();
         for (i, seat) in row.seats.iter().enumerate() {
             let unit = map_row.first_unit + i as u32;
             let state = taken.get(&unit).copied();
             let accessible = seat.flags.iter().any(|f| f == WHEELCHAIR);
+            let ticked = chosen.contains(&unit) && state.is_none();
             wheelchair |= accessible;
             seats += 1;
-            let class = seat_class(seat.category, state, accessible, chosen.contains(&unit));
-            let _ = write!(
-                svg,
-                r#"<rect class="{class}" x="{}" y="{}"/>"#,
-                seat.x * SCALE,
-                (seat.y + shift) * SCALE
-            );
-            let disabled = if state.is_some() || !selectable {
-                " disabled"
+            // Tens of thousands of these per page: pushed piece by piece, numbers by itoa.
+            svg.push_str(r#"<rect class="seat c"#);
+            svg.push_str(numbers.format(seat.category % 8));
+            svg.push_str(match (state.is_some(), ticked) {
+                (true, _) => " t",
+                (false, true) => " k",
+                (false, false) => "",
+            });
+            svg.push_str(if accessible { r#" w" x=""# } else { r#"" x=""# });
+            push_number(&mut svg, seat.x * SCALE);
+            svg.push_str(r#"" y=""#);
+            push_number(&mut svg, (seat.y + shift) * SCALE);
+            svg.push_str(r#""/>"#);
+
+            table.push_str(if state.is_some() {
+                r#"<label class="t"><input type="checkbox" name="seat" value=""#
             } else {
-                ""
-            };
-            let checked = if chosen.contains(&unit) && state.is_none() {
-                " checked"
-            } else {
-                ""
-            };
-            let _ = write!(
-                table,
-                r#"<label{}><input type="checkbox" name="seat" value="{unit}"{checked}{disabled}><span class="vh">Row {row_name} seat </span>{}{}</label>"#,
-                if state.is_some() { r#" class="t""# } else { "" },
-                esc(&seat.name),
-                if accessible {
-                    r#"<span aria-hidden="true"> ♿</span><span class="vh">, wheelchair space</span>"#
-                } else {
-                    ""
-                },
-            );
+                r#"<label><input type="checkbox" name="seat" value=""#
+            });
+            table.push_str(numbers.format(unit));
+            table.push('"');
+            if ticked {
+                table.push_str(" checked");
+            }
+            if state.is_some() || !selectable {
+                table.push_str(" disabled");
+            }
+            table.push_str(r#"><span class="vh">Row "#);
+            table.push_str(&row_name);
+            table.push_str(" seat </span>");
+            push_escaped(&mut table, &seat.name);
+            if accessible {
+                table.push_str(
+                    r#"<span aria-hidden="true"> ♿</span><span class="vh">, wheelchair space</span>"#,
+                );
+            }
+            table.push_str("</label>");
         }
         table.push_str("</td></tr>");
     }
@@ -151,19 +165,25 @@ fn esc(text: &str) -> impl std::fmt::Display + '_ {
     safe
 }
 
-/// A seat's classes: `seat`, its category `c0`..`c7` (colours repeat after eight), `t` when held
-/// or sold, `w` for a wheelchair space, `k` when ticked.
-fn seat_class(category: u16, state: Option<UnitState>, wheelchair: bool, chosen: bool) -> String {
-    let mut class = format!("seat c{}", category % 8);
-    if state.is_some() {
-        class.push_str(" t");
-    } else if chosen {
-        class.push_str(" k");
+/// `text` escaped onto `out`; most names (seat numbers) need no escaping and are copied as they are.
+fn push_escaped(out: &mut String, text: &str) {
+    if text
+        .bytes()
+        .any(|b| matches!(b, b'<' | b'>' | b'&' | b'"' | b'\''))
+    {
+        let _ = write!(out, "{}", esc(text));
+    } else {
+        out.push_str(text);
     }
-    if wheelchair {
-        class.push_str(" w");
+}
+
+/// A coordinate onto `out`: whole numbers (the usual case) as integers, others as Rust writes them.
+fn push_number(out: &mut String, value: f64) {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        out.push_str(itoa::Buffer::new().format(value as i64));
+    } else {
+        let _ = write!(out, "{value}");
     }
-    class
 }
 
 /// Each section's bounding box and how far down it is moved: as given, unless it would overlap a

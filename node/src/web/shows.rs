@@ -145,6 +145,15 @@ struct ShowPage {
     legend: Vec<(String, String, String)>,
 }
 
+impl ShowPage {
+    /// The bytes of the seat map drawn for the page.
+    fn map_bytes(&self) -> usize {
+        self.map
+            .as_ref()
+            .map_or(0, |map| map.svg.len() + map.table.len())
+    }
+}
+
 fn find_show(state: &AppState, id: &str) -> Result<Show, PageError> {
     let id: ShowId = id.parse().map_err(|_| PageError::NotFound)?;
     match state.stores.shows.get(id)? {
@@ -248,7 +257,7 @@ pub(crate) async fn show(
         Problems::default(),
         &HashSet::new(),
     )?;
-    Ok(visitor.page(StatusCode::OK, &page))
+    Ok(visitor.page_sized(StatusCode::OK, &page, page.map_bytes()))
 }
 
 /// `POST /shows/{id}/order` `category=&quantity=` (the best available) or `seat=` once per ticked
@@ -331,7 +340,7 @@ async fn place_order(
     let (status, problems) = Problems::from_api(error)?;
     let show = find_show(state, &show.id.to_string())?;
     let page = show_page(state, visitor, &show, problems, &chosen)?;
-    Ok(visitor.page(status, &page))
+    Ok(visitor.page_sized(status, &page, page.map_bytes()))
 }
 
 /// The seats ticked on the map, as unit indices of `show`: none ticked, or `Err` for a value that
