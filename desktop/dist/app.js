@@ -300,6 +300,12 @@ async function payCash() {
 function askCard() {
   if (!state.order || state.order.status === "complete") return;
   if (state.status && !state.status.cardAvailable) { say("sale-error", { message: state.status.cardNote }); return; }
+  // The node takes a card only from an order's own buyer (it answers 401, which would end the
+  // session): someone else's order found by its number (a kiosk guest's) is paid in cash.
+  if (state.order.buyer && state.info && state.order.buyer !== state.info.staff) {
+    say("sale-error", { message: `This order was placed by someone else (${state.order.buyer}): take cash (F8).` });
+    return;
+  }
   $("card-form").hidden = false;
   $("card-token").value = state.status && state.status.testMode ? "tok_visa" : "";
   $("card-token").focus();

@@ -20,6 +20,9 @@ const shows = {
 // Seat-map units in rem: a seat is drawn 1.8rem wide, one unit apart.
 const SEAT_UNIT = 2.2;
 
+// A show not selling, in words (on sale but outside its sale dates: not yet, or no longer).
+const STATUS_WORDS = { "on-sale": "not on sale now", "sales-stopped": "sales stopped", cancelled: "cancelled", draft: "draft" };
+
 function startOfToday() {
   const day = new Date();
   day.setHours(0, 0, 0, 0);
@@ -78,7 +81,7 @@ function drawShows() {
     const left = show.categories.reduce((sum, c) => sum + c.available, 0);
     const prices = show.categories.map((c) => Number(c.price));
     const from = prices.length ? `from ${money(Math.min(...prices))}` : "";
-    const sale = show.selling ? `${left} left` : show.status === "onSale" ? "not on sale now" : show.status;
+    const sale = show.selling ? `${left} left` : STATUS_WORDS[show.status] || show.status;
     return el("li", {
       role: "option", id: `show-${show.id}`, class: "show", dataset: { id: show.id },
       "aria-selected": String(index === shows.selected),
@@ -133,7 +136,7 @@ function showBest() {
 function drawShow() {
   const show = shows.show;
   $("show-title").textContent = show.title;
-  $("show-when").textContent = [showWhen(show), show.selling ? "" : "not on sale now"].filter(Boolean).join(" · ");
+  $("show-when").textContent = [showWhen(show), show.selling ? "" : STATUS_WORDS[show.status] || show.status].filter(Boolean).join(" · ");
   $("show-max").textContent = `At most ${show.maxPerOrder} per order.`;
   drawCategories();
 }

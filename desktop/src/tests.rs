@@ -301,6 +301,20 @@ fn a_standalone_counter_sells_a_show_to_a_party_and_finds_the_order_by_number() 
     .unwrap_err();
     assert_eq!(too_many["kind"], "refused", "{too_many}");
 
+    // A party pays by card just the same (test mode).
+    let by_card = ok(
+        &window,
+        "order_best",
+        json!({ "showId": show, "category": "Stalls", "quantity": 3 }),
+    );
+    let card = ok(
+        &window,
+        "pay_card",
+        json!({ "orderId": by_card["id"], "token": "tok_visa" }),
+    );
+    assert_eq!(card["total"], 90.0, "{card}");
+    assert_eq!(card["passes"].as_array().unwrap().len(), 3);
+
     let missing = invoke(
         &window,
         "order_by_number",

@@ -189,6 +189,7 @@ pub(crate) mod keys {
     pub(crate) const F3: &str = "\u{E033}";
     pub(crate) const F5: &str = "\u{E035}";
     pub(crate) const F6: &str = "\u{E036}";
+    pub(crate) const F9: &str = "\u{E039}";
     pub(crate) const SPACE: &str = "\u{E00D}";
     pub(crate) const BACKSPACE: &str = "\u{E003}";
     pub(crate) const LEFT: &str = "\u{E012}";

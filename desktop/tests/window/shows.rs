@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 use tix_tests::webdriver::axe::{axe_source, serious_violations as violations};
 
 use crate::LIMIT;
-use crate::harness::keys::{BACKSPACE, CONTROL, DOWN, F2, F3, F5, F6, LEFT, RELEASE, RIGHT, SPACE};
+use crate::harness::keys::{
+    BACKSPACE, CONTROL, DOWN, F2, F3, F5, F6, F9, LEFT, RELEASE, RIGHT, SPACE,
+};
 use crate::harness::{Api, BoxOffice, Display, Driver, ENTER, F8, Node, Window, within};
 
 /// Any tab button: always there to take a function key.
@@ -234,12 +236,13 @@ async fn two_seats_on_the_map() {
     let map = counter.staff.get(&format!("/api/shows/{show}/seats")).await;
     let b3 = map["sections"][0]["rows"][1]["seats"][2][0].clone();
     let other = Api::sign_up(&counter.node.url, "guest@venue.test", "guest-pw").await;
-    other
+    let held = other
         .post(
             &format!("/api/shows/{show}/orders"),
             json!({ "seats": [b3] }),
         )
         .await;
+    let held = held["id"].as_str().expect("an order id").to_owned();
 
     let mut found = Vec::new();
     window.press(TAB, F3).await;
@@ -344,6 +347,39 @@ async fn two_seats_on_the_map() {
         .await;
     assert_eq!(order["status"], "complete", "{order}");
     assert_eq!(order["payment"]["amount"], 50.0);
+
+    // The guest comes to the counter with their order's number: F6, typed, Enter, ↓ Enter makes
+    // it the sale; a card is not the staff's to take for it (the node's rule), cash is.
+    window.press(TAB, F6).await;
+    window.press("#lookup-number", &held).await;
+    window.press("#lookup-number", ENTER).await;
+    window
+        .until("document.getElementById('lookup-body').textContent.includes('guest@venue.test')")
+        .await;
+    window.press("#lookup-number", DOWN).await;
+    window.press("#lookup-table", ENTER).await;
+    window.shows("sale-locked").await;
+    assert!(
+        window
+            .text("#sale-seats")
+            .await
+            .contains("Stalls row B seat 3")
+    );
+    window.press("#pay-cash", F9).await;
+    window
+        .until(
+            "document.getElementById('sale-error').textContent.includes('placed by someone else')",
+        )
+        .await;
+    window.press("#pay-cash", F8).await;
+    window.shows("sale-done").await;
+    window.until(&format!("{QR_LOADED} === 1")).await;
+    let paid = counter
+        .staff
+        .get(&format!("/api/box-office/orders/{held}"))
+        .await;
+    assert_eq!(paid["status"], "complete", "{paid}");
+    assert_eq!(paid["payment"]["method"], "cash");
     counter.close().await;
     assert!(
         found.is_empty(),
