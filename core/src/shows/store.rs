@@ -1,7 +1,8 @@
 //! The shows service's redb store: shows, their seat maps as given (row by row), the state of
 //! every unit an order holds or bought, and the paid orders of each show.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
@@ -49,12 +50,19 @@ pub struct MapRow {
 /// A show's seat map with the state of each unit held or sold.
 pub struct SeatMap {
     pub show: Show,
-    pub rows: Vec<MapRow>,
+    pub rows: Arc<Vec<MapRow>>,
     pub taken: BTreeMap<u32, UnitState>,
 }
 
+/// How many shows' rows are kept decoded.
+const CACHED_MAPS: usize = 16;
+
 pub struct ShowsStore {
     db: Database,
+    /// The decoded rows of the shows whose maps were read last. A show's rows never change once
+    /// written (edits change details and prices, never seats), so a copy is never stale; the
+    /// cache is emptied when full.
+    rows: Mutex<HashMap<ShowId, Arc<Vec<MapRow>>>>,
 }
 
 impl ShowsStore {
@@ -68,7 +76,10 @@ impl ShowsStore {
         txn.open_table(STATES)?;
         txn.open_table(PAID)?;
         txn.commit()?;
-        Ok(ShowsStore { db })
+        Ok(ShowsStore {
+            db,
+            rows: Mutex::new(HashMap::new()),
+        })
     }
 
     pub fn db(&self) -> &Database {
@@ -113,13 +124,31 @@ impl ShowsStore {
             return Ok(None);
         };
         let (start, end) = (show_key(id, 0), show_key(id, u32::MAX));
-        let mut rows = Vec::new();
-        for entry in txn
-            .open_table(ROWS)?
-            .range(start.as_slice()..=end.as_slice())?
-        {
-            rows.push(decode(entry?.1.value())?);
-        }
+        let cached = self
+            .rows
+            .lock()
+            .ok()
+            .and_then(|rows| rows.get(&id).cloned());
+        let rows = match cached {
+            Some(rows) => rows,
+            None => {
+                let mut rows = Vec::new();
+                for entry in txn
+                    .open_table(ROWS)?
+                    .range(start.as_slice()..=end.as_slice())?
+                {
+                    rows.push(decode(entry?.1.value())?);
+                }
+                let rows = Arc::new(rows);
+                if let Ok(mut cache) = self.rows.lock() {
+                    if cache.len() >= CACHED_MAPS {
+                        cache.clear();
+                    }
+                    cache.insert(id, Arc::clone(&rows));
+                }
+                rows
+            }
+        };
         let mut taken = BTreeMap::new();
         for entry in txn
             .open_table(STATES)?

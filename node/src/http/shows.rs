@@ -265,7 +265,7 @@ fn seat_map_json(map: &SeatMap) -> Value {
     };
     let mut sections: Vec<Value> = Vec::new();
     let mut current: Option<(String, Vec<Value>)> = None;
-    for map_row in &map.rows {
+    for map_row in map.rows.iter() {
         let seats: Vec<Value> = map_row
             .row
             .seats
