@@ -11,6 +11,7 @@ mod orders;
 mod payment_crashes;
 mod payments;
 mod search;
+mod show_pages;
 mod show_rush;
 mod shows;
 mod sign_in_abuse;
@@ -21,6 +22,7 @@ mod stripe_node;
 mod ticket_list;
 mod tickets;
 mod users;
+mod visitor;
 
 /// The node under test: this build's.
 pub(crate) const NODE: &str = env!("CARGO_BIN_EXE_tix-node");
