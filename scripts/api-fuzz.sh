@@ -65,6 +65,7 @@ fuzz --exclude-path /api/users/signout --header "cookie: $cookie" || status=$?
 fuzz --include-path /api/users/signout || status=$?
 if [ "$status" -ne 0 ]; then
   echo "== the node's log"
+  grep -m5 -B2 -A8 "panicked" "$work/node.log" || true
   tail -n 50 "$work/node.log"
 fi
 exit "$status"

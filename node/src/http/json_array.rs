@@ -73,7 +73,11 @@ where
     let rest = stream::unfold(pieces_rx, |mut pieces_rx| async move {
         pieces_rx.recv().await.map(|piece| (piece, pieces_rx))
     });
-    let body = Body::from_stream(stream::once(async { Ok::<_, io::Error>(first) }).chain(rest));
+    // Fused: a body layer (compression) may poll again after the end, which an unfold forbids.
+    let pieces = stream::once(async { Ok::<_, io::Error>(first) })
+        .chain(rest)
+        .fuse();
+    let body = Body::from_stream(pieces);
     Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
 }
 

@@ -133,6 +133,40 @@ async fn a_buyer_ticks_seats_on_the_map_and_a_seat_someone_took_first_is_named()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_streamed_ticket_list_arrives_whole_when_compressed() {
+    use std::io::Read;
+
+    let dir = tempfile::tempdir().unwrap();
+    let node = crate::standalone(&dir);
+    let seller = node.client().user("seller@test.com").await;
+    for i in 0..40 {
+        seller.sell(&format!("Compressed {i}"), json!(10)).await;
+    }
+    let http = reqwest::Client::new();
+    for encoding in ["gzip", "br"] {
+        let reply = http
+            .get(node.url("/api/tickets"))
+            .header("accept-encoding", encoding)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), StatusCode::OK);
+        assert_eq!(reply.headers()["content-encoding"], encoding);
+        // The whole body: a stream polled past its end used to cut the answer short.
+        let packed = reply.bytes().await.expect("the whole compressed body");
+        assert!(!packed.is_empty());
+        if encoding == "gzip" {
+            let mut unpacked = Vec::new();
+            flate2::read::GzDecoder::new(&packed[..])
+                .read_to_end(&mut unpacked)
+                .unwrap();
+            let list: Vec<serde_json::Value> = serde_json::from_slice(&unpacked).unwrap();
+            assert_eq!(list.len(), 40);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_and_assets_are_compressed_and_assets_are_cached_under_their_content_hash() {
     use std::io::Read;
 
