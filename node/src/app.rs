@@ -31,6 +31,7 @@ use crate::gateway::{Gateway, StripeGateway, TestGateway};
 use crate::http;
 use crate::ids::IdGen;
 use crate::live;
+use crate::mail::Mailer;
 use crate::password::Passwords;
 use crate::relay;
 use crate::scheduler::{self, Lateness};
@@ -160,6 +161,10 @@ impl App {
             }),
             first_user_is_staff: config.first_user_is_staff,
             max_open_orders: config.max_open_orders,
+            mailer: match &config.smtp_url {
+                Some(url) => Some(Arc::new(Mailer::new(url, &config.mail_from)?)),
+                None => None,
+            },
         };
         if config.search {
             let search = Search::start(

@@ -53,6 +53,19 @@ pub struct Config {
     #[arg(long, env = "TIX_STRIPE_API_BASE")]
     pub stripe_api_base: Option<String>,
 
+    /// SMTP relay for emailing a paid order's tickets (`smtp://host:25`,
+    /// `smtps://user:password@host`, `smtp://host:587?tls=required`); without it nothing is emailed.
+    #[arg(long, env = "TIX_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The sender of those emails.
+    #[arg(
+        long,
+        env = "TIX_MAIL_FROM",
+        default_value = "Tix tickets <tickets@localhost>"
+    )]
+    pub mail_from: String,
+
     /// Most unpaid orders one account may hold at once, so that no buyer can lock the whole
     /// inventory (staff are exempt); 0 turns the cap off.
     #[arg(long, env = "TIX_MAX_OPEN_ORDERS", default_value_t = 10)]

@@ -13,6 +13,7 @@ pub mod gateway;
 pub mod http;
 pub mod ids;
 pub mod live;
+pub mod mail;
 pub mod password;
 pub mod relay;
 pub mod scheduler;

@@ -48,6 +48,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/orders/{id}", get(orders::show))
         .route("/orders/{id}/pay", axum::routing::post(orders::pay))
         .route("/orders/{id}/cancel", axum::routing::post(orders::cancel))
+        .route("/orders/{id}/email", axum::routing::post(orders::email))
         .route("/auth/signup", get(auth::sign_up_form).post(auth::sign_up))
         .route("/auth/signin", get(auth::sign_in_form).post(auth::sign_in))
         .route(

@@ -5,7 +5,8 @@
 //!
 //! Two kinds of calls: `spawn_*` answer a `Result` (for the load generator, which reports and
 //! goes on), `start_*` panic with the process's log (for tests). The WebDriver sessions are behind
-//! the `webdriver` feature, the node's JSON client behind `client`.
+//! the `webdriver` feature, the node's JSON client behind `client`. A test mail relay (`smtp`)
+//! runs inside the test process.
 
 pub mod binaries;
 pub mod broker;
@@ -18,6 +19,7 @@ pub mod node;
 pub mod ports;
 pub mod process;
 pub mod served;
+pub mod smtp;
 pub mod wait;
 #[cfg(feature = "webdriver")]
 pub mod webdriver;
@@ -30,4 +32,5 @@ pub use node::{NodeOptions, spawn_node, start_node};
 pub use ports::{free_port, listening, wait_for_port};
 pub use process::{Process, cpu_time};
 pub use served::Served;
+pub use smtp::SmtpServer;
 pub use wait::{eventually, within};

@@ -1,5 +1,5 @@
-//! Order pages: an order with its countdown and payment form, paying and releasing, and the list
-//! of the visitor's orders.
+//! Order pages: an order with its countdown and payment form, paying and releasing, emailing a
+//! paid order's tickets, and the list of the visitor's orders.
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -12,6 +12,7 @@ use tix_core::orders::Order;
 use tix_core::time::Millis;
 
 use crate::actions::{self, ApiError};
+use crate::mail::{Letter, MailError};
 use crate::session::Claims;
 use crate::state::AppState;
 
@@ -52,6 +53,10 @@ struct OrderPage {
     stripe_key: String,
     outcome: String,
     problems: Problems,
+    /// A paid order's tickets may be emailed (a relay is configured): to this address at first.
+    email: Option<String>,
+    /// What the page says after an email went.
+    emailed: String,
 }
 
 /// The visitor's own order `id`; anyone else's is not found, as far as they can tell.
@@ -120,6 +125,15 @@ fn order_page(state: &AppState, visitor: &Visitor, order: &Order, problems: Prob
         stripe_key,
         outcome,
         problems,
+        email: (state.mailer.is_some() && order.status == OrderStatus::Complete).then(|| {
+            visitor
+                .user
+                .as_ref()
+                .map(|user| user.email.clone())
+                .filter(|email| !tix_core::auth::is_guest_email(email))
+                .unwrap_or_default()
+        }),
+        emailed: String::new(),
     }
 }
 
@@ -166,6 +180,74 @@ pub(crate) async fn pay(
             let order = own_order(&state, &buyer, &id)?;
             Ok(visitor.page(status, &order_page(&state, &visitor, &order, problems)))
         }
+    }
+}
+
+/// `POST /orders/{id}/email` `email=`: a paid order's tickets sent to that address.
+pub(crate) async fn email(
+    State(state): State<AppState>,
+    SignedIn {
+        visitor,
+        user: buyer,
+    }: SignedIn,
+    Path(id): Path<String>,
+    form: CheckedForm,
+) -> Result<Response, PageError> {
+    let order = own_order(&state, &buyer, &id)?;
+    let Some(mailer) = state.mailer.clone() else {
+        return Err(PageError::NotFound);
+    };
+    if order.status != OrderStatus::Complete {
+        return Err(PageError::BadForm);
+    }
+    let to = form.text("email").unwrap_or_default().trim().to_owned();
+    let sent = mailer
+        .send(order.id, &to, tickets_letter(&state, &order))
+        .await;
+    let mut page = order_page(&state, &visitor, &order, Problems::default());
+    let status = match sent {
+        Ok(()) => {
+            page.emailed = format!("Sent to {to}.");
+            StatusCode::OK
+        }
+        Err(error) => {
+            page.problems = Problems::one(error.to_string());
+            page.email = Some(to);
+            match error {
+                MailError::BadAddress | MailError::TooMany => StatusCode::BAD_REQUEST,
+                MailError::Relay(_) => StatusCode::BAD_GATEWAY,
+            }
+        }
+    };
+    Ok(visitor.page(status, &page))
+}
+
+/// A paid order's tickets as an email says them: what, when, where, and each ticket's number.
+fn tickets_letter(state: &AppState, order: &Order) -> Letter {
+    let lines = actions::shows::seat_lines(&state.stores, order);
+    let mut body = format!("Your tickets for {}\n", order.ticket.title);
+    if let Some(part) = &order.show
+        && let Ok(Some(show)) = state.stores.shows.get(part.id)
+    {
+        body.push_str(&format!("{}\n", when(&show.details.starts_at)));
+        if !show.details.hall.is_empty() {
+            body.push_str(&format!("{}\n", show.details.hall));
+        }
+    }
+    body.push_str(&format!("\nOrder number: {}\n\n", order.id));
+    if lines.is_empty() {
+        body.push_str(&format!("Ticket number: {}\n", order.ticket.id));
+    }
+    for line in &lines {
+        body.push_str(&format!(
+            "{} ({}): ticket number {}\n",
+            line.seat, line.category, line.id
+        ));
+    }
+    body.push_str("\nShow the ticket numbers at the door.\n");
+    Letter {
+        subject: format!("Your tickets: {}", order.ticket.title),
+        body,
     }
 }
 

@@ -5,6 +5,7 @@ mod bad_input;
 mod box_office;
 mod concurrency;
 mod edge_dates;
+mod email;
 mod expiry;
 mod fake_stripe;
 mod orders;

@@ -2,7 +2,7 @@
 //! compression and hashed assets, a kiosk's guests, and the staff's manage forms.
 
 use reqwest::StatusCode;
-use reqwest::header::{LOCATION, SET_COOKIE};
+use reqwest::header::LOCATION;
 use serde_json::json;
 
 use tix_tests::client::{Node, NodeOptions, id};
@@ -278,15 +278,7 @@ async fn a_kiosk_guest_buys_without_an_account_and_nobody_can_sign_in_as_one() {
         .await;
     assert_eq!(ordered.status, StatusCode::SEE_OTHER, "{}", ordered.html);
     let order_path = ordered.headers[LOCATION].to_str().unwrap().to_owned();
-    guest.session = Some(
-        ordered.headers[SET_COOKIE]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned(),
-    );
+    guest.keep_session(&ordered);
     let order = guest.get(&order_path).await;
     assert_eq!(order.status, StatusCode::OK);
     assert!(

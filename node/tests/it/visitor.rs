@@ -44,6 +44,12 @@ impl Visitor {
         }
     }
 
+    /// Keeps the session cookie `page` set (a kiosk's guest is signed in by their first order).
+    pub(crate) fn keep_session(&mut self, page: &Page) {
+        let cookie = page.headers[SET_COOKIE].to_str().unwrap();
+        self.session = Some(cookie.split(';').next().unwrap().to_owned());
+    }
+
     pub(crate) fn cookies(&self) -> String {
         let mut cookies = format!("tix_csrf={}", self.csrf);
         if let Some(session) = &self.session {
