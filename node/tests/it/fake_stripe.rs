@@ -167,6 +167,11 @@ impl FakeStripe {
         self.lock().arrived.get(&call).copied().unwrap_or(0)
     }
 
+    /// How many held `call`s were dropped while they waited, because their caller went away.
+    pub(crate) fn abandoned(&self, call: Call) -> usize {
+        self.lock().abandoned.get(&call).copied().unwrap_or(0)
+    }
+
     /// Forgets every idempotency key, as Stripe does after 24 hours.
     pub(crate) fn forget_keys(&self) {
         self.lock().answers.clear();
@@ -239,6 +244,8 @@ struct Fake {
     failing: bool,
     fail_next: usize,
     arrived: HashMap<Call, usize>,
+    /// Held calls whose caller went away while they waited (the server dropped the request).
+    abandoned: HashMap<Call, usize>,
 }
 
 struct Intent {
@@ -394,8 +401,35 @@ async fn handle(
 async fn wait_if_held(state: &Shared, held: &Held, call: Option<Call>) {
     let Some(call) = call else { return };
     *lock(state).arrived.entry(call).or_default() += 1;
+    let waiting = Waiting {
+        state,
+        call,
+        done: false,
+    };
     let mut watching = held.subscribe();
     let _ = watching.wait_for(|held| !held.contains(&call)).await;
+    waiting.finish();
+}
+
+/// A held call's wait: dropped before it finishes, it counts the call as abandoned.
+struct Waiting<'a> {
+    state: &'a Shared,
+    call: Call,
+    done: bool,
+}
+
+impl Waiting<'_> {
+    fn finish(mut self) {
+        self.done = true;
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            *lock(self.state).abandoned.entry(self.call).or_default() += 1;
+        }
+    }
 }
 
 fn answer(

@@ -28,6 +28,18 @@ async fn arrived(fake: &FakeStripe, call: Call, count: usize) {
     );
 }
 
+/// Kills the node while the fake holds its `call`, waits until the fake saw the caller go (the
+/// held request dropped, as a real server's would be), then lets held calls of that kind go on.
+/// Releasing before the fake noticed would let the dead node's call run after all.
+async fn crash_while_held(node: tix_tests::client::Node, fake: &FakeStripe, call: Call) {
+    node.kill9();
+    assert!(
+        eventually(SETTLED_WITHIN, || async { fake.abandoned(call) >= 1 }).await,
+        "the fake never noticed that the node went away during its {call:?} call"
+    );
+    fake.release(call);
+}
+
 async fn intent_becomes(fake: &FakeStripe, intent: &str, status: &str) -> bool {
     eventually(SETTLED_WITHIN, || async {
         fake.intent_status(intent).as_deref() == Some(status)
@@ -45,8 +57,7 @@ async fn a_crash_while_stripe_authorizes_leaves_no_hold_on_the_card() {
     fake.hold(Call::Authorize);
     pay_in_background(&buyer, &order, "tok_visa");
     arrived(&fake, Call::Authorize, 1).await;
-    node.kill9();
-    fake.release(Call::Authorize);
+    crash_while_held(node, &fake, Call::Authorize).await;
     assert_eq!(
         fake.intent_status("pi_1").as_deref(),
         Some("requires_capture")
@@ -81,8 +92,7 @@ async fn a_crash_before_the_capture_is_captured_after_the_restart() {
     fake.hold(Call::Capture);
     pay_in_background(&buyer, &order, "tok_visa");
     arrived(&fake, Call::Capture, 1).await;
-    node.kill9();
-    fake.release(Call::Capture);
+    crash_while_held(node, &fake, Call::Capture).await;
     assert_eq!(
         fake.intent_status("pi_1").as_deref(),
         Some("requires_capture")
@@ -119,8 +129,7 @@ async fn a_crash_before_voiding_a_refused_payment_is_voided_after_the_restart() 
     fake.hold(Call::Cancel);
     pay_in_background(&buyer, &order, "tok_visa");
     arrived(&fake, Call::Cancel, 1).await;
-    node.kill9();
-    fake.release(Call::Cancel);
+    crash_while_held(node, &fake, Call::Cancel).await;
     fake.set_authorize_delay(Duration::ZERO);
     assert_eq!(
         fake.intent_status("pi_1").as_deref(),
@@ -158,8 +167,7 @@ async fn a_crash_during_a_refund_is_finished_after_the_restart() {
     let body = json!({"orderId": id(&order)});
     tokio::spawn(async move { asking.try_post("/api/box-office/refunds", body).await });
     arrived(&fake, Call::Refund, 1).await;
-    node.kill9();
-    fake.release(Call::Refund);
+    crash_while_held(node, &fake, Call::Refund).await;
     assert_eq!(fake.refunds(), 0);
 
     let node = stripe_node(&dir, &fake, "15m");
