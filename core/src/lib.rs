@@ -10,6 +10,7 @@ pub mod expiration;
 pub mod ids;
 pub mod orders;
 pub mod outbox;
+pub mod passes;
 pub mod payments;
 pub mod reactions;
 mod record;
