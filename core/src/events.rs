@@ -9,7 +9,7 @@ mod shows;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{OrderId, PaymentId, TicketId, UserId};
+use crate::ids::{OrderId, PaymentId, ShowId, TicketId, UserId};
 use crate::tickets::TicketDetails;
 
 pub use self::shows::{
@@ -81,6 +81,8 @@ pub enum DomainEvent {
     ShowSeats(ShowSeats),
     #[serde(rename = "show:updated")]
     ShowUpdated(ShowUpdated),
+    #[serde(rename = "ticket:admitted")]
+    TicketAdmitted(TicketAdmitted),
 }
 
 impl DomainEvent {
@@ -99,6 +101,7 @@ impl DomainEvent {
             DomainEvent::ShowCreated(_) => "show:created",
             DomainEvent::ShowSeats(_) => "show:seats",
             DomainEvent::ShowUpdated(_) => "show:updated",
+            DomainEvent::TicketAdmitted(_) => "ticket:admitted",
         }
     }
 }
@@ -225,6 +228,21 @@ pub struct PaymentRefunded {
     pub amount_cents: i64,
     /// The staff member who refunded it.
     pub by: UserId,
+}
+
+/// A sold ticket let in at the door (ours). `admittedAt` is when it was scanned, which for an
+/// offline scanner's admission is before the event's commit time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketAdmitted {
+    pub ticket_id: TicketId,
+    pub order_id: OrderId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show_id: Option<ShowId>,
+    pub gate: String,
+    pub admitted_at: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub offline: bool,
 }
 
 /// An event as it sits in an outbox: numbered and stamped with its commit time.
@@ -396,6 +414,23 @@ mod tests {
                     })
                 }
             ),
+            (
+                id_bytes(),
+                id_bytes(),
+                proptest::option::of(id_bytes()),
+                ".*",
+                any::<bool>()
+            )
+                .prop_map(|(ticket, order, show, gate, offline)| {
+                    DomainEvent::TicketAdmitted(TicketAdmitted {
+                        ticket_id: TicketId::from_bytes(ticket),
+                        order_id: OrderId::from_bytes(order),
+                        show_id: show.map(ShowId::from_bytes),
+                        gate,
+                        admitted_at: "2026-12-04T19:03:11.000Z".into(),
+                        offline,
+                    })
+                }),
         ]
     }
 

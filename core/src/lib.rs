@@ -1,10 +1,11 @@
-//! Tix domain: ids, domain events, and the six services (auth, tickets, orders, payments,
-//! expiration, shows), each with its own redb store and transactional outbox.
+//! Tix domain: ids, domain events, signed passes, and the seven services (auth, tickets, orders,
+//! payments, expiration, shows, door), each with its own redb store and transactional outbox.
 //!
 //! Nothing here reads the clock, makes randomness, or does network I/O: the node passes `now` and
 //! fresh ids in, which keeps every rule testable with fixed values.
 
 pub mod auth;
+pub mod door;
 pub mod events;
 pub mod expiration;
 pub mod ids;

@@ -79,7 +79,8 @@ impl Window {
         }
     }
 
-    fn rounded(self) -> Window {
+    /// The window as a code carries it: whole seconds.
+    pub fn rounded(self) -> Window {
         Window {
             from: Millis(seconds(self.from) as u64 * 1000),
             until: self.until.map(|u| Millis(seconds(u) as u64 * 1000)),

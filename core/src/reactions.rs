@@ -6,6 +6,7 @@
 //! `CONSUMERS` is fixed; each consumer sees only the events `reacts_to` lets through, so a replay
 //! after a crash feeds exactly what the live path would have fed.
 
+use crate::door::DoorStore;
 use crate::events::{DomainEvent as E, StoredEvent};
 use crate::expiration::ExpirationStore;
 use crate::orders::OrdersStore;
@@ -23,15 +24,17 @@ pub enum Service {
     Payments,
     Expiration,
     Shows,
+    Door,
 }
 
 /// The services that react to others' events, in the order they react.
-pub const CONSUMERS: [Service; 5] = [
+pub const CONSUMERS: [Service; 6] = [
     Service::Tickets,
     Service::Orders,
     Service::Payments,
     Service::Expiration,
     Service::Shows,
+    Service::Door,
 ];
 
 impl Service {
@@ -73,6 +76,13 @@ impl Service {
                 E::OrderCompleted(e) => e.show.is_some(),
                 _ => false,
             },
+            Service::Door => matches!(
+                event.event,
+                E::ShowCreated(_)
+                    | E::ShowUpdated(_)
+                    | E::OrderCompleted(_)
+                    | E::PaymentRefunded(_)
+            ),
             Service::Auth => false,
         }
     }
@@ -86,6 +96,7 @@ impl Service {
             Service::Payments => PaymentsStore::react(unit, event),
             Service::Expiration => ExpirationStore::react(unit, event),
             Service::Shows => ShowsStore::react(unit, event),
+            Service::Door => DoorStore::react(unit, event),
             Service::Auth => Ok(()),
         }
     }

@@ -5,6 +5,7 @@
 
 use redb::Database;
 use redb::backends::InMemoryBackend;
+use tix_core::door::DoorStore;
 use tix_core::events::StoredEvent;
 use tix_core::expiration::ExpirationStore;
 use tix_core::orders::OrdersStore;
@@ -32,6 +33,7 @@ pub(crate) struct Node {
     pub(crate) payments: PaymentsStore,
     pub(crate) expiration: ExpirationStore,
     pub(crate) shows: ShowsStore,
+    pub(crate) door: DoorStore,
     pub(crate) next_seq: u64,
     pub(crate) log: Vec<StoredEvent>,
 }
@@ -44,6 +46,7 @@ impl Node {
             payments: PaymentsStore::from_database(memory()).unwrap(),
             expiration: ExpirationStore::from_database(memory()).unwrap(),
             shows: ShowsStore::from_database(memory()).unwrap(),
+            door: DoorStore::from_database(memory()).unwrap(),
             next_seq: 1,
             log: Vec::new(),
         }
@@ -56,6 +59,7 @@ impl Node {
             Service::Payments => self.payments.db(),
             Service::Expiration => self.expiration.db(),
             Service::Shows => self.shows.db(),
+            Service::Door => self.door.db(),
             Service::Auth => unreachable!("the auth store reacts to nothing"),
         }
     }
