@@ -25,7 +25,7 @@ fn pass() -> Pass {
 
 fn bytes_of(code: &str) -> Vec<u8> {
     data_encoding::BASE32_NOPAD
-        .decode(code[PREFIX.len()..].as_bytes())
+        .decode(&code.as_bytes()[PREFIX.len()..])
         .unwrap()
 }
 
