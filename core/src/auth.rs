@@ -1,6 +1,6 @@
 //! Users: sign-up with a unique email, and lookup for sign-in; guests buying at a kiosk.
 //!
-//! Users may be box-office staff; the venue's operator grants that (or, in a standalone box office,
+//! Users may be box-office staff or door staff; the venue's operator grants that (or, in a standalone box office,
 //! the first account gets it).
 //!
 //! Passwords arrive here already hashed (argon2id, by the node): this module never sees one in clear.
@@ -26,6 +26,28 @@ pub struct User {
     /// Box-office staff: may take cash, refund, look up anyone's orders and see the takings.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub staff: bool,
+    /// Door staff: may check tickets in at the door (staff may too).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub door: bool,
+}
+
+/// A role the venue's operator grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The box office: cash, refunds, anyone's orders, the takings, shows; and the door.
+    Staff,
+    /// The door only: checking tickets in.
+    Door,
+}
+
+impl User {
+    /// Whether the user holds `role` (staff hold the door role too).
+    pub fn has(&self, role: Role) -> bool {
+        match role {
+            Role::Staff => self.staff,
+            Role::Door => self.door || self.staff,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -1,4 +1,5 @@
-//! The hub's read models (tickets, orders, payments, payment methods, refunds and shows per venue),
+//! The hub's read models (tickets, orders, payments, payment methods, refunds, shows and their
+//! attendance per venue),
 //! kept by projecting each stored event in the same transaction that stores it, so the models never
 //! run ahead of or behind the ledger.
 
@@ -116,6 +117,22 @@ pub(crate) fn project(txn: &Transaction<'_>, envelope: &Envelope) -> rusqlite::R
         DomainEvent::ShowCreated(s) => shows::created(txn, venue, s, at)?,
         DomainEvent::ShowSeats(s) => shows::seats(txn, venue, s, at)?,
         DomainEvent::ShowUpdated(s) => shows::updated(txn, venue, s, at)?,
+        DomainEvent::TicketAdmitted(a) => {
+            txn.prepare_cached(
+                "INSERT OR IGNORE INTO admissions
+                    (venue, ticket_id, order_id, show_id, gate, admitted_at, offline)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                venue,
+                a.ticket_id.to_string(),
+                a.order_id.to_string(),
+                a.show_id.map(|s| s.to_string()),
+                a.gate,
+                a.admitted_at,
+                a.offline,
+            ])?;
+        }
         // Users stay at their venue (the hub keeps only the event); expiry shows up as the order's
         // cancellation that follows it.
         DomainEvent::UserCreated(_) | DomainEvent::ExpirationComplete(_) => {}

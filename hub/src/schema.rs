@@ -143,6 +143,19 @@ CREATE TABLE IF NOT EXISTS show_order_lines (
     PRIMARY KEY (venue, order_id, idx)
 ) WITHOUT ROWID;
 
+-- Tickets let in at a venue's door, one row per ticket (its first admission): a show's attendance.
+CREATE TABLE IF NOT EXISTS admissions (
+    venue       TEXT    NOT NULL,
+    ticket_id   TEXT    NOT NULL,
+    order_id    TEXT    NOT NULL,
+    show_id     TEXT,
+    gate        TEXT    NOT NULL,
+    admitted_at TEXT    NOT NULL,
+    offline     INTEGER NOT NULL,
+    PRIMARY KEY (venue, ticket_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS admissions_by_show ON admissions (venue, show_id);
+
 -- What was refused, kept for an operator to look at rather than dropped.
 CREATE TABLE IF NOT EXISTS quarantine (
     id          INTEGER PRIMARY KEY,

@@ -188,7 +188,7 @@ pub fn shows(
 }
 
 /// One show of a venue with its categories: capacity, held, sold, available and revenue (paid
-/// less refunded) of each, and the show's revenue.
+/// less refunded) of each, the show's revenue, and how many tickets were let in at the door.
 pub fn show(conn: &Connection, venue: &str, id: &str) -> rusqlite::Result<Option<Value>> {
     let show = conn
         .prepare_cached(
@@ -235,6 +235,9 @@ pub fn show(conn: &Connection, venue: &str, id: &str) -> rusqlite::Result<Option
             })
         })
         .collect::<rusqlite::Result<Vec<Value>>>()?;
+    let admitted: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM admissions WHERE venue = ?1 AND show_id = ?2")?
+        .query_row(params![venue, id], |row| row.get(0))?;
     Ok(Some(json!({
         "venue": venue,
         "id": id,
@@ -244,6 +247,7 @@ pub fn show(conn: &Connection, venue: &str, id: &str) -> rusqlite::Result<Option
         "version": version,
         "categories": categories,
         "revenue": money(revenue_cents),
+        "admitted": admitted,
     })))
 }
 

@@ -10,6 +10,7 @@
 //! Architecture invariant: `http` and `web` import this layer and never each other; this layer
 //! imports `checkout`, the writer and the stores, never an edge.
 
+pub(crate) mod door;
 mod error;
 pub(crate) mod orders;
 pub(crate) mod payments;

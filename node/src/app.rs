@@ -159,6 +159,9 @@ impl App {
                 lock_ttl: config.lock_ttl,
                 stripe_publishable_key: config.stripe_publishable_key.clone(),
             }),
+            pass_key: Arc::new(crate::pass_key::load_or_create(
+                &config.data_dir.join("pass-key"),
+            )?),
             first_user_is_staff: config.first_user_is_staff,
             max_open_orders: config.max_open_orders,
             mailer: match &config.smtp_url {

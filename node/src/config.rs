@@ -180,11 +180,19 @@ pub enum Task {
 
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum StaffAction {
-    /// Make the user with this email staff.
-    Grant { email: String },
-    /// Take the staff role away from the user with this email.
-    Revoke { email: String },
-    /// List the staff.
+    /// Make the user with this email staff (with --door: door staff, who only check tickets in).
+    Grant {
+        email: String,
+        #[arg(long)]
+        door: bool,
+    },
+    /// Take the staff role (with --door: the door role) away from the user with this email.
+    Revoke {
+        email: String,
+        #[arg(long)]
+        door: bool,
+    },
+    /// List the staff and door staff.
     List,
 }
 
@@ -270,7 +278,7 @@ mod tests {
         assert_eq!(before.data_dir, PathBuf::from("/srv/tix"));
         assert!(matches!(
             before.task,
-            Some(Task::Staff { action: StaffAction::Grant { ref email } }) if email == "a@b.c"
+            Some(Task::Staff { action: StaffAction::Grant { ref email, door: false } }) if email == "a@b.c"
         ));
         let after = parse(&["staff", "list", "--data-dir", "/srv/tix"]).unwrap();
         assert_eq!(after.data_dir, PathBuf::from("/srv/tix"));

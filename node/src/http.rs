@@ -5,6 +5,7 @@
 //! Unknown routes are the app's to answer (`app::router`), with `not_found` for API paths.
 
 mod box_office;
+mod door;
 mod health;
 mod input;
 mod json_array;
@@ -56,6 +57,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/box-office/orders/{id}", get(box_office::order_by_id))
         .route("/api/box-office/locks", get(box_office::locks))
         .route("/api/box-office/summary", get(box_office::summary))
+        .route("/api/check-in", post(door::check_in))
+        .route("/api/check-in/shows/{id}", get(door::show_copy))
+        .route("/api/check-in/conflicts", get(door::conflicts))
+        .route("/.well-known/tix-pass-key", get(door::pass_key))
         .route("/api/openapi.json", get(openapi::document))
         .route("/healthz", get(health::health))
         .route("/hello", get(health::hello))

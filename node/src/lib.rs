@@ -14,6 +14,7 @@ pub mod http;
 pub mod ids;
 pub mod live;
 pub mod mail;
+pub mod pass_key;
 pub mod password;
 pub mod relay;
 pub mod scheduler;

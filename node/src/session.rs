@@ -165,6 +165,7 @@ mod tests {
             email: "a@b.co".into(),
             password_hash: String::new(),
             staff: false,
+            door: false,
         }
     }
 

@@ -1,4 +1,5 @@
-//! `tix-node staff ...`: the operator grants, withdraws and lists the box-office staff role.
+//! `tix-node staff ...`: the operator grants, withdraws and lists the box-office staff and door
+//! staff roles.
 //!
 //! It opens only the auth store, and only while the node is stopped: a running node holds its
 //! stores, and the error says so.
@@ -6,7 +7,7 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use tix_core::auth::{self, AuthStore};
+use tix_core::auth::{self, AuthStore, Role};
 
 use crate::config::StaffAction;
 
@@ -28,30 +29,49 @@ pub fn run(data_dir: &Path, action: &StaffAction) -> anyhow::Result<String> {
         Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
     };
     let store = AuthStore::from_database(db).context("preparing the auth store")?;
-    let set = |email: &str, staff: bool| match store.set_staff(email, staff) {
-        Ok(user) => Ok(user),
-        Err(auth::Error::NoSuchUser) => {
-            bail!("no user signs in as {email:?}; they must sign up first")
+    let set = |email: &str, door: bool, granted: bool| {
+        let role = if door { Role::Door } else { Role::Staff };
+        match store.set_role(email, role, granted) {
+            Ok(user) => Ok(user),
+            Err(auth::Error::NoSuchUser) => {
+                bail!("no user signs in as {email:?}; they must sign up first")
+            }
+            Err(e) => Err(e).context("updating the user"),
         }
-        Err(e) => Err(e).context("updating the user"),
+    };
+    let role_name = |door: bool| {
+        if door {
+            "door staff"
+        } else {
+            "box-office staff"
+        }
     };
     Ok(match action {
-        StaffAction::Grant { email } => {
-            let user = set(email, true)?;
-            format!("{} ({}) is now box-office staff", user.email, user.id)
+        StaffAction::Grant { email, door } => {
+            let user = set(email, *door, true)?;
+            format!("{} ({}) is now {}", user.email, user.id, role_name(*door))
         }
-        StaffAction::Revoke { email } => {
-            let user = set(email, false)?;
-            format!("{} ({}) is no longer staff", user.email, user.id)
+        StaffAction::Revoke { email, door } => {
+            let user = set(email, *door, false)?;
+            format!(
+                "{} ({}) is no longer {}",
+                user.email,
+                user.id,
+                role_name(*door)
+            )
         }
         StaffAction::List => {
-            let staff = store.staff().context("reading the users")?;
-            if staff.is_empty() {
-                "no staff yet; grant with: tix-node staff grant EMAIL".to_owned()
+            let holders = store.with_role(Role::Door).context("reading the users")?;
+            if holders.is_empty() {
+                "no staff yet; grant with: tix-node staff grant EMAIL (add --door for door staff)"
+                    .to_owned()
             } else {
-                staff
+                holders
                     .iter()
-                    .map(|u| format!("{}\t{}", u.email, u.id))
+                    .map(|u| {
+                        let role = if u.staff { "staff" } else { "door" };
+                        format!("{}\t{}\t{role}", u.email, u.id)
+                    })
                     .collect::<Vec<_>>()
                     .join("\n")
             }

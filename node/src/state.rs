@@ -48,6 +48,8 @@ pub struct AppState {
     pub max_open_orders: usize,
     /// A standalone box office: the first account to sign up is staff.
     pub first_user_is_staff: bool,
+    /// Signs the passes of sold tickets and checks them at the door.
+    pub pass_key: Arc<tix_core::passes::PassKey>,
     /// Emails a paid order's tickets, when an SMTP relay is configured.
     pub mailer: Option<Arc<crate::mail::Mailer>>,
 }

@@ -1,9 +1,10 @@
-//! The six service stores of a node, each its own redb file in the data directory.
+//! The seven service stores of a node, each its own redb file in the data directory.
 
 use std::path::Path;
 
 use anyhow::Context;
 use tix_core::auth::AuthStore;
+use tix_core::door::DoorStore;
 use tix_core::events::StoredEvent;
 use tix_core::expiration::ExpirationStore;
 use tix_core::orders::OrdersStore;
@@ -23,6 +24,7 @@ pub struct Stores {
     pub payments: PaymentsStore,
     pub expiration: ExpirationStore,
     pub shows: ShowsStore,
+    pub door: DoorStore,
     /// Random, fixed when the stores are created; names this incarnation of the node's sequence.
     pub epoch: u64,
 }
@@ -66,6 +68,7 @@ impl Stores {
             expiration: ExpirationStore::from_database(open("expiration")?)
                 .context("preparing expiration store")?,
             shows: ShowsStore::from_database(open("shows")?).context("preparing shows store")?,
+            door: DoorStore::from_database(open("door")?).context("preparing door store")?,
         })
     }
 
@@ -78,11 +81,12 @@ impl Stores {
             Service::Payments => self.payments.db(),
             Service::Expiration => self.expiration.db(),
             Service::Shows => self.shows.db(),
+            Service::Door => self.door.db(),
         }
     }
 
     /// Every store's database, in the writer's fixed order.
-    pub fn databases(&self) -> [&redb::Database; 6] {
+    pub fn databases(&self) -> [&redb::Database; 7] {
         [
             self.auth.db(),
             self.tickets.db(),
@@ -90,6 +94,7 @@ impl Stores {
             self.payments.db(),
             self.expiration.db(),
             self.shows.db(),
+            self.door.db(),
         ]
     }
 
@@ -102,7 +107,7 @@ impl Stores {
         Ok(last)
     }
 
-    /// The node's events with `seq > after`, in sequence order, at most `limit`: the six outboxes
+    /// The node's events with `seq > after`, in sequence order, at most `limit`: the seven outboxes
     /// merged. Stops before the first missing number, so what it returns is always contiguous.
     pub fn events_after(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, redb::Error> {
         let mut events = Vec::new();
@@ -154,6 +159,7 @@ mod tests {
             email: format!("{n}@x.io"),
             password_hash: String::new(),
             staff: false,
+            door: false,
         };
         AuthStore::sign_up(&mut unit, user, false).unwrap();
         unit.commit(seq, Millis(0)).unwrap();

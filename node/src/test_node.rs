@@ -16,18 +16,19 @@ use crate::stores::Stores;
 use crate::stores::test_disk::TestDisk;
 use crate::writer::{WriteError, Writer, WriterHandle, WriterSignals};
 
-pub(crate) const NAMES: [&str; 6] = [
+pub(crate) const NAMES: [&str; 7] = [
     "auth",
     "tickets",
     "orders",
     "payments",
     "expiration",
     "shows",
+    "door",
 ];
 pub(crate) const SELLER: UserId = UserId(tix_core::ids::RawId([1; 12]));
 pub(crate) const BUYER: UserId = UserId(tix_core::ids::RawId([2; 12]));
 
-/// A writer on five test disks.
+/// A writer on a test disk per store.
 pub(crate) struct Fixture {
     pub(crate) disks: HashMap<&'static str, TestDisk>,
     pub(crate) stores: Arc<Stores>,
@@ -112,6 +113,7 @@ impl Fixture {
             email: format!("{n}@example.com"),
             password_hash: String::new(),
             staff: false,
+            door: false,
         };
         self.handle()
             .run(Service::Auth, move |unit, _| {

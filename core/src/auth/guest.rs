@@ -20,6 +20,7 @@ impl User {
             email: format!("guest-{id}@{GUEST_DOMAIN}"),
             password_hash: String::new(),
             staff: false,
+            door: false,
         }
     }
 

@@ -2,7 +2,7 @@
 
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
-use super::{Error, User};
+use super::{Error, Role, User};
 use crate::events::{DomainEvent, UserCreated};
 use crate::ids::UserId;
 use crate::outbox::{self, Unit};
@@ -48,24 +48,29 @@ impl AuthStore {
         user.map(|u| decode(u.value())).transpose()
     }
 
-    /// Every staff member, in email order.
-    pub fn staff(&self) -> Result<Vec<User>, redb::Error> {
+    /// Every user holding `role`, in email order.
+    pub fn with_role(&self, role: Role) -> Result<Vec<User>, redb::Error> {
         let txn = self.db.begin_read()?;
         let users = txn.open_table(USERS)?;
-        let mut staff = Vec::new();
+        let mut holders = Vec::new();
         for entry in users.iter()? {
             let user: User = decode(entry?.1.value())?;
-            if user.staff {
-                staff.push(user);
+            if user.has(role) {
+                holders.push(user);
             }
         }
-        staff.sort_by(|a, b| a.email.cmp(&b.email));
-        Ok(staff)
+        holders.sort_by(|a, b| a.email.cmp(&b.email));
+        Ok(holders)
     }
 
-    /// Grants or withdraws the staff role. It is the operator's action on a stopped node (the
-    /// running node holds the store's lock), so it commits on its own and emits no event.
-    pub fn set_staff(&self, email: &str, staff: bool) -> Result<User, Error> {
+    /// Every staff member, in email order.
+    pub fn staff(&self) -> Result<Vec<User>, redb::Error> {
+        self.with_role(Role::Staff)
+    }
+
+    /// Grants or withdraws a role. It is the operator's action on a stopped node (the running
+    /// node holds the store's lock), so it commits on its own and emits no event.
+    pub fn set_role(&self, email: &str, role: Role, granted: bool) -> Result<User, Error> {
         let txn = outbox::write_txn(&self.db)?;
         let user = {
             let by_email = txn.open_table(BY_EMAIL)?;
@@ -78,12 +83,20 @@ impl AuthStore {
                 Some(u) => decode(u.value())?,
                 None => return Err(Error::NoSuchUser),
             };
-            user.staff = staff;
+            match role {
+                Role::Staff => user.staff = granted,
+                Role::Door => user.door = granted,
+            }
             users.insert(id.as_slice(), encode(&user).as_slice())?;
             user
         };
         txn.commit().map_err(redb::Error::from)?;
         Ok(user)
+    }
+
+    /// Grants or withdraws the staff role (see `set_role`).
+    pub fn set_staff(&self, email: &str, staff: bool) -> Result<User, Error> {
+        self.set_role(email, Role::Staff, staff)
     }
 
     /// Registers a user; the email must not be taken (exact, case-sensitive match, as the seed).

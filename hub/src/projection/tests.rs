@@ -413,3 +413,31 @@ fn the_chains_sales_count_a_show_orders_total_not_its_first_ticket() {
     assert_eq!(sales["venues"][0]["ordersComplete"], 1);
     assert_eq!(sales["venues"][0]["revenue"].as_f64(), Some(135.0));
 }
+
+fn admitted(ticket: u8, gate: &str) -> DomainEvent {
+    DomainEvent::TicketAdmitted(tix_core::events::TicketAdmitted {
+        ticket_id: TicketId::from_bytes([ticket; 12]),
+        order_id: order_id(1),
+        show_id: Some(SHOW),
+        gate: gate.into(),
+        admitted_at: "2030-12-04T19:03:11.000Z".into(),
+        offline: false,
+    })
+}
+
+#[test]
+fn a_shows_attendance_counts_each_ticket_let_in_once() {
+    let (_dir, mut conn) = open();
+    apply(&mut conn, &life());
+    let attendance = |conn: &Connection| {
+        crate::views::show(conn, VENUE, &SHOW.to_string())
+            .unwrap()
+            .unwrap()["admitted"]
+            .clone()
+    };
+    assert_eq!(attendance(&conn), 0);
+    apply(&mut conn, &[admitted(1, "North"), admitted(2, "South")]);
+    assert_eq!(attendance(&conn), 2);
+    apply(&mut conn, &[admitted(1, "North")]);
+    assert_eq!(attendance(&conn), 2, "a replayed admission counts once");
+}

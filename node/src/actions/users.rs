@@ -64,6 +64,7 @@ pub(crate) async fn register(
         email,
         password_hash,
         staff: false,
+        door: false,
     };
     let first_is_staff = state.first_user_is_staff;
     Ok(state
@@ -170,6 +171,7 @@ mod tests {
             email: "known@test.com".into(),
             password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaA".into(),
             staff: false,
+            door: false,
         }
     }
 

@@ -126,6 +126,7 @@ pub(super) async fn order_by_id(
     let id: OrderId = path.parse()?;
     let order = state.stores.orders.get(id)?.ok_or(ApiError::NotFound)?;
     let mut json = order_json(&state.stores, &order);
+    super::orders::put_passes(&state, &order, &mut json)?;
     let payment = state.stores.payments.payment_for_order(order.id)?;
     json["payment"] = payment.as_ref().map_or(Value::Null, payment_json);
     json["buyer"] = match state.stores.auth.get(order.user_id)? {

@@ -40,6 +40,7 @@ pub(super) async fn health(State(state): State<AppState>) -> Result<Json<Value>,
             Some(search) => search.status(),
             None => json!({ "enabled": false }),
         },
+        "passKey": super::door::pass_key_json(&state),
         "locks": {
             "pending": state.stores.expiration.pending()?,
             "expiry": state.lateness.summary(),

@@ -68,7 +68,26 @@ pub(super) async fn show(
     if order.user_id != buyer.id {
         return Err(ApiError::NotAuthorized);
     }
-    Ok(Json(order_json(&state.stores, &order)))
+    let mut json = order_json(&state.stores, &order);
+    put_passes(&state, &order, &mut json)?;
+    Ok(Json(json))
+}
+
+/// A paid order's `passes`, one per ticket: `[{ticketId, code}]` (none once refunded).
+pub(super) fn put_passes(
+    state: &AppState,
+    order: &Order,
+    json: &mut Value,
+) -> Result<(), ApiError> {
+    if order.status != tix_core::events::OrderStatus::Complete {
+        return Ok(());
+    }
+    let passes: Vec<Value> = actions::door::passes(state, order.id)?
+        .into_iter()
+        .map(|(ticket, code)| json!({"ticketId": ticket, "code": code}))
+        .collect();
+    json["passes"] = Value::Array(passes);
+    Ok(())
 }
 
 pub(super) async fn cancel(

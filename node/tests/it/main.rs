@@ -4,6 +4,7 @@
 mod bad_input;
 mod box_office;
 mod concurrency;
+mod door;
 mod edge_dates;
 mod email;
 mod expiry;

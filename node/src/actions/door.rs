@@ -1,0 +1,90 @@
+//! Checking tickets in at the door: a code's signature checked here, then one command on the door
+//! store decides and records the admission; and the passes of a paid order, signed when shown.
+
+use tix_core::door::{DoorStore, Entry, Scan, Verdict};
+use tix_core::ids::{OrderId, ShowId, TicketId, UserId};
+use tix_core::passes::{Pass, PassError};
+use tix_core::reactions::Service;
+use tix_core::time::Millis;
+
+use super::error::ApiError;
+use crate::state::AppState;
+use crate::stores::Stores;
+
+/// A scan as the door's request gives it, checked for form.
+#[derive(Debug, Clone)]
+pub(crate) struct CheckIn {
+    pub(crate) code: String,
+    pub(crate) gate: String,
+    pub(crate) for_show: Option<ShowId>,
+    pub(crate) scan_id: Option<String>,
+    /// When an offline scanner let the holder in; `None` for a scan decided now.
+    pub(crate) scanned_at: Option<Millis>,
+}
+
+/// What the door says of a code.
+#[derive(Debug, Clone)]
+pub(crate) enum Outcome {
+    /// Not a pass of this node: made up, altered, cut short or another venue's.
+    Forged(PassError),
+    Decided {
+        pass: Pass,
+        verdict: Verdict,
+    },
+}
+
+/// Checks `request`'s code and lets the door store decide; `by` is the door staff scanning.
+pub(crate) async fn check_in(
+    state: &AppState,
+    by: UserId,
+    request: CheckIn,
+) -> Result<Outcome, ApiError> {
+    let pass = match state.pass_key.verifier().verify(&request.code) {
+        Ok(pass) => pass,
+        Err(forged) => return Ok(Outcome::Forged(forged)),
+    };
+    let verdict = state
+        .writer
+        .run(Service::Door, move |unit, context| {
+            let scan = Scan {
+                pass,
+                gate: request.gate,
+                by,
+                at: request.scanned_at.unwrap_or(context.now),
+                offline: request.scanned_at.is_some(),
+                scan_id: request.scan_id,
+                for_show: request.for_show,
+            };
+            DoorStore::scan(unit, scan, context.now)
+        })
+        .await??;
+    Ok(Outcome::Decided { pass, verdict })
+}
+
+/// The codes of `order`'s tickets that may be used: none before it is paid, none once refunded.
+pub(crate) fn passes(
+    state: &AppState,
+    order: OrderId,
+) -> Result<Vec<(TicketId, String)>, ApiError> {
+    Ok(valid_entries(&state.stores, order)?
+        .into_iter()
+        .map(|(ticket, pass)| (ticket, state.pass_key.sign(&pass)))
+        .collect())
+}
+
+/// The passes of `order`'s tickets that may be used, unsigned.
+pub(crate) fn valid_entries(
+    stores: &Stores,
+    order: OrderId,
+) -> Result<Vec<(TicketId, Pass)>, ApiError> {
+    let entries = stores.door.order_entries(order)?;
+    let show = match entries.first().and_then(|(_, e)| e.show) {
+        Some(show) => stores.door.show(show)?,
+        None => None,
+    };
+    Ok(entries
+        .into_iter()
+        .filter(|(_, entry): &(TicketId, Entry)| !entry.refunded)
+        .map(|(ticket, entry)| (ticket, entry.pass(ticket, show.as_ref())))
+        .collect())
+}
