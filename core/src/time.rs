@@ -36,6 +36,12 @@ impl Millis {
         humantime::format_rfc3339_millis(self.to_system_time()).to_string()
     }
 
+    /// The time as pages, letters and printed passes show it: `2026-12-31 20:00 UTC`.
+    pub fn readable(self) -> String {
+        let text = self.to_iso();
+        format!("{} {} UTC", &text[..10], &text[11..16])
+    }
+
     /// Parses what `to_iso` writes (and other RFC 3339 UTC forms), up to `LAST_ISO`, so that
     /// whatever it accepts can be written back.
     pub fn parse_iso(text: &str) -> Option<Millis> {

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod live;
 pub mod mail;
 pub mod pass_key;
+pub mod pass_pdf;
 pub mod password;
 pub mod relay;
 pub mod scheduler;

@@ -13,6 +13,7 @@ mod csrf;
 mod frame;
 mod manage;
 mod orders;
+mod passes;
 mod problem;
 mod seat_map;
 mod shows;
@@ -49,6 +50,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/orders/{id}/pay", axum::routing::post(orders::pay))
         .route("/orders/{id}/cancel", axum::routing::post(orders::cancel))
         .route("/orders/{id}/email", axum::routing::post(orders::email))
+        .route("/orders/{id}/passes.pdf", get(passes::pdf))
         .route("/auth/signup", get(auth::sign_up_form).post(auth::sign_up))
         .route("/auth/signin", get(auth::sign_in_form).post(auth::sign_in))
         .route(

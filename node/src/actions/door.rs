@@ -3,11 +3,13 @@
 
 use tix_core::door::{DoorStore, Entry, Scan, Verdict};
 use tix_core::ids::{OrderId, ShowId, TicketId, UserId};
+use tix_core::orders::Order;
 use tix_core::passes::{Pass, PassError};
 use tix_core::reactions::Service;
 use tix_core::time::Millis;
 
 use super::error::ApiError;
+use crate::pass_pdf::PassPage;
 use crate::state::AppState;
 use crate::stores::Stores;
 
@@ -86,5 +88,36 @@ pub(crate) fn valid_entries(
         .into_iter()
         .filter(|(_, entry): &(TicketId, Entry)| !entry.refunded)
         .map(|(ticket, entry)| (ticket, entry.pass(ticket, show.as_ref())))
+        .collect())
+}
+
+/// A paid order's passes as their pages show them: the show (or listing) with its time and
+/// hall, each ticket's seat and category, and the signed code.
+pub(crate) fn pages(state: &AppState, order: &Order) -> Result<Vec<PassPage>, ApiError> {
+    let codes = passes(state, order.id)?;
+    let lines = super::shows::seat_lines(&state.stores, order);
+    let show = match &order.show {
+        Some(part) => state.stores.shows.get(part.id)?,
+        None => None,
+    };
+    let (when, hall) = match &show {
+        Some(show) => (show.starts_at().readable(), show.details.hall.clone()),
+        None => (String::new(), String::new()),
+    };
+    Ok(codes
+        .into_iter()
+        .map(|(ticket, code)| {
+            let line = lines.iter().find(|l| l.id == ticket);
+            PassPage {
+                title: order.ticket.title.clone(),
+                when: when.clone(),
+                hall: hall.clone(),
+                seat: line.map(|l| l.seat.clone()).unwrap_or_default(),
+                category: line.map(|l| l.category.clone()).unwrap_or_default(),
+                order_id: order.id.to_string(),
+                ticket_id: ticket.to_string(),
+                code,
+            }
+        })
         .collect())
 }

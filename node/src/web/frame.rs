@@ -254,10 +254,7 @@ pub(crate) fn money(price: f64, currency: &str) -> String {
 /// An ISO time as a page shows it: `2026-12-31 20:00 UTC`.
 pub(crate) fn when(iso: &str) -> String {
     match tix_core::time::Millis::parse_iso(iso) {
-        Some(at) => {
-            let text = at.to_iso();
-            format!("{} {} UTC", &text[..10], &text[11..16])
-        }
+        Some(at) => at.readable(),
         None => iso.to_owned(),
     }
 }

@@ -57,10 +57,12 @@ struct OrderPage {
     email: Option<String>,
     /// What the page says after an email went.
     emailed: String,
+    /// A paid order's passes with their QR codes.
+    passes: Vec<super::passes::PassCard>,
 }
 
 /// The visitor's own order `id`; anyone else's is not found, as far as they can tell.
-fn own_order(state: &AppState, buyer: &Claims, id: &str) -> Result<Order, PageError> {
+pub(super) fn own_order(state: &AppState, buyer: &Claims, id: &str) -> Result<Order, PageError> {
     let id: OrderId = id.parse().map_err(|_| PageError::NotFound)?;
     match state.stores.orders.get(id)? {
         Some(order) if order.user_id == buyer.id => Ok(order),
@@ -90,13 +92,10 @@ fn order_page(state: &AppState, visitor: &Visitor, order: &Order, problems: Prob
     let awaiting = order.status.holds_ticket() && order.status != OrderStatus::Complete;
     let label = status_label(order, now);
     let outcome = match label {
-        "Complete" if !seats.is_empty() => {
-            "Paid, thank you. Show your ticket numbers (listed above) at the door.".into()
+        "Complete" if order.show.is_some() => {
+            "Paid, thank you. Show the codes below at the door, one per person.".into()
         }
-        "Complete" => format!(
-            "Paid, thank you. Your ticket number is {}: show it at the door.",
-            order.ticket.id
-        ),
+        "Complete" => "Paid, thank you. Show the code below at the door.".into(),
         "Expired" | "Cancelled" if !seats.is_empty() => {
             "This order ended before it was paid; its tickets went back on sale.".into()
         }
@@ -134,6 +133,7 @@ fn order_page(state: &AppState, visitor: &Visitor, order: &Order, problems: Prob
                 .unwrap_or_default()
         }),
         emailed: String::new(),
+        passes: super::passes::cards(state, order),
     }
 }
 

@@ -160,7 +160,7 @@ pub(crate) fn draw(
 }
 
 /// `text` escaped for HTML.
-fn esc(text: &str) -> impl std::fmt::Display + '_ {
+pub(super) fn esc(text: &str) -> impl std::fmt::Display + '_ {
     let Ok(safe) = escape(text, Html);
     safe
 }

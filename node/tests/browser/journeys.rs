@@ -52,6 +52,12 @@ async fn a_seller_lists_a_ticket_and_a_buyer_buys_and_pays_for_it() {
             .await
             .contains("Paid, thank you")
     );
+    // The pass: a QR code named for screen readers, and the PDF to print.
+    let label = browser
+        .script("return document.querySelector('#passes svg.qr').getAttribute('aria-label')")
+        .await;
+    assert_eq!(label, "Pass for Jazz Night");
+    assert!(browser.text("#passes-pdf").await.contains("PDF"));
     browser.screenshot("order-paid").await;
 
     browser.click_text("My orders").await;

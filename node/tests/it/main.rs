@@ -10,6 +10,7 @@ mod email;
 mod expiry;
 mod fake_stripe;
 mod orders;
+mod passes;
 mod payment_crashes;
 mod payments;
 mod search;
