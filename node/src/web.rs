@@ -10,6 +10,7 @@
 mod assets;
 mod auth;
 mod csrf;
+mod door;
 mod frame;
 mod manage;
 mod orders;
@@ -67,6 +68,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
                 get(tickets::edit_form).post(tickets::update),
             )
             .route("/my/tickets", get(tickets::listings))
+            .route("/door", get(door::page).post(door::scan))
             .route("/manage", get(manage::dashboard))
             .route(
                 "/manage/shows/new",

@@ -381,6 +381,127 @@
     restart();
   }
 
+
+  /** The door screen: scans go to the JSON API and the verdict fills the screen; the camera
+   * reads QR codes where the browser has BarcodeDetector. */
+  function door() {
+    const form = $("#door-form");
+    if (!form) return;
+    const code = $("#door-code");
+    const gate = $("#door-gate");
+    const show = $("#door-show");
+    const verdict = $("#verdict");
+    const counts = $("#door-counts");
+    if (!gate.value) gate.value = localStorage.getItem("tix-door-gate") || "";
+    gate.addEventListener("change", () => localStorage.setItem("tix-door-gate", gate.value.trim()));
+    let busy = false;
+
+    function say(admitted, result, message, detail) {
+      verdict.className = "verdict " + (admitted ? "verdict-in" : "verdict-out");
+      verdict.replaceChildren();
+      const big = document.createElement("p");
+      big.className = "verdict-result";
+      big.dataset.result = result;
+      big.textContent = message;
+      const small = document.createElement("p");
+      small.className = "verdict-detail";
+      small.textContent = detail;
+      verdict.append(big, small);
+      beep(admitted);
+    }
+
+    async function check(text) {
+      text = text.trim();
+      if (!text || busy) return;
+      if (!gate.value.trim()) {
+        say(false, "error", "Name the gate first", "");
+        gate.focus();
+        return;
+      }
+      busy = true;
+      const body = { code: text, gate: gate.value.trim() };
+      if (show.value) body.showId = show.value;
+      try {
+        const response = await fetch("/api/check-in", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          credentials: "same-origin",
+          body: JSON.stringify(body),
+        });
+        const answer = await response.json();
+        if (!response.ok) {
+          const why = (answer.errors || []).map((e) => e.message).join(" ");
+          say(false, "error", why || "The scan was refused", "");
+        } else {
+          const detail = [answer.title, answer.seat].filter(Boolean).join(" · ");
+          say(answer.result === "admitted", answer.result, answer.message, detail);
+          if (answer.counts) counts.textContent = answer.counts.admitted + " admitted of " + answer.counts.sold + " sold";
+        }
+      } catch (_) {
+        say(false, "error", "No answer from the node: check the connection", "");
+      } finally {
+        busy = false;
+        code.value = "";
+        code.focus();
+      }
+    }
+
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      check(code.value);
+    });
+
+    const camera = $("#door-camera");
+    const video = $("#door-video");
+    if (!("BarcodeDetector" in window) || !navigator.mediaDevices) return;
+    camera.hidden = false;
+    camera.addEventListener("click", async () => {
+      try {
+        const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+        video.srcObject = stream;
+        video.hidden = false;
+        camera.hidden = true;
+        await video.play();
+      } catch (_) {
+        say(false, "error", "The camera could not be opened; type the code instead", "");
+        return;
+      }
+      const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+      let last = "";
+      let lastAt = 0;
+      const look = async () => {
+        try {
+          const found = await detector.detect(video);
+          const value = found.length ? found[0].rawValue : "";
+          // One code held in front of the camera is one scan, not one every frame.
+          if (value && (value !== last || Date.now() - lastAt > 3000)) {
+            last = value;
+            lastAt = Date.now();
+            await check(value);
+          }
+        } catch (_) { /* a frame that could not be read */ }
+        setTimeout(look, 150);
+      };
+      look();
+    });
+  }
+
+  /** A short tone: high to let in, low to stop. */
+  function beep(admitted) {
+    const Audio = window.AudioContext || window.webkitAudioContext;
+    if (!Audio) return;
+    try {
+      const context = beep.context || (beep.context = new Audio());
+      const tone = context.createOscillator();
+      const gain = context.createGain();
+      tone.frequency.value = admitted ? 880 : 220;
+      gain.gain.value = 0.2;
+      tone.connect(gain).connect(context.destination);
+      tone.start();
+      tone.stop(context.currentTime + (admitted ? 0.12 : 0.35));
+    } catch (_) { /* no sound, the colour says it */ }
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     startCountdown();
     refetchSeats = seatMap();
@@ -390,5 +511,6 @@
     oneSubmitEach();
     stripeCard();
     kioskIdle();
+    door();
   });
 })();

@@ -1,10 +1,10 @@
 //! Checking tickets in at the door: a code's signature checked here, then one command on the door
 //! store decides and records the admission; and the passes of a paid order, signed when shown.
 
-use tix_core::door::{DoorStore, Entry, Scan, Verdict};
+use tix_core::door::{DoorStore, Entry, NotNow, Scan, Verdict};
 use tix_core::ids::{OrderId, ShowId, TicketId, UserId};
 use tix_core::orders::Order;
-use tix_core::passes::{Pass, PassError};
+use tix_core::passes::{Pass, PassError, Window};
 use tix_core::reactions::Service;
 use tix_core::time::Millis;
 
@@ -120,4 +120,68 @@ pub(crate) fn pages(state: &AppState, order: &Order) -> Result<Vec<PassPage>, Ap
             }
         })
         .collect())
+}
+
+/// The pinned name of an outcome (`admitted`, `already-admitted`, `refunded`, `wrong-show`,
+/// `not-valid-now`, `forged`) and the sentence a door screen shows for it.
+pub(crate) fn words(outcome: &Outcome) -> (&'static str, String) {
+    match outcome {
+        Outcome::Forged(why) => ("forged", format!("Not a valid pass of this venue: {why}")),
+        Outcome::Decided { verdict, .. } => verdict_words(verdict),
+    }
+}
+
+pub(crate) fn verdict_words(verdict: &Verdict) -> (&'static str, String) {
+    match verdict {
+        Verdict::Admitted(_) => ("admitted", "Admitted".to_owned()),
+        Verdict::AlreadyAdmitted { first, .. } => (
+            "already-admitted",
+            format!(
+                "Already admitted at {} at gate {}",
+                clock_time(first.at),
+                first.gate
+            ),
+        ),
+        Verdict::Refunded { .. } => (
+            "refunded",
+            "Refunded: this ticket's money was given back".into(),
+        ),
+        Verdict::WrongShow { .. } => ("wrong-show", "Not for this show".into()),
+        Verdict::NotValidNow { why, window } => ("not-valid-now", not_now(*why, window)),
+        Verdict::Unknown => (
+            "not-valid-now",
+            "No sale of this ticket is on record at this venue".into(),
+        ),
+    }
+}
+
+fn not_now(why: NotNow, window: &Window) -> String {
+    match why {
+        NotNow::Early => format!("Not valid yet: from {}", window.from.readable()),
+        NotNow::Late => format!(
+            "No longer valid: ended {}",
+            window.until.map(Millis::readable).unwrap_or_default()
+        ),
+        NotNow::Cancelled => "The show is cancelled".into(),
+    }
+}
+
+/// `HH:MM:SS UTC` of a moment.
+fn clock_time(at: Millis) -> String {
+    let iso = at.to_iso();
+    format!("{} UTC", iso.get(11..19).unwrap_or(&iso))
+}
+
+/// The ticket a pass is for, as a door screen names it: show and seat, or the listing's title.
+pub(crate) fn seat_of(stores: &Stores, pass: &Pass) -> String {
+    let tix_core::passes::Scope::Show { show, unit } = pass.scope else {
+        return String::new();
+    };
+    match stores.shows.get(show) {
+        Ok(Some(show)) => {
+            let seat = stores.shows.unit_label(&show, unit).unwrap_or_default();
+            format!("{} · {seat}", show.details.title)
+        }
+        _ => String::new(),
+    }
 }

@@ -10,7 +10,7 @@ use axum::extract::State;
 use serde_json::{Map, Value, json};
 
 use tix_core::auth::{Role, User};
-use tix_core::door::{Admission, Conflict, Entry, NotNow, Verdict};
+use tix_core::door::{Admission, Conflict, Entry, Verdict};
 use tix_core::ids::{ShowId, TicketId};
 use tix_core::passes::{Pass, PassError, Scope, Window};
 use tix_core::shows::Show;
@@ -147,35 +147,13 @@ fn optional<T>(
 }
 
 fn forged_json(why: &PassError) -> Value {
-    json!({
-        "result": "forged",
-        "message": format!("Not a valid pass of this venue: {why}"),
-    })
+    let (result, message) = actions::door::words(&Outcome::Forged(why.clone()));
+    json!({ "result": result, "message": message })
 }
 
 /// The verdict's JSON: `result` (the pinned name), a sentence for the screen, and the ticket.
 pub(crate) fn verdict_json(stores: &Stores, pass: &Pass, verdict: &Verdict) -> Value {
-    let (result, message) = match verdict {
-        Verdict::Admitted(_) => ("admitted", "Admitted".to_owned()),
-        Verdict::AlreadyAdmitted { first, .. } => (
-            "already-admitted",
-            format!(
-                "Already admitted at {} at gate {}",
-                clock_time(first.at),
-                first.gate
-            ),
-        ),
-        Verdict::Refunded { .. } => (
-            "refunded",
-            "Refunded: this ticket's money was given back".into(),
-        ),
-        Verdict::WrongShow { .. } => ("wrong-show", "Not for this show".into()),
-        Verdict::NotValidNow { why, window } => ("not-valid-now", not_now_message(*why, window)),
-        Verdict::Unknown => (
-            "not-valid-now",
-            "No sale of this ticket is on record at this venue".into(),
-        ),
-    };
+    let (result, message) = actions::door::verdict_words(verdict);
     let mut json = json!({
         "result": result,
         "message": message,
@@ -202,6 +180,9 @@ fn describe(stores: &Stores, pass: &Pass, json: &mut Value) {
         return;
     };
     json["showId"] = json!(show);
+    if let Ok(counts) = stores.door.counts(Some(show)) {
+        json["counts"] = json!({"admitted": counts.admitted, "sold": counts.sold});
+    }
     let Ok(Some(show)) = stores.shows.get(show) else {
         return;
     };
@@ -224,23 +205,6 @@ fn put_window(json: &mut Value, window: &Window) {
     if let Some(until) = window.until {
         json["validUntil"] = json!(until.to_iso());
     }
-}
-
-fn not_now_message(why: NotNow, window: &Window) -> String {
-    match why {
-        NotNow::Early => format!("Not valid yet: from {}", window.from.to_iso()),
-        NotNow::Late => format!(
-            "No longer valid: ended {}",
-            window.until.map(Millis::to_iso).unwrap_or_default()
-        ),
-        NotNow::Cancelled => "The show is cancelled".into(),
-    }
-}
-
-/// `HH:MM:SS` (UTC) of a moment.
-fn clock_time(at: Millis) -> String {
-    let iso = at.to_iso();
-    format!("{} UTC", iso.get(11..19).unwrap_or(&iso))
 }
 
 /// `GET /api/check-in/shows/{id}`: what an offline scanner keeps of a show: the key, the counts

@@ -3,6 +3,7 @@
 //! under `artifacts/screenshots/`.
 
 mod accessibility;
+mod door;
 mod journeys;
 mod kiosk;
 mod live;
