@@ -15,9 +15,13 @@
 //!   may resend its queue after any failure;
 //! - counts (`sold`, `admitted`) move in the same transaction as the entries they count.
 //!
+//! The store also keeps the queue of paid orders whose passes are still to be emailed
+//! (`deliveries`).
+//!
 //! Signatures are checked before a scan gets here (`crate::passes`); this module never reads the
 //! clock: the scan's time is passed in.
 
+mod deliveries;
 mod store;
 
 use serde::{Deserialize, Serialize};
@@ -26,6 +30,7 @@ use crate::ids::{OrderId, ShowId, TicketId, UserId};
 use crate::passes::{OutsideWindow, Pass, Scope, Window};
 use crate::time::Millis;
 
+pub use self::deliveries::Delivery;
 pub use self::store::DoorStore;
 
 const HOUR_MS: u64 = 3_600_000;

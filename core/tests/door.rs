@@ -317,3 +317,46 @@ fn replayed_events_do_not_count_a_sale_twice() {
     node.commit(unit);
     assert_eq!(node.door.counts(Some(SHOW)).unwrap().sold, 2);
 }
+
+#[test]
+fn a_paid_order_is_queued_for_email_once_until_done() {
+    let mut node = Node::new();
+    node.show(SHOW);
+    let passes = node.sold(1, 2);
+    let order = passes[0].order;
+    let due = node.door.deliveries_due(SOLD_AT, 10, false).unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!((due[0].order, due[0].attempts), (order, 0));
+    let later = Millis(SOLD_AT.0 + 60_000);
+    node.run(Service::Door, |unit| {
+        DoorStore::delivery_failed(unit, order, later).unwrap()
+    });
+    assert!(
+        node.door
+            .deliveries_due(SOLD_AT, 10, false)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(node.door.next_delivery().unwrap(), Some(later));
+    assert_eq!(
+        node.door.deliveries_due(later, 10, false).unwrap()[0].attempts,
+        1
+    );
+    assert_eq!(
+        node.door.deliveries_due(SOLD_AT, 10, true).unwrap().len(),
+        1,
+        "after a restart, everything queued is tried"
+    );
+    node.run(Service::Door, |unit| {
+        DoorStore::delivery_done(unit, order).unwrap()
+    });
+    assert_eq!(node.door.deliveries_queued().unwrap(), 0);
+    // A replay of the sale does not queue it again.
+    let log = node.log.clone();
+    let mut unit = tix_core::outbox::Unit::begin(node.door.db()).unwrap();
+    for event in log.iter().filter(|e| Service::Door.reacts_to(e)) {
+        DoorStore::react(&mut unit, event).unwrap();
+    }
+    node.commit(unit);
+    assert_eq!(node.door.deliveries_queued().unwrap(), 0);
+}

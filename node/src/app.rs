@@ -50,6 +50,7 @@ pub struct App {
     writer: Writer,
     scheduler: JoinHandle<()>,
     reconciler: JoinHandle<()>,
+    deliveries: JoinHandle<()>,
     relay: Option<JoinHandle<()>>,
     live: JoinHandle<()>,
     search: Option<Arc<Search>>,
@@ -208,6 +209,7 @@ impl App {
             .await
             .with_context(|| format!("binding {}", config.listen))?;
         let search = state.search.clone();
+        let deliveries = crate::deliveries::start(state.clone(), shutdown_tx.subscribe());
         Ok(App {
             listener,
             edge_limits,
@@ -215,6 +217,7 @@ impl App {
             writer,
             scheduler,
             reconciler,
+            deliveries,
             relay,
             live: live_task,
             search,
@@ -241,6 +244,7 @@ impl App {
             writer,
             scheduler,
             reconciler,
+            deliveries,
             relay,
             live,
             search,
@@ -260,6 +264,9 @@ impl App {
         let _ = shutdown_tx.send(true);
         if let Err(e) = scheduler.await {
             warn!(error = %e, "scheduler task ended abnormally");
+        }
+        if let Err(e) = deliveries.await {
+            warn!(error = %e, "the passes' email sender ended abnormally");
         }
         if let Err(e) = reconciler.await {
             warn!(error = %e, "payments reconciler ended abnormally");

@@ -9,6 +9,7 @@ pub mod checkout;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod deliveries;
 pub mod gateway;
 pub mod http;
 pub mod ids;

@@ -1,17 +1,21 @@
-//! Email: a paid order's tickets sent to the address its buyer gives, through the SMTP relay
-//! `--smtp-url` names. A kiosk's guest has no account to find them in later, so the kiosk offers
-//! it; without a relay nothing is offered.
+//! Email: a paid order's passes sent through the SMTP relay `--smtp-url` names: once by itself
+//! after payment to the buyer's address (`crate::deliveries`), and on request to an address the
+//! buyer gives (a kiosk's guest has no account to find them in later, so the kiosk offers it).
+//! Without a relay nothing is sent or offered.
 //!
 //! Invariants:
-//! - at most [`PER_ORDER`] emails per order, so a public screen cannot be made to send mail in bulk;
-//! - the relay's answer is waited for: the page says "sent" only once the relay took the message.
+//! - at most [`PER_ORDER`] requested emails per order, so a public screen cannot be made to send
+//!   mail in bulk;
+//! - the relay's answer is waited for: the page says "sent" only once the relay took the message;
+//! - the email sent after payment carries a Message-ID fixed by the order, so if a crash makes the
+//!   node send it again, mail programs show it once.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use tix_core::ids::OrderId;
@@ -32,10 +36,12 @@ pub enum MailError {
     Relay(String),
 }
 
-/// What is sent: a subject and a plain-text body.
+/// What is sent: a subject, a plain-text body and, when there is one, a PDF.
 pub struct Letter {
     pub subject: String,
     pub body: String,
+    /// A file name and the PDF's bytes.
+    pub pdf: Option<(String, Vec<u8>)>,
 }
 
 pub struct Mailer {
@@ -66,17 +72,51 @@ impl Mailer {
     pub async fn send(&self, order: OrderId, to: &str, letter: Letter) -> Result<(), MailError> {
         let to: Mailbox = to.trim().parse().map_err(|_| MailError::BadAddress)?;
         self.take_one(order)?;
-        let message = Message::builder()
+        let sent = self.relay(self.message(to, letter, None)?).await;
+        if sent.is_err() {
+            self.give_back(order);
+        }
+        sent
+    }
+
+    /// Sends the passes of a paid `order` to its buyer (not counted against the allowance), under
+    /// a Message-ID fixed by the order.
+    pub async fn deliver(&self, order: OrderId, to: &str, letter: Letter) -> Result<(), MailError> {
+        let to: Mailbox = to.trim().parse().map_err(|_| MailError::BadAddress)?;
+        let id = format!("<passes-{order}@{}>", self.from.email.domain());
+        self.relay(self.message(to, letter, Some(id))?).await
+    }
+
+    fn message(
+        &self,
+        to: Mailbox,
+        letter: Letter,
+        message_id: Option<String>,
+    ) -> Result<Message, MailError> {
+        let builder = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(letter.subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(letter.body)
-            .map_err(|e| MailError::Relay(e.to_string()))?;
+            .message_id(message_id);
+        let built = match letter.pdf {
+            None => builder.header(ContentType::TEXT_PLAIN).body(letter.body),
+            Some((name, pdf)) => {
+                let pdf_type = ContentType::parse("application/pdf")
+                    .map_err(|e| MailError::Relay(e.to_string()))?;
+                builder.multipart(
+                    MultiPart::mixed()
+                        .singlepart(SinglePart::plain(letter.body))
+                        .singlepart(Attachment::new(name).body(pdf, pdf_type)),
+                )
+            }
+        };
+        built.map_err(|e| MailError::Relay(e.to_string()))
+    }
+
+    async fn relay(&self, message: Message) -> Result<(), MailError> {
         match self.transport.send(message).await {
             Ok(_) => Ok(()),
             Err(e) => {
-                self.give_back(order);
                 tracing::warn!(error = %e, "the SMTP relay did not take an email");
                 Err(MailError::Relay(e.to_string()))
             }

@@ -39,6 +39,7 @@ impl DoorStore {
         txn.open_table(SHOWS)?;
         txn.open_table(COUNTS)?;
         txn.open_table(CONFLICTS)?;
+        txn.open_table(super::deliveries::DELIVERIES)?;
         txn.commit()?;
         Ok(DoorStore { db })
     }
@@ -208,7 +209,7 @@ impl DoorStore {
                         },
                     )],
                 };
-                record_sale(unit, e.id, sold)
+                record_sale(unit, e.id, sold, Millis(event.at))
             }
             DomainEvent::PaymentRefunded(e) => refund(unit, e.order_id),
             _ => Ok(()),
@@ -327,16 +328,19 @@ fn put_show(
     Ok(())
 }
 
-/// Records a paid order's tickets once (a replayed event finds them there).
+/// Records a paid order's tickets once (a replayed event finds them there), and queues its
+/// passes to be emailed.
 fn record_sale(
     unit: &Unit,
     order: OrderId,
     sold: Vec<(TicketId, Entry)>,
+    at: Millis,
 ) -> Result<(), redb::Error> {
     let mut orders = unit.txn().open_table(ORDERS)?;
     if orders.get(order.as_bytes().as_slice())?.is_some() {
         return Ok(());
     }
+    super::deliveries::enqueue(unit, order, at)?;
     let ids: Vec<u8> = sold.iter().flat_map(|(t, _)| *t.as_bytes()).collect();
     orders.insert(order.as_bytes().as_slice(), ids.as_slice())?;
     let mut entries = unit.txn().open_table(ENTRIES)?;

@@ -41,6 +41,10 @@ pub(super) async fn health(State(state): State<AppState>) -> Result<Json<Value>,
             None => json!({ "enabled": false }),
         },
         "passKey": super::door::pass_key_json(&state),
+        "mail": {
+            "enabled": state.mailer.is_some(),
+            "queued": state.stores.door.deliveries_queued()?,
+        },
         "locks": {
             "pending": state.stores.expiration.pending()?,
             "expiry": state.lateness.summary(),

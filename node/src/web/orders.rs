@@ -12,7 +12,7 @@ use tix_core::orders::Order;
 use tix_core::time::Millis;
 
 use crate::actions::{self, ApiError};
-use crate::mail::{Letter, MailError};
+use crate::mail::MailError;
 use crate::session::Claims;
 use crate::state::AppState;
 
@@ -202,7 +202,7 @@ pub(crate) async fn email(
     }
     let to = form.text("email").unwrap_or_default().trim().to_owned();
     let sent = mailer
-        .send(order.id, &to, tickets_letter(&state, &order))
+        .send(order.id, &to, crate::deliveries::letter(&state, &order)?)
         .await;
     let mut page = order_page(&state, &visitor, &order, Problems::default());
     let status = match sent {
@@ -220,35 +220,6 @@ pub(crate) async fn email(
         }
     };
     Ok(visitor.page(status, &page))
-}
-
-/// A paid order's tickets as an email says them: what, when, where, and each ticket's number.
-fn tickets_letter(state: &AppState, order: &Order) -> Letter {
-    let lines = actions::shows::seat_lines(&state.stores, order);
-    let mut body = format!("Your tickets for {}\n", order.ticket.title);
-    if let Some(part) = &order.show
-        && let Ok(Some(show)) = state.stores.shows.get(part.id)
-    {
-        body.push_str(&format!("{}\n", when(&show.details.starts_at)));
-        if !show.details.hall.is_empty() {
-            body.push_str(&format!("{}\n", show.details.hall));
-        }
-    }
-    body.push_str(&format!("\nOrder number: {}\n\n", order.id));
-    if lines.is_empty() {
-        body.push_str(&format!("Ticket number: {}\n", order.ticket.id));
-    }
-    for line in &lines {
-        body.push_str(&format!(
-            "{} ({}): ticket number {}\n",
-            line.seat, line.category, line.id
-        ));
-    }
-    body.push_str("\nShow the ticket numbers at the door.\n");
-    Letter {
-        subject: format!("Your tickets: {}", order.ticket.title),
-        body,
-    }
 }
 
 /// `POST /orders/{id}/cancel`: give the ticket back before paying.
