@@ -360,3 +360,46 @@ fn a_paid_order_is_queued_for_email_once_until_done() {
     node.commit(unit);
     assert_eq!(node.door.deliveries_queued().unwrap(), 0);
 }
+
+#[test]
+fn a_read_answers_final_refusals_and_leaves_admissions_to_the_writer() {
+    let mut node = Node::new();
+    node.show(SHOW);
+    let passes = node.sold(1, 2);
+    let online = |pass: Pass| Scan {
+        pass,
+        gate: "North".into(),
+        by: DOORMAN,
+        at: at_doors(),
+        offline: false,
+        scan_id: None,
+        for_show: Some(SHOW),
+    };
+    assert_eq!(node.door.decide_now(&online(passes[0])).unwrap(), None);
+    let first = admitted_at(&node.scan(passes[0], "North", at_doors()));
+    assert_eq!(
+        node.door.decide_now(&online(passes[0])).unwrap(),
+        Some(Verdict::AlreadyAdmitted {
+            first,
+            conflict: false
+        })
+    );
+    let early = Scan {
+        at: Millis(STARTS.0 - 8 * HOUR),
+        ..online(passes[1])
+    };
+    assert!(matches!(
+        node.door.decide_now(&early).unwrap(),
+        Some(Verdict::NotValidNow { .. })
+    ));
+    let offline = Scan {
+        offline: true,
+        scan_id: Some("s-1".into()),
+        ..online(passes[0])
+    };
+    assert_eq!(
+        node.door.decide_now(&offline).unwrap(),
+        None,
+        "an offline report may be a conflict to record"
+    );
+}

@@ -115,6 +115,42 @@ impl DoorStore {
         Ok(conflicts)
     }
 
+    /// Decides a scan from a read when the answer cannot change by writing: an online scan of a
+    /// ticket already admitted, refunded, of another show, outside its window or unknown. `None`
+    /// when only `scan` (the writer) can decide: an admission or an offline report.
+    pub fn decide_now(&self, scan: &Scan) -> Result<Option<Verdict>, redb::Error> {
+        let txn = self.db.begin_read()?;
+        let entries = txn.open_table(ENTRIES)?;
+        let Some(entry) = entries
+            .get(scan.pass.ticket.as_bytes().as_slice())?
+            .map(|e| decode::<Entry>(e.value()))
+            .transpose()?
+        else {
+            return Ok(Some(Verdict::Unknown));
+        };
+        if entry.order != scan.pass.order {
+            return Ok(Some(Verdict::Unknown));
+        }
+        if scan.offline {
+            return Ok(None);
+        }
+        if let Some(first) = same_scan(&entry, scan) {
+            return Ok(Some(Verdict::Admitted(first)));
+        }
+        let show = match entry.show {
+            Some(id) => txn
+                .open_table(SHOWS)?
+                .get(id.as_bytes().as_slice())?
+                .map(|s| decode::<DoorShow>(s.value()))
+                .transpose()?,
+            None => None,
+        };
+        Ok(match decide(&entry, show.as_ref(), scan) {
+            Decision::Answer(verdict) => Some(verdict),
+            Decision::Admit | Decision::Conflict(_) => None,
+        })
+    }
+
     /// Decides a scan and, when it admits, records the admission and emits `ticket:admitted`.
     /// `now` is when the node decides (the report time of an offline scan).
     pub fn scan(unit: &mut Unit, scan: Scan, now: Millis) -> Result<Verdict, redb::Error> {
@@ -133,33 +169,30 @@ impl DoorStore {
         if let Some(verdict) = replayed(unit, &entry, &scan)? {
             return Ok(verdict);
         }
-        if scan.for_show.is_some() && scan.for_show != entry.show {
-            return Ok(Verdict::WrongShow { show: entry.show });
-        }
-        if entry.refunded {
-            let conflict = scan.offline;
-            if conflict {
-                record_conflict(unit, &scan, &entry, ConflictReason::Refunded, now)?;
-            }
-            return Ok(Verdict::Refunded { conflict });
-        }
-        if let Some(refusal) = outside_window(unit, &entry, &scan)? {
-            return Ok(refusal);
-        }
-        if let Some(first) = entry.admitted.clone() {
-            let conflict = scan.offline;
-            if conflict {
-                record_conflict(unit, &scan, &entry, ConflictReason::AlreadyAdmitted, now)?;
-            }
-            return Ok(Verdict::AlreadyAdmitted { first, conflict });
-        }
-        let admission = Admission {
-            at: scan.at,
-            gate: scan.gate,
-            by: scan.by,
-            offline: scan.offline,
-            scan: scan.scan_id,
+        let show = match entry.show {
+            Some(id) => unit
+                .txn()
+                .open_table(SHOWS)?
+                .get(id.as_bytes().as_slice())?
+                .map(|s| decode::<DoorShow>(s.value()))
+                .transpose()?,
+            None => None,
         };
+        match decide(&entry, show.as_ref(), &scan) {
+            Decision::Answer(verdict) => return Ok(verdict),
+            Decision::Conflict(reason) => {
+                record_conflict(unit, &scan, &entry, reason, now)?;
+                return Ok(match reason {
+                    ConflictReason::Refunded => Verdict::Refunded { conflict: true },
+                    ConflictReason::AlreadyAdmitted => Verdict::AlreadyAdmitted {
+                        first: entry.admitted.clone().unwrap_or_else(|| admission(&scan)),
+                        conflict: true,
+                    },
+                });
+            }
+            Decision::Admit => {}
+        }
+        let admission = admission(&scan);
         entry.admitted = Some(admission.clone());
         entries.insert(key.as_slice(), encode(&entry).as_slice())?;
         drop(entries);
@@ -222,12 +255,8 @@ fn replayed(unit: &Unit, entry: &Entry, scan: &Scan) -> Result<Option<Verdict>, 
     let Some(id) = scan.scan_id.as_deref() else {
         return Ok(None);
     };
-    if let Some(first) = entry
-        .admitted
-        .as_ref()
-        .filter(|a| a.scan.as_deref() == Some(id))
-    {
-        return Ok(Some(Verdict::Admitted(first.clone())));
+    if let Some(first) = same_scan(entry, scan) {
+        return Ok(Some(Verdict::Admitted(first)));
     }
     let conflicts = unit.txn().open_table(CONFLICTS)?;
     let Some(conflict) = conflicts.get(id)? else {
@@ -243,38 +272,73 @@ fn replayed(unit: &Unit, entry: &Entry, scan: &Scan) -> Result<Option<Verdict>, 
     }))
 }
 
-/// A refusal when the scan is outside its show's window or the show was cancelled. An offline
-/// scanner's admission is not judged by time: it checked the pass's own window when it let the
-/// holder in.
-fn outside_window(unit: &Unit, entry: &Entry, scan: &Scan) -> Result<Option<Verdict>, redb::Error> {
-    let Some(show) = entry.show else {
-        return Ok(None);
-    };
-    let shows = unit.txn().open_table(SHOWS)?;
-    let Some(show) = shows
-        .get(show.as_bytes().as_slice())?
-        .map(|s| decode::<DoorShow>(s.value()))
-        .transpose()?
-    else {
-        return Ok(None);
-    };
-    let window = show.window();
-    if show.cancelled {
-        return Ok(Some(Verdict::NotValidNow {
-            window,
-            why: NotNow::Cancelled,
-        }));
+/// What a scan of `entry` (whose show is `show`) comes to, replays aside. An offline scanner's
+/// admission is not judged by time: it checked the pass's own window when it let the holder in;
+/// what the node would have refused of it is a conflict, for the holder is inside.
+fn decide(entry: &Entry, show: Option<&DoorShow>, scan: &Scan) -> Decision {
+    if scan.for_show.is_some() && scan.for_show != entry.show {
+        return Decision::Answer(Verdict::WrongShow { show: entry.show });
     }
-    if scan.offline {
-        return Ok(None);
+    if entry.refunded {
+        return if scan.offline {
+            Decision::Conflict(ConflictReason::Refunded)
+        } else {
+            Decision::Answer(Verdict::Refunded { conflict: false })
+        };
     }
-    Ok(window
-        .check(scan.at)
-        .err()
-        .map(|outside| Verdict::NotValidNow {
-            window,
-            why: outside.into(),
-        }))
+    if let Some(show) = show {
+        let window = show.window();
+        if show.cancelled {
+            return Decision::Answer(Verdict::NotValidNow {
+                window,
+                why: NotNow::Cancelled,
+            });
+        }
+        if !scan.offline
+            && let Err(outside) = window.check(scan.at)
+        {
+            return Decision::Answer(Verdict::NotValidNow {
+                window,
+                why: outside.into(),
+            });
+        }
+    }
+    match &entry.admitted {
+        Some(_) if scan.offline => Decision::Conflict(ConflictReason::AlreadyAdmitted),
+        Some(first) => Decision::Answer(Verdict::AlreadyAdmitted {
+            first: first.clone(),
+            conflict: false,
+        }),
+        None => Decision::Admit,
+    }
+}
+
+enum Decision {
+    Answer(Verdict),
+    Admit,
+    /// An offline admission the node would have refused, kept as a conflict.
+    Conflict(ConflictReason),
+}
+
+/// The admission a scan makes.
+fn admission(scan: &Scan) -> Admission {
+    Admission {
+        at: scan.at,
+        gate: scan.gate.clone(),
+        by: scan.by,
+        offline: scan.offline,
+        scan: scan.scan_id.clone(),
+    }
+}
+
+/// The entry's admission, if this very scan (by its scanner's id) made it.
+fn same_scan(entry: &Entry, scan: &Scan) -> Option<Admission> {
+    let id = scan.scan_id.as_deref()?;
+    entry
+        .admitted
+        .as_ref()
+        .filter(|a| a.scan.as_deref() == Some(id))
+        .cloned()
 }
 
 fn record_conflict(

@@ -45,6 +45,21 @@ pub(crate) async fn check_in(
         Ok(pass) => pass,
         Err(forged) => return Ok(Outcome::Forged(forged)),
     };
+    // Most refusals are final (an admitted ticket stays admitted): a read answers them, and only
+    // admissions and offline reports queue for the writer.
+    let now = state.clock.now();
+    let read = Scan {
+        pass,
+        gate: String::new(),
+        by,
+        at: request.scanned_at.unwrap_or(now),
+        offline: request.scanned_at.is_some(),
+        scan_id: request.scan_id.clone(),
+        for_show: request.for_show,
+    };
+    if let Some(verdict) = state.stores.door.decide_now(&read)? {
+        return Ok(Outcome::Decided { pass, verdict });
+    }
     let verdict = state
         .writer
         .run(Service::Door, move |unit, context| {
