@@ -50,6 +50,24 @@ pub(crate) enum Command {
     /// An on-sale rush: parties of 1 to 4 ask for a show's best available all at once; time to
     /// sell out, orders/s, latency, requests per ticket, parties seated together, and checks.
     Onsale(OnsaleArgs),
+    /// Scans at the door: passes admitted, scanned again and forged, per second and p50/p99 per
+    /// verdict against `GET /hello`, and a check that each pass was admitted once.
+    Door(DoorArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DoorArgs {
+    /// Passes sold (standing places of one show), each scanned once and then again.
+    #[arg(long, default_value_t = 50_000, value_parser = parse_positive)]
+    pub(crate) tickets: usize,
+
+    /// Concurrent connections scanning (and reading `/hello`).
+    #[arg(long, default_value_t = 64, value_parser = parse_connections)]
+    pub(crate) connections: usize,
+
+    /// How long the `/hello` and forged-code phases run.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub(crate) duration: Duration,
 }
 
 #[derive(Debug, Args)]

@@ -69,6 +69,25 @@ impl Stats {
     }
 }
 
+impl Stats {
+    /// The stats of workers that each kept their own latencies, failures and finishing time.
+    pub(crate) fn from_parts(parts: Vec<(Vec<Duration>, u64, Instant)>, started: Instant) -> Stats {
+        let tallies = parts
+            .into_iter()
+            .map(|(latencies, failed, finished)| {
+                let mut tally = Tally {
+                    failed,
+                    finished: Some(finished),
+                    ..Tally::default()
+                };
+                latencies.into_iter().for_each(|l| tally.success(l));
+                tally
+            })
+            .collect();
+        merge(tallies, started, &Samples::default(), false)
+    }
+}
+
 /// What one worker saw.
 #[derive(Default)]
 struct Tally {

@@ -7,6 +7,7 @@
 
 mod cli;
 mod client;
+mod door;
 mod list;
 mod load;
 mod locks;
@@ -60,7 +61,8 @@ async fn run(cli: Cli) -> Result<bool> {
         | Command::Pages(_)
         | Command::Showpages(_)
         | Command::List(_)
-        | Command::Onsale(_) => orders::LOCK_TTL,
+        | Command::Onsale(_)
+        | Command::Door(_) => orders::LOCK_TTL,
     };
     println!(
         "node: {}  data dir: {}",
@@ -77,6 +79,7 @@ async fn run(cli: Cli) -> Result<bool> {
         Command::Showpages(args) => show_pages::run(args, &mut harness).await,
         Command::List(args) => list::run(args, &mut harness).await,
         Command::Onsale(args) => onsale::run(args, &mut harness, data_dir.path()).await,
+        Command::Door(args) => door::run(args, &mut harness).await,
     };
     // Stop the node before its data dir goes away (when `data_dir` drops).
     harness.shutdown().await;
