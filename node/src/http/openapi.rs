@@ -11,6 +11,7 @@
 // The operations and schemas below are read by the `OpenApi` derive only.
 #![allow(dead_code)]
 
+mod door;
 mod shows;
 
 use axum::Json;
@@ -39,6 +40,7 @@ pub(super) async fn document() -> Json<utoipa::openapi::OpenApi> {
         shows::create_show, shows::list_shows, shows::show_show, shows::edit_show,
         shows::show_seats, shows::order_show, shows::show_paid_orders, shows::stop_show,
         shows::resume_show, shows::cancel_show,
+        door::check_in, door::show_copy, door::conflicts, door::pass_key,
         health, hello, openapi
     ),
     modifiers(&SessionCookie),
@@ -47,6 +49,7 @@ pub(super) async fn document() -> Json<utoipa::openapi::OpenApi> {
         (name = "tickets"), (name = "orders"), (name = "payments"), (name = "search"),
         (name = "box office", description = "Staff at the counter"),
         (name = "shows", description = "Shows with standing areas and seats, sold by quantity or by seat"),
+        (name = "door", description = "Signed passes checked in at the door"),
         (name = "node", description = "Health and this document")
     )
 )]
@@ -194,6 +197,9 @@ pub(super) struct Order {
     /// What the order costs in all.
     #[schema(nullable = false)]
     total: Option<f64>,
+    /// A paid order's passes, one per ticket (single order reads only; none once refunded).
+    #[schema(nullable = false)]
+    passes: Option<Vec<door::Pass>>,
 }
 
 #[derive(Serialize, ToSchema)]
