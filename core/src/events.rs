@@ -83,6 +83,8 @@ pub enum DomainEvent {
     ShowUpdated(ShowUpdated),
     #[serde(rename = "ticket:admitted")]
     TicketAdmitted(TicketAdmitted),
+    #[serde(rename = "pass:key")]
+    PassKey(PassKeyChanged),
 }
 
 impl DomainEvent {
@@ -102,6 +104,7 @@ impl DomainEvent {
             DomainEvent::ShowSeats(_) => "show:seats",
             DomainEvent::ShowUpdated(_) => "show:updated",
             DomainEvent::TicketAdmitted(_) => "ticket:admitted",
+            DomainEvent::PassKey(_) => "pass:key",
         }
     }
 }
@@ -243,6 +246,16 @@ pub struct TicketAdmitted {
     pub admitted_at: String,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub offline: bool,
+}
+
+/// The key the node signs passes with, announced when the node first uses it (ours), so that the
+/// chain knows every venue's key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PassKeyChanged {
+    pub key_id: String,
+    /// The Ed25519 public key, 64 hex digits.
+    pub public_key: String,
 }
 
 /// An event as it sits in an outbox: numbered and stamped with its commit time.
@@ -431,6 +444,9 @@ mod tests {
                         offline,
                     })
                 }),
+            ("[0-9a-f]{8}", "[0-9a-f]{64}").prop_map(|(key_id, public_key)| {
+                DomainEvent::PassKey(PassKeyChanged { key_id, public_key })
+            }),
         ]
     }
 

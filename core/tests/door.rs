@@ -403,3 +403,26 @@ fn a_read_answers_final_refusals_and_leaves_admissions_to_the_writer() {
         "an offline report may be a conflict to record"
     );
 }
+
+#[test]
+fn a_pass_key_is_announced_once() {
+    let mut node = Node::new();
+    let noted = |node: &mut Node, id: &str| {
+        let id = id.to_owned();
+        node.run(Service::Door, move |unit| {
+            DoorStore::note_key(unit, &id, &"ab".repeat(32)).unwrap()
+        })
+    };
+    assert!(noted(&mut node, "a1b2c3d4"));
+    assert!(
+        !noted(&mut node, "a1b2c3d4"),
+        "the same key at the next start"
+    );
+    assert!(noted(&mut node, "0badcafe"), "a replaced key");
+    let announced = node
+        .log
+        .iter()
+        .filter(|e| e.event.subject() == "pass:key")
+        .count();
+    assert_eq!(announced, 2);
+}

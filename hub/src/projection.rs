@@ -117,6 +117,13 @@ pub(crate) fn project(txn: &Transaction<'_>, envelope: &Envelope) -> rusqlite::R
         DomainEvent::ShowCreated(s) => shows::created(txn, venue, s, at)?,
         DomainEvent::ShowSeats(s) => shows::seats(txn, venue, s, at)?,
         DomainEvent::ShowUpdated(s) => shows::updated(txn, venue, s, at)?,
+        DomainEvent::PassKey(k) => {
+            txn.prepare_cached(
+                "INSERT OR IGNORE INTO pass_keys (venue, key_id, public_key, since_ms)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![venue, k.key_id, k.public_key, at])?;
+        }
         DomainEvent::TicketAdmitted(a) => {
             txn.prepare_cached(
                 "INSERT OR IGNORE INTO admissions

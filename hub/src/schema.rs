@@ -143,6 +143,15 @@ CREATE TABLE IF NOT EXISTS show_order_lines (
     PRIMARY KEY (venue, order_id, idx)
 ) WITHOUT ROWID;
 
+-- The keys each venue signs its passes with (`pass:key`), newest last.
+CREATE TABLE IF NOT EXISTS pass_keys (
+    venue      TEXT    NOT NULL,
+    key_id     TEXT    NOT NULL,
+    public_key TEXT    NOT NULL,
+    since_ms   INTEGER NOT NULL,
+    PRIMARY KEY (venue, key_id)
+) WITHOUT ROWID;
+
 -- Tickets let in at a venue's door, one row per ticket (its first admission): a show's attendance.
 CREATE TABLE IF NOT EXISTS admissions (
     venue       TEXT    NOT NULL,

@@ -34,7 +34,20 @@ pub fn venues(conn: &Connection) -> rusqlite::Result<Vec<Value>> {
             "sales": { "orders": row.get::<_, i64>(10)?, "revenue": row.get::<_, f64>(11)? },
         }))
     })?;
-    rows.collect()
+    let mut venues = rows.collect::<rusqlite::Result<Vec<Value>>>()?;
+    let mut keys = conn.prepare_cached(
+        "SELECT key_id, public_key FROM pass_keys WHERE venue = ?1 ORDER BY since_ms DESC, key_id",
+    )?;
+    for venue in &mut venues {
+        let name = venue["venue"].as_str().unwrap_or_default().to_owned();
+        let found = keys
+            .query_map([name], |row| {
+                Ok(json!({"keyId": row.get::<_, String>(0)?, "publicKey": row.get::<_, String>(1)?}))
+            })?
+            .collect::<rusqlite::Result<Vec<Value>>>()?;
+        venue["passKeys"] = Value::Array(found);
+    }
+    Ok(venues)
 }
 
 /// A venue's stored envelopes with `seq > after`, in order (of the epoch the hub follows).

@@ -170,6 +170,7 @@ impl App {
                 None => None,
             },
         };
+        announce_pass_key(&state).await?;
         if config.search {
             let search = Search::start(
                 &config.data_dir,
@@ -321,6 +322,24 @@ async fn not_found(uri: Uri, headers: HeaderMap) -> Response {
     } else {
         web::not_found()
     }
+}
+
+/// Records the pass key in the door store; a key new to it goes to the hub as `pass:key`.
+async fn announce_pass_key(state: &AppState) -> anyhow::Result<()> {
+    let verifier = state.pass_key.verifier();
+    let (id, public) = (verifier.id().to_string(), verifier.public_hex());
+    let new = state
+        .writer
+        .run(tix_core::reactions::Service::Door, move |unit, _| {
+            tix_core::door::DoorStore::note_key(unit, &id, &public)
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("recording the pass key: {e:?}"))?
+        .context("recording the pass key")?;
+    if new {
+        info!(key_id = %verifier.id(), "announced the pass key");
+    }
+    Ok(())
 }
 
 /// The session-signing secret kept in the data dir, created on first start with mode 0600.

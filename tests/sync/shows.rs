@@ -168,6 +168,20 @@ async fn the_hubs_read_model_of_shows_agrees_with_the_nodes_after_a_sync() {
         )
         .await;
     let at_hub = hub_get(&hub, &format!("/api/hub/venues/{VENUE}/shows/{show_id}")).await;
+    // The venue's pass key reached the hub with its events.
+    let key = buyer
+        .send(
+            reqwest::Method::GET,
+            "/.well-known/tix-pass-key",
+            Value::Null,
+            200,
+        )
+        .await;
+    let venues = hub_get(&hub, "/api/hub/venues").await;
+    assert_eq!(
+        venues[0]["passKeys"][0]["publicKey"], key["publicKey"],
+        "{venues}"
+    );
     assert_eq!(
         (&at_hub["title"], &at_hub["status"]),
         (&json!("Friday Jazz"), &json!("on-sale"))

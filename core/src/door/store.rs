@@ -4,7 +4,9 @@
 use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition};
 
 use super::{Admission, Conflict, ConflictReason, Counts, DoorShow, Entry, NotNow, Scan, Verdict};
-use crate::events::{DomainEvent, ShowDetails, ShowStatus, StoredEvent, TicketAdmitted};
+use crate::events::{
+    DomainEvent, PassKeyChanged, ShowDetails, ShowStatus, StoredEvent, TicketAdmitted,
+};
 use crate::ids::{OrderId, ShowId, TicketId};
 use crate::outbox::{self, Unit};
 use crate::record::{decode, encode};
@@ -20,6 +22,8 @@ const BY_SHOW: TableDefinition<'_, &[u8], ()> = TableDefinition::new("tickets_by
 const SHOWS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("shows");
 /// Show id (zeros for the marketplace) → `Counts`.
 const COUNTS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("counts");
+/// Key id → public key (hex): the keys this node announced.
+const KEYS: TableDefinition<'_, &str, &str> = TableDefinition::new("pass_keys");
 /// The offline scan's id → `Conflict`.
 const CONFLICTS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("conflicts");
 
@@ -39,6 +43,7 @@ impl DoorStore {
         txn.open_table(SHOWS)?;
         txn.open_table(COUNTS)?;
         txn.open_table(CONFLICTS)?;
+        txn.open_table(KEYS)?;
         txn.open_table(super::deliveries::DELIVERIES)?;
         txn.commit()?;
         Ok(DoorStore { db })
@@ -206,6 +211,22 @@ impl DoorStore {
             offline: admission.offline,
         }));
         Ok(Verdict::Admitted(admission))
+    }
+
+    /// Records the key passes are signed with and announces it (`pass:key`) when it is new to
+    /// the store: at a node's first start, or after the key was replaced.
+    pub fn note_key(unit: &mut Unit, key_id: &str, public_key: &str) -> Result<bool, redb::Error> {
+        let mut keys = unit.txn().open_table(KEYS)?;
+        if keys.get(key_id)?.is_some() {
+            return Ok(false);
+        }
+        keys.insert(key_id, public_key)?;
+        drop(keys);
+        unit.emit(DomainEvent::PassKey(PassKeyChanged {
+            key_id: key_id.to_owned(),
+            public_key: public_key.to_owned(),
+        }));
+        Ok(true)
     }
 
     /// Follows shows' times, paid orders and refunds.

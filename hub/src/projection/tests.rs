@@ -441,3 +441,21 @@ fn a_shows_attendance_counts_each_ticket_let_in_once() {
     apply(&mut conn, &[admitted(1, "North")]);
     assert_eq!(attendance(&conn), 2, "a replayed admission counts once");
 }
+
+#[test]
+fn a_venues_pass_keys_are_kept_once_each() {
+    let (_dir, mut conn) = open();
+    let key = DomainEvent::PassKey(tix_core::events::PassKeyChanged {
+        key_id: "a1b2c3d4".into(),
+        public_key: "ab".repeat(32),
+    });
+    apply(&mut conn, &[key.clone(), key]);
+    let kept: Vec<(String, String)> = conn
+        .prepare("SELECT key_id, public_key FROM pass_keys WHERE venue = ?1")
+        .unwrap()
+        .query_map([VENUE], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(kept, [("a1b2c3d4".to_owned(), "ab".repeat(32))]);
+}
