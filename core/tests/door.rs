@@ -97,6 +97,13 @@ impl Node {
             .unwrap()
     }
 
+    fn refund(&mut self, order: OrderId) {
+        self.run(Service::Payments, |unit| {
+            PaymentsStore::refund(unit, order, DOORMAN, SOLD_AT)
+        })
+        .unwrap();
+    }
+
     fn offline(&mut self, pass: Pass, gate: &str, at: Millis, scan_id: &str) -> Verdict {
         self.scan_with(Scan {
             pass,
@@ -168,10 +175,7 @@ fn a_refunded_ticket_is_refused() {
     let mut node = Node::new();
     node.show(SHOW);
     let pass = node.sold(1, 2)[1];
-    node.run(Service::Payments, |unit| {
-        PaymentsStore::refund(unit, pass.order, DOORMAN, SOLD_AT)
-    })
-    .unwrap();
+    node.refund(pass.order);
     assert_eq!(
         node.scan(pass, "North", at_doors()),
         Verdict::Refunded { conflict: false }
@@ -273,10 +277,7 @@ fn an_offline_admission_of_a_refunded_ticket_is_a_conflict() {
     let mut node = Node::new();
     node.show(SHOW);
     let pass = node.sold(1, 1)[0];
-    node.run(Service::Payments, |unit| {
-        PaymentsStore::refund(unit, pass.order, DOORMAN, SOLD_AT)
-    })
-    .unwrap();
+    node.refund(pass.order);
     assert_eq!(
         node.offline(pass, "South", at_doors(), "s-9"),
         Verdict::Refunded { conflict: true }

@@ -8,7 +8,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
 use tix_core::auth::Role;
@@ -38,15 +38,11 @@ impl FromRequestParts<AppState> for DoorStaff {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let SignedIn { visitor, user } = SignedIn::from_request_parts(parts, state).await?;
-        match state.stores.auth.get(user.id) {
-            Ok(Some(account)) if account.has(Role::Door) => Ok(DoorStaff {
-                visitor,
-                user: account.id,
-            }),
-            Ok(_) => Err(PageError::StaffOnly.into_response()),
-            Err(e) => Err(PageError::from(e).into_response()),
-        }
+        let (visitor, account) = SignedIn::with_role(parts, state, Role::Door).await?;
+        Ok(DoorStaff {
+            visitor,
+            user: account.id,
+        })
     }
 }
 

@@ -61,6 +61,23 @@ impl FromRequestParts<AppState> for SignedIn {
     }
 }
 
+impl SignedIn {
+    /// The signed-in visitor if their account holds `role`; else a sign-in redirect, or the
+    /// page that says it is for staff.
+    pub(crate) async fn with_role(
+        parts: &mut Parts,
+        state: &AppState,
+        role: tix_core::auth::Role,
+    ) -> Result<(Visitor, tix_core::auth::User), Response> {
+        let SignedIn { visitor, user } = SignedIn::from_request_parts(parts, state).await?;
+        match state.stores.auth.get(user.id) {
+            Ok(Some(account)) if account.has(role) => Ok((visitor, account)),
+            Ok(_) => Err(super::problem::PageError::StaffOnly.into_response()),
+            Err(e) => Err(super::problem::PageError::from(e).into_response()),
+        }
+    }
+}
+
 /// The layout's data: the same for every page of one visit.
 pub(crate) struct Frame {
     /// The signed-in user's email.

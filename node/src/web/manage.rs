@@ -11,7 +11,7 @@ use askama::Template;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use tix_core::ids::ShowId;
 use tix_core::shows::{MapRow, Show, ShowDraft, ShowStatus, map_rows};
@@ -40,12 +40,8 @@ impl FromRequestParts<AppState> for Staff {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let SignedIn { visitor, user } = SignedIn::from_request_parts(parts, state).await?;
-        match state.stores.auth.get(user.id) {
-            Ok(Some(account)) if account.staff => Ok(Staff { visitor }),
-            Ok(_) => Err(PageError::StaffOnly.into_response()),
-            Err(e) => Err(PageError::from(e).into_response()),
-        }
+        let (visitor, _) = SignedIn::with_role(parts, state, tix_core::auth::Role::Staff).await?;
+        Ok(Staff { visitor })
     }
 }
 

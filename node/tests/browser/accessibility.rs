@@ -15,14 +15,7 @@ async fn every_main_page_passes_axe_on_a_phone_and_a_desktop() {
     let axe = axe_source();
     let dir = tempfile::tempdir().unwrap();
     // The first account is staff, so that it can put a show on sale too.
-    let node = Node::start(
-        NODE,
-        &dir,
-        NodeOptions {
-            env: vec![("TIX_FIRST_USER_IS_STAFF".into(), "1".into())],
-            ..Default::default()
-        },
-    );
+    let node = crate::staff_first_node(&dir);
     let base = node.url("");
     let seller = node.client().user("seller@example.com").await;
     let show = seller

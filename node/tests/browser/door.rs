@@ -3,11 +3,10 @@
 
 use serde_json::{Value, json};
 
-use tix_tests::client::{Client, Node, NodeOptions, id};
+use tix_tests::client::{Client, Node, id};
 use tix_tests::webdriver::axe::{axe_source, serious_violations as violations};
 use tix_tests::webdriver::chromium::{Driver, Scripts};
 
-use crate::NODE;
 use crate::storefront::Storefront;
 
 /// An ISO time an hour from now: the passes of a show then are valid now.
@@ -74,14 +73,7 @@ async fn sold(node: &Node, staff: &Client) -> (Value, Vec<String>) {
 async fn door_staff_scan_passes_by_hand_and_read_the_verdict() {
     let axe = axe_source();
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(
-        NODE,
-        &dir,
-        NodeOptions {
-            env: vec![("TIX_FIRST_USER_IS_STAFF".into(), "1".into())],
-            ..Default::default()
-        },
-    );
+    let node = crate::staff_first_node(&dir);
     let base = node.url("");
     let driver = Driver::start().await;
     let door = driver.browser(Scripts::On, 412, 915).await;

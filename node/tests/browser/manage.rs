@@ -3,25 +3,16 @@
 
 use serde_json::json;
 
-use tix_tests::client::{Node, NodeOptions};
 use tix_tests::webdriver::axe::{axe_source, serious_violations as violations};
 use tix_tests::webdriver::chromium::{Driver, Scripts};
 
-use crate::NODE;
 use crate::storefront::Storefront;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manager_puts_a_show_on_sale_from_a_csv_seat_map_and_watches_it_sell() {
     let axe = axe_source();
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(
-        NODE,
-        &dir,
-        NodeOptions {
-            env: vec![("TIX_FIRST_USER_IS_STAFF".into(), "1".into())],
-            ..Default::default()
-        },
-    );
+    let node = crate::staff_first_node(&dir);
     let base = node.url("");
     let mut csv = String::from("section,row,seat,category,x,y\n");
     for (r, row) in ["A", "B", "C"].iter().enumerate() {
