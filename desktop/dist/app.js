@@ -349,8 +349,14 @@ function drawPasses(passes, payment) {
 function drawPass(pass, paid, index, count) {
   const id = (name) => (index === 0 ? { id: `pass-${name}` } : {});
   const when = pass.startsAt ? new Date(pass.startsAt).toLocaleString(undefined, { dateStyle: "full", timeStyle: "short" }) : "";
-  const qr = el("img", { ...id("qr"), class: "qr", alt: `QR code of ticket ${index + 1}`, width: 200, height: 200 });
-  qr.src = `data:image/svg+xml;base64,${btoa(pass.qrSvg)}`;
+  // Only the node's signed code is printed; a ticket without one (not paid yet, refunded) says so.
+  let qr;
+  if (pass.qrSvg) {
+    qr = el("img", { ...id("qr"), class: "qr", alt: `QR code of ticket ${index + 1}`, width: 200, height: 200 });
+    qr.src = `data:image/svg+xml;base64,${btoa(pass.qrSvg)}`;
+  } else {
+    qr = el("p", { ...id("unprintable"), class: "problem unprintable" }, pass.unprintable || "Not paid yet: no pass to print");
+  }
   return el("article", { class: "pass", role: "listitem", dataset: { ticket: pass.ticketId } },
     el("p", { class: "pass-brand" }, count > 1 ? `Tix · Admit one · ${index + 1} of ${count}` : "Tix · Admit one"),
     el("h2", id("title"), pass.title),

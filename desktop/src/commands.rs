@@ -300,17 +300,32 @@ async fn passes_of(client: &NodeClient, order: &Value) -> Vec<Pass> {
     Pass::all_of_order(order, show.as_ref())
 }
 
-/// The first pass of an order the window already has (e.g. found by email).
+/// The first pass of an order the window already has (e.g. found by email), as the node has it
+/// now.
 #[tauri::command]
-pub fn ticket_pass(order: Value) -> Result<Pass, DeskError> {
-    Pass::of_order(&order).ok_or_else(|| DeskError::Local("that order has no ticket".into()))
+pub async fn ticket_pass(desk: State<'_, Desk>, order: Value) -> Result<Pass, DeskError> {
+    order_passes(desk, order)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| DeskError::Local("that order has no ticket".into()))
 }
 
 /// Every pass of an order the window already has (a party's, one per ticket), for showing or
-/// printing again.
+/// printing again. The order is read again from the node: its codes are the node's (an order
+/// found by email carries none, and one refunded since has none any more).
 #[tauri::command]
 pub async fn order_passes(desk: State<'_, Desk>, order: Value) -> Result<Vec<Pass>, DeskError> {
     let client = desk.client().await?;
+    let id = order["id"]
+        .as_str()
+        .ok_or_else(|| DeskError::Local("that order has no number".into()))?;
+    let order = client
+        .get(&format!(
+            "/api/box-office/orders/{}",
+            path_id(id, "an order")?
+        ))
+        .await?;
     let passes = passes_of(&client, &order).await;
     if passes.is_empty() {
         return Err(DeskError::Local("that order has no ticket".into()));

@@ -130,6 +130,14 @@ fn a_standalone_counter_sells_for_cash_refunds_and_adds_up_the_day() {
     assert_eq!(sale["pass"]["orderId"], order_id.as_str());
     assert_eq!(sale["pass"]["ticketId"], stalls.as_str());
     assert!(sale["pass"]["qrSvg"].as_str().unwrap().contains("<svg"));
+    // The pass prints the node's signed code, which the venue's public key reads back.
+    let verifier = pass_key(&base);
+    let read = verifier
+        .verify(sale["pass"]["code"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(read.ticket.to_string(), stalls);
+    assert_eq!(read.order.to_string(), order_id);
+    assert_eq!(read.scope, tix_core::passes::Scope::Listing);
 
     // Lock another and release it: it is on sale again.
     let second = ok(&window, "lock_ticket", json!({ "ticketId": circle }));
@@ -162,12 +170,36 @@ fn a_standalone_counter_sells_for_cash_refunds_and_adds_up_the_day() {
     let bad = invoke(&window, "summary", json!({ "date": "yesterday" })).unwrap_err();
     assert_eq!(bad["message"], "Date must be YYYY-MM-DD");
     assert_eq!(bad["fields"][0]["field"], "date");
-    let pass = ok(
+    // Passes printed again come from the node: the card sale's still scans, the refunded one
+    // has nothing to print any more (an order found by email carries no codes of its own).
+    let by_id = |id: &str| {
+        mine["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    let card_id = again["id"].as_str().unwrap();
+    assert!(by_id(card_id).get("passes").is_none());
+    let pass = ok(&window, "ticket_pass", json!({ "order": by_id(card_id) }));
+    let read = verifier.verify(pass["code"].as_str().unwrap()).unwrap();
+    assert_eq!(read.ticket.to_string(), circle);
+    let refunded = ok(
         &window,
-        "ticket_pass",
-        json!({ "order": mine["orders"][0] }),
+        "order_passes",
+        json!({ "order": by_id(&order_id) }),
     );
-    assert!(pass["code"].as_str().unwrap().starts_with("TIX1:"));
+    assert_eq!(refunded[0]["code"], Value::Null, "{refunded}");
+    assert_eq!(refunded[0]["qrSvg"], Value::Null);
+    assert_eq!(refunded[0]["unprintable"], crate::pass::NO_VALID_PASS);
+    // An order still open (a lock not paid yet) has no code either.
+    let stalls_two = list_ticket(&base, "seller3@venue.test", "Stalls A2", 40.0);
+    let unpaid = ok(&window, "lock_ticket", json!({ "ticketId": stalls_two }));
+    let unpaid = ok(&window, "order_passes", json!({ "order": unpaid }));
+    assert_eq!(unpaid[0]["code"], Value::Null);
+    assert_eq!(unpaid[0]["unprintable"], crate::pass::NOT_PAID);
     assert!(invoke(&window, "release", json!({ "orderId": "../x" })).is_err());
 
     // Anyone else is not staff: the node says so, and the app stays signed out.
@@ -187,6 +219,17 @@ fn a_standalone_counter_sells_for_cash_refunds_and_adds_up_the_day() {
     let saved = std::fs::read_to_string(dir.path().join("box-office.json")).unwrap();
     assert!(saved.contains("standalone"), "{saved}");
     tauri::async_runtime::block_on(tauri::Manager::state::<Desk>(&app).shut_down());
+}
+
+#[cfg(feature = "standalone")]
+/// The venue's public pass key, as the node publishes it in `/healthz`.
+fn pass_key(base: &str) -> tix_core::passes::PassVerifier {
+    tauri::async_runtime::block_on(async {
+        let client = crate::node_client::NodeClient::new(base).unwrap();
+        let health = client.health().await.unwrap();
+        let hex = health["passKey"]["publicKey"].as_str().unwrap();
+        tix_core::passes::PassVerifier::from_hex(hex).unwrap()
+    })
 }
 
 #[cfg(feature = "standalone")]
@@ -255,9 +298,15 @@ fn a_standalone_counter_sells_a_show_to_a_party_and_finds_the_order_by_number() 
     assert_eq!(sale["payment"]["amount"], 150.0);
     let passes = sale["passes"].as_array().unwrap();
     assert_eq!(passes.len(), 5);
+    let verifier = pass_key(&base);
     for (pass, ticket) in passes.iter().zip(party["tickets"].as_array().unwrap()) {
         let ticket_id = ticket["id"].as_str().unwrap();
-        assert_eq!(pass["code"], format!("TIX1:{party_id}:{ticket_id}"));
+        let read = verifier.verify(pass["code"].as_str().unwrap()).unwrap();
+        assert_eq!(read.ticket.to_string(), ticket_id);
+        assert_eq!(read.order.to_string(), party_id);
+        assert!(
+            matches!(read.scope, tix_core::passes::Scope::Show { show: s, .. } if s.to_string() == show)
+        );
         assert_eq!(pass["seat"], ticket["seat"]);
         assert_eq!(pass["title"], "Friday Concert");
         assert!(
