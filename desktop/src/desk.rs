@@ -1,5 +1,5 @@
 //! `Desk`: the app's state: its settings, the node it talks to (a client, and the embedded node
-//! when standalone), and how to switch between them.
+//! when standalone), how to switch between them, and the door scanner's own files.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -7,9 +7,10 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio::sync::Mutex;
 
+use crate::door::Door;
 use crate::error::DeskError;
 use crate::node_client::NodeClient;
-use crate::settings::{Connection, Settings, SettingsFile};
+use crate::settings::{Connection, SettingsFile};
 #[cfg(feature = "standalone")]
 use crate::standalone::Standalone;
 
@@ -18,6 +19,7 @@ pub struct Desk {
     /// Where a standalone node keeps its stores.
     standalone_dir: PathBuf,
     link: Mutex<Link>,
+    door: Door,
 }
 
 #[derive(Default)]
@@ -42,12 +44,23 @@ pub struct ConnectionInfo {
 }
 
 impl Desk {
-    pub fn new(config_dir: PathBuf, standalone_dir: PathBuf) -> Desk {
+    /// The settings in `config_dir`; a standalone node's stores in `data_dir/node`, and the
+    /// door scanner's copies and queue in `data_dir/door`.
+    pub fn new(config_dir: PathBuf, data_dir: PathBuf) -> Desk {
         Desk {
             settings: SettingsFile::in_dir(&config_dir),
-            standalone_dir,
+            standalone_dir: data_dir.join("node"),
             link: Mutex::new(Link::default()),
+            door: Door::new(data_dir.join("door")),
         }
+    }
+
+    pub fn door(&self) -> &Door {
+        &self.door
+    }
+
+    pub fn settings(&self) -> &SettingsFile {
+        &self.settings
     }
 
     /// The current connection, establishing the remembered one on first use (starting the
@@ -70,9 +83,8 @@ impl Desk {
         let mut link = self.link.lock().await;
         self.disconnect(&mut link).await;
         self.establish(&mut link, connection.clone(), true).await?;
-        self.settings.save(&Settings {
-            connection: Some(connection),
-        })?;
+        self.settings
+            .update(|settings| settings.connection = Some(connection))?;
         Ok(Self::describe(&link))
     }
 
@@ -80,7 +92,8 @@ impl Desk {
     pub async fn forget(&self) -> Result<ConnectionInfo, DeskError> {
         let mut link = self.link.lock().await;
         self.disconnect(&mut link).await;
-        self.settings.save(&Settings::default())?;
+        self.settings
+            .update(|settings| settings.connection = None)?;
         Ok(Self::describe(&link))
     }
 

@@ -54,10 +54,15 @@ impl NodeClient {
 
     /// `GET /healthz`, quickly: `None` when the node does not answer.
     pub async fn health(&self) -> Option<Value> {
+        self.health_within(STATUS_TIMEOUT).await
+    }
+
+    /// `GET /healthz` answered within `limit`, or `None`.
+    pub async fn health_within(&self, limit: Duration) -> Option<Value> {
         let response = self
             .http
             .get(format!("{}/healthz", self.base))
-            .timeout(STATUS_TIMEOUT)
+            .timeout(limit)
             .send()
             .await
             .ok()?;
@@ -100,15 +105,30 @@ impl NodeClient {
     }
 
     pub async fn get(&self, path: &str) -> Result<Value, DeskError> {
-        self.call(Method::GET, path, None).await
+        self.call(Method::GET, path, None, None).await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Result<Value, DeskError> {
-        self.call(Method::POST, path, Some(body)).await
+        self.call(Method::POST, path, Some(body), None).await
     }
 
     pub async fn delete(&self, path: &str) -> Result<Value, DeskError> {
-        self.call(Method::DELETE, path, None).await
+        self.call(Method::DELETE, path, None, None).await
+    }
+
+    /// A GET whose whole answer must arrive within `limit`, else `DeskError::Unreachable`.
+    pub async fn get_within(&self, path: &str, limit: Duration) -> Result<Value, DeskError> {
+        self.call(Method::GET, path, None, Some(limit)).await
+    }
+
+    /// A POST whose whole answer must arrive within `limit`, else `DeskError::Unreachable`.
+    pub async fn post_within(
+        &self,
+        path: &str,
+        body: Value,
+        limit: Duration,
+    ) -> Result<Value, DeskError> {
+        self.call(Method::POST, path, Some(body), Some(limit)).await
     }
 
     async fn call(
@@ -116,6 +136,7 @@ impl NodeClient {
         method: Method,
         path: &str,
         body: Option<Value>,
+        limit: Option<Duration>,
     ) -> Result<Value, DeskError> {
         let cookie = self
             .session
@@ -129,6 +150,9 @@ impl NodeClient {
             .header(COOKIE, cookie);
         if let Some(body) = body {
             request = request.json(&body);
+        }
+        if let Some(limit) = limit {
+            request = request.timeout(limit);
         }
         let response = request
             .send()

@@ -19,9 +19,13 @@ pub enum Connection {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Settings {
     #[serde(default)]
     pub connection: Option<Connection>,
+    /// The gate this computer scans at in door mode, as last typed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub door_gate: Option<String>,
 }
 
 /// Where the settings live.
@@ -62,9 +66,18 @@ impl SettingsFile {
             fs::create_dir_all(dir).map_err(fail)?;
         }
         let temporary = self.path.with_extension("json.tmp");
-        let bytes = serde_json::to_vec_pretty(settings).expect("settings serialize");
+        let bytes = serde_json::to_vec_pretty(settings)
+            .map_err(|e| DeskError::Local(format!("settings: {e}")))?;
         fs::write(&temporary, bytes).map_err(fail)?;
         fs::rename(&temporary, &self.path).map_err(fail)
+    }
+
+    /// Loads, changes and saves the settings (one field, leaving the others as they were).
+    pub fn update(&self, change: impl FnOnce(&mut Settings)) -> Result<Settings, DeskError> {
+        let mut settings = self.load()?;
+        change(&mut settings);
+        self.save(&settings)?;
+        Ok(settings)
     }
 }
 
@@ -135,9 +148,24 @@ mod tests {
             connection: Some(Connection::Remote {
                 url: "http://10.0.0.5:8080".into(),
             }),
+            door_gate: None,
         };
         file.save(&settings).unwrap();
         assert_eq!(file.load().unwrap(), settings);
+        // The gate is remembered beside the node, and changing one keeps the other.
+        let gated = file.update(|s| s.door_gate = Some("North".into())).unwrap();
+        assert_eq!(gated.connection, settings.connection);
+        assert_eq!(file.load().unwrap().door_gate.as_deref(), Some("North"));
+        // A file from before door mode reads as before.
+        std::fs::write(
+            dir.path().join("box-office.json"),
+            br#"{"connection":{"mode":"standalone"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            file.load().unwrap().connection,
+            Some(Connection::Standalone)
+        );
         std::fs::write(dir.path().join("box-office.json"), b"{not json").unwrap();
         assert!(matches!(file.load(), Err(DeskError::Local(m)) if m.contains("damaged")));
     }

@@ -11,7 +11,7 @@ use crate::desk::Desk;
 
 fn app(dir: &std::path::Path) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
     let app = crate::with_commands(mock_builder())
-        .manage(Desk::new(dir.to_path_buf(), dir.join("node")))
+        .manage(Desk::new(dir.to_path_buf(), dir.to_path_buf()))
         .build(tauri::generate_context!())
         .expect("mock app");
     let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
