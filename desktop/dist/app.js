@@ -1,6 +1,7 @@
 // Tix box office window: every action is a command of the app (Rust), which asks the node.
 // Keyboard first: F2 find, Enter lock, F8 cash, F9 card, F4 release, Ctrl+P print,
-// F3 shows (a party's tickets: shows.js), F5 locks, F6 customer orders, F7 today.
+// F3 shows (a party's tickets: shows.js), F5 locks, F6 customer orders, F7 today, F10 door mode
+// (checking passes in at a gate: door.js).
 "use strict";
 
 const invoke = (cmd, args = {}) => window.__TAURI__.core.invoke(cmd, args);
@@ -416,12 +417,13 @@ function tick() {
 function openTab(tab) {
   state.tab = tab;
   for (const button of document.querySelectorAll(".tab")) button.setAttribute("aria-pressed", String(button.dataset.tab === tab));
-  for (const name of ["sell", "shows", "locks", "lookup", "summary"]) $(`tab-${name}`).hidden = name !== tab;
+  for (const name of ["sell", "shows", "locks", "lookup", "summary", "door"]) $(`tab-${name}`).hidden = name !== tab;
   if (tab === "sell") { $("search").focus(); if (!state.tickets.length) search(); }
   if (tab === "shows") openShows();
   if (tab === "locks") refreshLocks();
   if (tab === "lookup") $("lookup-email").focus();
   if (tab === "summary") refreshSummary();
+  if (tab === "door") openDoor();
 }
 for (const button of document.querySelectorAll(".tab")) button.addEventListener("click", () => openTab(button.dataset.tab));
 
@@ -597,10 +599,13 @@ document.addEventListener("keydown", (event) => {
   else if (key === "F7") { event.preventDefault(); openTab("summary"); }
   else if (key === "F8") { event.preventDefault(); payCash(); }
   else if (key === "F9") { event.preventDefault(); askCard(); }
+  else if (key === "F10") { event.preventDefault(); openTab("door"); }
   else if (key === "p" && (event.ctrlKey || event.metaKey)) {
     if (state.order && state.order.status === "complete") { event.preventDefault(); window.print(); }
   } else if (state.tab === "shows") {
     showsKey(event);
+  } else if (state.tab === "door") {
+    doorKey(event);
   } else if (state.tab === "lookup" && !inField) {
     lookupKey(event);
   } else if (state.tab === "lookup" && (key === "ArrowDown" || key === "ArrowUp")) {

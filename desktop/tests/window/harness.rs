@@ -1,7 +1,9 @@
 //! The real box office window under Xvfb, driven over WebDriver (the house's tauri-driver in front
 //! of Debian's `WebKitWebDriver`), against a real venue node started in this process (the same code
-//! as `tix-node`, on a loopback port, stores in a temporary directory). What is the box office's
-//! own is here: its node, a user's session on it, and the steps its screens take.
+//! as `tix-node`, on a loopback port, stores in a temporary directory), or against a `tix-node`
+//! process that can be stopped and started again on the same port and data (the door's outage).
+//! What is the box office's own is here: its nodes, a user's session on one, and the steps its
+//! screens take.
 
 use std::path::Path;
 use std::time::Duration;
@@ -61,6 +63,68 @@ impl Node {
     }
 }
 
+/// A `tix-node` process (the workspace's binary) on a fixed loopback port and its own data dir,
+/// stopped and started again at will: what a box office on the LAN sees when the node goes away
+/// and comes back. Its first account is staff.
+pub(crate) struct OutsideNode {
+    pub(crate) url: String,
+    port: u16,
+    dir: tempfile::TempDir,
+    served: Option<tix_tests::Served>,
+}
+
+impl OutsideNode {
+    pub(crate) fn start() -> OutsideNode {
+        let port = free_port();
+        let mut node = OutsideNode {
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            dir: tempfile::tempdir().unwrap(),
+            served: None,
+        };
+        node.restart();
+        node
+    }
+
+    /// Starts the node (again) on its port and data dir; waits until it serves.
+    pub(crate) fn restart(&mut self) {
+        self.served = Some(self.serve_on(self.port));
+    }
+
+    /// The same node (its stores and keys) on another port, which the box office does not know.
+    pub(crate) fn start_elsewhere(&mut self) -> String {
+        let served = self.serve_on(free_port());
+        let url = served.url("");
+        self.served = Some(served);
+        url
+    }
+
+    fn serve_on(&self, port: u16) -> tix_tests::Served {
+        assert!(self.served.is_none(), "the node is running already");
+        let mut command = std::process::Command::new(tix_tests::workspace_binary("tix-node"));
+        command
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--data-dir")
+            .arg(self.dir.path())
+            .args(["--search", "false", "--first-user-is-staff"])
+            .env("TIX_LOG_FORMAT", "json")
+            .env("RUST_LOG", "info,tower_http=warn")
+            .env_remove("STRIPE_SECRET_KEY")
+            .env_remove("TIX_STRIPE_API_BASE")
+            .env_remove("TIX_JWT_SECRET");
+        tix_tests::served::serve(command, "tix-node", Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("{e:#}"))
+    }
+
+    /// SIGTERM and a wait for its clean exit: from here on connections are refused.
+    pub(crate) fn stop(&mut self) {
+        if let Some(served) = self.served.take() {
+            served.stop_cleanly();
+        }
+    }
+}
+
 /// A user's session on the node, over plain HTTP.
 pub(crate) struct Api {
     http: reqwest::Client,
@@ -89,6 +153,15 @@ impl Api {
             http,
             base: base.to_owned(),
             cookie,
+        }
+    }
+
+    /// The same session on another address of the node (its session secret is in its data dir).
+    pub(crate) fn at(&self, base: &str) -> Api {
+        Api {
+            http: reqwest::Client::new(),
+            base: base.to_owned(),
+            cookie: self.cookie.clone(),
         }
     }
 
@@ -190,6 +263,8 @@ pub(crate) mod keys {
     pub(crate) const F5: &str = "\u{E035}";
     pub(crate) const F6: &str = "\u{E036}";
     pub(crate) const F9: &str = "\u{E039}";
+    pub(crate) const F10: &str = "\u{E03A}";
+    pub(crate) const ESCAPE: &str = "\u{E00C}";
     pub(crate) const SPACE: &str = "\u{E00D}";
     pub(crate) const BACKSPACE: &str = "\u{E003}";
     pub(crate) const LEFT: &str = "\u{E012}";

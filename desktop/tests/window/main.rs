@@ -1,9 +1,10 @@
 //! The real box office under Xvfb: it asks for its node, signs a staff member in, finds a ticket,
 //! locks it from the keyboard and sells it for cash; the node records the sale. A second start
-//! remembers the node. Shows sold to a party are in `shows.rs`. Screenshots go to
-//! `artifacts/screenshots/`.
+//! remembers the node. Shows sold to a party are in `shows.rs`, door mode in `door.rs`.
+//! Screenshots go to `artifacts/screenshots/`.
 
 mod bench;
+mod door;
 mod harness;
 mod shows;
 
