@@ -57,6 +57,9 @@ pub struct Entry {
     pub refunded: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admitted: Option<Admission>,
+    /// Admitted, then scanned out at a show with re-entry: may come back in.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub outside: bool,
 }
 
 impl Entry {
@@ -103,6 +106,9 @@ pub struct DoorShow {
     pub ends_at: Option<Millis>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cancelled: bool,
+    /// Re-entry: a ticket scanned out may come back in.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reentry: bool,
 }
 
 impl DoorShow {
@@ -143,6 +149,8 @@ pub struct Scan {
     pub scan_id: Option<String>,
     /// The show this gate admits to, if it admits to one only.
     pub for_show: Option<ShowId>,
+    /// A scan out of the venue (at a show with re-entry), not in.
+    pub exit: bool,
 }
 
 /// The door's answer to a scan.
@@ -170,6 +178,19 @@ pub enum Verdict {
     },
     /// Signed by this node, but no sale of its ticket is on record here.
     Unknown,
+    /// Scanned out at a show with re-entry (`already`: it was out before this scan).
+    Exited {
+        admission: Admission,
+        already: bool,
+    },
+    /// Back in after being scanned out; `first` is the ticket's first admission.
+    Readmitted {
+        first: Admission,
+    },
+    /// A scan out at a show without re-entry.
+    NoReentry,
+    /// A scan out of a ticket that was never let in.
+    NotInside,
 }
 
 /// Why a pass is not valid now.

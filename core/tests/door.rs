@@ -30,9 +30,13 @@ const HOUR: u64 = 3_600_000;
 
 impl Node {
     fn show(&mut self, id: ShowId) {
+        self.show_with(id, false);
+    }
+
+    fn show_with(&mut self, id: ShowId, reentry: bool) {
         let plan = ShowDraft(
             json!({
-                "title": "Friday Jazz",
+                "title": "Friday Jazz", "reentry": reentry,
                 "startsAt": "2026-12-04T20:00:00Z",
                 "doorsAt": "2026-12-04T19:00:00Z",
                 "categories": [{"name": "Standing", "price": 20}],
@@ -88,6 +92,7 @@ impl Node {
             offline: false,
             scan_id: None,
             for_show: Some(SHOW),
+            exit: false,
         })
     }
 
@@ -113,6 +118,7 @@ impl Node {
             offline: true,
             scan_id: Some(scan_id.into()),
             for_show: Some(SHOW),
+            exit: false,
         })
     }
 }
@@ -197,6 +203,7 @@ fn a_pass_for_another_show_is_refused_at_a_gate_for_this_one() {
         offline: false,
         scan_id: None,
         for_show: Some(OTHER_SHOW),
+        exit: false,
     });
     assert_eq!(verdict, Verdict::WrongShow { show: Some(SHOW) });
     admitted_at(&node.scan(pass, "North", at_doors()));
@@ -375,6 +382,7 @@ fn a_read_answers_final_refusals_and_leaves_admissions_to_the_writer() {
         offline: false,
         scan_id: None,
         for_show: Some(SHOW),
+        exit: false,
     };
     assert_eq!(node.door.decide_now(&online(passes[0])).unwrap(), None);
     let first = admitted_at(&node.scan(passes[0], "North", at_doors()));
@@ -426,4 +434,74 @@ fn a_pass_key_is_announced_once() {
         .filter(|e| e.event.subject() == "pass:key")
         .count();
     assert_eq!(announced, 2);
+}
+
+fn exit(pass: Pass) -> Scan {
+    Scan {
+        pass,
+        gate: "North".into(),
+        by: DOORMAN,
+        at: at_doors(),
+        offline: false,
+        scan_id: None,
+        for_show: Some(SHOW),
+        exit: true,
+    }
+}
+
+#[test]
+fn at_a_show_with_reentry_a_ticket_goes_out_and_back_in_counted_once() {
+    let mut node = Node::new();
+    node.show_with(SHOW, true);
+    let pass = node.sold(1, 1)[0];
+    assert_eq!(node.scan_with(exit(pass)), Verdict::NotInside);
+    let first = admitted_at(&node.scan(pass, "North", at_doors()));
+    assert_eq!(
+        node.scan_with(exit(pass)),
+        Verdict::Exited {
+            admission: first.clone(),
+            already: false
+        }
+    );
+    assert_eq!(
+        node.scan_with(exit(pass)),
+        Verdict::Exited {
+            admission: first.clone(),
+            already: true
+        }
+    );
+    assert_eq!(
+        node.scan(pass, "South", at_doors()),
+        Verdict::Readmitted {
+            first: first.clone()
+        }
+    );
+    assert_eq!(
+        node.scan(pass, "South", at_doors()),
+        Verdict::AlreadyAdmitted {
+            first,
+            conflict: false
+        },
+        "in is in: a second scan without going out is refused"
+    );
+    assert_eq!(node.door.counts(Some(SHOW)).unwrap().admitted, 1);
+    let admissions = node
+        .log
+        .iter()
+        .filter(|e| e.event.subject() == "ticket:admitted")
+        .count();
+    assert_eq!(admissions, 1, "attendance counts the ticket once");
+}
+
+#[test]
+fn without_reentry_nobody_is_scanned_out() {
+    let mut node = Node::new();
+    node.show(SHOW);
+    let pass = node.sold(1, 1)[0];
+    admitted_at(&node.scan(pass, "North", at_doors()));
+    assert_eq!(node.scan_with(exit(pass)), Verdict::NoReentry);
+    assert_eq!(
+        node.door.decide_now(&exit(pass)).unwrap(),
+        Some(Verdict::NoReentry)
+    );
 }

@@ -421,6 +421,7 @@
       busy = true;
       const body = { code: text, gate: gate.value.trim() };
       if (show.value) body.showId = show.value;
+      if ($("#door-exit").checked) body.exit = true;
       try {
         const response = await fetch("/api/check-in", {
           method: "POST",
@@ -434,7 +435,7 @@
           say(false, "error", why || "The scan was refused", "");
         } else {
           const detail = [answer.title, answer.seat].filter(Boolean).join(" · ");
-          say(answer.result === "admitted", answer.result, answer.message, detail);
+          say(answer.result === "admitted" || answer.result === "exited", answer.result, answer.message, detail);
           if (answer.counts) counts.textContent = answer.counts.admitted + " admitted of " + answer.counts.sold + " sold";
         }
       } catch (_) {

@@ -152,7 +152,7 @@ impl DoorStore {
         };
         Ok(match decide(&entry, show.as_ref(), scan) {
             Decision::Answer(verdict) => Some(verdict),
-            Decision::Admit | Decision::Conflict(_) => None,
+            Decision::Admit | Decision::Exit | Decision::Readmit | Decision::Conflict(_) => None,
         })
     }
 
@@ -183,7 +183,8 @@ impl DoorStore {
                 .transpose()?,
             None => None,
         };
-        match decide(&entry, show.as_ref(), &scan) {
+        let decision = decide(&entry, show.as_ref(), &scan);
+        match decision {
             Decision::Answer(verdict) => return Ok(verdict),
             Decision::Conflict(reason) => {
                 record_conflict(unit, &scan, &entry, reason, now)?;
@@ -193,6 +194,20 @@ impl DoorStore {
                         first: entry.admitted.clone().unwrap_or_else(|| admission(&scan)),
                         conflict: true,
                     },
+                });
+            }
+            Decision::Exit | Decision::Readmit => {
+                let out = matches!(decision, Decision::Exit);
+                entry.outside = out;
+                entries.insert(key.as_slice(), encode(&entry).as_slice())?;
+                let first = entry.admitted.clone().unwrap_or_else(|| admission(&scan));
+                return Ok(if out {
+                    Verdict::Exited {
+                        admission: first,
+                        already: false,
+                    }
+                } else {
+                    Verdict::Readmitted { first }
                 });
             }
             Decision::Admit => {}
@@ -247,6 +262,7 @@ impl DoorStore {
                                 category: Some(t.category),
                                 refunded: false,
                                 admitted: None,
+                                outside: false,
                             };
                             (t.id, entry)
                         })
@@ -260,6 +276,7 @@ impl DoorStore {
                             category: None,
                             refunded: false,
                             admitted: None,
+                            outside: false,
                         },
                     )],
                 };
@@ -324,7 +341,19 @@ fn decide(entry: &Entry, show: Option<&DoorShow>, scan: &Scan) -> Decision {
             });
         }
     }
+    if scan.exit {
+        return match &entry.admitted {
+            _ if !show.is_some_and(|s| s.reentry) => Decision::Answer(Verdict::NoReentry),
+            None => Decision::Answer(Verdict::NotInside),
+            Some(admission) if entry.outside => Decision::Answer(Verdict::Exited {
+                admission: admission.clone(),
+                already: true,
+            }),
+            Some(_) => Decision::Exit,
+        };
+    }
     match &entry.admitted {
+        Some(_) if entry.outside => Decision::Readmit,
         Some(_) if scan.offline => Decision::Conflict(ConflictReason::AlreadyAdmitted),
         Some(first) => Decision::Answer(Verdict::AlreadyAdmitted {
             first: first.clone(),
@@ -337,6 +366,10 @@ fn decide(entry: &Entry, show: Option<&DoorShow>, scan: &Scan) -> Decision {
 enum Decision {
     Answer(Verdict),
     Admit,
+    /// Out, at a show with re-entry.
+    Exit,
+    /// Back in after being out.
+    Readmit,
     /// An offline admission the node would have refused, kept as a conflict.
     Conflict(ConflictReason),
 }
@@ -407,6 +440,7 @@ fn put_show(
         doors_at: details.doors_at.as_deref().and_then(time),
         ends_at: details.ends_at.as_deref().and_then(time),
         cancelled: status == ShowStatus::Cancelled,
+        reentry: details.reentry,
     };
     let mut shows = unit.txn().open_table(SHOWS)?;
     shows.insert(id.as_bytes().as_slice(), encode(&show).as_slice())?;

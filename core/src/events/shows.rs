@@ -65,6 +65,9 @@ pub struct ShowDetails {
     pub on_sale_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub off_sale_at: Option<String>,
+    /// Re-entry: a ticket scanned out at the door may come back in.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reentry: bool,
 }
 
 /// A price category; seats and areas name it by its index in the show's list.

@@ -180,6 +180,12 @@ fn details(
     if given("hall") {
         details.hall = check.text(body, "hall", MAX_NAME).unwrap_or_default();
     }
+    match body.get("reentry") {
+        None => {}
+        Some(Value::Bool(reentry)) => details.reentry = *reentry,
+        Some(Value::Null) => details.reentry = false,
+        Some(_) => check.fail("reentry", "must be true or false"),
+    }
     if given("performers") {
         let list = check.array(body.get("performers"), "performers");
         if list.len() > MAX_PERFORMERS {

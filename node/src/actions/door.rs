@@ -22,6 +22,8 @@ pub(crate) struct CheckIn {
     pub(crate) scan_id: Option<String>,
     /// When an offline scanner let the holder in; `None` for a scan decided now.
     pub(crate) scanned_at: Option<Millis>,
+    /// A scan out (at a show with re-entry).
+    pub(crate) exit: bool,
 }
 
 /// What the door says of a code.
@@ -56,6 +58,7 @@ pub(crate) async fn check_in(
         offline: request.scanned_at.is_some(),
         scan_id: request.scan_id.clone(),
         for_show: request.for_show,
+        exit: request.exit,
     };
     if let Some(verdict) = state.stores.door.decide_now(&read)? {
         return Ok(Outcome::Decided { pass, verdict });
@@ -71,6 +74,7 @@ pub(crate) async fn check_in(
                 offline: request.scanned_at.is_some(),
                 scan_id: request.scan_id,
                 for_show: request.for_show,
+                exit: request.exit,
             };
             DoorStore::scan(unit, scan, context.now)
         })
@@ -166,6 +170,14 @@ pub(crate) fn verdict_words(verdict: &Verdict) -> (&'static str, String) {
         Verdict::Unknown => (
             "not-valid-now",
             "No sale of this ticket is on record at this venue".into(),
+        ),
+        Verdict::Exited { already: false, .. } => ("exited", "Out: may come back in".into()),
+        Verdict::Exited { already: true, .. } => ("exited", "Already out".into()),
+        Verdict::Readmitted { .. } => ("admitted", "Admitted again (re-entry)".into()),
+        Verdict::NoReentry => ("not-valid-now", "No re-entry at this show".into()),
+        Verdict::NotInside => (
+            "not-valid-now",
+            "Not admitted yet: nothing to scan out".into(),
         ),
     }
 }

@@ -52,7 +52,7 @@ pub(super) fn pass_key_json(state: &AppState) -> Value {
     })
 }
 
-/// `POST /api/check-in` `{code, gate, showId?, scanId?, scannedAt?}`.
+/// `POST /api/check-in` `{code, gate, showId?, scanId?, scannedAt?, exit?}`.
 pub(super) async fn check_in(
     State(state): State<AppState>,
     session: Session,
@@ -116,6 +116,17 @@ fn check_in_request(body: &Map<String, Value>, now: Millis) -> Result<CheckIn, A
             "An offline scan (with scannedAt) needs its scanId",
         );
     }
+    let exit = match body.get("exit") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(exit)) => *exit,
+        Some(_) => {
+            check.fail("exit", "exit must be true or false");
+            false
+        }
+    };
+    if exit && body.get("scannedAt").is_some_and(|at| !at.is_null()) {
+        check.fail("exit", "Scans out are made online only, not reported later");
+    }
     check.finish()?;
     Ok(CheckIn {
         code: code.unwrap_or_default().to_owned(),
@@ -123,6 +134,7 @@ fn check_in_request(body: &Map<String, Value>, now: Millis) -> Result<CheckIn, A
         for_show,
         scan_id,
         scanned_at,
+        exit,
     })
 }
 
@@ -169,7 +181,10 @@ pub(crate) fn verdict_json(stores: &Stores, pass: &Pass, verdict: &Verdict) -> V
         }
         Verdict::Refunded { conflict } => json["conflict"] = json!(conflict),
         Verdict::NotValidNow { window, .. } => put_window(&mut json, window),
-        Verdict::WrongShow { .. } | Verdict::Unknown => {}
+        Verdict::Exited { admission, .. } | Verdict::Readmitted { first: admission } => {
+            put_admission(&mut json, admission)
+        }
+        Verdict::WrongShow { .. } | Verdict::Unknown | Verdict::NoReentry | Verdict::NotInside => {}
     }
     json
 }
@@ -255,6 +270,9 @@ fn ticket_json(stores: &Stores, show: &Show, ticket: TicketId, entry: &Entry) ->
     });
     if let Some(admission) = &entry.admitted {
         put_admission(&mut json, admission);
+    }
+    if entry.outside {
+        json["out"] = json!(true);
     }
     json
 }

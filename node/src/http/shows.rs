@@ -243,6 +243,7 @@ pub(crate) fn show_json(show: &Show, now: Millis) -> Value {
         "hall": d.hall,
         "onSaleAt": d.on_sale_at,
         "offSaleAt": d.off_sale_at,
+        "reentry": d.reentry,
         "status": show.status.as_str(),
         "selling": selling.is_ok(),
         "maxPerOrder": show.max_per_order,

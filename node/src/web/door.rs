@@ -118,6 +118,7 @@ pub(crate) async fn scan(
             for_show: show,
             scan_id: None,
             scanned_at: None,
+            exit: form.text("exit").is_some(),
         };
         let outcome = actions::door::check_in(&state, door.user, request).await?;
         verdict = Some(shown(&state, &outcome));
@@ -141,7 +142,7 @@ fn shown(state: &AppState, outcome: &Outcome) -> Shown {
     };
     Shown {
         result,
-        admitted: result == "admitted",
+        admitted: matches!(result, "admitted" | "exited"),
         message,
         detail,
     }

@@ -405,3 +405,73 @@ async fn offline_reports_are_kept_conflicts_listed_and_resends_answered_alike() 
         "already-admitted"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_a_show_with_reentry_holders_are_scanned_out_and_back_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = standalone(&dir);
+    let staff = node.client().user("staff@test.com").await;
+    let buyer = node.client().user("buyer@test.com").await;
+    let mut body = standing_show("Festival", &hours_from_now(1));
+    body["reentry"] = json!(true);
+    let show = create(&staff, body).await;
+    assert_eq!(show["reentry"], true);
+    let order = buyer
+        .post(
+            &format!("/api/shows/{}/orders", id(&show)),
+            json!({"category": "Standing", "quantity": 1}),
+        )
+        .await;
+    staff
+        .post(
+            "/api/box-office/payments/cash",
+            json!({"orderId": id(&order.body)}),
+        )
+        .await;
+    let paid = buyer.get(&format!("/api/orders/{}", id(&order.body))).await;
+    let code = paid.body["passes"][0]["code"].as_str().unwrap().to_owned();
+    let out = |code: &str| json!({"code": code, "gate": "North", "exit": true});
+
+    let early = staff.post("/api/check-in", out(&code)).await;
+    assert_eq!(
+        early.body["message"],
+        "Not admitted yet: nothing to scan out"
+    );
+    assert_eq!(scan(&staff, &code, "North").await["result"], "admitted");
+    let left = staff.post("/api/check-in", out(&code)).await;
+    assert_eq!(left.body["result"], "exited", "{}", left.text);
+    assert_eq!(left.body["message"], "Out: may come back in");
+    let back = scan(&staff, &code, "South").await;
+    assert_eq!(back["result"], "admitted");
+    assert_eq!(back["message"], "Admitted again (re-entry)");
+    assert_eq!(back["gate"], "North", "the first admission is kept");
+    assert_eq!(
+        scan(&staff, &code, "South").await["result"],
+        "already-admitted"
+    );
+    let copy = staff
+        .get(&format!("/api/check-in/shows/{}", id(&show)))
+        .await;
+    assert_eq!(
+        copy.body["admitted"], 1,
+        "attendance counts the ticket once"
+    );
+
+    // Without re-entry, nobody goes out; and scans out are online only.
+    let (_, passes) = sold(&staff, &buyer, &hours_from_now(1), 1).await;
+    assert_eq!(
+        scan(&staff, &passes[0], "North").await["result"],
+        "admitted"
+    );
+    let refused = staff.post("/api/check-in", out(&passes[0])).await;
+    assert_eq!(refused.body["result"], "not-valid-now");
+    assert_eq!(refused.body["message"], "No re-entry at this show");
+    let reported = staff
+        .post(
+            "/api/check-in",
+            json!({"code": code, "gate": "N", "exit": true, "scanId": "s1", "scannedAt": hours_from_now(0)}),
+        )
+        .await;
+    assert_eq!(reported.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reported.body["errors"][0]["field"], "exit");
+}

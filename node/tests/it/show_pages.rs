@@ -406,6 +406,7 @@ async fn staff_preview_a_show_from_a_csv_seat_map_save_it_change_it_and_stop_its
         .copied()
         .collect();
     save.push(("seatMapCsv", csv));
+    save.push(("reentry", "1"));
     save.push(("action", "save"));
     let saved = manager.post_multipart("/manage/shows/new", &save).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
@@ -419,6 +420,7 @@ async fn staff_preview_a_show_from_a_csv_seat_map_save_it_change_it_and_stop_its
     assert_eq!(api["status"], "on-sale");
     assert_eq!(api["tickets"], 45);
     assert_eq!(api["startsAt"], "2030-12-06T19:30:00.000Z");
+    assert_eq!(api["reentry"], true, "the re-entry box was ticked");
 
     // A buyer holds two seats; the manager's page counts them.
     let held = buyer

@@ -32,6 +32,9 @@ pub(crate) struct CheckInRequest {
     /// When an offline scanner let the holder in.
     #[schema(nullable = false, format = DateTime)]
     scanned_at: Option<String>,
+    /// A scan out, at a show with re-entry (online only).
+    #[schema(nullable = false)]
+    exit: Option<bool>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -43,6 +46,8 @@ pub(crate) enum VerdictName {
     WrongShow,
     NotValidNow,
     Forged,
+    /// Scanned out at a show with re-entry.
+    Exited,
 }
 
 /// What the door says of a code; always 200, whatever it says.
@@ -135,6 +140,9 @@ pub(crate) struct CopyTicket {
     gate: Option<String>,
     #[schema(nullable = false)]
     offline: Option<bool>,
+    /// Admitted and scanned out (a show with re-entry).
+    #[schema(nullable = false)]
+    out: Option<bool>,
 }
 
 /// What an offline scanner keeps of a show.

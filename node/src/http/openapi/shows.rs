@@ -47,6 +47,9 @@ pub(crate) struct ShowRequest {
     on_sale_at: Option<String>,
     #[schema(nullable = false, format = DateTime)]
     off_sale_at: Option<String>,
+    /// Re-entry: a ticket scanned out at the door may come back in (false when left out).
+    #[schema(nullable = false)]
+    reentry: Option<bool>,
     /// On sale at once unless `draft` (or `onSaleAt` is in the future).
     #[schema(nullable = false)]
     status: Option<NewShowStatus>,
@@ -138,6 +141,8 @@ pub(crate) struct ShowEdit {
     description: Option<String>,
     #[schema(nullable = false, format = DateTime)]
     starts_at: Option<String>,
+    #[schema(nullable = false)]
+    reentry: Option<bool>,
     #[schema(nullable = false, minimum = 1, maximum = 50)]
     max_per_order: Option<u32>,
     #[schema(nullable = false)]
@@ -157,6 +162,7 @@ pub(crate) struct Show {
     hall: String,
     on_sale_at: Option<String>,
     off_sale_at: Option<String>,
+    reentry: bool,
     status: ShowStatus,
     /// Whether tickets can be ordered now.
     selling: bool,

@@ -32,6 +32,8 @@ pub(crate) struct ShowForm {
     /// Comma-separated.
     pub(crate) performers: String,
     pub(crate) hall: String,
+    /// Re-entry at the door: a ticket scanned out may come back in.
+    pub(crate) reentry: bool,
     /// `YYYY-MM-DDTHH:MM`, UTC, as a `datetime-local` input holds it.
     pub(crate) starts_at: String,
     /// The optional times, in `TIMES` order.
@@ -56,6 +58,7 @@ impl ShowForm {
             description: String::new(),
             performers: String::new(),
             hall: String::new(),
+            reentry: false,
             starts_at: String::new(),
             times: Default::default(),
             max_per_order: String::new(),
@@ -87,6 +90,7 @@ impl ShowForm {
             description: text("description"),
             performers: text("performers"),
             hall: text("hall"),
+            reentry: !text("reentry").is_empty(),
             starts_at: text("startsAt"),
             times: TIMES.map(|(name, _)| text(name)),
             max_per_order: text("maxPerOrder"),
@@ -139,6 +143,7 @@ impl ShowForm {
             description: d.description.clone(),
             performers: d.performers.join(", "),
             hall: d.hall.clone(),
+            reentry: d.reentry,
             starts_at: input_time(&d.starts_at),
             times: [
                 local(&d.doors_at),
@@ -213,6 +218,7 @@ impl ShowForm {
         body.insert("title".into(), json!(self.title));
         body.insert("description".into(), json!(self.description));
         body.insert("hall".into(), json!(self.hall));
+        body.insert("reentry".into(), json!(self.reentry));
         let performers: Vec<&str> = self
             .performers
             .split(',')
