@@ -1,5 +1,7 @@
 //! The box office's benchmark (run on demand, never timed in CI): stripped binary size, launch to
-//! interactive against a local node, and "cash" pressed to the sale committed on the node.
+//! interactive against a local node, and "cash" pressed to the sale committed on the node; and
+//! door mode's scan to verdict, online (the node decides) and offline (the node stopped: the app
+//! decides and writes the admission to its queue file first).
 //!
 //! ```text
 //! cargo test --release -p tix-desktop --test window -- --ignored --nocapture
@@ -12,10 +14,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::harness::{Api, BoxOffice, Display, Driver, F8, Node};
+use crate::door::{open_the_door, remembering, sold_tonight};
+use crate::harness::{Api, BoxOffice, Display, Driver, ENTER, F8, Node, OutsideNode, Window};
 
 const LAUNCHES: usize = 5;
 const SALES: usize = 20;
+/// Door scans timed in each mode, each of a pass not seen before (an admission: the slowest path).
+const SCANS: usize = 100;
 
 fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
@@ -29,6 +34,20 @@ fn summary(name: &str, mut samples: Vec<Duration>) -> String {
         "{name}: p50 {:.1} ms, max {:.1} ms (n={})",
         millis(p50),
         millis(max),
+        samples.len()
+    )
+}
+
+/// p50, p99 and max of `samples`.
+fn percentiles(name: &str, mut samples: Vec<Duration>) -> String {
+    samples.sort();
+    let at =
+        |q: f64| samples[((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1];
+    format!(
+        "{name}: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (n={})",
+        millis(at(0.5)),
+        millis(at(0.99)),
+        millis(*samples.last().unwrap()),
         samples.len()
     )
 }
@@ -199,4 +218,101 @@ async fn benchmark() {
     );
     println!("{}", summary("floor: one WebDriver round trip", webdriver));
     println!("{}", summary("floor: node GET /hello round trip", hello));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: run with --ignored --nocapture, in release"]
+async fn door_scan_benchmark() {
+    crate::harness::within(Duration::from_secs(600), door_benchmark()).await;
+}
+
+/// Each scan: the code put in the field, then Enter pressed over WebDriver; timed in the window
+/// (keydown to the verdict drawn) and from here (the press to the verdict seen).
+async fn timed_scans(
+    window: &Window,
+    codes: &[String],
+    local: bool,
+) -> (Vec<Duration>, Vec<Duration>) {
+    let mut in_window = Vec::new();
+    let mut outside = Vec::new();
+    for code in codes {
+        let seq = window.script("return door.seq;").await.as_u64().unwrap() + 1;
+        window
+            .client
+            .execute(
+                "document.getElementById('door-code').value = arguments[0]; return null;",
+                vec![json!(code)],
+            )
+            .await
+            .unwrap();
+        let started = Instant::now();
+        window.press("#door-code", ENTER).await;
+        window.until(&format!("door.shown === {seq}")).await;
+        outside.push(started.elapsed());
+        let shown = window
+            .script("return [door.verdict.result, !!door.verdict.local, door.lastScanMs];")
+            .await;
+        assert_eq!(shown[0], "admitted", "{shown}");
+        assert_eq!(shown[1], local, "{shown}");
+        in_window.push(Duration::from_secs_f64(shown[2].as_f64().unwrap() / 1000.0));
+    }
+    (in_window, outside)
+}
+
+async fn door_benchmark() {
+    let display = Display::start().await;
+    let mut node = OutsideNode::start();
+    let staff = Api::sign_up(&node.url, "door@venue.test", "door-pw").await;
+    let (_show, codes) = sold_tonight(&staff, "Bench night", 2 * SCANS as u32).await;
+    let settings = remembering(&node.url);
+    let driver = Driver::start(&display, settings.path()).await;
+    let window = driver.launch().await;
+    window.shows("screen-signin").await;
+    window.sign_in("door@venue.test", "door-pw").await;
+    open_the_door(&window, "Bench").await;
+
+    let mut webdriver = Vec::new();
+    for _ in 0..50 {
+        let started = Instant::now();
+        window.client.execute("return 1;", vec![]).await.unwrap();
+        webdriver.push(started.elapsed());
+    }
+    let (online, online_outside) = timed_scans(&window, &codes[..SCANS], false).await;
+    node.stop();
+    let (offline, offline_outside) = timed_scans(&window, &codes[SCANS..], true).await;
+    let queued = std::fs::read_to_string(settings.path().join("door").join("queue.jsonl")).unwrap();
+    assert_eq!(queued.lines().count(), SCANS);
+    window.close().await;
+    drop(driver);
+
+    println!("\n== box office door benchmark");
+    println!(
+        "{} (target < 100 ms)",
+        percentiles("online: Enter -> verdict drawn, in the window", online)
+    );
+    println!(
+        "{} (target < 100 ms)",
+        percentiles(
+            "offline: Enter -> verdict drawn (queue file synced), in the window",
+            offline
+        )
+    );
+    println!(
+        "{}",
+        percentiles(
+            "online: Enter pressed -> verdict seen over WebDriver",
+            online_outside
+        )
+    );
+    println!(
+        "{}",
+        percentiles(
+            "offline: Enter pressed -> verdict seen over WebDriver",
+            offline_outside
+        )
+    );
+    println!(
+        "{}",
+        percentiles("floor: one WebDriver round trip", webdriver)
+    );
 }
