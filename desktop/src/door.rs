@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tix_core::time::Millis;
 
-use self::copy::{Decision, Learned, ShowCopy};
+use self::copy::{Learned, ShowCopy};
 use self::files::{JsonLines, write_atomic};
 use crate::error::DeskError;
 use crate::node_client::NodeClient;
@@ -343,7 +343,7 @@ impl Door {
             .as_mut()
             .ok_or_else(|| DeskError::Local("Open the door for a show first".into()))?;
         let decision = open.copy.decide(code, at);
-        if let Decision::Admit(pass, _) = &decision {
+        if let Some(pass) = decision.admits() {
             let entry = Queued {
                 scan_id,
                 code: code.to_owned(),

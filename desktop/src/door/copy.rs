@@ -77,6 +77,8 @@ struct Ticket {
     order: String,
     seat: String,
     status: Status,
+    /// Admitted, then scanned out at a show with re-entry: the next scan in admits again.
+    out: bool,
 }
 
 /// A show's tickets as the scanner knows them, and the key its passes are signed with.
@@ -101,6 +103,18 @@ pub(crate) enum Decision {
     AlreadyAdmitted(Pass, Seen),
     /// Let in. `known`: the ticket is in the copy (else it was sold after the copy was taken).
     Admit(Pass, bool),
+    /// Let in again: admitted before, then scanned out at a show with re-entry.
+    Readmit(Pass),
+}
+
+impl Decision {
+    /// The pass let in, when the decision lets its holder in.
+    pub(crate) fn admits(&self) -> Option<&Pass> {
+        match self {
+            Decision::Admit(pass, _) | Decision::Readmit(pass) => Some(pass),
+            _ => None,
+        }
+    }
 }
 
 impl ShowCopy {
@@ -139,6 +153,7 @@ impl ShowCopy {
                     order: ticket["orderId"].as_str().unwrap_or_default().to_owned(),
                     seat: ticket["seat"].as_str().unwrap_or_default().to_owned(),
                     status,
+                    out: ticket["out"] == true,
                 },
             );
         }
@@ -194,6 +209,7 @@ impl ShowCopy {
         }
         match &ticket.status {
             Status::Refunded => Decision::Refunded(pass),
+            Status::Admitted(_) if ticket.out => Decision::Readmit(pass),
             Status::Admitted(seen) => Decision::AlreadyAdmitted(pass, seen.clone()),
             Status::Valid => Decision::Admit(pass, true),
         }
@@ -226,9 +242,13 @@ impl ShowCopy {
                 order: learned.order_id.clone(),
                 seat: learned.seat.clone(),
                 status: Status::Valid,
+                out: false,
             });
         if ticket.seat.is_empty() {
             ticket.seat.clone_from(&learned.seat);
+        }
+        if learned.admitted.is_some() {
+            ticket.out = false;
         }
         match (&ticket.status, &learned.admitted) {
             (Status::Refunded, _) | (Status::Admitted(_), Some(_)) => {}
@@ -253,7 +273,8 @@ impl ShowCopy {
             | Decision::NoSale(pass)
             | Decision::Refunded(pass)
             | Decision::AlreadyAdmitted(pass, _)
-            | Decision::Admit(pass, _) => pass,
+            | Decision::Admit(pass, _)
+            | Decision::Readmit(pass) => pass,
         };
         let (result, message) = match decision {
             Decision::Forged(_) => ("forged", String::new()),
@@ -291,6 +312,7 @@ impl ShowCopy {
                 "admitted",
                 "Admitted (sold after this computer's copy was taken)".to_owned(),
             ),
+            Decision::Readmit(_) => ("admitted", "Admitted again (re-entry)".to_owned()),
         };
         let ticket_id = pass.ticket.to_string();
         let mut json = json!({

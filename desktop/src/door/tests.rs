@@ -54,7 +54,7 @@ fn code(key: &PassKey, ticket: &str, show: Option<&str>, window: Window) -> Stri
 }
 
 /// The node's copy of the show: 1 valid, 2 admitted at North, 3 refunded, 5 sold in another
-/// order; 4 and 6 are not in it (sold after it was taken).
+/// order, 7 admitted and out again (re-entry); 4 and 6 are not in it (sold after it was taken).
 fn copy_json() -> Value {
     let verifier = key().verifier().clone();
     let entry = |n: u8, status: &str| json!({ "ticketId": ticket(n), "orderId": ORDER, "seat": format!("Floor {n}"), "status": status });
@@ -63,14 +63,18 @@ fn copy_json() -> Value {
     admitted["gate"] = json!("North");
     let mut other_order = entry(5, "valid");
     other_order["orderId"] = json!("6a0000000000000000000009");
+    let mut out = entry(7, "admitted");
+    out["admittedAt"] = json!("2030-01-01T19:10:00.000Z");
+    out["gate"] = json!("North");
+    out["out"] = json!(true);
     json!({
         "show": { "id": SHOW, "title": "Door night", "startsAt": "2030-01-01T20:00:00.000Z" },
         "key": {
             "keyId": verifier.id().to_string(), "publicKey": verifier.public_hex(),
             "algorithm": "Ed25519", "format": "TIX2:",
         },
-        "sold": 3, "admitted": 1,
-        "tickets": [entry(1, "valid"), admitted, entry(3, "refunded"), other_order],
+        "sold": 4, "admitted": 2,
+        "tickets": [entry(1, "valid"), admitted, entry(3, "refunded"), other_order, out],
     })
 }
 
@@ -80,7 +84,7 @@ fn the_copy_alone_decides_in_the_nodes_order() {
     let key = key();
     let mut copy = ShowCopy::from_node(&copy_json()).unwrap();
     let valid = |n: u8| code(&key, &ticket(n), Some(SHOW), open_around(now));
-    assert_eq!(copy.counts(), (3, 1));
+    assert_eq!(copy.counts(), (4, 2));
 
     // Not this venue's key, or one character changed: forged.
     let elsewhere = PassKey::from_seed([4; 32]);
@@ -179,7 +183,7 @@ fn the_copy_alone_decides_in_the_nodes_order() {
             .ends_with("at gate West (by this scanner)"),
         "{twice}"
     );
-    assert_eq!(copy.counts(), (3, 2));
+    assert_eq!(copy.counts(), (4, 3));
 
     // A ticket sold after the copy was taken carries the venue's signature: admitted, counted.
     let newcomer = copy.decide(&valid(4), now);
@@ -187,7 +191,21 @@ fn the_copy_alone_decides_in_the_nodes_order() {
         panic!("{newcomer:?}")
     };
     copy.admit_here(pass, now, "West");
-    assert_eq!(copy.counts(), (4, 3));
+    assert_eq!(copy.counts(), (5, 4));
+
+    // A holder scanned out (re-entry) comes back in once, counted once.
+    let back = copy.decide(&valid(7), now);
+    let Decision::Readmit(pass) = &back else {
+        panic!("{back:?}")
+    };
+    assert_eq!(
+        copy.verdict_json(&back)["message"],
+        "Admitted again (re-entry)"
+    );
+    copy.admit_here(pass, now, "West");
+    let again = copy.verdict_json(&copy.decide(&valid(7), now));
+    assert_eq!(again["result"], "already-admitted", "{again}");
+    assert_eq!(copy.counts(), (5, 4));
 }
 
 /// A door open for the show at gate West, signed in on `node`.
@@ -221,12 +239,12 @@ async fn offline_admissions_are_queued_durably_survive_a_restart_and_leave_only_
     let door = Door::new(files.clone());
     let status = door.open(&client, SHOW, " West ").await.unwrap();
     assert!(status.online);
-    assert_eq!((status.sold, status.admitted, status.waiting), (3, 1, 0));
+    assert_eq!((status.sold, status.admitted, status.waiting), (4, 2, 0));
     assert!(files.join(format!("copy-{SHOW}.json")).exists());
     let answer = door.scan(&client, &valid(1)).await.unwrap();
     assert_eq!(answer.verdict["result"], "admitted");
     assert!(answer.verdict.get("local").is_none(), "{}", answer.verdict);
-    assert_eq!(answer.status.admitted, 2);
+    assert_eq!(answer.status.admitted, 3);
     let sent = node.script.lock().unwrap().check_ins[0].clone();
     assert_eq!(sent["gate"], "West");
     assert_eq!(sent["showId"], SHOW);
@@ -269,7 +287,7 @@ async fn offline_admissions_are_queued_durably_survive_a_restart_and_leave_only_
     assert_eq!(door.status().unwrap().waiting, 2);
     let reopened = door.open(&client, SHOW, "West").await.unwrap();
     assert!(!reopened.online);
-    assert_eq!((reopened.sold, reopened.admitted), (5, 4));
+    assert_eq!((reopened.sold, reopened.admitted), (6, 5));
     for n in [4, 1] {
         let again = door.scan(&client, &valid(n)).await.unwrap();
         assert_eq!(again.verdict["result"], "already-admitted", "ticket {n}");
@@ -314,7 +332,7 @@ async fn offline_admissions_are_queued_durably_survive_a_restart_and_leave_only_
     assert_eq!(conflict["second"]["gate"], "West");
     assert_eq!(conflict["second"]["at"], on_file[1].scanned_at.as_str());
     // The copy fetched again (the stand-in's still has ticket 1 valid) keeps what was learned.
-    assert_eq!((status.sold, status.admitted), (5, 4));
+    assert_eq!((status.sold, status.admitted), (6, 5));
 }
 
 #[test]
