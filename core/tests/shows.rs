@@ -464,3 +464,11 @@ fn a_seat_map_is_read_from_csv_and_its_errors_name_their_lines() {
         "{header:#?}"
     );
 }
+
+#[test]
+fn a_fresh_orders_store_answers_no_such_show_from_a_read() {
+    // Found by schemathesis: ordering from a node that never had a show read a table not yet
+    // made, a 500 instead of a 404.
+    let node = Node::new();
+    assert!(node.orders.show(SHOW).unwrap().is_none());
+}

@@ -34,6 +34,16 @@ const RUNS: TableDefinition<'_, &[u8], ()> = TableDefinition::new("show_runs");
 /// Show id ++ category ++ unit → nothing: the free places of standing areas.
 const GA_FREE: TableDefinition<'_, &[u8], ()> = TableDefinition::new("show_free_places");
 
+/// Makes the inventory's tables, so that reads find them empty before the first show arrives.
+pub(super) fn create_tables(txn: &redb::WriteTransaction) -> Result<(), redb::Error> {
+    txn.open_table(SHOWS)?;
+    txn.open_table(ROW_STATES)?;
+    txn.open_table(ROW_STARTS)?;
+    txn.open_table(RUNS)?;
+    txn.open_table(GA_FREE)?;
+    Ok(())
+}
+
 /// Runs longer than this are filed under it: no order holds more.
 const RUN_CAP: u16 = MAX_PER_ORDER_LIMIT as u16;
 

@@ -40,6 +40,7 @@ impl OrdersStore {
         txn.open_table(BY_USER)?;
         txn.open_table(OPEN_BY_USER)?;
         txn.open_table(OPEN_BY_SHOW)?;
+        super::inventory::create_tables(&txn)?;
         txn.commit()?;
         Ok(OrdersStore { db })
     }
