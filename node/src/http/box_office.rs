@@ -29,11 +29,7 @@ const DAY_MS: u64 = 86_400_000;
 
 /// The signed-in user, if they are staff.
 pub(super) async fn require_staff(state: &AppState, session: Session) -> Result<User, ApiError> {
-    let claims = session.require()?;
-    match state.stores.auth.get(claims.id)? {
-        Some(user) if user.staff => Ok(user),
-        _ => Err(ApiError::NotAuthorized),
-    }
+    session.require_role(state, tix_core::auth::Role::Staff)
 }
 
 /// `GET /api/box-office/staff`: who is signed in, if staff (the app's check after sign-in).

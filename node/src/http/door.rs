@@ -30,11 +30,7 @@ const CLOCK_SKEW_MS: u64 = 5 * 60_000;
 
 /// The signed-in user, if they may check tickets in.
 async fn require_door(state: &AppState, session: Session) -> Result<User, ApiError> {
-    let claims = session.require()?;
-    match state.stores.auth.get(claims.id)? {
-        Some(user) if user.has(Role::Door) => Ok(user),
-        _ => Err(ApiError::NotAuthorized),
-    }
+    session.require_role(state, Role::Door)
 }
 
 /// `GET /.well-known/tix-pass-key`: the key passes are checked with.

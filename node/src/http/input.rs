@@ -33,6 +33,20 @@ impl Session {
     pub(crate) fn require(self) -> Result<Claims, ApiError> {
         self.0.ok_or(ApiError::NotAuthorized)
     }
+
+    /// The signed-in user if their stored account holds `role` (read on every request, so a
+    /// withdrawn role takes effect at once); anyone else gets the contract's 401.
+    pub(crate) fn require_role(
+        self,
+        state: &AppState,
+        role: tix_core::auth::Role,
+    ) -> Result<tix_core::auth::User, ApiError> {
+        let claims = self.require()?;
+        match state.stores.auth.get(claims.id)? {
+            Some(user) if user.has(role) => Ok(user),
+            _ => Err(ApiError::NotAuthorized),
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for Session {
