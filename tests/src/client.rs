@@ -83,6 +83,10 @@ impl Client {
         Client {
             http: reqwest::Client::builder()
                 .pool_max_idle_per_host(64)
+                // The node closes a connection idle for its header read timeout (10 s); a pooled
+                // connection reused just as it closes fails a POST, which is never retried.
+                // Dropping idle ones well before that keeps the race out of the tests.
+                .pool_idle_timeout(std::time::Duration::from_secs(4))
                 .build()
                 .expect("http client"),
             base: base.to_owned(),
