@@ -16,6 +16,7 @@ const state = {
   tab: "sell",
   skew: 0,           // node clock minus this computer's, from the locks list
   searchSeq: 0,
+  searchError: null, // the message a failed search put under the sale, cleared by the next that works
 };
 
 function el(tag, props = {}, ...children) {
@@ -217,15 +218,20 @@ $("search").addEventListener("input", () => {
 
 async function search() {
   const seq = ++state.searchSeq;
+  $("results").setAttribute("aria-busy", "true");
   try {
     const tickets = await invoke("find_tickets", { query: $("search").value });
     if (seq !== state.searchSeq) return; // a newer search is under way
     state.tickets = tickets;
     state.selected = tickets.length ? 0 : -1;
     drawResults();
-    say("sale-error", null);
+    // Clear only a failed search's message: a refusal shown for the sale meanwhile stays.
+    if (state.searchError && $("sale-error").textContent === state.searchError) say("sale-error", null);
+    state.searchError = null;
   } catch (error) {
-    if (!handled(error)) say("sale-error", error);
+    if (!handled(error)) { say("sale-error", error); state.searchError = $("sale-error").textContent; }
+  } finally {
+    if (seq === state.searchSeq) $("results").setAttribute("aria-busy", "false");
   }
 }
 
