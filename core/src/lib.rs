@@ -17,5 +17,6 @@ pub mod reactions;
 mod record;
 pub mod secret_file;
 pub mod shows;
+pub mod store_copy;
 pub mod tickets;
 pub mod time;
