@@ -51,6 +51,7 @@ pub struct App {
     scheduler: JoinHandle<()>,
     reconciler: JoinHandle<()>,
     deliveries: JoinHandle<()>,
+    control: JoinHandle<()>,
     relay: Option<JoinHandle<()>>,
     live: JoinHandle<()>,
     search: Option<Arc<Search>>,
@@ -211,6 +212,12 @@ impl App {
             .with_context(|| format!("binding {}", config.listen))?;
         let search = state.search.clone();
         let deliveries = crate::deliveries::start(state.clone(), shutdown_tx.subscribe());
+        let control = crate::backup::control::start(
+            config.data_dir.clone(),
+            state.writer.clone(),
+            state.clock.clone(),
+            shutdown_tx.subscribe(),
+        )?;
         Ok(App {
             listener,
             edge_limits,
@@ -219,6 +226,7 @@ impl App {
             scheduler,
             reconciler,
             deliveries,
+            control,
             relay,
             live: live_task,
             search,
@@ -246,6 +254,7 @@ impl App {
             scheduler,
             reconciler,
             deliveries,
+            control,
             relay,
             live,
             search,
@@ -268,6 +277,9 @@ impl App {
         }
         if let Err(e) = deliveries.await {
             warn!(error = %e, "the passes' email sender ended abnormally");
+        }
+        if let Err(e) = control.await {
+            warn!(error = %e, "the control socket ended abnormally");
         }
         if let Err(e) = reconciler.await {
             warn!(error = %e, "payments reconciler ended abnormally");

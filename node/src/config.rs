@@ -176,6 +176,20 @@ pub enum Task {
         #[command(subcommand)]
         action: StaffAction,
     },
+    /// Write a backup of the stores and the node's secrets to FILE (a gzip'd tar), from the node
+    /// running on --data-dir (it goes on selling) or, when none runs, from the stores themselves.
+    Backup {
+        /// Where to write the backup; written beside it first and renamed once checked.
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Restore a backup made by `backup` into --data-dir, which must hold no node's data; every
+    /// file is checked before any is put in place. Start the node on that dir afterwards.
+    Restore {
+        /// The backup to restore.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, clap::Subcommand)]

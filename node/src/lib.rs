@@ -5,6 +5,7 @@ pub mod actions;
 pub mod admission;
 pub mod app;
 pub mod attempts;
+pub mod backup;
 pub mod checkout;
 pub mod client;
 pub mod clock;

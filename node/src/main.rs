@@ -3,15 +3,27 @@
 use clap::Parser;
 
 use tix_node::app::App;
+use tix_node::backup;
 use tix_node::config::{Config, Task};
 use tix_process::{init_logging, shutdown_signal};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    if let Some(Task::Staff { action }) = &config.task {
-        println!("{}", tix_node::staff::run(&config.data_dir, action)?);
-        return Ok(());
+    match &config.task {
+        Some(Task::Staff { action }) => {
+            println!("{}", tix_node::staff::run(&config.data_dir, action)?);
+            return Ok(());
+        }
+        Some(Task::Backup { to }) => {
+            println!("{}", backup::backup_command(&config.data_dir, to).await?);
+            return Ok(());
+        }
+        Some(Task::Restore { from }) => {
+            println!("{}", backup::restore_command(from, &config.data_dir)?);
+            return Ok(());
+        }
+        None => {}
     }
     init_logging(&config.log_format);
     let app = App::build(config).await?;

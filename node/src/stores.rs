@@ -17,6 +17,17 @@ use tix_core::tickets::TicketsStore;
 #[cfg(test)]
 pub(crate) mod test_disk;
 
+/// Each store's file name in the data dir (without `.redb`), in the writer's fixed order.
+pub const NAMES: [&str; 7] = [
+    "auth",
+    "tickets",
+    "orders",
+    "payments",
+    "expiration",
+    "shows",
+    "door",
+];
+
 pub struct Stores {
     pub auth: AuthStore,
     pub tickets: TicketsStore,
@@ -96,6 +107,12 @@ impl Stores {
             self.shows.db(),
             self.door.db(),
         ]
+    }
+
+    /// Every store's database with its file name (without `.redb`), in the writer's fixed order.
+    pub fn named_databases(&self) -> [(&'static str, &redb::Database); 7] {
+        let databases = self.databases();
+        std::array::from_fn(|i| (NAMES[i], databases[i]))
     }
 
     /// The highest event sequence any store wrote: the node's last sequence.

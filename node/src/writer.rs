@@ -43,6 +43,35 @@ enum Request {
         acked: u64,
         reply: oneshot::Sender<Result<u64, WriteFailed>>,
     },
+    /// Opens a read transaction on every store between two batches (see `Snapshot`).
+    Snapshot {
+        reply: oneshot::Sender<Result<Snapshot, WriteFailed>>,
+    },
+}
+
+/// Every store as it stood between two batches, reactions checkpointed: one state the seven
+/// agree on, which a backup copies while the writer goes on (redb keeps a read transaction's
+/// pages until it ends).
+pub struct Snapshot {
+    pub epoch: u64,
+    /// Each store's file name (without `.redb`) and its read transaction.
+    pub stores: Vec<(&'static str, redb::ReadTransaction)>,
+}
+
+impl Snapshot {
+    /// Read transactions on `stores` as they are now; consistent only when nothing writes them
+    /// (the writer takes its own between batches).
+    pub fn of(stores: &Stores) -> Result<Snapshot, redb::Error> {
+        let mut reads = Vec::new();
+        use redb::ReadableDatabase;
+        for (name, db) in stores.named_databases() {
+            reads.push((name, db.begin_read()?));
+        }
+        Ok(Snapshot {
+            epoch: stores.epoch,
+            stores: reads,
+        })
+    }
 }
 
 /// The sending side of the writer, cloned into every request handler.
@@ -92,6 +121,17 @@ impl WriterHandle {
     pub async fn prune(&self, acked: u64) -> Result<u64, WriteError> {
         let (reply, reply_rx) = oneshot::channel();
         self.send(Request::Prune { acked, reply }).await?;
+        match reply_rx.await {
+            Ok(outcome) => Ok(outcome?),
+            Err(_) => Err(WriteError::ShuttingDown),
+        }
+    }
+
+    /// A snapshot of every store, taken between two batches after a checkpoint; the writer
+    /// pauses only for the checkpoint's commits.
+    pub async fn snapshot(&self) -> Result<Snapshot, WriteError> {
+        let (reply, reply_rx) = oneshot::channel();
+        self.send(Request::Snapshot { reply }).await?;
         match reply_rx.await {
             Ok(outcome) => Ok(outcome?),
             Err(_) => Err(WriteError::ShuttingDown),
@@ -177,6 +217,10 @@ fn serve(state: &mut State, mut requests_rx: mpsc::Receiver<Request>) {
             Request::Change(command) => command,
             Request::Prune { acked, reply } => {
                 let _ = reply.send(state.prune(acked));
+                continue;
+            }
+            Request::Snapshot { reply } => {
+                let _ = reply.send(state.snapshot());
                 continue;
             }
         };

@@ -17,8 +17,8 @@ use tix_core::outbox::{self, Unit};
 use tix_core::reactions::{CONSUMERS, Service};
 use tix_core::time::Millis;
 
-use super::WriterSignals;
 use super::command::{Command, Committed, Context, Ran, Stage, WriteFailed};
+use super::{Snapshot, WriterSignals};
 use crate::clock::Clock;
 use crate::stores::Stores;
 
@@ -299,6 +299,15 @@ impl State {
             self.persisted[index] = self.applied[index];
         }
         Ok(())
+    }
+
+    /// Checkpoints the reactions, then takes a read transaction on every store: what a backup
+    /// copies, needing no replay once restored.
+    pub(super) fn snapshot(&mut self) -> Result<Snapshot, WriteFailed> {
+        self.ready()?;
+        self.checkpoint()
+            .map_err(|e| WriteFailed::new(Stage::Commit, e))?;
+        Snapshot::of(&self.stores).map_err(|e| WriteFailed::new(Stage::Begin, e))
     }
 
     /// Prunes every outbox up to `acked`, held below what any consumer has durably applied (a

@@ -1,6 +1,7 @@
 //! Integration tests of the venue node, one binary: real `tix-node` processes on loopback ports,
 //! each with its own data dir, driven over HTTP.
 
+mod backup;
 mod bad_input;
 mod box_office;
 mod concurrency;
