@@ -22,7 +22,12 @@ pub struct Config {
     pub listen: SocketAddr,
 
     /// The SQLite database file (created if missing; WAL files live beside it).
-    #[arg(long, env = "TIX_HUB_DB", default_value = "./hub.sqlite3")]
+    #[arg(
+        long,
+        env = "TIX_HUB_DB",
+        default_value = "./hub.sqlite3",
+        global = true
+    )]
     pub db: PathBuf,
 
     /// The MQTT broker the venues publish to, as mqtt://USER:PASS@HOST:PORT.
@@ -47,6 +52,27 @@ pub struct Config {
     /// Log format: `text` or `json`.
     #[arg(long, env = "TIX_HUB_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+
+    /// An operator's task instead of serving.
+    #[command(subcommand)]
+    pub task: Option<Task>,
+}
+
+/// What the chain's operator can do besides running the hub.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Task {
+    /// Copy the database (--db) to FILE with SQLite's online backup API, while the hub runs.
+    Backup {
+        /// Where to write the backup; written beside it first and renamed once checked.
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Put a backup in place as the database (--db), which must not exist yet.
+    Restore {
+        /// The backup to restore.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+    },
 }
 
 /// A broker identity the hub refuses to start with.

@@ -2,6 +2,7 @@
 //! SQLite, acknowledges what it stored, and serves the chain's view to its operators.
 
 pub mod app;
+pub mod backup;
 pub mod config;
 pub mod http;
 pub mod ingest;

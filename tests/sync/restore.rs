@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use tix_tests::within;
+use tix_tests::{within, workspace_binary};
 
 use crate::SERIAL;
 use crate::checker::wait_for_sync;
@@ -16,18 +16,20 @@ use crate::load::list_tickets;
 
 const SYNC_LIMIT: Duration = Duration::from_secs(90);
 
-/// Copies the directory `from` to `to` (which must not exist), recursively.
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
+/// Runs `tix-node` or `tix-hub` with `args` (an operator's task); panics unless it succeeds.
+fn task(binary: &str, args: &[&str]) -> String {
+    let output = std::process::Command::new(workspace_binary(binary))
+        .args(args)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{binary} {args:?}: {said}");
+    said
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
 }
 
 fn seq(sync: &Value, field: &str) -> u64 {
@@ -61,7 +63,7 @@ async fn a_node_restored_from_an_older_copy_stops_syncing_and_prunes_nothing() {
         let OneVenue {
             broker: _broker,
             dir,
-            hub_db: _,
+            hub_db,
             hub,
             node_dir,
             node,
@@ -69,10 +71,30 @@ async fn a_node_restored_from_an_older_copy_stops_syncing_and_prunes_nothing() {
         } = OneVenue::start(venue_broker(&[VENUE]), false);
         assert_eq!(list_tickets(&node.url(""), 50, 4).await, 50);
         wait_for_sync(&hub, &node, VENUE, SYNC_LIMIT).await;
+        // The operator's backups, taken while both run: the venue's and the hub's.
+        let older = dir.path().join("older.tar.gz");
+        let said = task(
+            "tix-node",
+            &[
+                "backup",
+                "--to",
+                path(&older),
+                "--data-dir",
+                path(&node_dir),
+            ],
+        );
+        assert!(said.contains("from the running node"), "{said}");
+        let hub_backup = dir.path().join("hub.backup");
+        let said = task(
+            "tix-hub",
+            &["backup", "--to", path(&hub_backup), "--db", path(&hub_db)],
+        );
+        let (stored, _) = hub_holds(&hub).await;
+        assert!(
+            said.contains(&format!("{stored} events of 1 venues")),
+            "{said}"
+        );
         node.stop_cleanly();
-        // The operator's "backup": a copy of the data dir, taken while the node was stopped.
-        let older = dir.path().join("older");
-        copy_dir(&node_dir, &older);
 
         let node = start_node(&node_dir, VENUE, &url, false);
         assert_eq!(list_tickets(&node.url(""), 300, 4).await, 300);
@@ -87,9 +109,19 @@ async fn a_node_restored_from_an_older_copy_stops_syncing_and_prunes_nothing() {
         assert!(acked, "{}", node_health(&node).await);
         node.stop_cleanly();
 
-        // The data dir is restored from the older copy: same epoch, a lower sequence.
+        // The data dir is restored from the older backup: same epoch, a lower sequence.
         std::fs::remove_dir_all(&node_dir).unwrap();
-        std::fs::rename(&older, &node_dir).unwrap();
+        let said = task(
+            "tix-node",
+            &[
+                "restore",
+                "--from",
+                path(&older),
+                "--data-dir",
+                path(&node_dir),
+            ],
+        );
+        assert!(said.contains("restored"), "{said}");
         let node = start_node(&node_dir, VENUE, &url, false);
         let restored = node_health(&node).await;
         let (acked, pruned) = (

@@ -7,9 +7,7 @@ use serde_json::{Value, json};
 use tix_tests::webdriver::axe::{axe_source, serious_violations as violations};
 
 use crate::LIMIT;
-use crate::harness::keys::{
-    BACKSPACE, CONTROL, DOWN, F2, F3, F5, F6, LEFT, RELEASE, RIGHT, SPACE,
-};
+use crate::harness::keys::{BACKSPACE, CONTROL, DOWN, F2, F3, F5, F6, LEFT, RELEASE, RIGHT, SPACE};
 use crate::harness::{Api, BoxOffice, Display, Driver, ENTER, F8, Node, Window, within};
 
 /// Any tab button: always there to take a function key.
