@@ -18,5 +18,6 @@ mod record;
 pub mod secret_file;
 pub mod shows;
 pub mod store_copy;
+pub mod store_version;
 pub mod tickets;
 pub mod time;

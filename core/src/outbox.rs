@@ -152,14 +152,22 @@ pub fn read_after(
     Ok(events)
 }
 
+/// The epoch recorded in `db`, if one is; writes nothing.
+pub fn stored_epoch(db: &Database) -> Result<Option<u64>, redb::Error> {
+    let txn = db.begin_read()?;
+    let epoch = match txn.open_table(META) {
+        Ok(meta) => meta.get(EPOCH)?.map(|e| e.value()),
+        Err(redb::TableError::TableDoesNotExist(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    Ok(epoch)
+}
+
 /// The store's epoch: set once, from `candidate`, when the store is new, and kept for its lifetime.
 /// A venue whose stores are recreated starts a new epoch, so the hub can tell its sequences apart.
 pub fn epoch(db: &Database, candidate: u64) -> Result<u64, redb::Error> {
-    {
-        let txn = db.begin_read()?;
-        if let Some(epoch) = txn.open_table(META)?.get(EPOCH)? {
-            return Ok(epoch.value());
-        }
+    if let Some(epoch) = stored_epoch(db)? {
+        return Ok(epoch);
     }
     let txn = write_txn(db)?;
     let epoch = {

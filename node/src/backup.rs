@@ -19,6 +19,8 @@ use std::io::{self, BufWriter, Read, Write};
 use std::path::Path;
 use std::time::SystemTime;
 
+use redb::ReadableDatabase;
+
 use anyhow::{Context, bail};
 use flate2::Compression;
 use flate2::read::GzDecoder;
@@ -29,7 +31,7 @@ use tix_core::outbox;
 use tix_core::store_copy::{self, TableCount};
 use tix_core::time::Millis;
 
-use crate::stores::Stores;
+use crate::stores::NAMES;
 use crate::writer::Snapshot;
 
 /// The archive layout this node writes and reads.
@@ -94,22 +96,37 @@ pub async fn backup_command(data_dir: &Path, to: &Path) -> anyhow::Result<String
             summary(&manifest, to)
         ));
     }
-    if !data_dir.join("auth.redb").exists() {
-        bail!("{} holds no node's stores", data_dir.display());
+    // No node runs: the stores are read as they are, without writing to them (an older store
+    // is not upgraded by being backed up).
+    let mut databases = Vec::new();
+    for name in NAMES {
+        let path = data_dir.join(format!("{name}.redb"));
+        if !path.exists() {
+            bail!(
+                "{} holds no {name} store: no node's data to back up",
+                data_dir.display()
+            );
+        }
+        let db = redb::Database::open(&path).with_context(|| {
+            format!(
+                "no node answers on {} and {} cannot be opened",
+                data_dir.join(control::SOCKET).display(),
+                path.display()
+            )
+        })?;
+        databases.push((name, db));
     }
-    let stores = Stores::open(data_dir, 8 << 20, 0).with_context(|| {
-        format!(
-            "no node answers on {} and the stores cannot be opened",
-            data_dir.join(control::SOCKET).display()
-        )
-    })?;
-    let snapshot = Snapshot::of(&stores)?;
-    let manifest = write_archive(
-        snapshot,
-        data_dir,
-        Millis::from_system_time(SystemTime::now()),
-        to,
-    )?;
+    let mut stores = Vec::new();
+    for (name, db) in &databases {
+        stores.push((*name, db.begin_read()?));
+    }
+    let snapshot = Snapshot {
+        epoch: outbox::stored_epoch(&databases[0].1)?.unwrap_or(0),
+        stores,
+    };
+    let now = Millis::from_system_time(SystemTime::now());
+    let manifest = write_archive(snapshot, data_dir, now, to)?;
+    drop(databases);
     Ok(format!(
         "{} (the node is not running)",
         summary(&manifest, to)

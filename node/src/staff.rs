@@ -28,6 +28,7 @@ pub fn run(data_dir: &Path, action: &StaffAction) -> anyhow::Result<String> {
         ),
         Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
     };
+    tix_core::store_version::refuse_newer(&db, "auth")?;
     let store = AuthStore::from_database(db).context("preparing the auth store")?;
     let set = |email: &str, door: bool, granted: bool| {
         let role = if door { Role::Door } else { Role::Staff };

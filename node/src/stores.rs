@@ -12,7 +12,9 @@ use tix_core::outbox;
 use tix_core::payments::PaymentsStore;
 use tix_core::reactions::Service;
 use tix_core::shows::ShowsStore;
+use tix_core::store_version::{self, Opened};
 use tix_core::tickets::TicketsStore;
+use tracing::info;
 
 #[cfg(test)]
 pub(crate) mod test_disk;
@@ -61,25 +63,44 @@ impl Stores {
     }
 
     /// Prepares the stores on the databases `open` gives for each store's name.
+    ///
+    /// Every store's schema version is checked first: a data dir with a store from a newer build
+    /// is refused whole, an older one is brought up to date (`store_version`).
     pub fn from_databases(
         open: impl Fn(&str) -> anyhow::Result<redb::Database>,
         epoch_candidate: u64,
     ) -> anyhow::Result<Stores> {
-        let auth = AuthStore::from_database(open("auth")?).context("preparing auth store")?;
+        let databases = NAMES
+            .iter()
+            .map(|name| open(name))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        for (name, db) in NAMES.iter().zip(&databases) {
+            store_version::refuse_newer(db, name)?;
+        }
+        for (name, db) in NAMES.iter().zip(&databases) {
+            if let Opened::Upgraded { from } = store_version::open(db, name)? {
+                info!(
+                    store = name,
+                    from,
+                    to = store_version::CURRENT,
+                    "store schema upgraded"
+                );
+            }
+        }
+        let mut databases = databases.into_iter();
+        let mut next = || databases.next().context("a store for every name");
+        let auth = AuthStore::from_database(next()?).context("preparing auth store")?;
         let epoch = outbox::epoch(auth.db(), epoch_candidate).context("reading the store epoch")?;
         Ok(Stores {
             epoch,
             auth,
-            tickets: TicketsStore::from_database(open("tickets")?)
-                .context("preparing tickets store")?,
-            orders: OrdersStore::from_database(open("orders")?)
-                .context("preparing orders store")?,
-            payments: PaymentsStore::from_database(open("payments")?)
-                .context("preparing payments store")?,
-            expiration: ExpirationStore::from_database(open("expiration")?)
+            tickets: TicketsStore::from_database(next()?).context("preparing tickets store")?,
+            orders: OrdersStore::from_database(next()?).context("preparing orders store")?,
+            payments: PaymentsStore::from_database(next()?).context("preparing payments store")?,
+            expiration: ExpirationStore::from_database(next()?)
                 .context("preparing expiration store")?,
-            shows: ShowsStore::from_database(open("shows")?).context("preparing shows store")?,
-            door: DoorStore::from_database(open("door")?).context("preparing door store")?,
+            shows: ShowsStore::from_database(next()?).context("preparing shows store")?,
+            door: DoorStore::from_database(next()?).context("preparing door store")?,
         })
     }
 

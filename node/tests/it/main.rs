@@ -25,6 +25,7 @@ mod stripe_gateway;
 mod stripe_node;
 mod ticket_list;
 mod tickets;
+mod upgrade;
 mod users;
 mod visitor;
 
