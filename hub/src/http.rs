@@ -98,6 +98,7 @@ pub fn router(state: HubState) -> Router {
         .route("/api/hub/sales", get(sales))
         .route("/api/hub/quarantine", get(quarantine))
         .route("/api/hub/quarantine/counts", get(quarantine_counts))
+        .route("/metrics", get(metrics))
         .fallback(|| async { ApiError::NotFound })
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
         .layer(CatchPanicLayer::custom(panicked as PanicAnswer))
@@ -336,6 +337,21 @@ async fn quarantine(
 
 async fn quarantine_counts(State(state): State<HubState>) -> Result<Json<Vec<Value>>, ApiError> {
     Ok(Json(query(&state, views::quarantine_counts).await?))
+}
+
+/// `GET /metrics`: Prometheus' text format (see `metrics`).
+async fn metrics(State(state): State<HubState>) -> Result<Response, ApiError> {
+    let (venues, quarantine) = query(&state, crate::metrics::read).await?;
+    let text = crate::metrics::render(&state.link, &state.ingest, &venues, &quarantine)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod http;
 pub mod ingest;
 pub mod ledger;
 pub mod link;
+pub mod metrics;
 mod projection;
 pub mod schema;
 pub mod views;

@@ -32,6 +32,7 @@ use crate::http;
 use crate::ids::IdGen;
 use crate::live;
 use crate::mail::Mailer;
+use crate::metrics::{self, Metrics};
 use crate::password::Passwords;
 use crate::relay;
 use crate::scheduler::{self, Lateness};
@@ -129,6 +130,9 @@ impl App {
             config.reconcile_every,
             shutdown_rx.clone(),
         );
+        let lateness = Arc::new(Lateness::default());
+        let metrics =
+            Arc::new(Metrics::new(&signals.stats, &lateness).context("registering the metrics")?);
         let mut state = AppState {
             stores: stores.clone(),
             writer: writer_handle,
@@ -146,7 +150,7 @@ impl App {
             clock: clock.clone(),
             gateway,
             checkout,
-            lateness: Arc::new(Lateness::default()),
+            lateness: lateness.clone(),
             currency: config.currency.to_lowercase(),
             sync: None,
             search: None,
@@ -170,6 +174,7 @@ impl App {
                 Some(url) => Some(Arc::new(Mailer::new(url, &config.mail_from)?)),
                 None => None,
             },
+            metrics,
         };
         announce_pass_key(&state).await?;
         if config.search {
@@ -313,6 +318,10 @@ fn router(state: AppState, limits: &EdgeLimits) -> Router {
         .merge(web::routes(&state))
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::track,
+        ))
         .layer(RequestBodyTimeoutLayer::new(limits.body_read_timeout))
         // Pages, JSON and assets go out gzip- or brotli-compressed when the client accepts it
         // (a 20,000-seat map is megabytes raw); the live feed and tiny bodies are left as they are.

@@ -63,6 +63,7 @@ pub fn routes() -> Router<AppState> {
         .route("/.well-known/tix-pass-key", get(door::pass_key))
         .route("/api/openapi.json", get(openapi::document))
         .route("/healthz", get(health::health))
+        .route("/metrics", get(health::metrics))
         .route("/hello", get(health::hello))
 }
 

@@ -16,6 +16,7 @@ pub mod http;
 pub mod ids;
 pub mod live;
 pub mod mail;
+pub mod metrics;
 pub mod pass_key;
 pub mod pass_pdf;
 pub mod password;

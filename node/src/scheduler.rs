@@ -21,9 +21,27 @@ use crate::writer::{EXPIRE_BATCH, WriterHandle, WriterSignals};
 
 /// How late locks were released (or, for search, how long a ticket change took to reach the index):
 /// a histogram by millisecond, for `/healthz` and the benchmark.
-#[derive(Default)]
 pub struct Lateness {
     inner: Mutex<LatenessInner>,
+    /// The same, for `/metrics`.
+    pub histogram: prometheus::Histogram,
+}
+
+impl Default for Lateness {
+    fn default() -> Self {
+        let opts = prometheus::HistogramOpts::new(
+            "tix_expiry_lateness_seconds",
+            "How long after its expiresAt an unpaid order was released.",
+        )
+        .buckets(vec![
+            0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ]);
+        Lateness {
+            inner: Mutex::default(),
+            histogram: prometheus::Histogram::with_opts(opts)
+                .expect("fixed histogram options are valid"),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -48,6 +66,7 @@ pub struct LatenessSummary {
 
 impl Lateness {
     pub(crate) fn record(&self, late_ms: u64) {
+        self.histogram.observe(late_ms as f64 / 1000.0);
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if inner.buckets.is_empty() {
             inner.buckets = vec![0; LATENESS_BUCKETS];

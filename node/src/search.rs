@@ -116,6 +116,11 @@ impl Search {
     }
 
     /// For `/healthz`: whether queries are answered, and how far the index has followed.
+    /// The newest event sequence the index reflects.
+    pub fn indexed_seq(&self) -> u64 {
+        self.shared.indexed_seq.load(Ordering::Acquire)
+    }
+
     pub fn status(&self) -> serde_json::Value {
         let docs = self.shared.engine().map(|e| e.reader.searcher().num_docs());
         let lag = self.shared.lag.summary();

@@ -10,6 +10,7 @@
 
 mod batch;
 mod command;
+mod stats;
 #[cfg(test)]
 mod tests;
 
@@ -25,6 +26,7 @@ use tix_core::reactions::Service;
 
 use self::batch::State;
 pub use self::command::{Command, Committed, Context, Reply, Stage, StoreFault, WriteFailed};
+pub use self::stats::WriterStats;
 use crate::clock::Clock;
 use crate::stores::Stores;
 
@@ -155,6 +157,8 @@ pub struct WriterSignals {
     /// The last sequence, announced after every commit that wrote events (the sync relay and the
     /// search indexer follow it).
     pub committed: watch::Sender<u64>,
+    /// What the writer measures, for `/metrics`.
+    pub stats: WriterStats,
 }
 
 impl WriterSignals {
@@ -163,6 +167,7 @@ impl WriterSignals {
             last_seq: AtomicU64::new(0),
             expiry_changed: Notify::new(),
             committed: watch::Sender::new(0),
+            stats: WriterStats::new(),
         }
     }
 }

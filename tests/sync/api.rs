@@ -57,6 +57,7 @@ async fn every_request_needs_the_token_and_bad_parameters_get_400() {
         assert!(!venue[field].is_null(), "{field} in {venue}");
     }
     assert_eq!(venue["events"], venue["lastSeq"]);
+    hub_metrics_match(&hub, venue).await;
     let events = hub_get(&hub, "/api/hub/venues/venue-a/events?after=5&limit=3").await;
     let seqs: Vec<&str> = events
         .as_array()
@@ -97,6 +98,57 @@ async fn every_request_needs_the_token_and_bad_parameters_get_400() {
         assert_eq!(reply.status().as_u16(), status, "{path}");
         let body: Value = reply.json().await.unwrap();
         assert!(body["errors"][0]["message"].is_string(), "{path}: {body}");
+    }
+}
+
+/// The hub's `/metrics`: behind the token, Prometheus' text format, and the venue's numbers as its
+/// API gives them.
+async fn hub_metrics_match(hub: &Served, venue: &Value) {
+    let http = reqwest::Client::new();
+    let refused = http.get(hub.url("/metrics")).send().await.unwrap();
+    assert_eq!(refused.status().as_u16(), 401);
+    let text = http
+        .get(hub.url("/metrics"))
+        .bearer_auth(HUB_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
+    let value = |name: &str, venue: Option<&str>| {
+        scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == name && venue.is_none_or(|v| s.labels.get("venue") == Some(v)))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => v,
+                _ => panic!("{name} is no counter or gauge"),
+            })
+            .unwrap_or_else(|| panic!("{name} for {venue:?} in {text}"))
+    };
+    let events = venue["events"].as_f64().unwrap();
+    assert_eq!(value("tix_hub_venue_events", Some("venue-a")), events);
+    assert_eq!(
+        value("tix_hub_venue_last_seq", Some("venue-a")),
+        venue["lastSeq"].as_f64().unwrap()
+    );
+    assert!(value("tix_hub_events_applied_total", None) >= events);
+    assert_eq!(value("tix_hub_mqtt_connected", None), 1.0);
+    for name in [
+        "tix_hub_events_duplicate_total",
+        "tix_hub_events_gap_total",
+        "tix_hub_quarantined_total",
+        "tix_hub_ingest_batches_total",
+        "tix_hub_ingest_failed_batches_total",
+        "tix_hub_mqtt_received_total",
+        "tix_hub_venue_lag_ms",
+        "tix_hub_venue_last_seen_ms",
+    ] {
+        value(name, None);
     }
 }
 

@@ -5,6 +5,8 @@ use std::sync::atomic::Ordering;
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::actions::ApiError;
@@ -50,6 +52,46 @@ pub(super) async fn health(State(state): State<AppState>) -> Result<Json<Value>,
             "expiry": state.lateness.summary(),
         },
     })))
+}
+
+/// `GET /metrics`: the gauges read afresh, then every instrument in Prometheus' text format.
+pub(super) async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let last_seq = state.signals.last_seq.load(Ordering::Acquire);
+    let gauges = &state.metrics.gauges;
+    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    gauges.last_seq.set(count(last_seq));
+    gauges.outbox_backlog.set(count(state.stores.outbox_len()?));
+    let (connected, acked) = match &state.sync {
+        Some(sync) => (sync.is_connected(), sync.acked_seq()),
+        None => (false, last_seq),
+    };
+    gauges.sync_connected.set(i64::from(connected));
+    gauges.sync_acked_seq.set(count(acked));
+    gauges
+        .sync_lag_events
+        .set(count(last_seq.saturating_sub(acked)));
+    let indexed = state.search.as_ref().map_or(last_seq, |s| s.indexed_seq());
+    gauges
+        .search_lag_events
+        .set(count(last_seq.saturating_sub(indexed)));
+    gauges
+        .locks_pending
+        .set(count(state.stores.expiration.pending()?));
+    gauges
+        .mail_queued
+        .set(count(state.stores.door.deliveries_queued()?));
+    gauges
+        .payments_unsettled
+        .set(count(state.checkout.unsettled()? as u64));
+    let text = state
+        .metrics
+        .render()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok((
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        text,
+    )
+        .into_response())
 }
 
 pub(super) async fn hello() -> &'static str {

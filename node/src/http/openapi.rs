@@ -41,7 +41,7 @@ pub(super) async fn document() -> Json<utoipa::openapi::OpenApi> {
         shows::show_seats, shows::order_show, shows::show_paid_orders, shows::stop_show,
         shows::resume_show, shows::cancel_show,
         door::check_in, door::show_copy, door::conflicts, door::pass_key,
-        health, hello, openapi
+        health, metrics, hello, openapi
     ),
     modifiers(&SessionCookie),
     tags(
@@ -527,6 +527,10 @@ fn summary() {}
         (status = 500, description = "A store could not be read", body = Errors),
     ))]
 fn health() {}
+
+#[utoipa::path(get, path = "/metrics", tag = "node",
+    responses((status = 200, description = "Prometheus' text format; the names are in the README", body = String, content_type = "text/plain")))]
+fn metrics() {}
 
 #[utoipa::path(get, path = "/hello", tag = "node",
     responses((status = 200, description = "The trivial answer the benchmark measures", body = String, content_type = "text/plain")))]

@@ -55,6 +55,16 @@ impl SyncStatus {
     }
 
     /// The `sync` object of `/healthz`, given the node's last sequence.
+    /// The newest sequence the hub acknowledged.
+    pub fn acked_seq(&self) -> u64 {
+        self.acked.load(Ordering::Acquire)
+    }
+
+    /// Whether the relay is connected to the broker now.
+    pub fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::Acquire)
+    }
+
     pub fn report(&self, last_seq: u64) -> Value {
         let acked = self.acked.load(Ordering::Acquire);
         json!({

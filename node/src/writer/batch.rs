@@ -117,6 +117,7 @@ impl State {
             now: self.clock.now(),
             lock_ttl: self.lock_ttl,
         };
+        self.signals.stats.batch(batch.len());
         let mut ran = Vec::with_capacity(batch.len());
         let mut commands = batch.into_iter();
         match self.execute(service, &mut commands, &mut ran, &context) {
@@ -192,7 +193,9 @@ impl State {
     }
 
     fn commit(&mut self, unit: Unit, now: Millis) -> Result<Vec<StoredEvent>, redb::Error> {
+        let started = std::time::Instant::now();
         let events = unit.commit(self.next_seq, now)?;
+        self.signals.stats.commit(started.elapsed(), &events);
         if !events.is_empty() {
             self.next_seq += events.len() as u64;
             self.signals

@@ -10,6 +10,7 @@ mod edge_dates;
 mod email;
 mod expiry;
 mod fake_stripe;
+mod metrics;
 mod orders;
 mod passes;
 mod payment_crashes;
