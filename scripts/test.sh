@@ -34,12 +34,15 @@ if command -v dpkg >/dev/null 2>&1; then
   # mosquitto: the sync tests start their own broker (Debian's) on a free loopback port.
   # chromium, chromium-driver: the storefront's tests run in a real headless browser.
   # poppler-utils: pdftotext reads the passes' PDF back in the tests.
+  # dpkg-dev (dpkg-shlibdeps), systemd (systemd-analyze verify): the Debian packages' test builds,
+  # checks and installs them (its setpriv and useradd come with util-linux and passwd, always there).
   # The rest: Tauri 2's build libraries (webkit2gtk 4.1, GTK 3, libsoup 3, ...) for the box
   # office, and Xvfb + WebKitWebDriver to drive its real window in the tests.
   apt_install build-essential pkg-config ca-certificates curl mosquitto mosquitto-clients \
     chromium chromium-driver \
     libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev librsvg2-dev libssl-dev file \
-    xvfb xauth webkit2gtk-driver fonts-dejavu-core python3 python3-venv poppler-utils
+    xvfb xauth webkit2gtk-driver fonts-dejavu-core python3 python3-venv poppler-utils \
+    dpkg-dev systemd
 fi
 
 log "axe-core (accessibility checks in the browser tests)"
