@@ -115,7 +115,7 @@ impl App {
 }
 
 /// The API token file: beside the database, named after it.
-fn token_path(db: &Path) -> PathBuf {
+pub fn token_path(db: &Path) -> PathBuf {
     let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(".api-token");
     db.with_file_name(name)

@@ -18,7 +18,12 @@ use tix_sync::protocol::{HUB_ACCOUNT, VenueId};
 )]
 pub struct Config {
     /// Address to serve the operators' HTTP API on.
-    #[arg(long, env = "TIX_HUB_LISTEN", default_value = "127.0.0.1:8090")]
+    #[arg(
+        long,
+        env = "TIX_HUB_LISTEN",
+        default_value = "127.0.0.1:8090",
+        global = true
+    )]
     pub listen: SocketAddr,
 
     /// The SQLite database file (created if missing; WAL files live beside it).
@@ -67,6 +72,9 @@ pub enum Task {
         #[arg(long, value_name = "FILE")]
         to: PathBuf,
     },
+    /// Check the hub serving on --listen: exit 0 if its /api/hub/health answers 200 within 3 s
+    /// (a container's health check).
+    Health,
     /// Put a backup in place as the database (--db), which must not exist yet.
     Restore {
         /// The backup to restore.

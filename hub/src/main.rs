@@ -15,6 +15,23 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", backup::backup_command(&config.db, to)?);
             return Ok(());
         }
+        Some(Task::Health) => {
+            let token = match &config.api_token {
+                Some(token) => Some(token.trim().to_owned()),
+                None => std::fs::read_to_string(tix_hub::app::token_path(&config.db))
+                    .ok()
+                    .map(|t| t.trim().to_owned()),
+            };
+            let checked =
+                tix_process::probe(config.listen, "/api/hub/health", token.as_deref()).await;
+            return match checked {
+                Ok(said) => {
+                    println!("{said}");
+                    Ok(())
+                }
+                Err(said) => anyhow::bail!("unhealthy: {said}"),
+            };
+        }
         Some(Task::Restore { from }) => {
             println!("{}", backup::restore_command(from, &config.db)?);
             return Ok(());

@@ -17,7 +17,12 @@ use tix_sync::protocol::VenueId;
 )]
 pub struct Config {
     /// Address to serve HTTP on.
-    #[arg(long, env = "TIX_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "TIX_LISTEN",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
     pub listen: SocketAddr,
 
     /// Directory holding the node's redb stores and its generated secrets.
@@ -183,6 +188,9 @@ pub enum Task {
         #[arg(long, value_name = "FILE")]
         to: PathBuf,
     },
+    /// Check the node serving on --listen: exit 0 if its /healthz answers 200 within 3 s (a
+    /// container's health check; the images have no shell or curl).
+    Health,
     /// Restore a backup made by `backup` into --data-dir, which must hold no node's data; every
     /// file is checked before any is put in place. Start the node on that dir afterwards.
     Restore {

@@ -19,6 +19,15 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", backup::backup_command(&config.data_dir, to).await?);
             return Ok(());
         }
+        Some(Task::Health) => {
+            return match tix_process::probe(config.listen, "/healthz", None).await {
+                Ok(said) => {
+                    println!("{said}");
+                    Ok(())
+                }
+                Err(said) => anyhow::bail!("unhealthy: {said}"),
+            };
+        }
         Some(Task::Restore { from }) => {
             println!("{}", backup::restore_command(from, &config.data_dir)?);
             return Ok(());

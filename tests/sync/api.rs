@@ -213,5 +213,18 @@ async fn a_generated_token_is_printed_once_kept_private_and_reused() {
     assert_eq!(ok.status().as_u16(), 200);
     let health: Value = ok.json().await.unwrap();
     assert_eq!(health["mqtt"]["connected"], false, "no broker at port 9");
+    // `tix-hub health` (a container's check) finds the token in its file, as the hub does.
+    let check = || {
+        std::process::Command::new(workspace_binary("tix-hub"))
+            .args(["health", "--listen", &addr])
+            .arg("--db")
+            .arg(&db)
+            .env_remove("TIX_HUB_API_TOKEN")
+            .output()
+            .unwrap()
+    };
+    let healthy = check();
+    assert!(healthy.status.success(), "{healthy:?}");
     second.kill9();
+    assert!(!check().status.success(), "no hub, no health");
 }

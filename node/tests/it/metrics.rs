@@ -162,3 +162,31 @@ async fn the_documented_metrics_are_there_and_move_with_sales() {
         "sync is off"
     );
 }
+
+/// `tix-node health`, a container's health check: 0 while the node answers, 1 when none does.
+#[tokio::test]
+async fn the_health_check_passes_on_a_serving_node_and_fails_without_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(NODE, &dir, NodeOptions::default());
+    let check = |listen: String| async move {
+        tokio::process::Command::new(NODE)
+            .args(["health", "--listen", &listen])
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .await
+            .unwrap()
+    };
+    let addr = node.socket_addr();
+    let healthy = check(addr.to_string()).await;
+    assert!(healthy.status.success(), "{healthy:?}");
+    // The image listens on 0.0.0.0: the check reaches it on loopback.
+    let any = check(format!("0.0.0.0:{}", addr.port())).await;
+    assert!(any.status.success(), "{any:?}");
+    node.stop(Duration::from_secs(30)).unwrap();
+    let gone = check(addr.to_string()).await;
+    assert!(!gone.status.success());
+    assert!(
+        String::from_utf8_lossy(&gone.stderr).contains("unhealthy"),
+        "{gone:?}"
+    );
+}
