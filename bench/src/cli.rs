@@ -53,6 +53,24 @@ pub(crate) enum Command {
     /// Scans at the door: passes admitted, scanned again and forged, per second and p50/p99 per
     /// verdict against `GET /hello`, and a check that each pass was admitted once.
     Door(DoorArgs),
+    /// A backup while buyers order: its time and size, the orders' p99 and max during it against
+    /// the same load without it, the restore's time, and a check of the restored orders.
+    Backup(BackupArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BackupArgs {
+    /// Tickets listed before the backup (half are ordered without a backup, half during it).
+    #[arg(long, default_value_t = 1_000_000, value_parser = parse_positive)]
+    pub(crate) tickets: usize,
+
+    /// Concurrent buyers.
+    #[arg(long, default_value_t = 64, value_parser = parse_connections)]
+    pub(crate) connections: usize,
+
+    /// How long each orders phase runs (the backup must fit in the second).
+    #[arg(long, default_value = "20s", value_parser = parse_duration)]
+    pub(crate) duration: Duration,
 }
 
 #[derive(Debug, Args)]

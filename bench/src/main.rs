@@ -2,9 +2,10 @@
 //! endpoint with a kill -9 durability check (`orders`), pending locks at scale (`locks`), sync
 //! to a hub through Mosquitto (`sync`), ticket search (`search`), the storefront's pages
 //! (`pages`) and the show pages with a large seat map (`showpages`), the node's memory while many
-//! clients read the whole ticket list (`list`), and an on-sale rush of a show's best available
-//! (`onsale`).
+//! clients read the whole ticket list (`list`), an on-sale rush of a show's best available
+//! (`onsale`), scans at the door (`door`) and a backup under load (`backup`).
 
+mod backup;
 mod cli;
 mod client;
 mod door;
@@ -62,7 +63,8 @@ async fn run(cli: Cli) -> Result<bool> {
         | Command::Showpages(_)
         | Command::List(_)
         | Command::Onsale(_)
-        | Command::Door(_) => orders::LOCK_TTL,
+        | Command::Door(_)
+        | Command::Backup(_) => orders::LOCK_TTL,
     };
     println!(
         "node: {}  data dir: {}",
@@ -80,6 +82,7 @@ async fn run(cli: Cli) -> Result<bool> {
         Command::List(args) => list::run(args, &mut harness).await,
         Command::Onsale(args) => onsale::run(args, &mut harness, data_dir.path()).await,
         Command::Door(args) => door::run(args, &mut harness).await,
+        Command::Backup(args) => backup::run(args, &mut harness).await,
     };
     // Stop the node before its data dir goes away (when `data_dir` drops).
     harness.shutdown().await;

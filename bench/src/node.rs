@@ -180,6 +180,14 @@ impl Harness {
         self.extra_args = args;
     }
 
+    pub(crate) fn bin(&self) -> &Path {
+        &self.bin
+    }
+
+    pub(crate) fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
     pub(crate) fn node(&self) -> Result<&Node> {
         self.node.as_ref().context("the node is not running")
     }
