@@ -60,7 +60,7 @@ impl App {
         let link = Link::start(
             &config.mqtt_url,
             &config.client_id,
-            messages_tx,
+            messages_tx.clone(),
             acks,
             link_status.clone(),
             shutdown_rx,
@@ -75,6 +75,7 @@ impl App {
                 token: Arc::new(token),
                 link: link_status,
                 ingest: ingest_stats,
+                work: messages_tx,
             },
             link,
             ingest,
@@ -107,7 +108,8 @@ impl App {
         info!("HTTP stopped; stopping the MQTT link and ingest");
         let _ = shutdown_tx.send(true);
         link.stop().await;
-        // The poller owned the only sender, so the ingest thread ends after what it holds.
+        // The poller owned the last sender (the API's went with the router), so the ingest thread
+        // ends after what it holds.
         tokio::task::spawn_blocking(move || ingest.join()).await?;
         info!("stopped");
         Ok(())

@@ -63,6 +63,15 @@ pub struct Config {
     pub task: Option<Task>,
 }
 
+/// What the operator can do to a venue's stream (through the hub running on --listen).
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum VenueAction {
+    /// Follow VENUE at its new EPOCH from sequence 1 (its stores were lost with no backup and it
+    /// started again), keeping the old epoch's history. EPOCH is what the venue's node shows as
+    /// events.epoch in /healthz; the hub must have heard from it at that epoch.
+    Adopt { venue: String, epoch: String },
+}
+
 /// What the chain's operator can do besides running the hub.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum Task {
@@ -75,6 +84,11 @@ pub enum Task {
     /// Check the hub serving on --listen: exit 0 if its /api/hub/health answers 200 within 3 s
     /// (a container's health check).
     Health,
+    /// A venue's stream at the hub.
+    Venue {
+        #[command(subcommand)]
+        action: VenueAction,
+    },
     /// Put a backup in place as the database (--db), which must not exist yet.
     Restore {
         /// The backup to restore.

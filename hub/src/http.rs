@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
@@ -18,9 +18,10 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use tix_core::events::OrderStatus;
 use tix_core::ids::ShowId;
-use tix_sync::protocol::VenueId;
+use tix_sync::protocol::{Epoch, VenueId};
 
-use crate::ingest::IngestStats;
+use crate::ingest::{IngestStats, Work};
+use crate::ledger::AdoptError;
 use crate::link::LinkStatus;
 use crate::views;
 
@@ -33,6 +34,8 @@ pub struct HubState {
     pub token: Arc<String>,
     pub link: Arc<LinkStatus>,
     pub ingest: Arc<IngestStats>,
+    /// The ingest thread's queue, for the operator's adoptions.
+    pub work: tokio::sync::mpsc::Sender<Work>,
 }
 
 /// Errors of the hub's API, in the seed contract's error shape.
@@ -44,6 +47,8 @@ pub enum ApiError {
     BadRequest(String),
     #[error("Not Found")]
     NotFound,
+    #[error("{0}")]
+    Conflict(String),
     #[error("the hub's database failed: {0}")]
     Database(#[from] rusqlite::Error),
     #[error("the hub is shutting down")]
@@ -59,6 +64,7 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Database(e) => {
                 tracing::error!(error = %e, "hub query failed");
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -98,6 +104,7 @@ pub fn router(state: HubState) -> Router {
         .route("/api/hub/sales", get(sales))
         .route("/api/hub/quarantine", get(quarantine))
         .route("/api/hub/quarantine/counts", get(quarantine_counts))
+        .route("/api/hub/venues/{venue}/adopt", post(adopt))
         .route("/metrics", get(metrics))
         .fallback(|| async { ApiError::NotFound })
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
@@ -337,6 +344,51 @@ async fn quarantine(
 
 async fn quarantine_counts(State(state): State<HubState>) -> Result<Json<Vec<Value>>, ApiError> {
     Ok(Json(query(&state, views::quarantine_counts).await?))
+}
+
+/// `POST /api/hub/venues/{venue}/adopt` with `{"epoch": "<16 hex digits>"}`: follows the venue's
+/// new epoch (its stores were recreated), keeping the old one's history (see `ledger::adopt`).
+async fn adopt(
+    State(state): State<HubState>,
+    Path(venue): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let venue = venue_id(&venue)?;
+    let bad = || {
+        ApiError::BadRequest(
+            "send {\"epoch\": \"...\"}: the venue's new epoch, 16 lowercase hex digits \
+             (its node's /healthz shows it as events.epoch)"
+                .into(),
+        )
+    };
+    let body: Value = serde_json::from_slice(&body).map_err(|_| bad())?;
+    let epoch = body["epoch"]
+        .as_str()
+        .and_then(|e| e.parse::<Epoch>().ok())
+        .ok_or_else(bad)?;
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    state
+        .work
+        .send(Work::Adopt {
+            venue,
+            epoch,
+            reply,
+        })
+        .await
+        .map_err(|_| ApiError::Unavailable)?;
+    match answer.await.map_err(|_| ApiError::Unavailable)? {
+        Ok(adopted) => Ok(Json(json!({
+            "venue": adopted.ack.venue.as_str(),
+            "epoch": adopted.ack.epoch.to_string(),
+            "previousEpoch": adopted.previous_epoch.to_string(),
+            "previousLastSeq": adopted.previous_last_seq,
+        }))),
+        Err(AdoptError::UnknownVenue(_)) => Err(ApiError::NotFound),
+        Err(e @ (AdoptError::AlreadyFollowed { .. } | AdoptError::NeverSeen { .. })) => {
+            Err(ApiError::Conflict(e.to_string()))
+        }
+        Err(AdoptError::Database(e)) => Err(ApiError::Database(e)),
+    }
 }
 
 /// `GET /metrics`: Prometheus' text format (see `metrics`).

@@ -6,12 +6,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tracing::{error, info};
 
 use tix_core::time::Millis;
+use tix_sync::protocol::{Epoch, VenueId};
 
-use crate::ledger::{Incoming, Ledger};
+use crate::ledger::{AdoptError, Adopted, Incoming, Ledger};
 use crate::link::AckBoard;
 
 /// Most messages one transaction takes.
@@ -30,6 +31,17 @@ pub struct IngestStats {
     pub failed_batches: AtomicU64,
 }
 
+/// What the ingest thread is given: the broker's messages, and the operator's adoptions (which
+/// change the cursors the messages are judged by, so they go through the same thread).
+pub enum Work {
+    Message(Incoming),
+    Adopt {
+        venue: VenueId,
+        epoch: Epoch,
+        reply: oneshot::Sender<Result<Adopted, AdoptError>>,
+    },
+}
+
 pub struct Ingest {
     thread: thread::JoinHandle<()>,
 }
@@ -38,7 +50,7 @@ impl Ingest {
     /// Starts the thread; it ends when every sender of `messages` is gone.
     pub fn start(
         mut ledger: Ledger,
-        mut messages: mpsc::Receiver<Incoming>,
+        mut messages: mpsc::Receiver<Work>,
         acks: Arc<AckBoard>,
         stats: Arc<IngestStats>,
         now: impl Fn() -> Millis + Send + 'static,
@@ -47,11 +59,35 @@ impl Ingest {
         let thread = thread::Builder::new()
             .name("tix-hub-ingest".into())
             .spawn(move || {
-                while let Some(first) = messages.blocking_recv() {
+                let mut carried = None;
+                while let Some(first) = carried.take().or_else(|| messages.blocking_recv()) {
+                    let first = match first {
+                        Work::Message(message) => message,
+                        Work::Adopt {
+                            venue,
+                            epoch,
+                            reply,
+                        } => {
+                            let adopted = ledger.adopt(&venue, epoch, now());
+                            match &adopted {
+                                Ok(done) => {
+                                    info!(venue = %venue, epoch = %epoch, previous = %done.previous_epoch, "adopted the venue's new epoch");
+                                    acks.post(vec![done.ack.clone()]);
+                                }
+                                Err(e) => info!(error = %e, "adoption refused"),
+                            }
+                            let _ = reply.send(adopted);
+                            continue;
+                        }
+                    };
                     let mut batch = vec![first];
                     while batch.len() < MAX_BATCH {
                         match messages.try_recv() {
-                            Ok(next) => batch.push(next),
+                            Ok(Work::Message(next)) => batch.push(next),
+                            Ok(other) => {
+                                carried = Some(other);
+                                break;
+                            }
                             Err(_) => break,
                         }
                     }

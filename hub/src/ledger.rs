@@ -24,8 +24,10 @@ use tix_sync::protocol::{
 use crate::projection::project;
 use crate::schema;
 
+mod adopt;
 mod quarantine;
 
+pub use self::adopt::{AdoptError, Adopted};
 pub use self::quarantine::QUARANTINE_CAP;
 
 /// A message as it came from the broker.

@@ -20,6 +20,7 @@ use tix_sync::backoff::Backoff;
 use tix_sync::broker::BrokerUrl;
 use tix_sync::protocol::{Ack, EVENTS_FILTER, VenueId, ack_topic};
 
+use crate::ingest::Work;
 use crate::ledger::Incoming;
 
 const KEEP_ALIVE: Duration = Duration::from_secs(10);
@@ -101,7 +102,7 @@ impl Link {
     pub fn start(
         broker: &BrokerUrl,
         client_id: &str,
-        events: mpsc::Sender<Incoming>,
+        events: mpsc::Sender<Work>,
         acks: Arc<AckBoard>,
         status: Arc<LinkStatus>,
         shutdown: watch::Receiver<bool>,
@@ -149,7 +150,7 @@ impl Link {
 
 async fn poll(
     mut event_loop: EventLoop,
-    events: mpsc::Sender<Incoming>,
+    events: mpsc::Sender<Work>,
     connected: watch::Sender<u64>,
     status: Arc<LinkStatus>,
     mut shutdown: watch::Receiver<bool>,
@@ -180,7 +181,7 @@ async fn poll(
                 };
                 tokio::select! {
                     _ = shutdown.changed() => break,
-                    sent = events.send(message) => if sent.is_err() { break },
+                    sent = events.send(Work::Message(message)) => if sent.is_err() { break },
                 }
             }
             Ok(_) => {}

@@ -194,6 +194,17 @@ CREATE TABLE IF NOT EXISTS quarantine_counts (
     last_ms INTEGER NOT NULL,
     PRIMARY KEY (venue, reason)
 ) WITHOUT ROWID;
+
+-- Each adoption of a venue's new epoch (its stores were recreated), with where the old stream
+-- ended; the old epoch's events stay in `events`.
+CREATE TABLE IF NOT EXISTS venue_epochs (
+    venue             TEXT    NOT NULL,
+    epoch             TEXT    NOT NULL,
+    adopted_ms        INTEGER NOT NULL,
+    previous_epoch    TEXT    NOT NULL,
+    previous_last_seq INTEGER NOT NULL,
+    PRIMARY KEY (venue, epoch)
+) WITHOUT ROWID;
 "#;
 
 /// Opens the hub's database for writing: WAL, `synchronous=FULL` (an acknowledged event survives

@@ -7,5 +7,5 @@ mod probe;
 mod shutdown;
 
 pub use logging::init_logging;
-pub use probe::probe;
+pub use probe::{call, probe};
 pub use shutdown::shutdown_signal;

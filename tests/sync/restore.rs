@@ -192,3 +192,116 @@ async fn a_node_restored_from_an_older_copy_stops_syncing_and_prunes_nothing() {
     })
     .await;
 }
+
+/// Runs `tix-hub venue adopt VENUE EPOCH` against the hub; its exit status and what it printed.
+fn adopt(hub: &tix_tests::Served, venue: &str, epoch: &str) -> (bool, String) {
+    let output = std::process::Command::new(workspace_binary("tix-hub"))
+        .args(["venue", "adopt", venue, epoch, "--listen", &hub.addr])
+        .env("TIX_HUB_API_TOKEN", crate::harness::HUB_TOKEN)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.success(), said)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_venue_that_lost_its_stores_is_adopted_at_its_new_epoch_keeping_the_old_history() {
+    let _serial = SERIAL.lock().await;
+    within(Duration::from_secs(240), async {
+        let OneVenue {
+            broker: _broker,
+            dir: _dir,
+            hub_db,
+            hub,
+            node_dir,
+            node,
+            url,
+        } = OneVenue::start(venue_broker(&[VENUE]), false);
+        assert_eq!(list_tickets(&node.url(""), 40, 4).await, 40);
+        wait_for_sync(&hub, &node, VENUE, SYNC_LIMIT).await;
+        let old_epoch = node_health(&node).await["events"]["epoch"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (old_seq, _) = hub_holds(&hub).await;
+        node.stop_cleanly();
+
+        // The disk is lost with no backup: the node starts again on empty stores, a new epoch.
+        std::fs::remove_dir_all(&node_dir).unwrap();
+        let node = start_node(&node_dir, VENUE, &url, false);
+        assert_eq!(list_tickets(&node.url(""), 25, 4).await, 25);
+        let new_epoch = node_health(&node).await["events"]["epoch"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_ne!(new_epoch, old_epoch);
+        let quarantined = eventually(Duration::from_secs(30), || async {
+            hub_get(&hub, "/api/hub/quarantine/counts")
+                .await
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["venue"] == VENUE && c["reason"] == "epoch")
+        })
+        .await;
+        assert!(quarantined, "the new epoch's events wait in the quarantine");
+
+        // Refused: an epoch never heard of, the one followed already, a venue unknown.
+        let (ok, said) = adopt(&hub, VENUE, "00000000000000ab");
+        assert!(
+            !ok && said.contains("409") && said.contains("no message"),
+            "{said}"
+        );
+        let (ok, said) = adopt(&hub, VENUE, &old_epoch);
+        assert!(!ok && said.contains("already followed"), "{said}");
+        let (ok, said) = adopt(&hub, "venue-z", &new_epoch);
+        assert!(!ok && said.contains("404"), "{said}");
+
+        let (ok, said) = adopt(&hub, VENUE, &new_epoch);
+        assert!(ok, "{said}");
+        assert!(
+            said.contains(&format!("\"previousLastSeq\":{old_seq}")),
+            "{said}"
+        );
+        // The node resends what the hub has not acknowledged; the hub now takes it all.
+        wait_for_sync(&hub, &node, VENUE, SYNC_LIMIT).await;
+        let venues = hub_get(&hub, "/api/hub/venues").await;
+        let venue = venues
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["venue"] == VENUE)
+            .unwrap()
+            .clone();
+        assert_eq!(venue["epoch"], new_epoch.as_str(), "{venue}");
+        let new_seq = node_health(&node).await["events"]["lastSeq"]
+            .as_u64()
+            .unwrap();
+        assert_eq!(venue["lastSeq"].as_u64(), Some(new_seq), "{venue}");
+
+        // The old epoch's history is kept beside the new one.
+        let db = rusqlite::Connection::open(&hub_db).unwrap();
+        let count = |epoch: &str| -> i64 {
+            db.query_row(
+                "SELECT count(*) FROM events WHERE venue = ?1 AND epoch = ?2",
+                [VENUE, epoch],
+                |row| row.get(0),
+            )
+            .unwrap()
+        };
+        assert_eq!(count(&old_epoch), old_seq as i64);
+        assert_eq!(count(&new_epoch), new_seq as i64);
+        let recorded: (String, i64) = db
+            .query_row(
+                "SELECT previous_epoch, previous_last_seq FROM venue_epochs WHERE venue = ?1",
+                [VENUE],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(recorded, (old_epoch, old_seq as i64));
+        node.stop_cleanly();
+    })
+    .await;
+}
