@@ -36,19 +36,28 @@ if command -v dpkg >/dev/null 2>&1; then
   # poppler-utils: pdftotext reads the passes' PDF back in the tests.
   # dpkg-dev (dpkg-shlibdeps), systemd (systemd-analyze verify): the Debian packages' test builds,
   # checks and installs them (its setpriv and useradd come with util-linux and passwd, always there).
+  # podman, runc, netavark, aardvark-dns: the container tests build the images and run the compose
+  # chain (runc: crun cannot start containers in some sandboxes; netavark and aardvark-dns: the
+  # chain's network, where services find each other by name).
   # The rest: Tauri 2's build libraries (webkit2gtk 4.1, GTK 3, libsoup 3, ...) for the box
   # office, and Xvfb + WebKitWebDriver to drive its real window in the tests.
   apt_install build-essential pkg-config ca-certificates curl mosquitto mosquitto-clients \
     chromium chromium-driver \
     libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev librsvg2-dev libssl-dev file \
     xvfb xauth webkit2gtk-driver fonts-dejavu-core python3 python3-venv poppler-utils \
-    dpkg-dev systemd
+    dpkg-dev systemd \
+    podman runc netavark aardvark-dns
 fi
 
 log "axe-core (accessibility checks in the browser tests)"
 TIX_AXE_JS=$(scripts/fetch-axe.sh)
 export TIX_AXE_JS
 echo "$TIX_AXE_JS"
+
+log "podman-compose and kubernetes-validate (the container tests)"
+TIX_CONTAINER_TOOLS=$(scripts/container-tools.sh)
+export TIX_CONTAINER_TOOLS
+echo "$TIX_CONTAINER_TOOLS"
 
 if ! command -v cargo >/dev/null 2>&1; then
   if [ -x "$HOME/.cargo/bin/cargo" ]; then
