@@ -262,7 +262,6 @@ pub(crate) mod keys {
     pub(crate) const F3: &str = "\u{E033}";
     pub(crate) const F5: &str = "\u{E035}";
     pub(crate) const F6: &str = "\u{E036}";
-    pub(crate) const F9: &str = "\u{E039}";
     pub(crate) const F10: &str = "\u{E03A}";
     pub(crate) const ESCAPE: &str = "\u{E00C}";
     pub(crate) const SPACE: &str = "\u{E00D}";
