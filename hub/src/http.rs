@@ -102,10 +102,12 @@ pub fn router(state: HubState) -> Router {
         .route("/api/hub/tickets", get(tickets))
         .route("/api/hub/orders", get(orders))
         .route("/api/hub/sales", get(sales))
+        .route("/api/hub/sales/daily", get(sales_daily))
         .route("/api/hub/quarantine", get(quarantine))
         .route("/api/hub/quarantine/counts", get(quarantine_counts))
         .route("/api/hub/venues/{venue}/adopt", post(adopt))
         .route("/metrics", get(metrics))
+        .merge(crate::console::routes())
         .fallback(|| async { ApiError::NotFound })
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
         .layer(CatchPanicLayer::custom(panicked as PanicAnswer))
@@ -126,6 +128,8 @@ fn panicked(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
     ApiError::Internal(format!("a request handler panicked: {detail}")).into_response()
 }
 
+/// Every route needs the token, as `Authorization: Bearer` or as the console's sign-in cookie;
+/// only the console's own pages and assets are served without it.
 async fn require_token(
     State(state): State<HubState>,
     request: Request,
@@ -138,7 +142,8 @@ async fn require_token(
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
     let valid: bool = presented.as_bytes().ct_eq(state.token.as_bytes()).into();
-    if !valid {
+    let public = crate::console::PUBLIC.contains(&request.uri().path());
+    if !valid && !public && !crate::console::signed_in(request.headers(), &state.token) {
         return Err(ApiError::Unauthorized);
     }
     Ok(next.run(request).await)
@@ -339,6 +344,25 @@ async fn quarantine(
     let (limit, _) = paging(&params)?;
     Ok(Json(
         query(&state, move |c| views::quarantine(c, limit)).await?,
+    ))
+}
+
+/// `GET /api/hub/sales/daily?days=N`: paid orders and revenue per UTC day and venue, the last
+/// `N` days (1-366, 14 by default), newest first.
+async fn sales_daily(
+    State(state): State<HubState>,
+    Query(params): Params,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let days = number(&params, "days", 14)?;
+    if !(1..=366).contains(&days) {
+        return Err(ApiError::BadRequest(
+            "days must be between 1 and 366".into(),
+        ));
+    }
+    let now = tix_core::time::Millis::from_system_time(std::time::SystemTime::now());
+    let since = now.0.saturating_sub(days * 86_400_000);
+    Ok(Json(
+        query(&state, move |c| views::sales_daily(c, since)).await?,
     ))
 }
 

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod backup;
 pub mod config;
+pub mod console;
 pub mod http;
 pub mod ingest;
 pub mod ledger;

@@ -47,6 +47,24 @@ pub fn venues(conn: &Connection) -> rusqlite::Result<Vec<Value>> {
             .collect::<rusqlite::Result<Vec<Value>>>()?;
         venue["passKeys"] = Value::Array(found);
     }
+    // Epochs the venue sent that the hub does not follow: a venue whose stores were recreated,
+    // waiting to be adopted.
+    let mut pending = conn.prepare_cached(
+        "SELECT epoch, COUNT(*) FROM quarantine
+         WHERE venue = ?1 AND reason = 'epoch' AND epoch IS NOT NULL AND epoch != ?2
+           AND epoch NOT IN (SELECT previous_epoch FROM venue_epochs WHERE venue = ?1)
+         GROUP BY epoch ORDER BY MAX(id) DESC",
+    )?;
+    for venue in &mut venues {
+        let name = venue["venue"].as_str().unwrap_or_default().to_owned();
+        let epoch = venue["epoch"].as_str().unwrap_or_default().to_owned();
+        let found = pending
+            .query_map([name, epoch], |row| {
+                Ok(json!({"epoch": row.get::<_, String>(0)?, "messages": row.get::<_, i64>(1)?}))
+            })?
+            .collect::<rusqlite::Result<Vec<Value>>>()?;
+        venue["pendingEpochs"] = Value::Array(found);
+    }
     Ok(venues)
 }
 
@@ -293,6 +311,25 @@ pub fn quarantine(conn: &Connection, limit: u64) -> rusqlite::Result<Vec<Value>>
             "seq": row.get::<_, Option<i64>>(7)?,
             "size": row.get::<_, i64>(8)?,
             "payload": String::from_utf8_lossy(&payload),
+        }))
+    })?;
+    rows.collect()
+}
+
+/// Paid orders and their revenue per UTC day (of the payment) and venue, since `since_ms`, newest
+/// day first.
+pub fn sales_daily(conn: &Connection, since_ms: u64) -> rusqlite::Result<Vec<Value>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT date(updated_ms / 1000, 'unixepoch') AS day, venue, COUNT(*), COALESCE(SUM(price), 0)
+         FROM orders WHERE status = 'complete' AND updated_ms >= ?1
+         GROUP BY day, venue ORDER BY day DESC, venue",
+    )?;
+    let rows = stmt.query_map([since_ms as i64], |row| {
+        Ok(json!({
+            "day": row.get::<_, String>(0)?,
+            "venue": row.get::<_, String>(1)?,
+            "orders": row.get::<_, i64>(2)?,
+            "revenue": row.get::<_, f64>(3)?,
         }))
     })?;
     rows.collect()
