@@ -51,9 +51,8 @@ enum Request {
     },
 }
 
-/// Every store as it stood between two batches, reactions checkpointed: one state the seven
-/// agree on, which a backup copies while the writer goes on (redb keeps a read transaction's
-/// pages until it ends).
+/// Every store as it stood between two batches: one state the seven agree on, which a backup
+/// copies while the writer goes on (redb keeps a read transaction's pages until it ends).
 pub struct Snapshot {
     pub epoch: u64,
     /// Each store's file name (without `.redb`) and its read transaction.
@@ -129,8 +128,8 @@ impl WriterHandle {
         }
     }
 
-    /// A snapshot of every store, taken between two batches after a checkpoint; the writer
-    /// pauses only for the checkpoint's commits.
+    /// A snapshot of every store, taken between two batches; the writer pauses only for the
+    /// seven read transactions to begin.
     pub async fn snapshot(&self) -> Result<Snapshot, WriteError> {
         let (reply, reply_rx) = oneshot::channel();
         self.send(Request::Snapshot { reply }).await?;
