@@ -50,8 +50,10 @@ async fn main() -> anyhow::Result<()> {
         None => {}
     }
     init_logging(&config.log_format);
+    // Installed before anything starts: a stop asked for while starting is honoured once serving.
+    let stop = shutdown_signal();
     let app = App::build(config).await?;
-    app.run_until_stopped(shutdown_signal()).await
+    app.run_until_stopped(stop).await
 }
 
 /// The API token as the hub finds it: given, or in its file beside the database.

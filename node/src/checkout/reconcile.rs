@@ -32,7 +32,10 @@ pub struct Pass {
     pub left: usize,
 }
 
-/// Runs a pass now and then every `every`, until `shutdown` turns true.
+/// Runs a pass now and then every `every`, until `shutdown` turns true. A pass under way then is
+/// cut short rather than awaited (a gateway call may take its full timeout): every step is written
+/// down before the gateway call it depends on, so stopping there is as safe as a crash, and the
+/// next start's pass finishes the work.
 pub fn start(
     checkout: Arc<Checkout>,
     every: Duration,
@@ -43,7 +46,13 @@ pub fn start(
             if *shutdown.borrow() {
                 return;
             }
-            let pass = checkout.reconcile().await;
+            let pass = tokio::select! {
+                pass = checkout.reconcile() => pass,
+                _ = shutdown.changed() => {
+                    info!("stopping: the payments reconciler's pass is left for the next start");
+                    return;
+                }
+            };
             if pass.settled > 0 || pass.left > 0 {
                 info!(
                     settled = pass.settled,

@@ -187,3 +187,49 @@ async fn a_crash_during_a_refund_is_finished_after_the_restart() {
     assert!(recorded, "the refund was made but never recorded");
     assert_eq!(fake.refunds(), 1, "and made once");
 }
+
+/// A node told to stop while its reconciler waits on Stripe (a capture left by a crash, held by
+/// the gateway) stops within its grace instead of waiting out the call; cutting the pass there is
+/// as safe as a crash, and the next start captures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_while_the_reconciler_waits_on_stripe_does_not_wait_for_it() {
+    let fake = FakeStripe::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let node = stripe_node(&dir, &fake, "15m");
+    let (_seller, buyer, _ticket, order) = ordered(&node, "Recital", json!(30)).await;
+    fake.hold(Call::Capture);
+    pay_in_background(&buyer, &order, "tok_visa");
+    arrived(&fake, Call::Capture, 1).await;
+    node.kill9();
+    assert!(
+        eventually(SETTLED_WITHIN, || async {
+            fake.abandoned(Call::Capture) >= 1
+        })
+        .await,
+        "the fake saw the node go"
+    );
+
+    // The restarted node's reconciler retries the capture, which the gateway holds.
+    let node = stripe_node(&dir, &fake, "15m");
+    arrived(&fake, Call::Capture, 2).await;
+    let stopped = std::time::Instant::now();
+    let status = node.stop(Duration::from_secs(15));
+    assert!(
+        matches!(&status, Ok(exit) if exit.success()),
+        "the node did not stop by itself within 15 s: {status:?}"
+    );
+    println!("stopped in {} ms", stopped.elapsed().as_millis());
+
+    fake.release(Call::Capture);
+    let node = stripe_node(&dir, &fake, "15m");
+    assert!(
+        intent_becomes(&fake, "pi_1", "succeeded").await,
+        "captured after the restart: {:?}",
+        fake.intent_status("pi_1")
+    );
+    let shown = buyer
+        .with_base(&node.url(""))
+        .get(&format!("/api/orders/{}", id(&order)))
+        .await;
+    assert_eq!(shown.body["status"], "complete");
+}
