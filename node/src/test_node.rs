@@ -12,19 +12,10 @@ use tix_core::reactions::Service;
 use tix_core::tickets::{TicketDraft, TicketsStore};
 
 use crate::clock::SystemClock;
-use crate::stores::Stores;
 use crate::stores::test_disk::TestDisk;
+use crate::stores::{NAMES, Stores};
 use crate::writer::{WriteError, Writer, WriterHandle, WriterSignals};
 
-pub(crate) const NAMES: [&str; 7] = [
-    "auth",
-    "tickets",
-    "orders",
-    "payments",
-    "expiration",
-    "shows",
-    "door",
-];
 pub(crate) const SELLER: UserId = UserId(tix_core::ids::RawId([1; 12]));
 pub(crate) const BUYER: UserId = UserId(tix_core::ids::RawId([2; 12]));
 

@@ -16,15 +16,23 @@ use crate::load::list_tickets;
 
 const SYNC_LIMIT: Duration = Duration::from_secs(90);
 
-/// Runs `tix-node` or `tix-hub` with `args` (an operator's task); panics unless it succeeds.
-fn task(binary: &str, args: &[&str]) -> String {
+/// Runs `tix-node` or `tix-hub` with `args` (an operator's task); whether it succeeded and what
+/// it printed.
+fn run(binary: &str, args: &[&str]) -> (bool, String) {
     let output = std::process::Command::new(workspace_binary(binary))
         .args(args)
+        .env("RUST_BACKTRACE", "0")
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&output.stdout).into_owned()
         + &String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{binary} {args:?}: {said}");
+    (output.status.success(), said)
+}
+
+/// Like `run`; panics unless the task succeeds.
+fn task(binary: &str, args: &[&str]) -> String {
+    let (ok, said) = run(binary, args);
+    assert!(ok, "{binary} {args:?}: {said}");
     said
 }
 
@@ -195,15 +203,20 @@ async fn a_node_restored_from_an_older_copy_stops_syncing_and_prunes_nothing() {
 
 /// Runs `tix-hub venue adopt VENUE EPOCH` against the hub; its exit status and what it printed.
 fn adopt(hub: &tix_tests::Served, venue: &str, epoch: &str) -> (bool, String) {
-    let output = std::process::Command::new(workspace_binary("tix-hub"))
-        .args(["venue", "adopt", venue, epoch, "--listen", &hub.addr])
-        .env("TIX_HUB_API_TOKEN", crate::harness::HUB_TOKEN)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&output.stdout).into_owned()
-        + &String::from_utf8_lossy(&output.stderr);
-    (output.status.success(), said)
+    let token = crate::harness::HUB_TOKEN;
+    run(
+        "tix-hub",
+        &[
+            "--api-token",
+            token,
+            "venue",
+            "adopt",
+            venue,
+            epoch,
+            "--listen",
+            &hub.addr,
+        ],
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,30 +14,10 @@ use tokio::sync::Mutex;
 
 use tix_tests::client::{Client, Node, NodeOptions, id, users};
 
-use crate::NODE;
+use crate::{NODE, run_task};
 
 const TICKETS: usize = 300;
 const BUYERS: usize = 6;
-
-/// Runs `tix-node` with `args` (a task, not a server); its exit status and what it printed.
-async fn tix_node(args: &[&str]) -> (bool, String) {
-    let output = tokio::time::timeout(
-        Duration::from_secs(120),
-        tokio::process::Command::new(NODE)
-            .args(args)
-            .env("RUST_BACKTRACE", "0")
-            .output(),
-    )
-    .await
-    .expect("the task ends within two minutes")
-    .expect("tix-node runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), text)
-}
 
 fn path(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -98,7 +78,7 @@ async fn a_backup_taken_while_buyers_buy_restores_every_order_acknowledged_befor
     tokio::time::sleep(Duration::from_millis(300)).await;
     let backup = dir.path().join("venue.tar.gz");
     let began = Instant::now();
-    let (ok, said) = tix_node(&[
+    let (ok, said) = run_task(&[
         "backup",
         "--to",
         path(&backup),
@@ -123,7 +103,7 @@ async fn a_backup_taken_while_buyers_buy_restores_every_order_acknowledged_befor
     node.stop(Duration::from_secs(30)).unwrap();
 
     let second_dir = dir.path().join("second");
-    let (ok, said) = tix_node(&[
+    let (ok, said) = run_task(&[
         "restore",
         "--from",
         path(&backup),
@@ -172,7 +152,7 @@ async fn damaged_backups_and_occupied_data_dirs_are_refused_and_change_nothing()
 
     // A stopped node's stores are backed up directly.
     let backup = dir.path().join("stopped.tar.gz");
-    let (ok, said) = tix_node(&[
+    let (ok, said) = run_task(&[
         "backup",
         "--to",
         path(&backup),
@@ -184,7 +164,7 @@ async fn damaged_backups_and_occupied_data_dirs_are_refused_and_change_nothing()
     assert!(said.contains("the node is not running"), "{said}");
 
     // Into the data dir it came from: refused, nothing touched.
-    let (ok, said) = tix_node(&[
+    let (ok, said) = run_task(&[
         "restore",
         "--from",
         path(&backup),
@@ -232,7 +212,7 @@ async fn damaged_backups_and_occupied_data_dirs_are_refused_and_change_nothing()
         std::fs::write(&bad, archive).unwrap();
         let target = dir.path().join("target");
         let (ok, said) =
-            tix_node(&["restore", "--from", path(&bad), "--data-dir", path(&target)]).await;
+            run_task(&["restore", "--from", path(&bad), "--data-dir", path(&target)]).await;
         assert!(!ok, "{what} was restored: {said}");
         assert!(
             ["damaged", "ends early", "ends before", "backup.json"]
@@ -246,7 +226,7 @@ async fn damaged_backups_and_occupied_data_dirs_are_refused_and_change_nothing()
 
     // The intact one restores, and the node there sells what was listed.
     let target = dir.path().join("good");
-    let (ok, said) = tix_node(&[
+    let (ok, said) = run_task(&[
         "restore",
         "--from",
         path(&backup),

@@ -33,6 +33,27 @@ mod visitor;
 /// The node under test: this build's.
 pub(crate) const NODE: &str = env!("CARGO_BIN_EXE_tix-node");
 
+/// Runs `tix-node` with `args` (a task, not a server) within two minutes; whether it succeeded and
+/// what it printed (stdout, then stderr).
+pub(crate) async fn run_task(args: &[&str]) -> (bool, String) {
+    let output = tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        tokio::process::Command::new(NODE)
+            .args(args)
+            .env("RUST_BACKTRACE", "0")
+            .output(),
+    )
+    .await
+    .expect("the task ends within two minutes")
+    .expect("tix-node runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
 /// A standalone box office's node: its first account is staff.
 pub(crate) fn standalone(dir: &tempfile::TempDir) -> tix_tests::client::Node {
     tix_tests::client::Node::start(

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use tix_tests::client::{Client, Node, NodeOptions, eventually, id};
 
-use crate::NODE;
+use crate::{NODE, run_task};
 
 /// The names the README documents.
 const DOCUMENTED: [&str; 18] = [
@@ -168,25 +168,15 @@ async fn the_documented_metrics_are_there_and_move_with_sales() {
 async fn the_health_check_passes_on_a_serving_node_and_fails_without_one() {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(NODE, &dir, NodeOptions::default());
-    let check = |listen: String| async move {
-        tokio::process::Command::new(NODE)
-            .args(["health", "--listen", &listen])
-            .env("RUST_BACKTRACE", "0")
-            .output()
-            .await
-            .unwrap()
-    };
+    let check = |listen: String| async move { run_task(&["health", "--listen", &listen]).await };
     let addr = node.socket_addr();
-    let healthy = check(addr.to_string()).await;
-    assert!(healthy.status.success(), "{healthy:?}");
+    let (healthy, said) = check(addr.to_string()).await;
+    assert!(healthy, "{said}");
     // The image listens on 0.0.0.0: the check reaches it on loopback.
-    let any = check(format!("0.0.0.0:{}", addr.port())).await;
-    assert!(any.status.success(), "{any:?}");
+    let (any, said) = check(format!("0.0.0.0:{}", addr.port())).await;
+    assert!(any, "{said}");
     node.stop(Duration::from_secs(30)).unwrap();
-    let gone = check(addr.to_string()).await;
-    assert!(!gone.status.success());
-    assert!(
-        String::from_utf8_lossy(&gone.stderr).contains("unhealthy"),
-        "{gone:?}"
-    );
+    let (gone, said) = check(addr.to_string()).await;
+    assert!(!gone);
+    assert!(said.contains("unhealthy"), "{said}");
 }

@@ -13,24 +13,17 @@ use tix_core::store_version::{self, CURRENT, KEY};
 use tix_node::stores::NAMES;
 use tix_tests::client::{Node, NodeOptions};
 
-use crate::NODE;
+use crate::{NODE, run_task};
 
 /// What the fixture holds: a paid order of "Old Gig" and "Old Matinee" still on sale.
 const FIXTURE: &str = "tests/it/fixtures/stores-before-versions.tar.gz";
 const PAID_ORDER: &str = "6b0ec11d87bae5c9e85538ad";
 const ON_SALE: &str = "6b0ec11d87bae5c9e85538ac";
 
-fn restore_fixture(data_dir: &Path) {
-    let output = std::process::Command::new(NODE)
-        .args(["restore", "--from", FIXTURE, "--data-dir"])
-        .arg(data_dir)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+async fn restore_fixture(data_dir: &Path) {
+    let data_dir = data_dir.to_str().unwrap();
+    let (ok, said) = run_task(&["restore", "--from", FIXTURE, "--data-dir", data_dir]).await;
+    assert!(ok, "{said}");
 }
 
 fn versions(data_dir: &Path) -> Vec<u64> {
@@ -46,7 +39,7 @@ fn versions(data_dir: &Path) -> Vec<u64> {
 #[tokio::test]
 async fn stores_from_before_versions_are_upgraded_and_keep_their_orders() {
     let dir = tempfile::tempdir().unwrap();
-    restore_fixture(dir.path());
+    restore_fixture(dir.path()).await;
     assert_eq!(
         versions(dir.path()),
         [0; 7],
@@ -85,7 +78,7 @@ async fn stores_from_before_versions_are_upgraded_and_keep_their_orders() {
 #[tokio::test]
 async fn a_store_from_a_newer_build_is_refused_and_nothing_is_changed() {
     let dir = tempfile::tempdir().unwrap();
-    restore_fixture(dir.path());
+    restore_fixture(dir.path()).await;
     {
         let db = redb::Database::open(dir.path().join("orders.redb")).unwrap();
         let write = db.begin_write().unwrap();
@@ -97,20 +90,10 @@ async fn a_store_from_a_newer_build_is_refused_and_nothing_is_changed() {
         write.commit().unwrap();
     }
 
-    let started = tokio::time::timeout(
-        Duration::from_secs(30),
-        tokio::process::Command::new(NODE)
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path())
-            .env("RUST_BACKTRACE", "0")
-            .output(),
-    )
-    .await
-    .expect("the node exits")
-    .unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    let (started, said) = run_task(&["--listen", "127.0.0.1:0", "--data-dir", data_dir]).await;
 
-    assert!(!started.status.success());
-    let said = String::from_utf8_lossy(&started.stderr);
+    assert!(!started);
     assert!(
         said.contains(&format!(
             "the orders store has schema version {}",
