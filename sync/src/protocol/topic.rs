@@ -26,6 +26,8 @@ pub enum TopicError {
     HubsVenueId,
     #[error("not a venue events topic (expected v1/venues/<venue>/events)")]
     NotAnEventsTopic,
+    #[error("not a venue replay topic (expected v1/venues/<venue>/replay)")]
+    NotAReplayTopic,
     #[error("epoch must be 16 lowercase hexadecimal characters")]
     BadEpoch,
 }
