@@ -60,6 +60,7 @@ impl App {
         let link = Link::start(
             &config.mqtt_url,
             &config.client_id,
+            &config.db,
             messages_tx.clone(),
             acks,
             link_status.clone(),

@@ -11,5 +11,6 @@ pub mod ledger;
 pub mod link;
 pub mod metrics;
 mod projection;
+pub mod replay;
 pub mod schema;
 pub mod views;

@@ -1,24 +1,32 @@
 //! The hub's MQTT connection: subscribes to every venue's events, hands them to the ledger, and
-//! publishes the ledger's acknowledgements, retained.
+//! publishes the ledger's acknowledgements, retained; answers venues' catch-up requests with pages
+//! of their stored events, not retained.
 //!
-//! Three parts, so that nothing waits on itself: the poller only polls (and forwards what arrives);
-//! the subscriber subscribes after each connection; the ack publisher publishes. Incoming events are
-//! acknowledged to the broker as they are read: the broker's acknowledgement means nothing to the
-//! protocol, since a venue resends whatever the hub's own acknowledgement does not cover.
+//! Four parts, so that nothing waits on itself: the poller only polls (and forwards what arrives);
+//! the subscriber subscribes after each connection; the ack publisher publishes; the replayer reads
+//! and publishes catch-up pages, one request at a time (a request it has no room for is dropped:
+//! the venue asks again after a while). Incoming events are acknowledged to the broker as they are
+//! read: the broker's acknowledgement means nothing to the protocol, since a venue resends whatever
+//! the hub's own acknowledgement does not cover.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rumqttc::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions, Packet, QoS};
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use tix_sync::backoff::Backoff;
 use tix_sync::broker::BrokerUrl;
-use tix_sync::protocol::{Ack, EVENTS_FILTER, VenueId, ack_topic};
+use tix_sync::protocol::{
+    Ack, EVENTS_FILTER, REPLAY_FILTER, ReplayRequest, VenueId, ack_topic, parse_replay_topic,
+    replay_page_topic,
+};
 
 use crate::ingest::Work;
 use crate::ledger::Incoming;
@@ -36,6 +44,11 @@ const PUBLISH_OVERHEAD: usize = 2 + 65_535 + 2;
 /// the broker's limit; above it, it would only let a broker without the limit make the hub buffer
 /// up to 256 MiB per message.
 const MAX_INCOMING: usize = BROKER_MESSAGE_LIMIT + PUBLISH_OVERHEAD;
+/// The largest packet the hub sends: a catch-up page may be any message the broker accepts. A
+/// packet above it fails the connection, and a QoS 1 one would be sent again on every reconnection.
+const MAX_OUTGOING: usize = BROKER_MESSAGE_LIMIT + PUBLISH_OVERHEAD;
+/// Catch-up requests waiting for the replayer; more are dropped.
+const REPLAY_QUEUE: usize = 64;
 
 /// What the link reports for the hub's health endpoint.
 #[derive(Default)]
@@ -44,6 +57,11 @@ pub struct LinkStatus {
     pub connections: AtomicU64,
     pub received: AtomicU64,
     pub acks_published: AtomicU64,
+    /// Catch-up pages published.
+    pub replay_pages: AtomicU64,
+    /// Catch-up requests left unanswered: no room in the queue, malformed, or their page could not
+    /// be read or published.
+    pub replay_refused: AtomicU64,
     pub last_error: Mutex<Option<String>>,
 }
 
@@ -97,11 +115,13 @@ pub struct Link {
 }
 
 impl Link {
-    /// Connects (in the background) and starts forwarding events to `events`. Every connection
-    /// republishes all acknowledgements, since a restarted broker may have lost the retained ones.
+    /// Connects (in the background) and starts forwarding events to `events`, and answering
+    /// catch-up requests from the database at `db`. Every connection republishes all
+    /// acknowledgements, since a restarted broker may have lost the retained ones.
     pub fn start(
         broker: &BrokerUrl,
         client_id: &str,
+        db: &Path,
         events: mpsc::Sender<Work>,
         acks: Arc<AckBoard>,
         status: Arc<LinkStatus>,
@@ -111,15 +131,17 @@ impl Link {
         options
             .set_clean_session(false)
             .set_keep_alive(KEEP_ALIVE)
-            .set_max_packet_size(MAX_INCOMING, 64 * 1024);
+            .set_max_packet_size(MAX_INCOMING, MAX_OUTGOING);
         if let Some((user, pass)) = &broker.credentials {
             options.set_credentials(user.clone(), pass.clone());
         }
         let (client, event_loop) = AsyncClient::new(options, 1024);
         let (connected_tx, connected_rx) = watch::channel(0u64);
+        let (replays_tx, replays_rx) = mpsc::channel(REPLAY_QUEUE);
         let poller = tokio::spawn(poll(
             event_loop,
             events,
+            replays_tx,
             connected_tx,
             status.clone(),
             shutdown.clone(),
@@ -130,9 +152,16 @@ impl Link {
             acks.clone(),
             shutdown.clone(),
         ));
+        let replayer = tokio::spawn(serve_replays(
+            client.clone(),
+            db.to_path_buf(),
+            replays_rx,
+            status.clone(),
+            shutdown.clone(),
+        ));
         let publisher = tokio::spawn(publish_acks(client.clone(), acks, status, shutdown));
         Link {
-            tasks: vec![poller, subscriber, publisher],
+            tasks: vec![poller, subscriber, publisher, replayer],
             client,
         }
     }
@@ -148,9 +177,16 @@ impl Link {
     }
 }
 
+/// A catch-up request as it came: the asking venue (from the topic) and the payload.
+struct Replay {
+    venue: VenueId,
+    payload: Vec<u8>,
+}
+
 async fn poll(
     mut event_loop: EventLoop,
     events: mpsc::Sender<Work>,
+    replays: mpsc::Sender<Replay>,
     connected: watch::Sender<u64>,
     status: Arc<LinkStatus>,
     mut shutdown: watch::Receiver<bool>,
@@ -175,6 +211,21 @@ async fn poll(
             }
             Ok(Event::Incoming(Packet::Publish(publish))) => {
                 status.received.fetch_add(1, Ordering::Relaxed);
+                if let Ok(venue) = parse_replay_topic(&publish.topic) {
+                    let payload = publish.payload.to_vec();
+                    match replays.try_send(Replay { venue, payload }) {
+                        Ok(()) => {}
+                        Err(TrySendError::Full(replay)) => {
+                            status.replay_refused.fetch_add(1, Ordering::Relaxed);
+                            warn!(venue = %replay.venue, "too many catch-up requests waiting; dropped one (the venue asks again)");
+                        }
+                        Err(TrySendError::Closed(replay)) => {
+                            status.replay_refused.fetch_add(1, Ordering::Relaxed);
+                            warn!(venue = %replay.venue, "the catch-up replayer has stopped; dropped a request");
+                        }
+                    }
+                    continue;
+                }
                 let message = Incoming {
                     topic: publish.topic,
                     payload: publish.payload.to_vec(),
@@ -220,6 +271,9 @@ async fn subscribe_on_connect(
         if let Err(e) = client.subscribe(EVENTS_FILTER, QoS::AtLeastOnce).await {
             warn!(error = %e, "could not subscribe to the venues' events");
         }
+        if let Err(e) = client.subscribe(REPLAY_FILTER, QoS::AtLeastOnce).await {
+            warn!(error = %e, "could not subscribe to the venues' catch-up requests");
+        }
         acks.repost_all();
     }
 }
@@ -249,6 +303,74 @@ async fn publish_acks(
     }
 }
 
+/// Answers catch-up requests one at a time: reads the page on a blocking thread from a fresh read
+/// connection, then publishes it to the asking venue, QoS 1, not retained.
+async fn serve_replays(
+    client: AsyncClient,
+    db: PathBuf,
+    mut requests: mpsc::Receiver<Replay>,
+    status: Arc<LinkStatus>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let refused = || status.replay_refused.fetch_add(1, Ordering::Relaxed);
+    loop {
+        let Replay { venue, payload } = tokio::select! {
+            _ = shutdown.changed() => break,
+            next = requests.recv() => match next {
+                Some(replay) => replay,
+                None => break,
+            },
+        };
+        let request = match ReplayRequest::decode(&payload) {
+            Ok(request) => request,
+            Err(e) => {
+                refused();
+                warn!(error = %e, %venue, "ignoring a malformed catch-up request");
+                continue;
+            }
+        };
+        let (db, asking) = (db.clone(), venue.clone());
+        let read = tokio::task::spawn_blocking(move || {
+            let conn = crate::schema::open_reader(&db)?;
+            crate::replay::page(&conn, &asking, &request)
+        });
+        let page = tokio::select! {
+            _ = shutdown.changed() => return,
+            read = read => match read {
+                Ok(Ok(page)) => page,
+                Ok(Err(e)) => {
+                    refused();
+                    warn!(error = %e, %venue, "could not read a catch-up page");
+                    continue;
+                }
+                Err(e) => {
+                    refused();
+                    warn!(error = %e, %venue, "reading a catch-up page ended abnormally");
+                    continue;
+                }
+            },
+        };
+        if page.len() > BROKER_MESSAGE_LIMIT {
+            // Only an envelope beyond anything the ledger stores could make one; the broker would
+            // drop it anyway.
+            refused();
+            warn!(%venue, bytes = page.len(), after = request.after, "a catch-up page exceeds the broker's message limit; not sent");
+            continue;
+        }
+        let publish = client.publish(replay_page_topic(&venue), QoS::AtLeastOnce, false, page);
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            result = publish => match result {
+                Ok(()) => { status.replay_pages.fetch_add(1, Ordering::Relaxed); }
+                Err(e) => {
+                    refused();
+                    warn!(error = %e, %venue, "could not publish a catch-up page");
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,5 +384,19 @@ mod tests {
             .map(|value| value.trim().parse().unwrap())
             .collect();
         assert_eq!(limit, [BROKER_MESSAGE_LIMIT]);
+    }
+
+    #[test]
+    fn the_fullest_catch_up_page_fits_the_brokers_message_limit() {
+        use tix_sync::protocol::{Epoch, PAGE_BYTES, PageHeader, ReplayPage};
+        let header = PageHeader {
+            epoch: Epoch(u64::MAX),
+            after: u64::MAX,
+            through: u64::MAX,
+        };
+        // The longest header, a page's envelopes, and a newline after each of the most rows.
+        let fullest =
+            ReplayPage::encode(&header, &[]).len() + PAGE_BYTES + crate::replay::MAX_ROWS as usize;
+        assert!(fullest <= BROKER_MESSAGE_LIMIT);
     }
 }

@@ -109,6 +109,16 @@ pub fn render(
         "Messages received from the broker.",
         load(&link.received),
     )?;
+    counter(
+        "tix_hub_replay_pages_total",
+        "Catch-up pages published to venues restored from an older backup.",
+        load(&link.replay_pages),
+    )?;
+    counter(
+        "tix_hub_replay_requests_refused_total",
+        "Venues' catch-up requests dropped: malformed, unreadable, unpublished or while busy.",
+        load(&link.replay_refused),
+    )?;
     let connected = IntGauge::new("tix_hub_mqtt_connected", "1 while connected to the broker.")?;
     connected.set(i64::from(link.connected.load(Ordering::Acquire)));
     registry.register(Box::new(connected))?;
