@@ -76,7 +76,7 @@ pub(crate) async fn run(args: &BackupArgs, harness: &mut Harness) -> Result<bool
     let restore_started = Instant::now();
     tix_node(
         harness.bin(),
-        &["restore", "--from"],
+        &["restore", "--without-hub", "--from"],
         &archive,
         &restored_dir,
     )

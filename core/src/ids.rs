@@ -50,7 +50,7 @@ macro_rules! id_type {
         pub struct $name(pub RawId);
 
         impl $name {
-            pub fn from_bytes(bytes: [u8; 12]) -> Self {
+            pub const fn from_bytes(bytes: [u8; 12]) -> Self {
                 Self(RawId(bytes))
             }
 

@@ -15,6 +15,7 @@ pub mod passes;
 pub mod payments;
 pub mod reactions;
 mod record;
+pub mod recovery;
 pub mod secret_file;
 pub mod shows;
 pub mod store_copy;

@@ -6,6 +6,7 @@
 //! `now` and the lock's lifetime are passed in.
 
 mod inventory;
+mod restore;
 mod show_order;
 mod store;
 

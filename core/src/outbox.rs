@@ -25,11 +25,14 @@ const LAST_SEQ: &str = "last_seq";
 const EPOCH: &str = "epoch";
 const APPLIED_SEQ: &str = "applied_seq";
 const PRUNED_SEQ: &str = "pruned_seq";
+const CAUGHT_UP: &str = "caught_up";
 
 /// One write transaction on one store, collecting the events of its changes.
 pub struct Unit {
     txn: WriteTransaction,
     pending: Vec<DomainEvent>,
+    /// Events numbered elsewhere (the hub's copy of what this node once wrote), kept as they are.
+    restored: Vec<StoredEvent>,
     applied: Option<u64>,
 }
 
@@ -39,6 +42,7 @@ impl Unit {
         Ok(Unit {
             txn,
             pending: Vec::new(),
+            restored: Vec::new(),
             applied: None,
         })
     }
@@ -55,6 +59,26 @@ impl Unit {
     /// Records that this service has seen every event up to and including `seq`.
     pub fn mark_applied(&mut self, seq: u64) {
         self.applied = Some(self.applied.map_or(seq, |s| s.max(seq)));
+    }
+
+    /// Puts back an event this store once wrote, under its own sequence number: the catch-up of a
+    /// node restored from an older backup. The caller applies its change to the store.
+    pub fn restore_event(&mut self, event: StoredEvent) {
+        self.restored.push(event);
+    }
+
+    /// Whether the outbox holds `seq` (or will, once this unit commits).
+    pub fn holds_event(&self, seq: u64) -> Result<bool, redb::Error> {
+        if self.restored.iter().any(|e| e.seq == seq) {
+            return Ok(true);
+        }
+        Ok(self.txn.open_table(OUTBOX)?.get(seq)?.is_some())
+    }
+
+    /// Forgets the events emitted so far: during a catch-up, what a reaction says is already among
+    /// the events being put back, under the numbers they had.
+    pub fn forget_emitted(&mut self) {
+        self.pending.clear();
     }
 
     /// How many events this unit will write.
@@ -76,12 +100,18 @@ impl Unit {
             .collect();
         {
             let mut outbox = self.txn.open_table(OUTBOX)?;
-            for event in &stored {
+            for event in stored.iter().chain(&self.restored) {
                 outbox.insert(event.seq, event.encode().as_slice())?;
             }
             let mut meta = self.txn.open_table(META)?;
             if let Some(last) = stored.last() {
                 meta.insert(LAST_SEQ, last.seq)?;
+            }
+            if let Some(last) = self.restored.iter().map(|e| e.seq).max() {
+                let current = meta.get(LAST_SEQ)?.map(|v| v.value()).unwrap_or(0);
+                if last > current {
+                    meta.insert(LAST_SEQ, last)?;
+                }
             }
             if let Some(applied) = self.applied {
                 let current = meta.get(APPLIED_SEQ)?.map(|v| v.value()).unwrap_or(0);
@@ -100,7 +130,7 @@ impl Unit {
     /// cannot leave a gap in the sequence.
     pub fn commit_volatile(mut self) -> Result<(), redb::Error> {
         assert!(
-            self.pending.is_empty(),
+            self.pending.is_empty() && self.restored.is_empty(),
             "a unit with events must commit durably"
         );
         self.txn.set_durability(redb::Durability::None)?;
@@ -225,4 +255,19 @@ pub fn pruned(db: &Database) -> Result<u64, redb::Error> {
     let txn = db.begin_read()?;
     let meta = txn.open_table(META)?;
     Ok(meta.get(PRUNED_SEQ)?.map(|v| v.value()).unwrap_or(0))
+}
+
+/// Records in this unit's store how far a catch-up from the hub has put events back (see
+/// `crate::recovery`): every store records it with each page, so a catch-up cut short resumes
+/// from the lowest, where every store is sure to be.
+pub fn set_caught_up(unit: &Unit, seq: u64) -> Result<(), redb::Error> {
+    unit.txn().open_table(META)?.insert(CAUGHT_UP, seq)?;
+    Ok(())
+}
+
+/// How far a catch-up has put this store's events back, if one ever ran.
+pub fn caught_up(db: &Database) -> Result<Option<u64>, redb::Error> {
+    let txn = db.begin_read()?;
+    let meta = txn.open_table(META)?;
+    Ok(meta.get(CAUGHT_UP)?.map(|v| v.value()))
 }

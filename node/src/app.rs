@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use axum::Router;
 use axum::http::header::ACCEPT;
 use axum::http::{HeaderMap, Uri};
@@ -21,9 +21,11 @@ use tower_http::trace::TraceLayer;
 use tracing::{info, warn};
 
 use tix_core::secret_file;
+use tix_sync::protocol::Epoch;
 
 use crate::admission::Admission;
 use crate::attempts::Attempts;
+use crate::catch_up;
 use crate::checkout::{Checkout, reconcile};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, EdgeLimits};
@@ -84,6 +86,30 @@ impl App {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "stores open and recovered"
         );
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        if catch_up::pending(&config.data_dir)? {
+            let Some(relay_config) = &relay_config else {
+                bail!(
+                    "{} was restored from a backup and must fetch the events after it from the hub first: start it with --mqtt-url and --venue-id of the chain's broker (or, with no hub to ask, delete {} to serve without them)",
+                    config.data_dir.display(),
+                    config.data_dir.join(catch_up::MARKER).display()
+                );
+            };
+            let stop = shutdown_on_signal(shutdown_tx.clone());
+            let caught_up = catch_up::run(
+                relay_config,
+                Epoch(stores.epoch),
+                &writer_handle,
+                shutdown_rx.clone(),
+            )
+            .await;
+            stop.abort();
+            if let Err(e) = caught_up {
+                drop(writer_handle);
+                tokio::task::spawn_blocking(move || writer.join()).await?;
+                return Err(e);
+            }
+        }
 
         let secret = match &config.jwt_secret {
             Some(secret) => secret.as_bytes().to_vec(),
@@ -107,7 +133,6 @@ impl App {
         }
         let mut process = [0u8; 5];
         rand::rng().fill_bytes(&mut process);
-        let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let (closing_tx, closing_rx) = watch::channel(false);
         let (live, live_task) =
             live::start(stores.clone(), &signals, closing_rx, shutdown_rx.clone())?;
@@ -378,4 +403,14 @@ fn load_or_create_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
         info!(path = %path.display(), "generated a session secret");
     }
     Ok(secret.value.into_bytes())
+}
+
+/// Turns SIGTERM (or Ctrl-C) into `shutdown` while the node is not serving yet (a catch-up from
+/// the hub may wait long for it).
+fn shutdown_on_signal(shutdown: watch::Sender<bool>) -> JoinHandle<()> {
+    let stop = tix_process::shutdown_signal();
+    tokio::spawn(async move {
+        stop.await;
+        let _ = shutdown.send(true);
+    })
 }

@@ -134,11 +134,16 @@ pub async fn backup_command(data_dir: &Path, to: &Path) -> anyhow::Result<String
 }
 
 /// `tix-node restore --from FILE`: into `data_dir`, which must hold no node's data.
-pub fn restore_command(from: &Path, data_dir: &Path) -> anyhow::Result<String> {
-    let manifest = restore::restore(from, data_dir)?;
+pub fn restore_command(from: &Path, data_dir: &Path, catch_up: bool) -> anyhow::Result<String> {
+    let manifest = restore::restore(from, data_dir, catch_up)?;
+    let next = if catch_up {
+        "when the node starts, it fetches from the hub the events after the backup before it serves, and rebuilds the search index"
+    } else {
+        "the node serves what the backup holds (no catch-up from a hub) and rebuilds the search index when it starts"
+    };
     Ok(format!(
         "restored the backup taken at {} into {}: epoch {}, events through {}, {} stores, {} rows; \
-         the search index is rebuilt when the node starts",
+         {next}",
         manifest.taken_at.to_iso(),
         data_dir.display(),
         manifest.epoch,

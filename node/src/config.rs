@@ -192,11 +192,16 @@ pub enum Task {
     /// container's health check; the images have no shell or curl).
     Health,
     /// Restore a backup made by `backup` into --data-dir, which must hold no node's data; every
-    /// file is checked before any is put in place. Start the node on that dir afterwards.
+    /// file is checked before any is put in place. Start the node on that dir afterwards: before
+    /// it serves, it fetches from the hub every event it lost (it needs --mqtt-url for that).
     Restore {
         /// The backup to restore.
         #[arg(long, value_name = "FILE")]
         from: PathBuf,
+        /// This venue syncs to no hub: serve what the backup holds, with no catch-up. Sales made
+        /// after the backup are then lost, and their tickets may be sold again.
+        #[arg(long)]
+        without_hub: bool,
     },
 }
 

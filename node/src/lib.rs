@@ -6,6 +6,7 @@ pub mod admission;
 pub mod app;
 pub mod attempts;
 pub mod backup;
+pub mod catch_up;
 pub mod checkout;
 pub mod client;
 pub mod clock;

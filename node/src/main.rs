@@ -28,8 +28,12 @@ async fn main() -> anyhow::Result<()> {
                 Err(said) => anyhow::bail!("unhealthy: {said}"),
             };
         }
-        Some(Task::Restore { from }) => {
-            println!("{}", backup::restore_command(from, &config.data_dir)?);
+        Some(Task::Restore { from, without_hub }) => {
+            let catch_up = !*without_hub;
+            println!(
+                "{}",
+                backup::restore_command(from, &config.data_dir, catch_up)?
+            );
             return Ok(());
         }
         None => {}

@@ -21,6 +21,7 @@ use std::thread;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tracing::{error, info};
 
+use tix_core::events::StoredEvent;
 use tix_core::outbox::Unit;
 use tix_core::reactions::Service;
 
@@ -43,6 +44,17 @@ enum Request {
     /// may still need to replay after a crash. Answers how far the outboxes are now pruned.
     Prune {
         acked: u64,
+        reply: oneshot::Sender<Result<u64, WriteFailed>>,
+    },
+    /// Where a catch-up from the hub resumes (`fresh`: a new one, from the node's last sequence).
+    CatchUpPosition {
+        fresh: bool,
+        reply: oneshot::Sender<Result<u64, WriteFailed>>,
+    },
+    /// Puts back a page of events the hub sent (see `tix_core::recovery`); answers its last
+    /// sequence.
+    CatchUp {
+        events: Vec<StoredEvent>,
         reply: oneshot::Sender<Result<u64, WriteFailed>>,
     },
     /// Opens a read transaction on every store between two batches (see `Snapshot`).
@@ -139,6 +151,28 @@ impl WriterHandle {
         }
     }
 
+    /// Where a catch-up from the hub resumes; with `fresh`, a new one starts from the node's
+    /// last sequence.
+    pub async fn catch_up_position(&self, fresh: bool) -> Result<u64, WriteError> {
+        let (reply, reply_rx) = oneshot::channel();
+        self.send(Request::CatchUpPosition { fresh, reply }).await?;
+        match reply_rx.await {
+            Ok(outcome) => Ok(outcome?),
+            Err(_) => Err(WriteError::ShuttingDown),
+        }
+    }
+
+    /// Puts back a page of events the hub sent, contiguous and in order; answers the page's
+    /// last sequence once every store committed it.
+    pub async fn catch_up(&self, events: Vec<StoredEvent>) -> Result<u64, WriteError> {
+        let (reply, reply_rx) = oneshot::channel();
+        self.send(Request::CatchUp { events, reply }).await?;
+        match reply_rx.await {
+            Ok(outcome) => Ok(outcome?),
+            Err(_) => Err(WriteError::ShuttingDown),
+        }
+    }
+
     async fn send(&self, request: Request) -> Result<(), WriteError> {
         self.requests_tx
             .send(request)
@@ -225,6 +259,14 @@ fn serve(state: &mut State, mut requests_rx: mpsc::Receiver<Request>) {
             }
             Request::Snapshot { reply } => {
                 let _ = reply.send(state.snapshot());
+                continue;
+            }
+            Request::CatchUpPosition { fresh, reply } => {
+                let _ = reply.send(state.catch_up_position(fresh));
+                continue;
+            }
+            Request::CatchUp { events, reply } => {
+                let _ = reply.send(state.catch_up(events));
                 continue;
             }
         };

@@ -7,6 +7,7 @@
 
 mod api;
 mod bad_input;
+mod catch_up;
 mod checker;
 mod faults;
 mod harness;

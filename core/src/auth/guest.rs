@@ -27,6 +27,12 @@ impl User {
     pub fn is_guest(&self) -> bool {
         self.password_hash.is_empty() && is_guest_email(&self.email)
     }
+
+    /// A member whose account came back from the hub after the venue lost it: the hash never
+    /// left the venue, so they must choose a new password before they can sign in.
+    pub fn needs_new_password(&self) -> bool {
+        self.password_hash.is_empty() && !is_guest_email(&self.email)
+    }
 }
 
 /// Whether `email` is in the guests' domain (a sign-up with it is refused).

@@ -99,6 +99,33 @@ impl AuthStore {
         self.set_role(email, Role::Staff, staff)
     }
 
+    /// Puts back an account `user:created` described (the catch-up of a restored node). Its
+    /// password hash never left the venue, so the account comes back without one: a member must
+    /// choose a new password (`User::needs_new_password`), a kiosk guest is a guest again.
+    pub fn restore(unit: &mut Unit, created: &UserCreated) -> Result<(), redb::Error> {
+        let mut users = unit.txn().open_table(USERS)?;
+        if users.get(created.id.as_bytes().as_slice())?.is_some() {
+            return Ok(());
+        }
+        let mut by_email = unit.txn().open_table(BY_EMAIL)?;
+        if by_email.get(created.email.as_str())?.is_some() {
+            return Err(redb::Error::Corrupted(format!(
+                "user:created {} names an email another account has",
+                created.id
+            )));
+        }
+        let user = User {
+            id: created.id,
+            email: created.email.clone(),
+            password_hash: String::new(),
+            staff: false,
+            door: false,
+        };
+        by_email.insert(user.email.as_str(), user.id.as_bytes().as_slice())?;
+        users.insert(user.id.as_bytes().as_slice(), encode(&user).as_slice())?;
+        Ok(())
+    }
+
     /// Registers a user; the email must not be taken (exact, case-sensitive match, as the seed).
     /// With `first_is_staff` (a standalone box office), the very first user becomes staff.
     pub fn sign_up(unit: &mut Unit, mut user: User, first_is_staff: bool) -> Result<User, Error> {

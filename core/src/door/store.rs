@@ -1,6 +1,8 @@
 //! The door service's redb store: sold tickets and their admissions, shows' times, counts per
 //! show, and the conflicts offline scanners reported.
 
+mod restore;
+
 use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition};
 
 use super::{Admission, Conflict, ConflictReason, Counts, DoorShow, Entry, NotNow, Scan, Verdict};

@@ -89,6 +89,13 @@ impl ExpirationStore {
         Ok(fired)
     }
 
+    /// Takes off the job `expiration:complete` says fired (the catch-up of a restored node).
+    pub fn restore(unit: &mut Unit, fired: &ExpirationComplete) -> Result<(), redb::Error> {
+        let mut jobs = unit.txn().open_table(JOBS)?;
+        let mut by_order = unit.txn().open_table(BY_ORDER)?;
+        drop_job(&mut jobs, &mut by_order, fired.order_id)
+    }
+
     /// Schedules a job for each new order and drops the job of an order that ended.
     pub fn react(unit: &mut Unit, event: &StoredEvent) -> Result<(), redb::Error> {
         let mut jobs = unit.txn().open_table(JOBS)?;

@@ -14,8 +14,9 @@ use crate::outbox::{self, META, Unit};
 use crate::record::{decode, encode, next_counter, user_key};
 use crate::time::Millis;
 
-const ORDERS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("orders");
-const REPLICAS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("ticket_replicas");
+pub(super) const ORDERS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("orders");
+pub(super) const REPLICAS: TableDefinition<'_, &[u8], &[u8]> =
+    TableDefinition::new("ticket_replicas");
 /// Ticket id → the order holding it (created, awaiting payment or complete).
 pub(super) const HOLDS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("holds");
 /// User id ++ big-endian placement number → order id: a user's orders in insertion order.
@@ -175,30 +176,34 @@ impl OrdersStore {
             // Already cancelled or paid: expiring it says nothing.
             DomainEvent::ExpirationComplete(e) => release_if_open(unit, e.order_id)?,
             DomainEvent::PaymentCreated(p) => {
-                let mut orders = unit.txn().open_table(ORDERS)?;
-                let paid = match load(&orders, p.order_id)? {
-                    Some(mut order)
-                        if matches!(
-                            order.status,
-                            OrderStatus::Created | OrderStatus::AwaitingPayment
-                        ) =>
-                    {
-                        order.status = OrderStatus::Complete;
-                        order.version += 1;
-                        save(&mut orders, &order)?;
-                        track_open(unit, &order)?;
-                        Some(order)
-                    }
-                    _ => None,
-                };
-                drop(orders);
-                if let Some(order) = paid {
+                if let Some(order) = complete_if_open(unit, p.order_id)? {
                     unit.emit(DomainEvent::OrderCompleted(completed(&order, p.id)));
                 }
             }
             _ => {}
         }
         Ok(())
+    }
+}
+
+/// Marks an open order (created, awaiting payment) paid; an order already paid or cancelled is
+/// left alone. Returns the order it completed.
+pub(super) fn complete_if_open(unit: &Unit, id: OrderId) -> Result<Option<Order>, redb::Error> {
+    let mut orders = unit.txn().open_table(ORDERS)?;
+    match load(&orders, id)? {
+        Some(mut order)
+            if matches!(
+                order.status,
+                OrderStatus::Created | OrderStatus::AwaitingPayment
+            ) =>
+        {
+            order.status = OrderStatus::Complete;
+            order.version += 1;
+            save(&mut orders, &order)?;
+            track_open(unit, &order)?;
+            Ok(Some(order))
+        }
+        _ => Ok(None),
     }
 }
 
@@ -278,7 +283,7 @@ fn release(
 
 /// Cancels an order that is still open (created, awaiting payment), giving its tickets back and
 /// emitting `order:cancelled`; an order already cancelled or paid is left alone.
-fn release_if_open(unit: &mut Unit, id: OrderId) -> Result<(), redb::Error> {
+pub(super) fn release_if_open(unit: &mut Unit, id: OrderId) -> Result<(), redb::Error> {
     let mut orders = unit.txn().open_table(ORDERS)?;
     let released = match load(&orders, id)? {
         Some(order)
@@ -381,7 +386,10 @@ fn open_orders(unit: &Unit, buyer: UserId, limit: usize) -> Result<usize, redb::
     Ok(count)
 }
 
-fn load(orders: &Table<'_, &[u8], &[u8]>, id: OrderId) -> Result<Option<Order>, redb::Error> {
+pub(super) fn load(
+    orders: &Table<'_, &[u8], &[u8]>,
+    id: OrderId,
+) -> Result<Option<Order>, redb::Error> {
     orders
         .get(id.as_bytes().as_slice())?
         .map(|o| decode(o.value()))

@@ -258,6 +258,67 @@ impl PaymentsStore {
             .collect()
     }
 
+    /// Puts back a payment or a refund the hub's copy of `event` describes (the catch-up of a
+    /// restored node), with its movement at the event's time; one already recorded is left alone.
+    /// The card's progress trail is not rebuilt: the payment was settled before the copy was made.
+    pub fn restore(unit: &mut Unit, event: &StoredEvent) -> Result<(), redb::Error> {
+        let at = Millis(event.at);
+        match &event.event {
+            DomainEvent::PaymentCreated(p) => {
+                if unit
+                    .txn()
+                    .open_table(BY_ORDER)?
+                    .get(p.order_id.as_bytes().as_slice())?
+                    .is_some()
+                {
+                    return Ok(());
+                }
+                let replica: Option<OrderReplica> = unit
+                    .txn()
+                    .open_table(REPLICAS)?
+                    .get(p.order_id.as_bytes().as_slice())?
+                    .map(|r| decode(r.value()))
+                    .transpose()?;
+                let replica = replica.ok_or_else(|| {
+                    redb::Error::Corrupted(format!(
+                        "payment:created {} pays order {}, which the store lacks",
+                        p.id, p.order_id
+                    ))
+                })?;
+                let payment = Payment {
+                    id: p.id,
+                    order_id: p.order_id,
+                    stripe_id: p.stripe_id.clone(),
+                    method: p.method,
+                    amount_cents: replica.amount_cents(),
+                    paid_at: at,
+                    refund: None,
+                };
+                unit.txn()
+                    .open_table(PAYMENTS)?
+                    .insert(p.id.as_bytes().as_slice(), encode(&payment).as_slice())?;
+                unit.txn()
+                    .open_table(BY_ORDER)?
+                    .insert(p.order_id.as_bytes().as_slice(), p.id.as_bytes().as_slice())?;
+                Self::keep_movement(unit, &payment, MovementKind::Sale, at)
+            }
+            DomainEvent::PaymentRefunded(r) => match Self::refundable_in(unit, r.order_id) {
+                Ok(mut payment) => {
+                    payment.refund = Some(Refund { at, by: r.by });
+                    unit.txn().open_table(PAYMENTS)?.insert(
+                        payment.id.as_bytes().as_slice(),
+                        encode(&payment).as_slice(),
+                    )?;
+                    Self::keep_movement(unit, &payment, MovementKind::Refund, at)?;
+                    Self::clear_pending_refund(unit, r.order_id).map_err(into_store)
+                }
+                Err(Error::AlreadyRefunded) => Ok(()),
+                Err(e) => Err(into_store(e)),
+            },
+            _ => Ok(()),
+        }
+    }
+
     /// Follows orders: replicas are created by `order:created` and moved by later order events, each
     /// applied only if newer than the replica.
     pub fn react(unit: &mut Unit, event: &StoredEvent) -> Result<(), redb::Error> {
@@ -321,4 +382,12 @@ fn movement_key(at: Millis, payment: PaymentId, kind: MovementKind) -> [u8; 21] 
         MovementKind::Refund => 1,
     };
     key
+}
+
+/// A restore meets only storage errors or a store that disagrees with the hub's copy.
+fn into_store(e: Error) -> redb::Error {
+    match e {
+        Error::Store(e) => e,
+        other => redb::Error::Corrupted(format!("restoring a refund: {other}")),
+    }
 }

@@ -1,6 +1,8 @@
 //! The shows service's redb store: shows, their seat maps as given (row by row), the state of
 //! every unit an order holds or bought, and the paid orders of each show.
 
+mod restore;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 

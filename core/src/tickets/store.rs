@@ -223,6 +223,48 @@ impl TicketsStore {
         Ok(ticket)
     }
 
+    /// Puts a ticket back as `ticket:created` or `ticket:updated` described it (the catch-up of a
+    /// restored node): a ticket the store lacks is listed anew, an older version is brought up to
+    /// the event's; the same version or a newer one is left alone.
+    pub fn restore(unit: &mut Unit, t: &TicketChanged) -> Result<(), redb::Error> {
+        let mut tickets = unit.txn().open_table(TICKETS)?;
+        let current: Option<Ticket> = tickets
+            .get(t.id.as_bytes().as_slice())?
+            .map(|v| decode(v.value()))
+            .transpose()?;
+        let listing = match &current {
+            Some(ticket) if ticket.version >= t.version => return Ok(()),
+            Some(ticket) => ticket.listing,
+            None => {
+                let listing = next_counter(&mut unit.txn().open_table(META)?, "ticket_listing")?;
+                unit.txn().open_table(BY_SELLER)?.insert(
+                    user_key(t.user_id, listing).as_slice(),
+                    t.id.as_bytes().as_slice(),
+                )?;
+                listing
+            }
+        };
+        let ticket = Ticket {
+            id: t.id,
+            title: t.title.clone(),
+            price: t.price,
+            user_id: t.user_id,
+            order_id: t.order_id,
+            version: t.version,
+            listing,
+            details: t.details.clone(),
+        };
+        save(&mut tickets, &ticket)?;
+        let mut available = unit.txn().open_table(AVAILABLE)?;
+        match ticket.order_id {
+            Some(_) => available.remove(listing).map(drop)?,
+            None => available
+                .insert(listing, t.id.as_bytes().as_slice())
+                .map(drop)?,
+        }
+        Ok(())
+    }
+
     /// Follows the orders service's locks. Idempotent: a lock already recorded is left alone, and a
     /// release by an order that does not hold the ticket changes nothing.
     pub fn react(unit: &mut Unit, event: &StoredEvent) -> Result<(), redb::Error> {

@@ -122,6 +122,10 @@ pub(crate) async fn authenticate(
     .await
 }
 
+/// What a member whose account came back from the hub is told at sign-in (see
+/// `User::needs_new_password`).
+pub(crate) const RECOVERED: &str = "This account was recovered after the venue lost its data, but its password could not be: it must be reset before you can sign in";
+
 /// `user` if `password` is theirs, with the seed's two messages: "Invalid credentials" for an
 /// unknown email, "Invalid Credentials" for a wrong password. `verify(password, stored)` checks a
 /// password against a stored hash.
@@ -140,6 +144,10 @@ where
         verify(password, DUMMY_HASH.to_owned()).await?;
         return Err(ApiError::BadRequest("Invalid credentials".into()));
     };
+    if user.needs_new_password() {
+        verify(password, DUMMY_HASH.to_owned()).await?;
+        return Err(ApiError::BadRequest(RECOVERED.into()));
+    }
     if !verify(password, user.password_hash.clone()).await? {
         return Err(ApiError::BadRequest("Invalid Credentials".into()));
     }

@@ -17,8 +17,9 @@ use super::{FileEntry, Manifest, SECRETS, read_archive};
 use crate::stores::NAMES as STORES;
 
 /// Restores the backup at `archive` into `data_dir`, which must hold no node's stores or
-/// secrets. Answers the backup's manifest.
-pub fn restore(archive: &Path, data_dir: &Path) -> anyhow::Result<Manifest> {
+/// secrets. With `catch_up`, the node started there first fetches from the hub what it lost
+/// (`crate::catch_up`). Answers the backup's manifest.
+pub fn restore(archive: &Path, data_dir: &Path, catch_up: bool) -> anyhow::Result<Manifest> {
     prepare(data_dir)?;
     let work = tempfile::Builder::new()
         .prefix(".restore-")
@@ -38,6 +39,13 @@ pub fn restore(archive: &Path, data_dir: &Path) -> anyhow::Result<Manifest> {
     }
     for store in &manifest.stores {
         check_store(&work.path().join(local_name(&store.file)?), store)?;
+    }
+    // Before any store moves in: a node started on these stores must first fetch from the hub
+    // what was sold after the backup.
+    if catch_up {
+        let note = format!("restored from a backup at sequence {}", manifest.last_seq);
+        crate::catch_up::mark(data_dir, &note)
+            .with_context(|| format!("marking {} for a catch-up", data_dir.display()))?;
     }
     for entry in manifest.files() {
         let name = local_name(entry)?;

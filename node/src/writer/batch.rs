@@ -6,6 +6,8 @@
 //! that did not happen yet are replayed from the outboxes (`resync`); every reaction is idempotent and
 //! each store records how far it has applied.
 
+mod catch_up;
+
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread;

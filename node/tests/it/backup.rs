@@ -103,8 +103,10 @@ async fn a_backup_taken_while_buyers_buy_restores_every_order_acknowledged_befor
     node.stop(Duration::from_secs(30)).unwrap();
 
     let second_dir = dir.path().join("second");
+    // This node syncs to no hub: it serves what the backup holds.
     let (ok, said) = run_task(&[
         "restore",
+        "--without-hub",
         "--from",
         path(&backup),
         "--data-dir",
@@ -228,6 +230,7 @@ async fn damaged_backups_and_occupied_data_dirs_are_refused_and_change_nothing()
     let target = dir.path().join("good");
     let (ok, said) = run_task(&[
         "restore",
+        "--without-hub",
         "--from",
         path(&backup),
         "--data-dir",

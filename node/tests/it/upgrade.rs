@@ -22,7 +22,15 @@ const ON_SALE: &str = "6b0ec11d87bae5c9e85538ac";
 
 async fn restore_fixture(data_dir: &Path) {
     let data_dir = data_dir.to_str().unwrap();
-    let (ok, said) = run_task(&["restore", "--from", FIXTURE, "--data-dir", data_dir]).await;
+    let (ok, said) = run_task(&[
+        "restore",
+        "--without-hub",
+        "--from",
+        FIXTURE,
+        "--data-dir",
+        data_dir,
+    ])
+    .await;
     assert!(ok, "{said}");
 }
 

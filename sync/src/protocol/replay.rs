@@ -120,7 +120,7 @@ impl ReplayPage {
         let header: PageHeader = serde_json::from_slice(lines.next().unwrap_or_default())
             .map_err(|e| ReplayError::Header(e.to_string()))?;
         let mut events = Vec::new();
-        let mut expected = header.after + 1;
+        let mut expected = header.after.saturating_add(1);
         for (index, line) in lines.enumerate().filter(|(_, l)| !l.is_empty()) {
             let line_no = index + 2;
             let envelope = Envelope::decode(line).map_err(|error| ReplayError::Envelope {
@@ -141,10 +141,10 @@ impl ReplayPage {
                     expected,
                 });
             }
-            expected += 1;
+            expected = expected.saturating_add(1);
             events.push(envelope);
         }
-        if expected - 1 > header.through.max(header.after) {
+        if !events.is_empty() && expected - 1 > header.through.max(header.after) {
             return Err(ReplayError::BeyondThrough {
                 last: expected - 1,
                 through: header.through,
