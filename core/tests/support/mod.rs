@@ -12,6 +12,7 @@ use tix_core::orders::OrdersStore;
 use tix_core::outbox::Unit;
 use tix_core::payments::PaymentsStore;
 use tix_core::reactions::{CONSUMERS, Service};
+use tix_core::recovery;
 use tix_core::shows::ShowsStore;
 use tix_core::tickets::TicketsStore;
 use tix_core::time::Millis;
@@ -36,6 +37,8 @@ pub(crate) struct Node {
     pub(crate) door: DoorStore,
     pub(crate) next_seq: u64,
     pub(crate) log: Vec<StoredEvent>,
+    /// The commit time events are stamped with (the node's writer stamps its `now`).
+    pub(crate) at: Millis,
 }
 
 impl Node {
@@ -49,6 +52,7 @@ impl Node {
             door: DoorStore::from_database(memory()).unwrap(),
             next_seq: 1,
             log: Vec::new(),
+            at: Millis(0),
         }
     }
 
@@ -65,7 +69,7 @@ impl Node {
     }
 
     pub(crate) fn commit(&mut self, unit: Unit) -> Vec<StoredEvent> {
-        let events = unit.commit(self.next_seq, Millis(0)).unwrap();
+        let events = unit.commit(self.next_seq, self.at).unwrap();
         self.next_seq += events.len() as u64;
         self.log.extend(events.iter().cloned());
         events
@@ -93,5 +97,33 @@ impl Node {
         let events = self.commit(unit);
         self.react(events);
         result
+    }
+
+    /// Puts back `events` (another node's log) as a restored node's catch-up does: each into its
+    /// producer's store under its own number, the consumers reacting with what they emit forgotten.
+    pub(crate) fn catch_up(&mut self, events: &[StoredEvent]) {
+        for event in events {
+            let producer = recovery::producer(&event.event);
+            let mut unit = Unit::begin(self.db(producer)).unwrap();
+            if !unit.holds_event(event.seq).unwrap() {
+                recovery::restore(&mut unit, event).unwrap();
+                unit.restore_event(event.clone());
+            }
+            unit.commit(0, Millis(0)).unwrap();
+            // As the writer does: a consumer reacts only to what is beyond its applied position.
+            for consumer in CONSUMERS.into_iter().filter(|c| c.reacts_to(event)) {
+                let applied = tix_core::outbox::positions(self.db(consumer)).unwrap().1;
+                if event.seq <= applied {
+                    continue;
+                }
+                let mut unit = Unit::begin(self.db(consumer)).unwrap();
+                consumer.react(&mut unit, event).unwrap();
+                unit.forget_emitted();
+                unit.mark_applied(event.seq);
+                unit.commit(0, Millis(0)).unwrap();
+            }
+            self.next_seq = event.seq + 1;
+            self.log.push(event.clone());
+        }
     }
 }
