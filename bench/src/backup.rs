@@ -120,7 +120,12 @@ pub(crate) async fn run(args: &BackupArgs, harness: &mut Harness) -> Result<bool
 }
 
 /// Runs `tix-node ARGS PATH --data-dir DIR`; what it printed, or an error with it.
-async fn tix_node(bin: &Path, args: &[&str], path: &Path, data_dir: &Path) -> Result<String> {
+pub(crate) async fn tix_node(
+    bin: &Path,
+    args: &[&str],
+    path: &Path,
+    data_dir: &Path,
+) -> Result<String> {
     let output = tokio::process::Command::new(bin)
         .args(args)
         .arg(path)

@@ -56,6 +56,20 @@ pub(crate) enum Command {
     /// A backup while buyers order: its time and size, the orders' p99 and max during it against
     /// the same load without it, the restore's time, and a check of the restored orders.
     Backup(BackupArgs),
+    /// A venue restored from a backup taken before --events more events: the restore, then the
+    /// catch-up from the hub (through Mosquitto) until the node serves, in events/s.
+    Catchup(CatchUpArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CatchUpArgs {
+    /// Events made after the backup (tickets listed and ordered: three events each).
+    #[arg(long, default_value_t = 100_000, value_parser = parse_positive)]
+    pub(crate) events: usize,
+
+    /// Concurrent connections (and buyers).
+    #[arg(long, default_value_t = 32, value_parser = parse_connections)]
+    pub(crate) connections: usize,
 }
 
 #[derive(Debug, Args)]

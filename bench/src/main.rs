@@ -6,6 +6,7 @@
 //! (`onsale`), scans at the door (`door`) and a backup under load (`backup`).
 
 mod backup;
+mod catch_up;
 mod cli;
 mod client;
 mod door;
@@ -64,7 +65,8 @@ async fn run(cli: Cli) -> Result<bool> {
         | Command::List(_)
         | Command::Onsale(_)
         | Command::Door(_)
-        | Command::Backup(_) => orders::LOCK_TTL,
+        | Command::Backup(_)
+        | Command::Catchup(_) => orders::LOCK_TTL,
     };
     println!(
         "node: {}  data dir: {}",
@@ -83,6 +85,7 @@ async fn run(cli: Cli) -> Result<bool> {
         Command::Onsale(args) => onsale::run(args, &mut harness, data_dir.path()).await,
         Command::Door(args) => door::run(args, &mut harness).await,
         Command::Backup(args) => backup::run(args, &mut harness).await,
+        Command::Catchup(args) => catch_up::run(args, &mut harness, data_dir.path()).await,
     };
     // Stop the node before its data dir goes away (when `data_dir` drops).
     harness.shutdown().await;
