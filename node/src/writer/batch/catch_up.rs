@@ -55,7 +55,7 @@ impl State {
     }
 
     /// Puts a page of events back (contiguous, in order, starting at or below the resume position)
-    /// and reloads the writer's positions. Answers the page's last sequence.
+    /// and moves the writer's positions past it. Answers the page's last sequence.
     pub(in crate::writer) fn catch_up(
         &mut self,
         events: Vec<StoredEvent>,
@@ -65,8 +65,16 @@ impl State {
             self.needs_resync = true;
             WriteFailed::new(Stage::Commit, e)
         })?;
-        self.resync()
-            .map_err(|e| WriteFailed::new(Stage::Resync, e))?;
+        // Every store committed the page durably, each consumer at `last`.
+        self.next_seq = self.next_seq.max(last + 1);
+        for (applied, persisted) in self.applied.iter_mut().zip(self.persisted.iter_mut()) {
+            *applied = (*applied).max(last);
+            *persisted = (*persisted).max(last);
+        }
+        self.signals
+            .last_seq
+            .store(self.next_seq - 1, std::sync::atomic::Ordering::Release);
+        self.announce();
         Ok(last)
     }
 
