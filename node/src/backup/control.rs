@@ -109,9 +109,20 @@ async fn make_backup(
         .into_temp_path();
     let (dir, now) = (data_dir.to_owned(), clock.now());
     // The work file goes with the blocking task, so that a backup abandoned at shutdown still
-    // removes it when the task ends.
+    // removes it when the task ends. The copying runs on a thread of its own at the lowest CPU
+    // priority, so that sales (the writer, the HTTP workers) go first while it runs.
     let (manifest, out) = tokio::task::spawn_blocking(move || {
-        write_archive(snapshot, &dir, now, &out).map(|manifest| (manifest, out))
+        let manifest = std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("tix-backup".into())
+                .spawn_scoped(scope, || {
+                    yield_the_cpu();
+                    write_archive(snapshot, &dir, now, &out)
+                })?
+                .join()
+                .map_err(|_| anyhow::anyhow!("the backup thread panicked"))?
+        })?;
+        anyhow::Ok((manifest, out))
     })
     .await??;
     info!(
@@ -120,6 +131,15 @@ async fn make_backup(
         "backup made for the control socket"
     );
     Ok(out)
+}
+
+/// Gives the calling thread the lowest CPU priority (nice 19); a backup goes on without it if
+/// the system refuses.
+fn yield_the_cpu() {
+    let thread = rustix::thread::gettid();
+    if let Err(e) = rustix::process::setpriority_process(Some(thread), 19) {
+        warn!(error = %e, "could not lower the backup thread's priority");
+    }
 }
 
 async fn send_archive(
