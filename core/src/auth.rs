@@ -56,6 +56,9 @@ pub enum Error {
     EmailInUse,
     #[error("no user has that email")]
     NoSuchUser,
+    /// A reset's code was made from a password the account no longer has (used already).
+    #[error("the password changed since the reset code was made")]
+    PasswordChanged,
     #[error(transparent)]
     Store(#[from] redb::Error),
 }

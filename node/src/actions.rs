@@ -14,6 +14,7 @@ pub(crate) mod door;
 mod error;
 pub(crate) mod orders;
 pub(crate) mod payments;
+pub(crate) mod reset;
 pub(crate) mod shows;
 pub(crate) mod tickets;
 pub(crate) mod users;

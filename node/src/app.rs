@@ -37,6 +37,7 @@ use crate::mail::Mailer;
 use crate::metrics::{self, Metrics};
 use crate::password::Passwords;
 use crate::relay;
+use crate::reset_code::ResetCodes;
 use crate::scheduler::{self, Lateness};
 use crate::search::Search;
 use crate::serve;
@@ -199,6 +200,7 @@ impl App {
                 Some(url) => Some(Arc::new(Mailer::new(url, &config.mail_from)?)),
                 None => None,
             },
+            reset_codes: Arc::new(ResetCodes::new(&secret)),
             metrics,
         };
         announce_pass_key(&state).await?;

@@ -33,6 +33,11 @@ pub fn routes() -> Router<AppState> {
         .route("/api/users/signup", post(users::sign_up))
         .route("/api/users/signin", post(users::sign_in))
         .route("/api/users/signout", post(users::sign_out))
+        .route("/api/users/password-reset", post(users::request_reset))
+        .route(
+            "/api/users/password-reset/confirm",
+            post(users::confirm_reset),
+        )
         .route("/api/users/currentuser", get(users::current_user))
         .route("/api/tickets", post(tickets::create).get(tickets::list))
         .route("/api/tickets/{id}", get(tickets::show).put(tickets::update))
@@ -57,6 +62,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/box-office/orders/{id}", get(box_office::order_by_id))
         .route("/api/box-office/locks", get(box_office::locks))
         .route("/api/box-office/summary", get(box_office::summary))
+        .route(
+            "/api/box-office/password-reset",
+            post(box_office::reset_code),
+        )
         .route("/api/check-in", post(door::check_in))
         .route("/api/check-in/shows/{id}", get(door::show_copy))
         .route("/api/check-in/conflicts", get(door::conflicts))

@@ -22,6 +22,7 @@ pub mod pass_key;
 pub mod pass_pdf;
 pub mod password;
 pub mod relay;
+pub mod reset_code;
 pub mod scheduler;
 pub mod search;
 pub mod serve;

@@ -79,6 +79,12 @@ impl Mailer {
         sent
     }
 
+    /// Sends a letter about an account (a password reset code) to its address.
+    pub async fn send_to_member(&self, to: &str, letter: Letter) -> Result<(), MailError> {
+        let to: Mailbox = to.trim().parse().map_err(|_| MailError::BadAddress)?;
+        self.relay(self.message(to, letter, None)?).await
+    }
+
     /// Sends the passes of a paid `order` to its buyer (not counted against the allowance), under
     /// a Message-ID fixed by the order.
     pub async fn deliver(&self, order: OrderId, to: &str, letter: Letter) -> Result<(), MailError> {

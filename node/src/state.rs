@@ -52,6 +52,8 @@ pub struct AppState {
     pub pass_key: Arc<tix_core::passes::PassKey>,
     /// Emails a paid order's tickets, when an SMTP relay is configured.
     pub mailer: Option<Arc<crate::mail::Mailer>>,
+    /// Password reset codes, under a key derived from the session secret.
+    pub reset_codes: Arc<crate::reset_code::ResetCodes>,
     /// What `/metrics` shows.
     pub metrics: Arc<crate::metrics::Metrics>,
 }

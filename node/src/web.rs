@@ -16,6 +16,7 @@ mod manage;
 mod orders;
 mod passes;
 mod problem;
+mod reset;
 mod seat_map;
 mod shows;
 mod stream;
@@ -57,6 +58,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(
             "/auth/signout",
             get(auth::sign_out_form).post(auth::sign_out),
+        )
+        .route("/auth/reset", get(reset::request_form).post(reset::request))
+        .route(
+            "/auth/reset/confirm",
+            get(reset::confirm_form).post(reset::confirm),
         )
         .route("/live", get(stream::live))
         .route("/static/{file}", get(assets::file));

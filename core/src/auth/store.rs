@@ -99,6 +99,31 @@ impl AuthStore {
         self.set_role(email, Role::Staff, staff)
     }
 
+    /// Gives a member a new password hash (a reset) if the account still has the hash `was` (the
+    /// one its reset code was made from), so a code sets a password once. Emits nothing: hashes
+    /// never leave the venue. A guest has no password to reset.
+    pub fn set_password(
+        unit: &mut Unit,
+        id: UserId,
+        was: &str,
+        hash: String,
+    ) -> Result<User, Error> {
+        let mut users = unit.txn().open_table(USERS)?;
+        let mut user: User = match users.get(id.as_bytes().as_slice())? {
+            Some(u) => decode(u.value())?,
+            None => return Err(Error::NoSuchUser),
+        };
+        if user.is_guest() {
+            return Err(Error::NoSuchUser);
+        }
+        if user.password_hash != was {
+            return Err(Error::PasswordChanged);
+        }
+        user.password_hash = hash;
+        users.insert(id.as_bytes().as_slice(), encode(&user).as_slice())?;
+        Ok(user)
+    }
+
     /// Puts back an account `user:created` described (the catch-up of a restored node). Its
     /// password hash never left the venue, so the account comes back without one: a member must
     /// choose a new password (`User::needs_new_password`), a kiosk guest is a guest again.

@@ -168,6 +168,7 @@ impl From<auth::Error> for ApiError {
         match e {
             auth::Error::EmailInUse => ApiError::BadRequest("Email in use".into()),
             auth::Error::NoSuchUser => ApiError::NotFound,
+            auth::Error::PasswordChanged => ApiError::BadRequest(super::reset::BAD_CODE.into()),
             auth::Error::Store(e) => e.into(),
         }
     }

@@ -240,6 +240,18 @@ fn payment_json(payment: &Payment) -> Value {
     })
 }
 
+/// `POST /api/box-office/password-reset`: the reset code of the member with `{email}`, for staff
+/// to hand over once they have seen who asks.
+pub(super) async fn reset_code(
+    State(state): State<AppState>,
+    session: Session,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    require_staff(&state, session).await?;
+    let code = actions::reset::code_for_staff(&state, &body.object()?)?;
+    Ok(Json(json!({ "code": code, "validMinutes": 30 })))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

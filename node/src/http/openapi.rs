@@ -12,6 +12,7 @@
 #![allow(dead_code)]
 
 mod door;
+mod reset;
 mod shows;
 
 use axum::Json;
@@ -32,11 +33,11 @@ pub(super) async fn document() -> Json<utoipa::openapi::OpenApi> {
                        office and health. Errors always have the shape `Errors`."
     ),
     paths(
-        sign_up, sign_in, sign_out, current_user,
+        sign_up, sign_in, sign_out, current_user, reset::request_reset, reset::confirm_reset,
         create_ticket, list_tickets, show_ticket, update_ticket,
         place_order, list_orders, show_order, cancel_order,
         pay, search,
-        staff, pay_cash, refund, orders_by_email, order_by_id, locks, summary,
+        staff, pay_cash, refund, orders_by_email, order_by_id, locks, summary, reset::reset_code,
         shows::create_show, shows::list_shows, shows::show_show, shows::edit_show,
         shows::show_seats, shows::order_show, shows::show_paid_orders, shows::stop_show,
         shows::resume_show, shows::cancel_show,
@@ -45,7 +46,7 @@ pub(super) async fn document() -> Json<utoipa::openapi::OpenApi> {
     ),
     modifiers(&SessionCookie),
     tags(
-        (name = "users", description = "Sign up, sign in, sign out"),
+        (name = "users", description = "Sign up, sign in, sign out, reset a password"),
         (name = "tickets"), (name = "orders"), (name = "payments"), (name = "search"),
         (name = "box office", description = "Staff at the counter"),
         (name = "shows", description = "Shows with standing areas and seats, sold by quantity or by seat"),

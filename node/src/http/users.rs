@@ -1,4 +1,4 @@
-//! `/api/users/*`: sign up, sign in, sign out, and who is signed in.
+//! `/api/users/*`: sign up, sign in, sign out, who is signed in, and a password reset.
 
 use axum::Json;
 use axum::extract::State;
@@ -11,6 +11,7 @@ use tix_core::auth::User;
 
 use super::input::{Body, Session};
 use crate::actions::ApiError;
+use crate::actions::reset;
 use crate::actions::users::{self, authenticate, register};
 use crate::client::ClientAddr;
 use crate::session::SIGNED_OUT_COOKIE;
@@ -33,6 +34,27 @@ pub(super) async fn sign_in(
     body: Body,
 ) -> Result<Response, ApiError> {
     let user = authenticate(&state, client, &body.object()?).await?;
+    Ok(signed_in(&state, &headers, &user, StatusCode::OK))
+}
+
+/// `POST /api/users/password-reset`: a reset code emailed if the address names a member.
+pub(super) async fn request_reset(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    body: Body,
+) -> Result<Response, ApiError> {
+    reset::request(&state, client, &body.object()?).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({}))).into_response())
+}
+
+/// `POST /api/users/password-reset/confirm`: a new password from a code; signs the member in.
+pub(super) async fn confirm_reset(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let user = reset::confirm(&state, client, &body.object()?).await?;
     Ok(signed_in(&state, &headers, &user, StatusCode::OK))
 }
 

@@ -13,6 +13,7 @@ mod fake_stripe;
 mod metrics;
 mod orders;
 mod passes;
+mod password_reset;
 mod payment_crashes;
 mod payments;
 mod search;
