@@ -112,13 +112,7 @@ pub(crate) async fn confirm(
         "code",
         "You must supply the code you were given",
     );
-    let password = check.require(
-        string(body, "password")
-            .map(str::trim)
-            .filter(|p| (4..=20).contains(&p.chars().count())),
-        "password",
-        "Password must be between 4 and 20 characters",
-    );
+    let password = super::users::new_password(&mut check, body);
     check.finish()?;
     let (email, code, password) = (
         email.unwrap_or_default(),

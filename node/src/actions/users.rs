@@ -28,6 +28,20 @@ fn valid_email<'a>(check: &mut Validator, body: &'a Map<String, Value>) -> Optio
     )
 }
 
+/// The body's `password` for a new password (trimmed, 4 to 20 characters), or the seed's message.
+pub(crate) fn new_password<'a>(
+    check: &mut Validator,
+    body: &'a Map<String, Value>,
+) -> Option<&'a str> {
+    check.require(
+        string(body, "password")
+            .map(str::trim)
+            .filter(|p| (4..=20).contains(&p.chars().count())),
+        "password",
+        "Password must be between 4 and 20 characters",
+    )
+}
+
 /// Signs a new user up from `{email, password}`.
 pub(crate) async fn register(
     state: &AppState,
@@ -40,13 +54,7 @@ pub(crate) async fn register(
         .map_err(ApiError::TooManyRequests)?;
     let mut check = Validator::default();
     let email = valid_email(&mut check, body);
-    let password = check.require(
-        string(body, "password")
-            .map(str::trim)
-            .filter(|p| (4..=20).contains(&p.chars().count())),
-        "password",
-        "Password must be between 4 and 20 characters",
-    );
+    let password = new_password(&mut check, body);
     check.finish()?;
     let (email, password) = (
         email.unwrap_or_default().to_owned(),

@@ -4,11 +4,10 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::header::{RETRY_AFTER, SET_COOKIE};
+use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::actions::retry_after_value;
 use crate::actions::users::{self, authenticate, register};
 use crate::client::ClientAddr;
 use crate::session::SIGNED_OUT_COOKIE;
@@ -16,7 +15,7 @@ use crate::state::AppState;
 
 use super::csrf::CheckedForm;
 use super::frame::{Frame, Visitor, local_path, redirect};
-use super::problem::{PageError, Problems};
+use super::problem::{PageError, Problems, with_retry_after};
 
 #[derive(Clone, Copy)]
 pub(crate) enum Mode {
@@ -115,13 +114,7 @@ pub(crate) async fn submit(
             let (status, problems) = Problems::from_api(error)?;
             let email = form.text("email").unwrap_or_default().to_owned();
             let page = auth_page(&state, &visitor, mode, email, next, problems);
-            let mut response = visitor.page(status, &page);
-            if let Some(wait) = retry_after {
-                response
-                    .headers_mut()
-                    .insert(RETRY_AFTER, retry_after_value(wait));
-            }
-            Ok(response)
+            Ok(with_retry_after(visitor.page(status, &page), retry_after))
         }
     }
 }

@@ -159,3 +159,17 @@ impl IntoResponse for PageError {
         response
     }
 }
+
+/// `response` with `Retry-After` when the refusal named a wait (a limit on attempts).
+pub(crate) fn with_retry_after(
+    mut response: Response,
+    wait: Option<std::time::Duration>,
+) -> Response {
+    if let Some(wait) = wait {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            crate::actions::retry_after_value(wait),
+        );
+    }
+    response
+}

@@ -5,17 +5,17 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::header::{RETRY_AFTER, SET_COOKIE};
+use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use crate::actions::{reset, retry_after_value};
+use crate::actions::reset;
 use crate::client::ClientAddr;
 use crate::state::AppState;
 
 use super::csrf::CheckedForm;
 use super::frame::{Frame, Visitor, redirect};
-use super::problem::{PageError, Problems};
+use super::problem::{PageError, Problems, with_retry_after};
 
 #[derive(Template)]
 #[template(path = "reset.html")]
@@ -120,15 +120,6 @@ pub(crate) async fn confirm(
             Ok(with_retry_after(visitor.page(status, &page), retry_after))
         }
     }
-}
-
-fn with_retry_after(mut response: Response, wait: Option<std::time::Duration>) -> Response {
-    if let Some(wait) = wait {
-        response
-            .headers_mut()
-            .insert(RETRY_AFTER, retry_after_value(wait));
-    }
-    response
 }
 
 /// `email=<the address, percent-encoded>`.
