@@ -13,6 +13,7 @@
 
 pub mod control;
 pub mod restore;
+mod unsynced;
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
@@ -192,8 +193,14 @@ pub fn write_archive(
     let mut last_seq = 0;
     for (name, read) in snapshot.stores {
         let path = work.path().join(format!("{name}.redb"));
-        let copy = redb::Database::create(&path)
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
             .with_context(|| format!("creating {}", path.display()))?;
+        let copy =
+            unsynced::create(file).with_context(|| format!("creating {}", path.display()))?;
         let tables = store_copy::copy_snapshot(&read, &copy)
             .with_context(|| format!("copying the {name} store"))?;
         drop(read); // the live store may reuse the snapshot's pages from here on
