@@ -13,6 +13,9 @@ use crate::client::ClientAddr;
 use crate::mail::Letter;
 use crate::state::AppState;
 
+/// What a request is told where the node has no mail relay (a rule of this venue, not a fault).
+const NO_EMAIL: &str = "This venue sends no email: ask the box office for a reset code";
+
 /// What a wrong, used or expired code is told.
 pub(crate) const BAD_CODE: &str = "That code is wrong or has expired: ask for a new one";
 
@@ -49,9 +52,7 @@ pub(crate) async fn request(
     check.finish()?;
     let email = email.unwrap_or_default();
     let Some(mailer) = state.mailer.clone() else {
-        return Err(ApiError::Unavailable(
-            "This venue sends no email: ask the box office for a reset code",
-        ));
+        return Err(ApiError::BadRequest(NO_EMAIL.into()));
     };
     state
         .attempts

@@ -217,7 +217,7 @@ async fn without_a_mail_relay_a_request_says_to_ask_the_box_office() {
             json!({ "email": "member@test.com" }),
         )
         .await;
-    assert_eq!(asked.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(asked.status, StatusCode::BAD_REQUEST);
     assert!(
         only_message(&asked).contains("box office"),
         "{}",

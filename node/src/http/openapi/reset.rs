@@ -39,10 +39,9 @@ pub(crate) struct ResetCode {
 #[utoipa::path(post, path = "/api/users/password-reset", tag = "users", request_body = EmailRequest,
     responses(
         (status = 202, description = "If the address names a member, a reset code is on its way to it (the answer is the same either way)", body = Empty),
-        (status = 400, description = "Invalid email", body = Errors),
+        (status = 400, description = "Invalid email, or this venue sends no email (the box office gives reset codes out)", body = Errors),
         (status = 413, description = "Body over 16 KiB", body = Errors),
         (status = 429, description = "Too many attempts from this address or for this account; see Retry-After", body = Errors),
-        (status = 503, description = "This venue sends no email: the box office gives reset codes out", body = Errors),
     ))]
 pub(crate) fn request_reset() {}
 
