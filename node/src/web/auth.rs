@@ -8,6 +8,8 @@ use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use tix_core::auth::User;
+
 use crate::actions::users::{self, authenticate, register};
 use crate::client::ClientAddr;
 use crate::session::SIGNED_OUT_COOKIE;
@@ -101,14 +103,7 @@ pub(crate) async fn submit(
         Mode::SignIn => authenticate(&state, client, &form.0).await,
     };
     match user {
-        Ok(user) => {
-            let mut response = redirect(&next);
-            response.headers_mut().append(
-                SET_COOKIE,
-                state.sessions.cookie(&user, state.clock.now(), &headers),
-            );
-            Ok(response)
-        }
+        Ok(user) => Ok(signed_in(&state, &user, &headers, &next)),
         Err(error) => {
             let retry_after = error.retry_after();
             let (status, problems) = Problems::from_api(error)?;
@@ -117,6 +112,16 @@ pub(crate) async fn submit(
             Ok(with_retry_after(visitor.page(status, &page), retry_after))
         }
     }
+}
+
+/// A redirect to `to` that signs `user` in (sets the session cookie).
+pub(super) fn signed_in(state: &AppState, user: &User, headers: &HeaderMap, to: &str) -> Response {
+    let mut response = redirect(to);
+    response.headers_mut().append(
+        SET_COOKIE,
+        state.sessions.cookie(user, state.clock.now(), headers),
+    );
+    response
 }
 
 pub(crate) async fn sign_up_form(

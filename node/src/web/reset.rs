@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
@@ -13,6 +12,7 @@ use crate::actions::reset;
 use crate::client::ClientAddr;
 use crate::state::AppState;
 
+use super::auth::signed_in;
 use super::csrf::CheckedForm;
 use super::frame::{Frame, Visitor, redirect};
 use super::problem::{PageError, Problems, with_retry_after};
@@ -100,14 +100,7 @@ pub(crate) async fn confirm(
     form: CheckedForm,
 ) -> Result<Response, PageError> {
     match reset::confirm(&state, client, &form.0).await {
-        Ok(user) => {
-            let mut response = redirect("/");
-            response.headers_mut().append(
-                SET_COOKIE,
-                state.sessions.cookie(&user, state.clock.now(), &headers),
-            );
-            Ok(response)
-        }
+        Ok(user) => Ok(signed_in(&state, &user, &headers, "/")),
         Err(error) => {
             let retry_after = error.retry_after();
             let (status, problems) = Problems::from_api(error)?;

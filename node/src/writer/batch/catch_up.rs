@@ -33,8 +33,8 @@ impl State {
         self.ready()?;
         let stores = self.stores.clone();
         let position = (|| -> Result<u64, redb::Error> {
+            let last = stores.last_seq()?;
             if fresh {
-                let last = stores.last_seq()?;
                 for service in SERVICES {
                     let unit = Unit::begin(stores.db(service))?;
                     outbox::set_caught_up(&unit, last)?;
@@ -43,11 +43,7 @@ impl State {
             }
             let mut lowest = u64::MAX;
             for db in stores.databases() {
-                let position = match outbox::caught_up(db)? {
-                    Some(position) => position,
-                    None => stores.last_seq()?,
-                };
-                lowest = lowest.min(position);
+                lowest = lowest.min(outbox::caught_up(db)?.unwrap_or(last));
             }
             Ok(lowest)
         })();
