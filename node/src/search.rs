@@ -5,6 +5,7 @@
 mod availability;
 mod dates;
 mod engine;
+mod fingerprints;
 mod query;
 mod schema;
 mod shows;
@@ -95,6 +96,7 @@ impl Search {
             shutdown,
             clock,
             runtime: tokio::runtime::Handle::current(),
+            indexed: Default::default(),
         };
         let thread = thread::Builder::new()
             .name("tix-search".into())

@@ -52,6 +52,18 @@ impl TicketsStore {
         ticket.map(|t| decode(t.value())).transpose()
     }
 
+    /// The tickets with these ids as one snapshot of the store has them, in the same order.
+    pub fn get_many(&self, ids: &[TicketId]) -> Result<Vec<Option<Ticket>>, redb::Error> {
+        let txn = self.db.begin_read()?;
+        let tickets = txn.open_table(TICKETS)?;
+        ids.iter()
+            .map(|id| {
+                let ticket = tickets.get(id.as_bytes().as_slice())?;
+                ticket.map(|t| decode(t.value())).transpose()
+            })
+            .collect()
+    }
+
     /// Calls `visit` with every ticket, from one consistent snapshot of the store.
     pub fn for_each(&self, mut visit: impl FnMut(Ticket)) -> Result<(), redb::Error> {
         let txn = self.db.begin_read()?;

@@ -19,6 +19,7 @@ use tix_core::time::Millis;
 
 use super::Shared;
 use super::dates::date_words;
+use super::fingerprints::Fingerprints;
 use super::schema::{self, Fields};
 use crate::clock::Clock;
 use crate::stores::Stores;
@@ -71,6 +72,8 @@ pub(super) struct Indexer {
     pub(super) shutdown: watch::Receiver<bool>,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) runtime: tokio::runtime::Handle,
+    /// What the index holds of each ticket (see `Fingerprints`).
+    pub(super) indexed: Fingerprints,
 }
 
 impl Indexer {
@@ -84,11 +87,14 @@ impl Indexer {
     fn run_inner(&mut self) -> anyhow::Result<()> {
         let started_at = self.clock.now().0;
         let epoch = format!("{:016x}", self.stores.epoch);
-        let (engine, mut writer, mut seq) = match self.open(&epoch) {
+        // Events up to here are indexed again whatever the fingerprints say: an index opened from
+        // disk may hold an older state of a ticket than the store the fingerprints were read from.
+        let (engine, mut writer, mut seq, mut reindex_through) = match self.open(&epoch) {
             Ok(opened) => opened,
             Err(stale) => {
                 info!(reason = %stale, "building the search index from the tickets store");
-                self.create_and_build(&epoch)?
+                let (engine, writer, seq) = self.create_and_build(&epoch)?;
+                (engine, writer, seq, 0)
             }
         };
         let mut committed_seq = seq;
@@ -120,6 +126,7 @@ impl Indexer {
                     self.shared.ready.store(false, Ordering::Release);
                     seq = self.rebuild(&mut writer, &epoch)?;
                     committed_seq = seq;
+                    reindex_through = 0;
                     self.shared.ready.store(true, Ordering::Release);
                     continue;
                 }
@@ -129,11 +136,8 @@ impl Indexer {
             let fields = self.shared.fields();
             let now = self.clock.now().0;
             for event in &events {
-                let (id, reindex) = match &event.event {
-                    DomainEvent::TicketCreated(t) => (t.id, true),
-                    // A lock never changes what is searchable: only the availability bit moves.
-                    // A release or an edit may have (an edit is only possible while unlocked).
-                    DomainEvent::TicketUpdated(t) => (t.id, t.order_id.is_none()),
+                let id = match &event.event {
+                    DomainEvent::TicketCreated(t) | DomainEvent::TicketUpdated(t) => t.id,
                     _ => continue,
                 };
                 // The store has the ticket as it is now; replaying an older event converges on it.
@@ -143,9 +147,12 @@ impl Indexer {
                 self.shared
                     .available
                     .set(ticket.listing, ticket.order_id.is_none());
-                if reindex {
+                // A lock or a release moves only the availability bit; a new ticket or an edit
+                // changes what is searchable.
+                if event.seq <= reindex_through || !self.indexed.unchanged(&ticket) {
                     writer.delete_term(Term::from_field_text(fields.id, &id.to_string()));
                     writer.add_document(document(&fields, &ticket))?;
+                    self.indexed.record(&ticket);
                     pending.push(event.at);
                 } else if event.at >= started_at {
                     // Changes made while the index was not running are replayed, not late.
@@ -212,8 +219,25 @@ impl Indexer {
         Ok(())
     }
 
+    /// Fingerprints every ticket of the store; answers the last sequence they may be older than
+    /// (events up to it are indexed again, see `run_inner`).
+    fn load_fingerprints(&mut self) -> Result<u64, redb::Error> {
+        let started = Instant::now();
+        self.indexed.clear();
+        let indexed = &mut self.indexed;
+        self.stores
+            .tickets
+            .for_each(|ticket| indexed.record(&ticket))?;
+        let through = self.stores.last_seq()?;
+        info!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "search index fingerprints read from the tickets store"
+        );
+        Ok(through)
+    }
+
     /// Opens the index on disk if it is whole, of our schema and of these stores.
-    fn open(&self, epoch: &str) -> Result<(Engine, IndexWriter, u64), Stale> {
+    fn open(&mut self, epoch: &str) -> Result<(Engine, IndexWriter, u64, u64), Stale> {
         if !self.dir.join("meta.json").exists() {
             return Err(Stale::Missing);
         }
@@ -240,6 +264,9 @@ impl Indexer {
         let writer = index.writer(WRITER_MEMORY).map_err(unreadable)?;
         self.load_availability()
             .map_err(|e| Stale::Unreadable(e.to_string()))?;
+        let reindex_through = self
+            .load_fingerprints()
+            .map_err(|e| Stale::Unreadable(e.to_string()))?;
         info!(indexed = position.seq, "search index opened");
         Ok((
             Engine {
@@ -249,11 +276,12 @@ impl Indexer {
             },
             writer,
             position.seq,
+            reindex_through,
         ))
     }
 
     /// Replaces whatever is in the index directory with a fresh index built from the store.
-    fn create_and_build(&self, epoch: &str) -> anyhow::Result<(Engine, IndexWriter, u64)> {
+    fn create_and_build(&mut self, epoch: &str) -> anyhow::Result<(Engine, IndexWriter, u64)> {
         if self.dir.exists() {
             std::fs::remove_dir_all(&self.dir)?;
         }
@@ -276,7 +304,7 @@ impl Indexer {
         ))
     }
 
-    fn rebuild(&self, writer: &mut IndexWriter, epoch: &str) -> anyhow::Result<u64> {
+    fn rebuild(&mut self, writer: &mut IndexWriter, epoch: &str) -> anyhow::Result<u64> {
         writer.delete_all_documents()?;
         let fields = self.shared.fields();
         let seq = self.fill(writer, &fields, epoch)?;
@@ -286,16 +314,26 @@ impl Indexer {
     }
 
     /// Adds every ticket of the store and commits; returns the sequence the index now follows from.
-    fn fill(&self, writer: &mut IndexWriter, fields: &Fields, epoch: &str) -> anyhow::Result<u64> {
+    fn fill(
+        &mut self,
+        writer: &mut IndexWriter,
+        fields: &Fields,
+        epoch: &str,
+    ) -> anyhow::Result<u64> {
         let started = Instant::now();
         // Read before the snapshot: every ticket event up to here is in it, and later ones follow.
         let seq = self.stores.last_seq()?;
         let mut count = 0u64;
         let mut failed = None;
+        self.indexed.clear();
+        let indexed = &mut self.indexed;
         self.stores.tickets.for_each(|ticket| {
             if failed.is_none() {
                 match writer.add_document(document(fields, &ticket)) {
-                    Ok(_) => count += 1,
+                    Ok(_) => {
+                        indexed.record(&ticket);
+                        count += 1
+                    }
                     Err(e) => failed = Some(e),
                 }
             }
@@ -334,8 +372,11 @@ fn commit(writer: &mut IndexWriter, epoch: &str, seq: u64) -> tantivy::Result<()
 }
 
 fn document(fields: &Fields, ticket: &Ticket) -> TantivyDocument {
+    let (high, low) = schema::id_parts(ticket.id);
     doc!(
         fields.id => ticket.id.to_string(),
+        fields.id_high => high,
+        fields.id_low => low,
         fields.title => ticket.title.as_str(),
         fields.details => details_text(&ticket.details),
         fields.price => ticket.price,

@@ -2,22 +2,32 @@
 
 use tantivy::Index;
 use tantivy::schema::{
-    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+    FAST, Field, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{
     AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer,
 };
+use tix_core::ids::TicketId;
 
 /// Bumped whenever the fields or the tokenizer change: an index of another version is rebuilt.
-pub(crate) const VERSION: u32 = 4;
+pub(crate) const VERSION: u32 = 5;
 /// The tokenizer of every text field: words, lowercased, accents folded ("Zoë" finds "zoe").
 pub(crate) const TOKENIZER: &str = "tix_words";
-/// Name of the listing field (collectors find fast fields by name).
+/// Name of the listing field (fast fields are read by name).
 pub(crate) const LISTING: &str = "listing";
+/// Names of the price and id fast fields: a hit's id is read from these, not from the document
+/// store (which would decompress a block of documents per hit).
+pub(crate) const PRICE: &str = "price";
+pub(crate) const ID_HIGH: &str = "id_high";
+pub(crate) const ID_LOW: &str = "id_low";
 
 #[derive(Clone, Copy)]
 pub(crate) struct Fields {
+    /// The ticket id as text: the term a change deletes the old document by.
     pub(crate) id: Field,
+    /// The id's first 4 bytes and its last 8, as numbers.
+    pub(crate) id_high: Field,
+    pub(crate) id_low: Field,
     pub(crate) title: Field,
     /// Show, venue, seat: whatever else describes the ticket.
     pub(crate) details: Field,
@@ -35,10 +45,12 @@ pub(crate) fn schema() -> (Schema, Fields) {
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
     let fields = Fields {
-        id: builder.add_text_field("id", STRING | STORED),
+        id: builder.add_text_field("id", STRING),
+        id_high: builder.add_u64_field(ID_HIGH, FAST),
+        id_low: builder.add_u64_field(ID_LOW, FAST),
         title: builder.add_text_field("title", text.clone()),
         details: builder.add_text_field("details", text),
-        price: builder.add_f64_field("price", INDEXED | FAST),
+        price: builder.add_f64_field(PRICE, FAST),
         listing: builder.add_u64_field(LISTING, FAST),
     };
     (builder.build(), fields)
@@ -62,4 +74,33 @@ pub(crate) fn analyzer() -> TextAnalyzer {
 pub(crate) fn fields_of(index: &Index) -> Option<Fields> {
     let (expected, fields) = schema();
     (index.schema() == expected).then_some(fields)
+}
+
+/// A ticket id as the two numbers the index keeps of it.
+pub(crate) fn id_parts(id: TicketId) -> (u64, u64) {
+    let bytes = id.as_bytes();
+    let mut high = [0u8; 8];
+    high[4..].copy_from_slice(&bytes[..4]);
+    let low: [u8; 8] = bytes[4..].try_into().expect("12 bytes are 4 then 8");
+    (u64::from_be_bytes(high), u64::from_be_bytes(low))
+}
+
+/// The ticket id `id_parts` gave these numbers for.
+pub(crate) fn id_of(high: u64, low: u64) -> TicketId {
+    let mut bytes = [0u8; 12];
+    bytes[..4].copy_from_slice(&high.to_be_bytes()[4..]);
+    bytes[4..].copy_from_slice(&low.to_be_bytes());
+    TicketId::from_bytes(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_survives_its_two_numbers() {
+        let id: TicketId = "5f8d0d55b54764421c0000a7".parse().unwrap();
+        let (high, low) = id_parts(id);
+        assert_eq!(id_of(high, low), id);
+    }
 }

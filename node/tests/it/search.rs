@@ -163,6 +163,80 @@ async fn filters_by_price_and_availability_and_follows_locks_and_sales() {
 }
 
 #[tokio::test]
+async fn a_page_holds_the_best_matches_and_an_edit_after_a_release_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(NODE, &dir, NodeOptions::default());
+    let seller = node.client().user("seller@test.com").await;
+    // Listed first, so the index meets it first: a details match must still rank below every
+    // title match, however many there are.
+    let club = seller
+        .post(
+            "/api/tickets",
+            json!({ "title": "Late Set", "price": 30, "show": "Jazz Club" }),
+        )
+        .await;
+    assert_eq!(club.status, StatusCode::CREATED, "{}", club.text);
+    let mut listed = Vec::new();
+    for n in 0..24 {
+        listed.push(seller.sell(&format!("Jazz Night {n}"), json!(20)).await);
+    }
+    caught_up(&seller).await;
+
+    let first = titles(&seller, "q=jazz&limit=10").await;
+    assert_eq!(first.len(), 10);
+    assert!(
+        first.iter().all(|t| t.starts_with("Jazz Night")),
+        "{first:?}"
+    );
+    let last = titles(&seller, "q=jazz&limit=10&offset=20").await;
+    assert_eq!(last.len(), 5, "{last:?}");
+    assert_eq!(
+        last[4], "Late Set",
+        "the details match comes last: {last:?}"
+    );
+    let all: Vec<String> = [
+        titles(&seller, "q=jazz+ni&limit=10").await,
+        titles(&seller, "q=jazz+ni&limit=10&offset=10").await,
+        titles(&seller, "q=jazz+ni&limit=10&offset=20").await,
+    ]
+    .concat();
+    let mut unique = all.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        (all.len(), unique.len()),
+        (24, 24),
+        "pages of a prefix query neither repeat nor skip: {all:?}"
+    );
+    assert_eq!(
+        titles(&seller, "q=jazz&available=true&limit=100&minPrice=25").await,
+        ["Late Set"]
+    );
+
+    // A lock and a release leave the indexed text alone; an edit after them is searchable.
+    let ticket = &listed[3];
+    let buyer = node.client().user("buyer@test.com").await;
+    let order = buyer
+        .post("/api/orders", json!({ "ticketId": id(ticket) }))
+        .await;
+    assert_eq!(order.status, StatusCode::CREATED, "{}", order.text);
+    let cancel = buyer
+        .delete(&format!("/api/orders/{}", id(&order.body)))
+        .await;
+    assert_eq!(cancel.status, StatusCode::NO_CONTENT, "{}", cancel.text);
+    let edit = seller
+        .put(
+            &format!("/api/tickets/{}", id(ticket)),
+            json!({ "title": "Cello Morning", "price": 20 }),
+        )
+        .await;
+    assert_eq!(edit.status, StatusCode::OK, "{}", edit.text);
+    caught_up(&seller).await;
+    assert_eq!(titles(&seller, "q=cello").await, ["Cello Morning"]);
+    assert_eq!(titles(&seller, "q=jazz+night&limit=100").await.len(), 23);
+}
+
+#[tokio::test]
 async fn a_missing_or_damaged_index_is_rebuilt_from_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(NODE, &dir, NodeOptions::default());
