@@ -155,6 +155,47 @@ pub(crate) async fn health_once(addr: SocketAddr) -> Result<Value> {
     reply.json()
 }
 
+/// The node's counters of durable commits, volatile commits and fsyncs, from one `GET /metrics`.
+pub(crate) async fn disk_counts(addr: SocketAddr) -> Result<DiskCounts> {
+    let mut conn = Conn::connect(addr).await?;
+    let reply = conn.get("/metrics", None).await?;
+    if reply.status != 200 {
+        bail!("/metrics: {}", reply.describe());
+    }
+    let text = String::from_utf8_lossy(&reply.body);
+    let value = |series: &str| -> Result<f64> {
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+            .with_context(|| format!("{series} in /metrics"))
+    };
+    Ok(DiskCounts {
+        durable: value("tix_writer_commits_total{durability=\"durable\"}")?,
+        volatile: value("tix_writer_commits_total{durability=\"volatile\"}")?,
+        syncs: value("tix_store_syncs_total")?,
+    })
+}
+
+/// What the node asked of its disk (see `disk_counts`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DiskCounts {
+    pub(crate) durable: f64,
+    pub(crate) volatile: f64,
+    pub(crate) syncs: f64,
+}
+
+impl DiskCounts {
+    /// One line: the commits and fsyncs between `before` and `self`, per order.
+    pub(crate) fn per_order_line(&self, before: &DiskCounts, orders: u64) -> String {
+        let per = |now: f64, was: f64| (now - was) / orders.max(1) as f64;
+        format!(
+            "{:.3} durable commits, {:.3} volatile commits, {:.3} fsyncs per order",
+            per(self.durable, before.durable),
+            per(self.volatile, before.volatile),
+            per(self.syncs, before.syncs)
+        )
+    }
+}
+
 /// Starts, stops and kills the node; at most one runs at a time.
 pub(crate) struct Harness {
     bin: PathBuf,

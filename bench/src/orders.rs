@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use crate::cli::OrdersArgs;
 use crate::load;
-use crate::node::Harness;
+use crate::node::{Harness, disk_counts};
 
 /// The lock TTL the node runs with: long enough that no lock expires during the run.
 pub(crate) const LOCK_TTL: Duration = Duration::from_secs(15 * 60);
@@ -51,7 +51,11 @@ pub(crate) async fn run(args: &OrdersArgs, harness: &mut Harness) -> Result<bool
         args.duration.as_secs_f64()
     );
     let tickets = Arc::new(tickets);
+    let disk_before = disk_counts(addr).await?;
     let orders = load::place_orders(addr, &buyers, Arc::clone(&tickets), args.duration).await?;
+    let disk = disk_counts(addr)
+        .await?
+        .per_order_line(&disk_before, orders.ok);
     if orders.exhausted {
         println!(
             "  ran out of tickets after {:.2} s: all {} were taken; use more --tickets",
@@ -98,6 +102,7 @@ pub(crate) async fn run(args: &OrdersArgs, harness: &mut Harness) -> Result<bool
         "ratio orders/hello: {:.2}",
         orders.rate() / hello.rate().max(1e-9)
     );
+    println!("disk:    {disk}");
     if durable {
         println!("durable: {found} of {} orders survived kill -9", orders.ok);
     } else {

@@ -13,7 +13,8 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 use crate::scheduler::Lateness;
@@ -38,6 +39,8 @@ pub(crate) struct Gauges {
     pub locks_pending: IntGauge,
     pub mail_queued: IntGauge,
     pub payments_unsettled: IntGauge,
+    /// A counter, brought up to the stores' own count at each scrape.
+    pub store_syncs: IntCounter,
 }
 
 impl Metrics {
@@ -67,13 +70,20 @@ impl Metrics {
         registry.register(Box::new(writer.commit_seconds.clone()))?;
         registry.register(Box::new(writer.events.clone()))?;
         registry.register(Box::new(writer.orders.clone()))?;
+        registry.register(Box::new(writer.commits.clone()))?;
         registry.register(Box::new(lateness.histogram.clone()))?;
         let gauge = |name: &str, help: &str| -> prometheus::Result<IntGauge> {
             let gauge = IntGauge::new(name, help)?;
             registry.register(Box::new(gauge.clone()))?;
             Ok(gauge)
         };
+        let store_syncs = IntCounter::new(
+            "tix_store_syncs_total",
+            "Times the store files were synced to the disk (fsync), since the node started.",
+        )?;
+        registry.register(Box::new(store_syncs.clone()))?;
         let gauges = Gauges {
+            store_syncs,
             last_seq: gauge("tix_events_last_seq", "The node's newest event sequence.")?,
             outbox_backlog: gauge(
                 "tix_outbox_backlog_events",

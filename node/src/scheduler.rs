@@ -1,10 +1,16 @@
 //! The expiry scheduler: the tokio task that asks the writer to fire due locks, on time.
 //!
-//! It sleeps until the earliest deadline in the expiration store (or until the writer says the jobs
-//! changed), then sends `ExpireDue`. Nothing is held in memory per lock: the deadline queue lives in
-//! redb, so a million pending locks cost no RAM here and no time at start-up, where overdue locks
-//! simply fire on the first round.
+//! It sleeps until the earliest deadline in the expiration store, then fires what is due. Nothing is
+//! held in memory per lock: the deadline queue lives in redb, so a million pending locks cost no RAM
+//! here and no time at start-up, where overdue locks simply fire on the first round.
+//!
+//! It wakes for what is due, not per lock: it publishes the time it sleeps until
+//! (`WriterSignals::expiry_wake`), and the writer wakes it only for a new lock due before that,
+//! which new locks (due a whole TTL from now) almost never are. Rounds are at least `ROUND_GAP`
+//! apart, so that when locks fall due by the thousand a round fires all that fell due meanwhile in
+//! one batch (three commits for the lot) instead of one batch for every few.
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -99,6 +105,10 @@ impl Lateness {
     }
 }
 
+/// The least time from one round's start to the next: what a due lock may wait beyond its deadline
+/// so that rounds stay large when many fall due.
+const ROUND_GAP: Duration = Duration::from_millis(5);
+
 /// Runs until `shutdown` turns true.
 pub async fn run(
     stores: Arc<Stores>,
@@ -108,10 +118,13 @@ pub async fn run(
     lateness: Arc<Lateness>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let mut last_round: Option<tokio::time::Instant> = None;
     loop {
         if *shutdown.borrow() {
             return;
         }
+        // While the deadline is being read, any new lock wakes the scheduler (see `expiry_wake`).
+        signals.expiry_wake.store(u64::MAX, Ordering::SeqCst);
         let wait = match stores.expiration.next_deadline() {
             Ok(Some(deadline)) => Duration::from_millis(deadline.0.saturating_sub(clock.now().0)),
             Ok(None) => Duration::from_secs(3600),
@@ -120,6 +133,10 @@ pub async fn run(
                 Duration::from_secs(1)
             }
         };
+        let gap = last_round.map_or(Duration::ZERO, |at| ROUND_GAP.saturating_sub(at.elapsed()));
+        let wait = wait.max(gap);
+        let wake_at = clock.now().0.saturating_add(wait.as_millis() as u64);
+        signals.expiry_wake.store(wake_at, Ordering::SeqCst);
         if !wait.is_zero() {
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
@@ -127,6 +144,7 @@ pub async fn run(
                 _ = shutdown.changed() => return,
             }
         }
+        last_round = Some(tokio::time::Instant::now());
         if !fire_due(&writer, &clock, &lateness).await {
             // The writer is gone or failing; try again shortly rather than spin.
             tokio::select! {

@@ -1,6 +1,8 @@
 //! The seven service stores of a node, each its own redb file in the data directory.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use anyhow::Context;
 use tix_core::auth::AuthStore;
@@ -16,6 +18,7 @@ use tix_core::store_version::{self, Opened};
 use tix_core::tickets::TicketsStore;
 use tracing::info;
 
+mod counted;
 #[cfg(test)]
 pub(crate) mod test_disk;
 
@@ -40,6 +43,9 @@ pub struct Stores {
     pub door: DoorStore,
     /// Random, fixed when the stores are created; names this incarnation of the node's sequence.
     pub epoch: u64,
+    /// How many times the store files were synced to the disk since they were opened (counted
+    /// when they are opened by `open`).
+    pub syncs: Arc<AtomicU64>,
 }
 
 impl Stores {
@@ -52,14 +58,15 @@ impl Stores {
         cache_bytes: usize,
         epoch_candidate: u64,
     ) -> anyhow::Result<Stores> {
+        let syncs = Arc::new(AtomicU64::new(0));
         let open = |name: &str| {
             let path = data_dir.join(format!("{name}.redb"));
-            redb::Database::builder()
-                .set_cache_size(cache_bytes)
-                .create(&path)
+            counted::open(&path, cache_bytes, syncs.clone())
                 .with_context(|| format!("opening {}", path.display()))
         };
-        Stores::from_databases(open, epoch_candidate)
+        let mut stores = Stores::from_databases(open, epoch_candidate)?;
+        stores.syncs = syncs;
+        Ok(stores)
     }
 
     /// Prepares the stores on the databases `open` gives for each store's name.
@@ -101,6 +108,7 @@ impl Stores {
                 .context("preparing expiration store")?,
             shows: ShowsStore::from_database(next()?).context("preparing shows store")?,
             door: DoorStore::from_database(next()?).context("preparing door store")?,
+            syncs: Arc::default(),
         })
     }
 

@@ -185,8 +185,11 @@ impl WriterHandle {
 pub struct WriterSignals {
     /// The node's highest committed event sequence.
     pub last_seq: AtomicU64,
-    /// Woken whenever the expiration store gained or lost jobs.
+    /// Woken when the expiration store gained a job due before `expiry_wake`.
     pub expiry_changed: Notify,
+    /// When the expiry scheduler will wake next (ms since the epoch; `u64::MAX` while it is reading
+    /// the next deadline): a new job due later needs no wake-up.
+    pub expiry_wake: AtomicU64,
     /// The last sequence, announced after every commit that wrote events (the sync relay and the
     /// search indexer follow it).
     pub committed: watch::Sender<u64>,
@@ -199,6 +202,7 @@ impl WriterSignals {
         WriterSignals {
             last_seq: AtomicU64::new(0),
             expiry_changed: Notify::new(),
+            expiry_wake: AtomicU64::new(u64::MAX),
             committed: watch::Sender::new(0),
             stats: WriterStats::new(),
         }

@@ -83,6 +83,10 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Result<Response, A
     gauges
         .payments_unsettled
         .set(count(state.checkout.unsettled()? as u64));
+    let syncs = state.stores.syncs.load(Ordering::Relaxed);
+    gauges
+        .store_syncs
+        .inc_by(syncs.saturating_sub(gauges.store_syncs.get()));
     let text = state
         .metrics
         .render()

@@ -14,7 +14,7 @@ use std::thread;
 
 use tracing::{error, info};
 
-use tix_core::events::StoredEvent;
+use tix_core::events::{DomainEvent, StoredEvent};
 use tix_core::outbox::{self, Unit};
 use tix_core::reactions::{CONSUMERS, Service};
 use tix_core::time::Millis;
@@ -172,9 +172,6 @@ impl State {
         if let Some((index, applied)) = position {
             self.persisted[index] = applied;
         }
-        if service == Service::Expiration {
-            self.signals.expiry_changed.notify_one();
-        }
         let reacted = self
             .cascade(events)
             .map_err(|e| WriteFailed::new(Stage::React, e));
@@ -223,12 +220,14 @@ impl State {
                 })
                 .map(|(consumer, _)| *consumer)
                 .collect();
-            let expiration_changed = units.iter().any(|(c, _)| *c == Service::Expiration);
+            let earliest_new_job = earliest_new_job(&events);
             let (speaking, silent): (Vec<_>, Vec<_>) = units
                 .into_iter()
                 .partition(|(_, unit)| unit.pending_events() > 0);
             let emitted = self.commit_round(speaking, silent, &durable, now)?;
-            if expiration_changed {
+            if earliest_new_job
+                .is_some_and(|due| due.0 < self.signals.expiry_wake.load(Ordering::SeqCst))
+            {
                 self.signals.expiry_changed.notify_one();
             }
             for (index, consumer) in CONSUMERS.into_iter().enumerate() {
@@ -259,6 +258,7 @@ impl State {
                 .into_iter()
                 .map(|(consumer, unit)| {
                     let durable = durable.contains(&consumer);
+                    self.signals.stats.quiet_commit(durable);
                     scope.spawn(move || {
                         if durable {
                             unit.commit(0, now).map(drop)
@@ -301,6 +301,7 @@ impl State {
             let mut unit = Unit::begin(self.stores.db(consumer))?;
             unit.mark_applied(self.applied[index]);
             unit.commit(0, self.clock.now())?;
+            self.signals.stats.quiet_commit(true);
             self.persisted[index] = self.applied[index];
         }
         Ok(())
@@ -342,6 +343,7 @@ impl State {
             let unit = Unit::begin(db)?;
             outbox::prune(&unit, upto, PRUNE_BATCH)?;
             unit.commit_volatile()?;
+            self.signals.stats.quiet_commit(false);
             pruned = pruned.min(outbox::pruned(db)?);
         }
         Ok(pruned)
@@ -387,4 +389,15 @@ impl State {
                 .collect()
         })
     }
+}
+
+/// The earliest deadline among the expiry jobs `events` make the expiration store schedule.
+fn earliest_new_job(events: &[StoredEvent]) -> Option<Millis> {
+    events
+        .iter()
+        .filter_map(|e| match &e.event {
+            DomainEvent::OrderCreated(order) => Millis::parse_iso(&order.expires_at),
+            _ => None,
+        })
+        .min()
 }

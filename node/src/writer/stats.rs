@@ -13,6 +13,9 @@ pub struct WriterStats {
     pub commit_seconds: Histogram,
     pub events: IntCounterVec,
     pub orders: IntCounterVec,
+    /// Commits by durability: `durable` ones wait for the disk, `volatile` ones do not (a crash
+    /// replays them).
+    pub commits: IntCounterVec,
 }
 
 /// What became of orders, each counted from 0 so that a rate is defined from the start.
@@ -37,8 +40,17 @@ impl WriterStats {
         for outcome in OUTCOMES {
             orders.with_label_values(&[outcome]);
         }
+        let commits = counter(
+            "tix_writer_commits_total",
+            "Write transactions committed by the writer, durable (synced) or volatile.",
+            "durability",
+        );
+        for durability in ["durable", "volatile"] {
+            commits.with_label_values(&[durability]);
+        }
         WriterStats {
             orders,
+            commits,
             batch_size: histogram(
                 "tix_writer_batch_size",
                 "Commands per write batch (one transaction, one commit).",
@@ -63,8 +75,15 @@ impl WriterStats {
         self.batch_size.observe(commands as f64);
     }
 
+    /// Counts a commit that carried no events (a reaction's, a checkpoint's, a prune's).
+    pub(super) fn quiet_commit(&self, durable: bool) {
+        let durability = if durable { "durable" } else { "volatile" };
+        self.commits.with_label_values(&[durability]).inc();
+    }
+
     pub(super) fn commit(&self, took: Duration, events: &[StoredEvent]) {
         self.commit_seconds.observe(took.as_secs_f64());
+        self.quiet_commit(true);
         for event in events {
             self.events
                 .with_label_values(&[event.event.subject()])

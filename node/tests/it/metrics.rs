@@ -13,13 +13,15 @@ use tix_tests::client::{Client, Node, NodeOptions, eventually, id};
 use crate::{NODE, run_task};
 
 /// The names the README documents.
-const DOCUMENTED: [&str; 18] = [
+const DOCUMENTED: [&str; 20] = [
     "tix_http_requests_total",
     "tix_http_request_duration_seconds",
     "tix_events_total",
     "tix_orders_total",
     "tix_writer_batch_size",
     "tix_writer_commit_seconds",
+    "tix_writer_commits_total",
+    "tix_store_syncs_total",
     "tix_expiry_lateness_seconds",
     "tix_events_last_seq",
     "tix_outbox_backlog_events",
@@ -149,6 +151,16 @@ async fn the_documented_metrics_are_there_and_move_with_sales() {
     let grew = |name| value(&after, name, &[]) > value(&before, name, &[]);
     assert!(grew("tix_writer_batch_size_count"), "batches counted");
     assert!(grew("tix_writer_commit_seconds_count"), "commits timed");
+    let durable = [("durability", "durable")];
+    assert!(
+        value(&after, "tix_writer_commits_total", &durable)
+            > value(&before, "tix_writer_commits_total", &durable),
+        "durable commits counted"
+    );
+    assert!(
+        grew("tix_store_syncs_total"),
+        "fsyncs of the store files counted"
+    );
     assert_eq!(value(&after, "tix_expiry_lateness_seconds_count", &[]), 1.0);
     assert_eq!(
         value(&after, "tix_events_total", &[("type", "payment:created")]),
