@@ -6,6 +6,7 @@ mod availability;
 mod dates;
 mod engine;
 mod fingerprints;
+mod pool;
 mod query;
 mod schema;
 mod shows;
@@ -70,6 +71,7 @@ pub struct Search {
     shared: Arc<Shared>,
     stores: Arc<Stores>,
     indexer: std::sync::Mutex<Option<thread::JoinHandle<()>>>,
+    queries: pool::Pool,
 }
 
 impl Search {
@@ -105,10 +107,29 @@ impl Search {
             shared,
             stores,
             indexer: std::sync::Mutex::new(Some(thread)),
+            queries: pool::Pool::start()?,
         })
     }
 
-    /// Runs a query; `WarmingUp` while the index is being built.
+    /// Runs a query on the query threads (see `pool`); answers the hits and how long the query
+    /// itself took.
+    pub async fn query(
+        self: &Arc<Self>,
+        request: SearchRequest,
+    ) -> Result<(Vec<Hit>, std::time::Duration), SearchError> {
+        let search = self.clone();
+        self.queries
+            .run(move || {
+                let started = std::time::Instant::now();
+                search
+                    .search(&request)
+                    .map(|hits| (hits, started.elapsed()))
+            })
+            .await
+            .unwrap_or(Err(SearchError::Stopping))
+    }
+
+    /// Runs a query on this thread; `WarmingUp` while the index is being built.
     pub fn search(&self, request: &SearchRequest) -> Result<Vec<Hit>, SearchError> {
         let engine = match self.shared.engine() {
             Some(engine) if self.shared.ready.load(Ordering::Acquire) => engine,
@@ -134,8 +155,9 @@ impl Search {
         })
     }
 
-    /// Waits for the indexer thread (after shutdown was signalled).
+    /// Waits for the indexer thread (after shutdown was signalled) and stops the query threads.
     pub fn join(&self) {
+        self.queries.stop();
         let thread = self
             .indexer
             .lock()

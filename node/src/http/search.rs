@@ -29,18 +29,11 @@ pub(super) async fn search(
     let Some(search) = state.search.clone() else {
         return Err(ApiError::Unavailable("Search is turned off on this node"));
     };
-    let hits = tokio::task::spawn_blocking(move || {
-        let started = std::time::Instant::now();
-        search
-            .search(&request)
-            .map(|hits| (hits, started.elapsed()))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
-    .map_err(|e| match e {
+    let hits = search.query(request).await.map_err(|e| match e {
         SearchError::WarmingUp => {
             ApiError::Unavailable("Search is warming up; try again in a moment")
         }
+        SearchError::Stopping => ApiError::Unavailable("The node is shutting down"),
         SearchError::Index(detail) => ApiError::Internal(detail),
     })?;
     let (hits, took) = hits;

@@ -61,6 +61,8 @@ pub struct Hit {
 pub enum SearchError {
     #[error("Search is warming up; try again in a moment")]
     WarmingUp,
+    #[error("the node is shutting down")]
+    Stopping,
     #[error("search index failed: {0}")]
     Index(String),
 }

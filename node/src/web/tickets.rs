@@ -177,12 +177,9 @@ async fn search(
         limit: PAGE_SIZE,
         offset,
     };
-    let hits = tokio::task::spawn_blocking(move || search.search(&request))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    match hits {
-        Ok(hits) => Ok(Some(hits.into_iter().map(|hit| hit.ticket).collect())),
-        Err(SearchError::WarmingUp) => Ok(None),
+    match search.query(request).await {
+        Ok((hits, _)) => Ok(Some(hits.into_iter().map(|hit| hit.ticket).collect())),
+        Err(SearchError::WarmingUp | SearchError::Stopping) => Ok(None),
         Err(SearchError::Index(detail)) => Err(ApiError::Internal(detail).into()),
     }
 }
