@@ -86,6 +86,21 @@ impl Unit {
         self.pending.len()
     }
 
+    /// The events `commit(first_seq, at)` will write, numbered as it will number them: what the
+    /// next round of reactions can be built from while this unit commits.
+    pub fn preview(&self, first_seq: u64, at: Millis) -> Vec<StoredEvent> {
+        self.pending
+            .iter()
+            .cloned()
+            .zip(first_seq..)
+            .map(|(event, seq)| StoredEvent {
+                seq,
+                at: at.0,
+                event,
+            })
+            .collect()
+    }
+
     /// Writes the events under `first_seq, first_seq + 1, ...` and commits durably.
     pub fn commit(self, first_seq: u64, at: Millis) -> Result<Vec<StoredEvent>, redb::Error> {
         let stored: Vec<StoredEvent> = self

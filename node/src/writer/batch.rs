@@ -7,6 +7,7 @@
 //! each store records how far it has applied.
 
 mod catch_up;
+mod round;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -19,6 +20,7 @@ use tix_core::outbox::{self, Unit};
 use tix_core::reactions::{CONSUMERS, Service};
 use tix_core::time::Millis;
 
+use self::round::Round;
 use super::command::{Command, Committed, Context, Ran, Stage, WriteFailed};
 use super::{Snapshot, WriterSignals};
 use crate::clock::Clock;
@@ -166,17 +168,18 @@ impl State {
         if let Some((_, applied)) = position {
             unit.mark_applied(applied);
         }
-        let events = self
-            .commit(unit, context.now)
-            .map_err(|e| WriteFailed::new(Stage::Commit, e))?;
-        if let Some((index, applied)) = position {
-            self.persisted[index] = applied;
-        }
-        let reacted = self
-            .cascade(events)
-            .map_err(|e| WriteFailed::new(Stage::React, e));
+        let batch = Round {
+            speaking: vec![unit],
+            persist: position.into_iter().collect(),
+            ..Round::default()
+        };
+        let reacted = match self.advance(batch, context.now) {
+            Err(Advance::Commit(e)) => return Err(WriteFailed::new(Stage::Commit, e)),
+            Err(Advance::React(e)) => Err(e),
+            Ok(round) => self.finish(round),
+        };
         self.announce();
-        reacted
+        reacted.map_err(|e| WriteFailed::new(Stage::React, e))
     }
 
     /// Tells the relay, search and the live feed how far events are committed, once a batch's
@@ -191,100 +194,103 @@ impl State {
         });
     }
 
-    fn commit(&mut self, unit: Unit, now: Millis) -> Result<Vec<StoredEvent>, redb::Error> {
-        let started = std::time::Instant::now();
-        let events = unit.commit(self.next_seq, now)?;
-        self.signals.stats.commit(started.elapsed(), &events);
+    /// Lets every consumer react to `events` (and to what its reactions emit) until all are seen.
+    fn cascade(&mut self, events: Vec<StoredEvent>) -> Result<(), redb::Error> {
+        let Some(last) = events.last().map(|e| e.seq) else {
+            return Ok(());
+        };
+        let round = self.build_round(&events, last)?;
+        for applied in &mut self.applied {
+            *applied = (*applied).max(last);
+        }
+        self.finish(round)
+    }
+
+    /// Commits `round` and the rounds of reactions that follow it, until one emits nothing.
+    fn finish(&mut self, mut round: Round) -> Result<(), redb::Error> {
+        let now = self.clock.now();
+        while !round.is_empty() {
+            round = match self.advance(round, now) {
+                Ok(next) => next,
+                Err(Advance::Commit(e) | Advance::React(e)) => return Err(e),
+            };
+        }
+        Ok(())
+    }
+
+    /// Commits `round` while the consumers build the next round from the events it writes (see
+    /// `round`); answers the next round once `round` is durable.
+    ///
+    /// Commits still happen one after another and each takes the next sequence numbers, so the
+    /// outboxes stay gap-free; only the building of reactions moves under the fsyncs.
+    fn advance(&mut self, round: Round, now: Millis) -> Result<Round, Advance> {
+        let first_seq = self.next_seq;
+        let mut events: Vec<StoredEvent> = Vec::with_capacity(round.events());
+        for unit in &round.speaking {
+            events.extend(unit.preview(first_seq + events.len() as u64, now));
+        }
+        let Round {
+            speaking,
+            silent,
+            persist,
+            new_jobs_due,
+        } = round;
+        let stats = &self.signals.stats;
+        let this = &*self;
+        let (committed, next) = thread::scope(|scope| {
+            let commit =
+                scope.spawn(move || Round::commit(speaking, silent, first_seq, now, stats));
+            let next = match events.last() {
+                Some(last) => this.build_round(&events, last.seq).map(Some),
+                None => Ok(None),
+            };
+            (commit.join().expect("a commit thread panicked"), next)
+        });
+        committed.map_err(Advance::Commit)?;
         if !events.is_empty() {
             self.next_seq += events.len() as u64;
             self.signals
                 .last_seq
                 .store(self.next_seq - 1, Ordering::Release);
         }
-        Ok(events)
-    }
-
-    /// Lets every consumer react to `events` (and to what its reactions emit) until all are seen.
-    ///
-    /// The consumers of one round work on different stores, so each builds its transaction on its
-    /// own thread. Transactions that emit no events carry no sequence numbers and commit in
-    /// parallel; those that do emit commit one after another, keeping the outboxes gap-free.
-    fn cascade(&mut self, mut events: Vec<StoredEvent>) -> Result<(), redb::Error> {
-        let now = self.clock.now();
-        while let Some(last) = events.last().map(|e| e.seq) {
-            let units = self.react_in_parallel(&events, last)?;
-            let durable: Vec<Service> = units
-                .iter()
-                .filter(|(consumer, unit)| {
-                    unit.pending_events() > 0 || self.position_lags(*consumer, last)
-                })
-                .map(|(consumer, _)| *consumer)
-                .collect();
-            let earliest_new_job = earliest_new_job(&events);
-            let (speaking, silent): (Vec<_>, Vec<_>) = units
-                .into_iter()
-                .partition(|(_, unit)| unit.pending_events() > 0);
-            let emitted = self.commit_round(speaking, silent, &durable, now)?;
-            if earliest_new_job
-                .is_some_and(|due| due.0 < self.signals.expiry_wake.load(Ordering::SeqCst))
-            {
-                self.signals.expiry_changed.notify_one();
-            }
-            for (index, consumer) in CONSUMERS.into_iter().enumerate() {
-                self.applied[index] = self.applied[index].max(last);
-                if durable.contains(&consumer) {
-                    self.persisted[index] = last;
-                }
-            }
-            events = emitted;
+        for (index, position) in persist {
+            self.persisted[index] = position;
         }
-        Ok(())
+        if new_jobs_due.is_some_and(|due| due.0 < self.signals.expiry_wake.load(Ordering::SeqCst)) {
+            self.signals.expiry_changed.notify_one();
+        }
+        let next = next.map_err(Advance::React)?;
+        if let Some(last) = events.last().map(|e| e.seq) {
+            // Every consumer has now seen what this round wrote (its reactions, if any, are in the
+            // next round).
+            for applied in &mut self.applied {
+                *applied = (*applied).max(last);
+            }
+        }
+        Ok(next.unwrap_or_default())
     }
 
-    /// Commits one round of reactions: those that emit events one after another (they take
-    /// sequence numbers), those that emit none in parallel with them. Returns the new events.
-    fn commit_round(
-        &mut self,
-        speaking: Vec<(Service, Unit)>,
-        silent: Vec<(Service, Unit)>,
-        durable: &[Service],
-        now: Millis,
-    ) -> Result<Vec<StoredEvent>, redb::Error> {
-        let mut emitted = Vec::new();
-        thread::scope(|scope| -> Result<(), redb::Error> {
-            // Reactions without events need not be durable (a crash replays them), except now
-            // and then, so that a restart replays only a short stretch.
-            let silent: Vec<_> = silent
-                .into_iter()
-                .map(|(consumer, unit)| {
-                    let durable = durable.contains(&consumer);
-                    self.signals.stats.quiet_commit(durable);
-                    scope.spawn(move || {
-                        if durable {
-                            unit.commit(0, now).map(drop)
-                        } else {
-                            unit.commit_volatile()
-                        }
-                    })
-                })
-                .collect();
-            let mut result = Ok(());
-            for (_, unit) in speaking {
-                match self.commit(unit, now) {
-                    Ok(events) => emitted.extend(events),
-                    Err(e) => {
-                        result = Err(e);
-                        break;
-                    }
-                }
+    /// The reactions of every consumer to `events` (whose last sequence is `last`), as a round
+    /// not committed yet.
+    fn build_round(&self, events: &[StoredEvent], last: u64) -> Result<Round, redb::Error> {
+        let units = self.react_in_parallel(events, last)?;
+        let mut round = Round {
+            new_jobs_due: earliest_new_job(events),
+            ..Round::default()
+        };
+        for (consumer, unit) in units {
+            let speaks = unit.pending_events() > 0;
+            let durable = speaks || self.position_lags(consumer, last);
+            if let (true, Some(index)) = (durable, consumer.consumer_index()) {
+                round.persist.push((index, last));
             }
-            for commit in silent {
-                let committed = commit.join().expect("a commit thread panicked");
-                result = result.and(committed);
+            if speaks {
+                round.speaking.push(unit);
+            } else {
+                round.silent.push((unit, durable));
             }
-            result
-        })?;
-        Ok(emitted)
+        }
+        Ok(round)
     }
 
     /// Whether a consumer's durable position has fallen far enough behind to be written now.
@@ -389,6 +395,13 @@ impl State {
                 .collect()
         })
     }
+}
+
+/// Why a round did not advance: its own commit failed (nothing of it may be durable), or the
+/// next round could not be built (this one is durable).
+enum Advance {
+    Commit(redb::Error),
+    React(redb::Error),
 }
 
 /// The earliest deadline among the expiry jobs `events` make the expiration store schedule.
