@@ -27,7 +27,7 @@ use tantivy::{DocId, DocSet, Score, Searcher, TERMINATED, Term};
 use tix_core::ids::TicketId;
 use tix_core::tickets::Ticket;
 
-use super::availability::{Availability, Snapshot};
+use super::availability::{Availability, View};
 use super::engine::Engine;
 use super::schema::{self, Fields, ID_HIGH, ID_LOW, LISTING, PRICE};
 use crate::stores::Stores;
@@ -93,9 +93,9 @@ pub(super) fn run(
     // Exact words (and the last as a prefix) first; typo tolerance only when that finds too little.
     // Exact matches outrank typo matches either way.
     let searcher = engine.reader.searcher();
-    let snapshot = request.available_only.then(|| available.snapshot());
+    let view = request.available_only.then(|| available.read());
     let filter = Filter {
-        available: snapshot.as_ref(),
+        available: view.as_ref(),
         min_price: request.min_price,
         max_price: request.max_price,
     };
@@ -125,7 +125,7 @@ pub(super) fn run(
 
 /// What a match must also be: available (when asked), within the price range.
 struct Filter<'a> {
-    available: Option<&'a Snapshot>,
+    available: Option<&'a View<'a>>,
     min_price: Option<f64>,
     max_price: Option<f64>,
 }
