@@ -1,5 +1,5 @@
 //! The threads queries run on: as many as the machine has cores, below the writer and the HTTP
-//! workers in CPU priority (nice 10), so that a burst of searches slows searches, not sales.
+//! workers in CPU priority (nice 19, the lowest), so that a burst of searches slows searches, not sales.
 //!
 //! The pool ends when `stop` is called (the node's shutdown): the queue closes, the threads finish
 //! the query they run and are joined; a query asked for after that is answered `None`.
@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 use tracing::warn;
 
 /// How far below normal the query threads run (0 is normal, 19 the lowest).
-const NICENESS: i32 = 10;
+const NICENESS: i32 = 19;
 
 type Job = Box<dyn FnOnce() + Send>;
 
