@@ -68,6 +68,14 @@ impl Fixture {
     }
 
     pub(crate) async fn sell_and_order(&self, n: u8) -> OrderId {
+        let ticket = self.sell(n).await;
+        let order = OrderId::from_bytes([n + 100; 12]);
+        self.place(order, ticket).await.unwrap();
+        order
+    }
+
+    /// Lists ticket `n` ("Show n").
+    pub(crate) async fn sell(&self, n: u8) -> TicketId {
         let ticket = TicketId::from_bytes([n; 12]);
         let draft = TicketDraft {
             title: format!("Show {n}"),
@@ -81,7 +89,11 @@ impl Fixture {
             .await
             .unwrap()
             .unwrap();
-        let order = OrderId::from_bytes([n + 100; 12]);
+        ticket
+    }
+
+    /// Places `order` for `ticket`; the writer's error if its batch failed.
+    pub(crate) async fn place(&self, order: OrderId, ticket: TicketId) -> Result<(), WriteError> {
         self.handle()
             .run(Service::Orders, move |unit, context| {
                 let placing = Placing {
@@ -93,9 +105,7 @@ impl Fixture {
                 OrdersStore::place(unit, placing, context.now, context.lock_ttl)
             })
             .await
-            .unwrap()
-            .unwrap();
-        order
+            .map(|placed| drop(placed.unwrap()))
     }
 
     pub(crate) async fn sign_up(&self, n: u8) -> Result<(), WriteError> {

@@ -2,14 +2,12 @@
 //! around its batch, and what survives a power cut after a failed write.
 
 use tix_core::events::OrderStatus;
-use tix_core::ids::{OrderId, PaymentId, TicketId};
-use tix_core::orders::{OrdersStore, Placing};
+use tix_core::ids::{OrderId, PaymentId};
 use tix_core::payments::PaymentsStore;
 use tix_core::reactions::Service;
-use tix_core::tickets::{TicketDraft, TicketsStore};
 
 use super::Committed;
-use crate::test_node::{BUYER, Fixture, SELLER};
+use crate::test_node::{BUYER, Fixture};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_whose_batch_committed_is_answered_with_its_result_when_a_reaction_fails() {
@@ -80,36 +78,13 @@ async fn pruning_after_a_failed_write_never_removes_what_a_crash_would_need_to_r
 async fn reactions_built_while_their_cause_commits_are_dropped_when_that_commit_fails() {
     let node = Fixture::new();
     node.sell_and_order(1).await;
-    let ticket = TicketId::from_bytes([2; 12]);
-    let draft = TicketDraft {
-        title: "Show 2".into(),
-        price: 20.0,
-        details: Default::default(),
-    };
-    node.handle()
-        .run(Service::Tickets, move |unit, _| {
-            TicketsStore::create(unit, ticket, SELLER, draft)
-        })
-        .await
-        .unwrap()
-        .unwrap();
+    let ticket = node.sell(2).await;
 
     // The order's batch fails to commit; the tickets and expiration stores build their reactions
     // to it meanwhile, and must drop them.
     node.disks["orders"].set_failing(true);
     let order = OrderId::from_bytes([102; 12]);
-    let failed = node
-        .handle()
-        .run(Service::Orders, move |unit, context| {
-            let placing = Placing {
-                id: order,
-                buyer: BUYER,
-                ticket,
-                max_open: None,
-            };
-            OrdersStore::place(unit, placing, context.now, context.lock_ttl)
-        })
-        .await;
+    let failed = node.place(order, ticket).await;
     assert!(failed.is_err(), "the order's batch did not commit");
     let unlocked = |node: &Fixture| node.stores.tickets.get(ticket).unwrap().unwrap().order_id;
     assert_eq!(unlocked(&node), None, "no lock for an order that never was");
