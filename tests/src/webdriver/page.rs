@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
+use fantoccini::error::{CmdError, ErrorStatus};
 use fantoccini::{Client, Locator};
 use serde_json::Value;
 
@@ -12,6 +13,14 @@ use crate::binaries::screenshots_dir;
 
 /// WebDriver's code for the Enter key.
 pub const ENTER: &str = "\u{E007}";
+
+/// Whether a click failed because the page changed under it: the element was covered, hidden,
+/// moved or replaced, as when a live update lands between finding a button and clicking it.
+pub fn page_changed_under(click: &CmdError) -> bool {
+    click.is_stale_element_reference()
+        || click.is_element_not_interactable()
+        || matches!(click, CmdError::Standard(w) if w.error == ErrorStatus::ElementClickIntercepted)
+}
 
 /// A session and how long it waits for its page to change.
 pub struct Page {
