@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod pass_key;
 pub mod pass_pdf;
 pub mod password;
+mod priority;
 pub mod relay;
 pub mod reset_code;
 pub mod scheduler;

@@ -130,7 +130,7 @@ impl Search {
     }
 
     /// Runs a query on this thread; `WarmingUp` while the index is being built.
-    pub fn search(&self, request: &SearchRequest) -> Result<Vec<Hit>, SearchError> {
+    fn search(&self, request: &SearchRequest) -> Result<Vec<Hit>, SearchError> {
         let engine = match self.shared.engine() {
             Some(engine) if self.shared.ready.load(Ordering::Acquire) => engine,
             _ => return Err(SearchError::WarmingUp),

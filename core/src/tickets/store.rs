@@ -75,15 +75,6 @@ impl TicketsStore {
         Ok(())
     }
 
-    /// Calls `visit` with the listing position of every ticket that no order holds.
-    pub fn for_each_available(&self, mut visit: impl FnMut(u64)) -> Result<(), redb::Error> {
-        let txn = self.db.begin_read()?;
-        for entry in txn.open_table(AVAILABLE)?.iter()? {
-            visit(entry?.0.value());
-        }
-        Ok(())
-    }
-
     /// Calls `visit` with every ticket that no order holds, in the order they were listed, from
     /// one consistent snapshot, one ticket at a time; stops early when `visit` answers `false`.
     /// The snapshot is held until this returns, so callers keep `visit` quick.

@@ -23,6 +23,7 @@ use tracing::{info, warn};
 
 use super::{Manifest, write_archive};
 use crate::clock::Clock;
+use crate::priority::lower_this_thread;
 use crate::writer::WriterHandle;
 
 /// The socket's name in the data dir.
@@ -116,7 +117,7 @@ async fn make_backup(
             std::thread::Builder::new()
                 .name("tix-backup".into())
                 .spawn_scoped(scope, || {
-                    yield_the_cpu();
+                    lower_this_thread(19, "backup");
                     write_archive(snapshot, &dir, now, &out)
                 })?
                 .join()
@@ -131,15 +132,6 @@ async fn make_backup(
         "backup made for the control socket"
     );
     Ok(out)
-}
-
-/// Gives the calling thread the lowest CPU priority (nice 19); a backup goes on without it if
-/// the system refuses.
-fn yield_the_cpu() {
-    let thread = rustix::thread::gettid();
-    if let Err(e) = rustix::process::setpriority_process(Some(thread), 19) {
-        warn!(error = %e, "could not lower the backup thread's priority");
-    }
 }
 
 async fn send_archive(

@@ -209,31 +209,21 @@ impl Indexer {
         });
     }
 
-    /// Reads which tickets are available from the store (the map lives only in memory).
-    fn load_availability(&self) -> Result<(), redb::Error> {
+    /// Reads every ticket of the store once: which are available (the map lives only in memory)
+    /// and the fingerprint of each, handing each ticket to `also` on the way.
+    fn load_known(&mut self, mut also: impl FnMut(&Ticket)) -> Result<(), redb::Error> {
         let mut available = Vec::new();
-        self.stores
-            .tickets
-            .for_each_available(|listing| available.push(listing))?;
-        self.shared.available.reset(available);
-        Ok(())
-    }
-
-    /// Fingerprints every ticket of the store; answers the last sequence they may be older than
-    /// (events up to it are indexed again, see `run_inner`).
-    fn load_fingerprints(&mut self) -> Result<u64, redb::Error> {
-        let started = Instant::now();
         self.indexed.clear();
         let indexed = &mut self.indexed;
-        self.stores
-            .tickets
-            .for_each(|ticket| indexed.record(&ticket))?;
-        let through = self.stores.last_seq()?;
-        info!(
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "search index fingerprints read from the tickets store"
-        );
-        Ok(through)
+        self.stores.tickets.for_each(|ticket| {
+            if ticket.order_id.is_none() {
+                available.push(ticket.listing);
+            }
+            indexed.record(&ticket);
+            also(&ticket);
+        })?;
+        self.shared.available.reset(available);
+        Ok(())
     }
 
     /// Opens the index on disk if it is whole, of our schema and of these stores.
@@ -262,11 +252,10 @@ impl Indexer {
         schema::register_tokenizer(&index);
         let reader = reader(&index).map_err(unreadable)?;
         let writer = index.writer(WRITER_MEMORY).map_err(unreadable)?;
-        self.load_availability()
-            .map_err(|e| Stale::Unreadable(e.to_string()))?;
-        let reindex_through = self
-            .load_fingerprints()
-            .map_err(|e| Stale::Unreadable(e.to_string()))?;
+        let unreadable_store = |e: redb::Error| Stale::Unreadable(e.to_string());
+        self.load_known(|_| {}).map_err(unreadable_store)?;
+        // The fingerprints may be newer than what the index holds for events up to here.
+        let reindex_through = self.stores.last_seq().map_err(unreadable_store)?;
         info!(indexed = position.seq, "search index opened");
         Ok((
             Engine {
@@ -325,15 +314,10 @@ impl Indexer {
         let seq = self.stores.last_seq()?;
         let mut count = 0u64;
         let mut failed = None;
-        self.indexed.clear();
-        let indexed = &mut self.indexed;
-        self.stores.tickets.for_each(|ticket| {
+        self.load_known(|ticket| {
             if failed.is_none() {
-                match writer.add_document(document(fields, &ticket)) {
-                    Ok(_) => {
-                        indexed.record(&ticket);
-                        count += 1
-                    }
+                match writer.add_document(document(fields, ticket)) {
+                    Ok(_) => count += 1,
                     Err(e) => failed = Some(e),
                 }
             }
@@ -341,7 +325,6 @@ impl Indexer {
         if let Some(e) = failed {
             return Err(e.into());
         }
-        self.load_availability()?;
         commit(writer, epoch, seq)?;
         info!(
             tickets = count,

@@ -11,6 +11,8 @@ use std::thread::{self, JoinHandle};
 use tokio::sync::oneshot;
 use tracing::warn;
 
+use crate::priority::lower_this_thread;
+
 /// How far below normal the query threads run (0 is normal, 19 the lowest).
 const NICENESS: i32 = 19;
 
@@ -76,10 +78,7 @@ impl Pool {
 
 /// One query thread: lowers its priority, then runs jobs until the queue closes.
 fn work(queue: &Mutex<Receiver<Job>>) {
-    let thread = rustix::thread::gettid();
-    if let Err(e) = rustix::process::setpriority_process(Some(thread), NICENESS) {
-        warn!(error = %e, "could not lower a query thread's priority");
-    }
+    lower_this_thread(NICENESS, "query");
     loop {
         let job = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
         match job {

@@ -300,13 +300,14 @@ fn word_query(
         let term = Term::from_field_text(field, word);
         let known = searcher.doc_freq(&term)? > 0;
         if known {
-            ways.push((vec![term.clone()].into_query(), EXACT * share));
+            let exact = TermQuery::new(term.clone(), IndexRecordOption::Basic);
+            ways.push((Box::new(exact), EXACT * share));
         }
         if distance > 0 {
             let fuzzy = FuzzyTermQuery::new(term.clone(), distance, true);
             let terms = expand(searcher, field, &fuzzy)?;
             if !terms.is_empty() {
-                ways.push((terms.into_query(), NEAR * share));
+                ways.push((any_of(terms), NEAR * share));
             }
         }
         let finished = known && word.chars().count() >= 4;
@@ -314,7 +315,7 @@ fn word_query(
             let prefix = FuzzyTermQuery::new_prefix(term, distance.min(1), true);
             let terms = expand(searcher, field, &prefix)?;
             if !terms.is_empty() {
-                ways.push((terms.into_query(), NEAR * share));
+                ways.push((any_of(terms), NEAR * share));
             }
         }
     }
@@ -354,25 +355,18 @@ fn expand(searcher: &Searcher, field: Field, query: &FuzzyTermQuery) -> tantivy:
         .collect())
 }
 
-/// A list of terms as the query that matches any of them.
-trait IntoQuery {
-    fn into_query(self) -> Box<dyn Query>;
-}
-
-impl IntoQuery for Vec<Term> {
-    fn into_query(self) -> Box<dyn Query> {
-        let mut terms: Vec<(Occur, Box<dyn Query>)> = self
-            .into_iter()
-            .map(|term| {
-                let query: Box<dyn Query> =
-                    Box::new(TermQuery::new(term, IndexRecordOption::Basic));
-                (Occur::Should, query)
-            })
-            .collect();
-        match terms.len() {
-            1 => terms.pop().expect("one term").1,
-            _ => Box::new(BooleanQuery::new(terms)),
-        }
+/// The query that matches any of `terms` (there is at least one).
+fn any_of(terms: Vec<Term>) -> Box<dyn Query> {
+    let mut any: Vec<(Occur, Box<dyn Query>)> = terms
+        .into_iter()
+        .map(|term| {
+            let query: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::Basic));
+            (Occur::Should, query)
+        })
+        .collect();
+    match any.len() {
+        1 => any.pop().expect("one term").1,
+        _ => Box::new(BooleanQuery::new(any)),
     }
 }
 
