@@ -355,44 +355,50 @@ impl State {
         Ok(pruned)
     }
 
-    /// Builds, for every consumer with something to react to, its uncommitted unit of reactions.
+    /// Builds, for every consumer with something to react to, its uncommitted unit of reactions:
+    /// the first on this thread, the others alongside on threads of their own.
     fn react_in_parallel(
         &self,
         events: &[StoredEvent],
         last: u64,
     ) -> Result<Vec<(Service, Unit)>, redb::Error> {
         let stores = &*self.stores;
+        let mut jobs = CONSUMERS
+            .into_iter()
+            .zip(self.applied)
+            .zip(self.persisted)
+            .filter_map(|((consumer, seen), persisted)| {
+                let relevant: Vec<&StoredEvent> = events
+                    .iter()
+                    .filter(|e| e.seq > seen && consumer.reacts_to(e))
+                    .collect();
+                // A consumer with nothing to do still records its position now and then, so a
+                // restart does not replay a long stretch of events it never needed.
+                if relevant.is_empty() && last.saturating_sub(persisted) < MAX_POSITION_LAG {
+                    return None;
+                }
+                Some((consumer, relevant))
+            });
+        let Some((first, relevant)) = jobs.next() else {
+            return Ok(Vec::new());
+        };
+        let react = move |consumer: Service, relevant: Vec<&StoredEvent>| {
+            let mut unit = Unit::begin(stores.db(consumer))?;
+            for event in relevant {
+                consumer.react(&mut unit, event)?;
+            }
+            unit.mark_applied(last);
+            Ok((consumer, unit))
+        };
         thread::scope(|scope| {
-            let workers: Vec<_> = CONSUMERS
-                .into_iter()
-                .zip(self.applied)
-                .zip(self.persisted)
-                .filter_map(|((consumer, seen), persisted)| {
-                    let relevant: Vec<&StoredEvent> = events
-                        .iter()
-                        .filter(|e| e.seq > seen && consumer.reacts_to(e))
-                        .collect();
-                    // A consumer with nothing to do still records its position now and then, so
-                    // a restart does not replay a long stretch of events it never needed.
-                    if relevant.is_empty() && last.saturating_sub(persisted) < MAX_POSITION_LAG {
-                        return None;
-                    }
-                    Some(
-                        scope.spawn(move || -> Result<(Service, Unit), redb::Error> {
-                            let mut unit = Unit::begin(stores.db(consumer))?;
-                            for event in relevant {
-                                consumer.react(&mut unit, event)?;
-                            }
-                            unit.mark_applied(last);
-                            Ok((consumer, unit))
-                        }),
-                    )
-                })
+            let others: Vec<_> = jobs
+                .map(|(consumer, relevant)| scope.spawn(move || react(consumer, relevant)))
                 .collect();
-            workers
-                .into_iter()
-                .map(|worker| worker.join().expect("a reaction thread panicked"))
-                .collect()
+            let mut units = vec![react(first, relevant)];
+            for worker in others {
+                units.push(worker.join().expect("a reaction thread panicked"));
+            }
+            units.into_iter().collect()
         })
     }
 }

@@ -50,17 +50,13 @@ impl Round {
         thread::scope(|scope| {
             // Transactions without events need not be durable (a crash replays them), except now
             // and then, so that a restart replays only a short stretch.
-            let silent: Vec<_> = silent
+            let (durable, volatile): (Vec<_>, Vec<_>) =
+                silent.into_iter().partition(|(_, durable)| *durable);
+            let silent: Vec<_> = durable
                 .into_iter()
-                .map(|(unit, durable)| {
-                    stats.quiet_commit(durable);
-                    scope.spawn(move || {
-                        if durable {
-                            unit.commit(0, now).map(drop)
-                        } else {
-                            unit.commit_volatile()
-                        }
-                    })
+                .map(|(unit, _)| {
+                    stats.quiet_commit(true);
+                    scope.spawn(move || unit.commit(0, now).map(drop))
                 })
                 .collect();
             let mut result = Ok(());
@@ -77,6 +73,10 @@ impl Round {
                         break;
                     }
                 }
+            }
+            for (unit, _) in volatile {
+                stats.quiet_commit(false);
+                result = result.and(unit.commit_volatile());
             }
             for commit in silent {
                 let committed = commit.join().expect("a commit thread panicked");
