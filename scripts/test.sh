@@ -38,7 +38,8 @@ if command -v dpkg >/dev/null 2>&1; then
   # checks and installs them (its setpriv and useradd come with util-linux and passwd, always there).
   # podman, runc, netavark, aardvark-dns: the container tests build the images and run the compose
   # chain (runc: crun cannot start containers in some sandboxes; netavark and aardvark-dns: the
-  # chain's network, where services find each other by name).
+  # chain's network, where services find each other by name; iptables: netavark sets that network
+  # up with it, and a fresh Debian has none).
   # The rest: Tauri 2's build libraries (webkit2gtk 4.1, GTK 3, libsoup 3, ...) for the box
   # office, and Xvfb + WebKitWebDriver to drive its real window in the tests.
   apt_install build-essential pkg-config ca-certificates curl mosquitto mosquitto-clients \
@@ -46,7 +47,7 @@ if command -v dpkg >/dev/null 2>&1; then
     libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev librsvg2-dev libssl-dev file \
     xvfb xauth webkit2gtk-driver fonts-dejavu-core python3 python3-venv poppler-utils \
     dpkg-dev systemd \
-    podman runc netavark aardvark-dns
+    podman runc netavark aardvark-dns iptables
 fi
 
 log "axe-core (accessibility checks in the browser tests)"
