@@ -20,7 +20,8 @@ pub(super) struct Round {
     /// Those that emit events (and a batch's own transaction), committed durably one after
     /// another in this order: they take consecutive sequence numbers.
     pub(super) speaking: Vec<Unit>,
-    /// Those that emit none, each with whether it must be durable now; they commit in parallel.
+    /// Those that emit none, each with whether it must be durable now (those commit in parallel;
+    /// the others, which need no fsync, after the speaking ones).
     pub(super) silent: Vec<(Unit, bool)>,
     /// Consumers whose position becomes durable when this round commits, and the position.
     pub(super) persist: Vec<(usize, u64)>,
@@ -38,8 +39,8 @@ impl Round {
         self.speaking.iter().map(Unit::pending_events).sum()
     }
 
-    /// Commits the round: the speaking transactions one after another from `first_seq`, the
-    /// silent ones alongside on threads of their own.
+    /// Commits the round: the speaking transactions one after another from `first_seq`, the silent
+    /// durable ones alongside on threads of their own, the silent volatile ones after the speaking.
     pub(super) fn commit(
         speaking: Vec<Unit>,
         silent: Vec<(Unit, bool)>,
