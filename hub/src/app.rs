@@ -15,6 +15,7 @@ use tix_core::secret_file;
 use tix_core::time::Millis;
 
 use crate::config::Config;
+use crate::db::{Db, DbError, Location};
 use crate::http::{self, HubState};
 use crate::ingest::{Ingest, IngestStats};
 use crate::ledger::Ledger;
@@ -34,15 +35,30 @@ pub struct App {
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<App> {
         config.check_identity()?;
-        if let Some(dir) = config.db.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Location::Sqlite(path) = &config.db
+            && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
-        let ledger = Ledger::open(&config.db)
-            .with_context(|| format!("opening the hub database {}", config.db.display()))?;
+        let db = Db::new(config.db.clone());
+        let ledger = blocking({
+            let db = db.clone();
+            move || Ledger::open(&db)
+        })
+        .await
+        .with_context(|| format!("opening the hub database {}", config.db))?;
         let token = match &config.api_token {
             Some(token) if token.trim().len() >= 16 => token.trim().to_owned(),
             Some(_) => anyhow::bail!("--api-token must be at least 16 characters"),
-            None => load_or_create_token(&token_path(&config.db))?,
+            None => match &config.db {
+                Location::Sqlite(path) => load_or_create_token(&token_path(path))?,
+                Location::Postgres(_) => {
+                    let db = db.clone();
+                    blocking(move || shared_token(&db))
+                        .await
+                        .context("reading or making the API token in the database")?
+                }
+            },
         };
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let (messages_tx, messages_rx) = mpsc::channel(QUEUE);
@@ -60,7 +76,7 @@ impl App {
         let link = Link::start(
             &config.mqtt_url,
             &config.client_id,
-            &config.db,
+            db.clone(),
             messages_tx.clone(),
             acks,
             link_status.clone(),
@@ -72,7 +88,7 @@ impl App {
         Ok(App {
             listener,
             state: HubState {
-                db: config.db.clone(),
+                db,
                 token: Arc::new(token),
                 link: link_status,
                 ingest: ingest_stats,
@@ -117,7 +133,14 @@ impl App {
     }
 }
 
-/// The API token file: beside the database, named after it.
+/// Runs blocking database work off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, DbError> + Send + 'static,
+) -> anyhow::Result<T> {
+    Ok(tokio::task::spawn_blocking(work).await??)
+}
+
+/// The API token file of a SQLite hub: beside the database, named after it.
 pub fn token_path(db: &Path) -> PathBuf {
     let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(".api-token");
@@ -143,4 +166,30 @@ fn load_or_create_token(path: &Path) -> anyhow::Result<String> {
         );
     }
     Ok(secret.value)
+}
+
+/// The API token of hubs sharing a PostgreSQL database: made by the first that needs it, and the
+/// same for all of them (an operator's client may reach any).
+pub fn shared_token(db: &Db) -> Result<String, DbError> {
+    let mut bytes = [0u8; 24];
+    rand::rng().fill_bytes(&mut bytes);
+    let made = hex::encode(bytes);
+    db.read(|sql| {
+        let created = sql.execute(
+            "INSERT INTO hub_secrets (name, value) VALUES ('api-token', ?1)
+             ON CONFLICT DO NOTHING",
+            &[&made],
+        )? == 1;
+        let token: String = sql.query_one(
+            "SELECT value FROM hub_secrets WHERE name = 'api-token'",
+            &[],
+            |row| row.get(0),
+        )?;
+        if created {
+            // Printed once, at creation, for the operator to copy; afterwards it is only in the
+            // database.
+            println!("tix-hub: generated the API token (kept in the database): {token}");
+        }
+        Ok(token)
+    })
 }

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use tix_sync::broker::BrokerUrl;
+
+use crate::db::Location;
 use tix_sync::protocol::{HUB_ACCOUNT, VenueId};
 
 #[derive(Debug, Clone, Parser)]
@@ -26,14 +28,16 @@ pub struct Config {
     )]
     pub listen: SocketAddr,
 
-    /// The SQLite database file (created if missing; WAL files live beside it).
+    /// The hub's database: a SQLite file (created if missing; WAL files live beside it), or a
+    /// PostgreSQL database as postgres://USER:PASS@HOST:PORT/NAME, which several hubs may share.
     #[arg(
         long,
         env = "TIX_HUB_DB",
         default_value = "./hub.sqlite3",
-        global = true
+        global = true,
+        hide_env_values = true
     )]
-    pub db: PathBuf,
+    pub db: Location,
 
     /// The MQTT broker the venues publish to, as mqtt://USER:PASS@HOST:PORT.
     #[arg(
@@ -88,6 +92,13 @@ pub enum Task {
     Venue {
         #[command(subcommand)]
         action: VenueAction,
+    },
+    /// Copy a stopped hub's SQLite database (FILE) into the PostgreSQL database --db names,
+    /// which must hold no events yet: how a hub on SQLite moves to PostgreSQL.
+    Migrate {
+        /// The SQLite database to copy (the hub using it must be stopped).
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
     },
     /// Put a backup in place as the database (--db), which must not exist yet.
     Restore {

@@ -2,7 +2,6 @@
 //! `Authorization: Bearer TOKEN`.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -20,6 +19,7 @@ use tix_core::events::OrderStatus;
 use tix_core::ids::ShowId;
 use tix_sync::protocol::{Epoch, VenueId};
 
+use crate::db::{Db, DbError, Sql};
 use crate::ingest::{IngestStats, Work};
 use crate::ledger::AdoptError;
 use crate::link::LinkStatus;
@@ -30,7 +30,7 @@ const MAX_LIMIT: u64 = 1000;
 
 #[derive(Clone)]
 pub struct HubState {
-    pub db: PathBuf,
+    pub db: Db,
     pub token: Arc<String>,
     pub link: Arc<LinkStatus>,
     pub ingest: Arc<IngestStats>,
@@ -50,7 +50,7 @@ pub enum ApiError {
     #[error("{0}")]
     Conflict(String),
     #[error("the hub's database failed: {0}")]
-    Database(#[from] rusqlite::Error),
+    Database(#[from] DbError),
     #[error("the hub is shutting down")]
     Unavailable,
     /// A handler panicked; the detail goes to the log.
@@ -149,24 +149,21 @@ async fn require_token(
     Ok(next.run(request).await)
 }
 
-/// Runs a query on a fresh read-only connection, off the async threads.
+/// Runs a query on a read connection, off the async threads.
 async fn query<T: Send + 'static>(
     state: &HubState,
-    run: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+    run: impl FnOnce(&mut Sql<'_>) -> Result<T, DbError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let db = state.db.clone();
-    tokio::task::spawn_blocking(move || {
-        let conn = crate::schema::open_reader(&db)?;
-        run(&conn)
-    })
-    .await
-    .map_err(|_| ApiError::Unavailable)?
-    .map_err(ApiError::from)
+    tokio::task::spawn_blocking(move || db.read(run))
+        .await
+        .map_err(|_| ApiError::Unavailable)?
+        .map_err(ApiError::from)
 }
 
 type Params = Query<HashMap<String, String>>;
 
-/// A whole number from 0 that SQLite can take (at most `i64::MAX`).
+/// A whole number from 0 that the database can take (at most `i64::MAX`).
 fn number(params: &HashMap<String, String>, name: &str, default: u64) -> Result<u64, ApiError> {
     match params.get(name) {
         None => Ok(default),

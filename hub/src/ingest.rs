@@ -55,10 +55,14 @@ impl Ingest {
         stats: Arc<IngestStats>,
         now: impl Fn() -> Millis + Send + 'static,
     ) -> std::io::Result<Ingest> {
-        acks.post(ledger.acks());
         let thread = thread::Builder::new()
             .name("tix-hub-ingest".into())
             .spawn(move || {
+                // Read here, not by the caller: the database may block (PostgreSQL's client).
+                match ledger.acks() {
+                    Ok(stored) => acks.post(stored),
+                    Err(e) => error!(error = %e, "could not read the stored acknowledgements; each is published at its venue's next event"),
+                }
                 let mut carried = None;
                 while let Some(first) = carried.take().or_else(|| messages.blocking_recv()) {
                     let first = match first {
@@ -126,6 +130,12 @@ fn apply_with_retries(
                 stats.batches.fetch_add(1, Ordering::Relaxed);
                 acks.post(outcome.acks);
                 return;
+            }
+            Err(e) if e.is_contention() => {
+                // Another hub instance stored some of it first, or the two deadlocked: the next
+                // attempt sees what it committed.
+                info!(error = %e, attempt, size = batch.len(), "a batch met another instance's; applying it again");
+                thread::sleep(Duration::from_millis(10 * u64::from(attempt)));
             }
             Err(e) => {
                 error!(error = %e, attempt, size = batch.len(), "applying a batch failed");

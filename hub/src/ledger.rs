@@ -1,5 +1,6 @@
-//! The hub's write side: applies each venue's events exactly once, in order, in durable SQLite
-//! transactions, and says which acknowledgements to publish.
+//! The hub's write side: applies each venue's events exactly once, in order, in durable
+//! transactions (SQLite, or PostgreSQL shared by several hub instances), and says which
+//! acknowledgements to publish.
 //!
 //! Per message: refused ones (oversized, malformed, from a topic that is not an events topic, whose
 //! source is not the topic's venue, of an epoch the hub does not follow) go to the quarantine table;
@@ -9,11 +10,15 @@
 //!
 //! The quarantine is bounded per venue (see `quarantine`): a venue sending garbage cannot fill the
 //! hub's disk, and every refusal is still counted.
+//!
+//! The database decides, not the hub's memory: each batch reads the cursors (epoch, last sequence)
+//! of its venues inside its transaction, locking their rows on PostgreSQL, so that two hub
+//! instances applying the same venue's events serialise on that venue and the second sees what
+//! the first committed. Two instances storing a venue's first event at once collide on the
+//! events' primary key; the loser's transaction fails as contention and is run again.
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tracing::warn;
 
 use tix_core::time::Millis;
@@ -21,8 +26,8 @@ use tix_sync::protocol::{
     Ack, DecodeError, Envelope, Epoch, MAX_ENVELOPE_BYTES, VenueId, parse_events_topic,
 };
 
+use crate::db::{Conn, Db, DbError, Dialect, Sql};
 use crate::projection::project;
-use crate::schema;
 
 mod adopt;
 mod quarantine;
@@ -79,170 +84,176 @@ struct Cursor {
 }
 
 pub struct Ledger {
-    conn: Connection,
-    cursors: HashMap<VenueId, Cursor>,
+    conn: Conn,
 }
 
 impl Ledger {
-    pub fn open(path: &Path) -> rusqlite::Result<Ledger> {
-        let conn = schema::open_writer(path)?;
-        let mut ledger = Ledger {
-            conn,
-            cursors: HashMap::new(),
-        };
-        ledger.load_cursors()?;
-        Ok(ledger)
+    /// Opens the ledger, creating or migrating the schema. Blocks.
+    pub fn open(db: &Db) -> Result<Ledger, DbError> {
+        Ok(Ledger {
+            conn: db.open_writer()?,
+        })
     }
 
-    fn load_cursors(&mut self) -> rusqlite::Result<()> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT venue, epoch, last_seq FROM venues")?;
-        let rows = stmt.query_map([], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, i64>(2)?,
-            ))
-        })?;
-        let mut cursors = HashMap::new();
-        for row in rows {
-            let (venue, epoch, last_seq) = row?;
-            match (venue.parse::<VenueId>(), epoch.parse::<Epoch>()) {
-                (Ok(venue), Ok(epoch)) => {
-                    cursors.insert(
-                        venue,
-                        Cursor {
-                            epoch,
-                            last_seq: last_seq as u64,
-                        },
-                    );
-                }
-                _ => warn!(venue, epoch, "skipping a venue row the hub cannot parse"),
-            }
-        }
-        drop(stmt);
-        self.cursors = cursors;
-        Ok(())
-    }
-
-    /// Every venue's current acknowledgement (republished whenever the hub connects, since a broker
-    /// restart may have lost the retained ones).
-    pub fn acks(&self) -> Vec<Ack> {
-        let mut acks: Vec<Ack> = self
-            .cursors
-            .iter()
+    /// Every venue's current acknowledgement, as stored (republished whenever the hub connects,
+    /// since a broker restart may have lost the retained ones), in venue order.
+    pub fn acks(&mut self) -> Result<Vec<Ack>, DbError> {
+        let rows = self.conn.sql()?.query(
+            "SELECT venue, epoch, last_seq FROM venues ORDER BY venue",
+            &[],
+            cursor_row,
+        )?;
+        Ok(rows
+            .into_iter()
+            .flatten()
             .map(|(venue, c)| Ack {
-                venue: venue.clone(),
+                venue,
                 epoch: c.epoch,
                 seq: c.last_seq,
             })
-            .collect();
-        acks.sort_by(|a, b| a.venue.cmp(&b.venue));
-        acks
+            .collect())
     }
 
     /// Applies a batch in one durable transaction. On error nothing of it is kept.
-    pub fn apply(&mut self, batch: &[Incoming], now: Millis) -> rusqlite::Result<Outcome> {
-        let before = self.cursors.clone();
-        let result = self.apply_in_txn(batch, now);
-        if result.is_err() {
-            self.cursors = before;
-        }
-        result
+    pub fn apply(&mut self, batch: &[Incoming], now: Millis) -> Result<Outcome, DbError> {
+        let venues: BTreeSet<VenueId> = batch
+            .iter()
+            .filter_map(|m| parse_events_topic(&m.topic).ok())
+            .collect();
+        self.conn.transaction(|sql| {
+            let mut cursors = lock_cursors(sql, &venues)?;
+            apply_in_txn(sql, &mut cursors, batch, now)
+        })
     }
+}
 
-    fn apply_in_txn(&mut self, batch: &[Incoming], now: Millis) -> rusqlite::Result<Outcome> {
-        let txn = self.conn.transaction()?;
-        let mut outcome = Outcome::default();
-        let mut touched: BTreeMap<VenueId, VenueDelta> = BTreeMap::new();
-        let mut refused_from = quarantine::Sources::default();
-        for message in batch {
-            let verdict = judge(message, &self.cursors);
-            match verdict {
-                Verdict::Refuse {
-                    reason,
-                    detail,
-                    key,
-                } => {
-                    quarantine::record(&txn, message, reason, &detail, key.as_ref(), now)?;
+/// Applies `batch` judged by `cursors` (its venues', as stored), advancing them.
+fn apply_in_txn(
+    sql: &mut Sql<'_>,
+    cursors: &mut HashMap<VenueId, Cursor>,
+    batch: &[Incoming],
+    now: Millis,
+) -> Result<Outcome, DbError> {
+    let mut outcome = Outcome::default();
+    let mut touched: BTreeMap<VenueId, VenueDelta> = BTreeMap::new();
+    let mut refused_from = quarantine::Sources::default();
+    for message in batch {
+        match judge(message, cursors) {
+            Verdict::Refuse {
+                reason,
+                detail,
+                key,
+            } => {
+                quarantine::record(sql, message, reason, &detail, key.as_ref(), now)?;
+                refused_from.add(&message.topic);
+                outcome.quarantined += 1;
+                warn!(topic = %message.topic, reason = reason.as_str(), %detail, "quarantined a message");
+            }
+            Verdict::Duplicate(envelope) => {
+                outcome.duplicates += 1;
+                touched
+                    .entry(envelope.venue.clone())
+                    .or_default()
+                    .duplicates += 1;
+                let stored: Option<Vec<u8>> = sql.query_opt(
+                    "SELECT envelope FROM events WHERE venue = ?1 AND epoch = ?2 AND seq = ?3",
+                    &[
+                        &envelope.venue.as_str(),
+                        &envelope.epoch.to_string(),
+                        &(envelope.event.seq as i64),
+                    ],
+                    |row| row.get(0),
+                )?;
+                if stored.as_deref().is_some_and(|s| s != message.payload) {
+                    let key = Key::of(&envelope);
+                    let detail = "differs from the stored event of the same sequence";
+                    quarantine::record(sql, message, Refusal::Conflict, detail, Some(&key), now)?;
                     refused_from.add(&message.topic);
                     outcome.quarantined += 1;
-                    warn!(topic = %message.topic, reason = reason.as_str(), %detail, "quarantined a message");
-                }
-                Verdict::Duplicate(envelope) => {
-                    outcome.duplicates += 1;
-                    touched
-                        .entry(envelope.venue.clone())
-                        .or_default()
-                        .duplicates += 1;
-                    let stored: Option<Vec<u8>> = txn
-                        .prepare_cached(
-                            "SELECT envelope FROM events WHERE venue = ?1 AND epoch = ?2 AND seq = ?3",
-                        )?
-                        .query_row(
-                            params![
-                                envelope.venue.as_str(),
-                                envelope.epoch.to_string(),
-                                envelope.event.seq as i64
-                            ],
-                            |row| row.get(0),
-                        )
-                        .optional()?;
-                    if stored.as_deref().is_some_and(|s| s != message.payload) {
-                        let key = Key::of(&envelope);
-                        let detail = "differs from the stored event of the same sequence";
-                        quarantine::record(
-                            &txn,
-                            message,
-                            Refusal::Conflict,
-                            detail,
-                            Some(&key),
-                            now,
-                        )?;
-                        refused_from.add(&message.topic);
-                        outcome.quarantined += 1;
-                        warn!(venue = %envelope.venue, seq = envelope.event.seq, "conflicting rewrite of a stored event quarantined");
-                    }
-                }
-                Verdict::Gap(envelope) => {
-                    outcome.gaps += 1;
-                    touched.entry(envelope.venue).or_default().gaps += 1;
-                }
-                Verdict::Next(envelope) => {
-                    store(&txn, &envelope, &message.payload, now)?;
-                    project(&txn, &envelope)?;
-                    let delta = touched.entry(envelope.venue.clone()).or_default();
-                    delta.events += 1;
-                    delta.last_event_ms = envelope.event.at;
-                    let cursor = self
-                        .cursors
-                        .entry(envelope.venue.clone())
-                        .or_insert(Cursor {
-                            epoch: envelope.epoch,
-                            last_seq: 0,
-                        });
-                    cursor.last_seq = envelope.event.seq;
-                    outcome.applied += 1;
+                    warn!(venue = %envelope.venue, seq = envelope.event.seq, "conflicting rewrite of a stored event quarantined");
                 }
             }
-        }
-        for (venue, delta) in &touched {
-            let Some(cursor) = self.cursors.get(venue) else {
-                continue; // only gaps from a venue the hub has never stored anything of
-            };
-            update_venue(&txn, venue, cursor, delta, now)?;
-            if delta.events > 0 {
-                outcome.acks.push(Ack {
-                    venue: venue.clone(),
-                    epoch: cursor.epoch,
-                    seq: cursor.last_seq,
+            Verdict::Gap(envelope) => {
+                outcome.gaps += 1;
+                touched.entry(envelope.venue).or_default().gaps += 1;
+            }
+            Verdict::Next(envelope) => {
+                store(sql, &envelope, &message.payload, now)?;
+                project(sql, &envelope)?;
+                let delta = touched.entry(envelope.venue.clone()).or_default();
+                delta.events += 1;
+                delta.last_event_ms = envelope.event.at;
+                let cursor = cursors.entry(envelope.venue.clone()).or_insert(Cursor {
+                    epoch: envelope.epoch,
+                    last_seq: 0,
                 });
+                cursor.last_seq = envelope.event.seq;
+                outcome.applied += 1;
             }
         }
-        refused_from.trim(&txn)?;
-        txn.commit()?;
-        Ok(outcome)
+    }
+    for (venue, delta) in &touched {
+        let Some(cursor) = cursors.get(venue) else {
+            continue; // only gaps from a venue the hub has never stored anything of
+        };
+        update_venue(sql, venue, cursor, delta, now)?;
+        if delta.events > 0 {
+            outcome.acks.push(Ack {
+                venue: venue.clone(),
+                epoch: cursor.epoch,
+                seq: cursor.last_seq,
+            });
+        }
+    }
+    refused_from.trim(sql)?;
+    Ok(outcome)
+}
+
+/// The stored cursors of `venues`, their rows locked until the transaction ends (PostgreSQL; a
+/// SQLite database has one writer). A venue the hub has stored nothing of has none.
+fn lock_cursors(
+    sql: &mut Sql<'_>,
+    venues: &BTreeSet<VenueId>,
+) -> Result<HashMap<VenueId, Cursor>, DbError> {
+    if venues.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let names: Vec<&str> = venues.iter().map(VenueId::as_str).collect();
+    let list = serde_json::Value::from(names).to_string();
+    // In venue order, so that instances locking overlapping sets cannot deadlock.
+    let query = match sql.dialect() {
+        Dialect::Sqlite => {
+            "SELECT venue, epoch, last_seq FROM venues
+             WHERE venue IN (SELECT value FROM json_each(?1))"
+        }
+        Dialect::Postgres => {
+            "SELECT venue, epoch, last_seq FROM venues
+             WHERE venue IN (SELECT json_array_elements_text(?1::text::json))
+             ORDER BY venue FOR UPDATE"
+        }
+    };
+    Ok(sql
+        .query(query, &[&list], cursor_row)?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+/// A `venues` row's cursor; `None` (and a warning) for one the hub cannot parse.
+fn cursor_row(row: &crate::db::Row<'_>) -> Result<Option<(VenueId, Cursor)>, DbError> {
+    let (venue, epoch, last_seq): (String, String, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
+    match (venue.parse::<VenueId>(), epoch.parse::<Epoch>()) {
+        (Ok(venue), Ok(epoch)) => Ok(Some((
+            venue,
+            Cursor {
+                epoch,
+                last_seq: last_seq as u64,
+            },
+        ))),
+        _ => {
+            warn!(venue, epoch, "skipping a venue row the hub cannot parse");
+            Ok(None)
+        }
     }
 }
 
@@ -328,63 +339,64 @@ fn judge(message: &Incoming, cursors: &HashMap<VenueId, Cursor>) -> Verdict {
 }
 
 fn store(
-    txn: &Transaction<'_>,
+    sql: &mut Sql<'_>,
     envelope: &Envelope,
     payload: &[u8],
     now: Millis,
-) -> rusqlite::Result<()> {
-    txn.prepare_cached(
+) -> Result<(), DbError> {
+    sql.execute(
         "INSERT INTO events (venue, epoch, seq, type, time_ms, received_ms, envelope)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![
-        envelope.venue.as_str(),
-        envelope.epoch.to_string(),
-        envelope.event.seq as i64,
-        envelope.event.event.subject(),
-        envelope.event.at as i64,
-        now.0 as i64,
-        payload,
-    ])?;
+        &[
+            &envelope.venue.as_str(),
+            &envelope.epoch.to_string(),
+            &(envelope.event.seq as i64),
+            &envelope.event.event.subject(),
+            &(envelope.event.at as i64),
+            &(now.0 as i64),
+            &payload,
+        ],
+    )?;
     Ok(())
 }
 
 fn update_venue(
-    txn: &Transaction<'_>,
+    sql: &mut Sql<'_>,
     venue: &VenueId,
     cursor: &Cursor,
     delta: &VenueDelta,
     now: Millis,
-) -> rusqlite::Result<()> {
+) -> Result<(), DbError> {
     let lag = if delta.events > 0 {
         Some(now.0.saturating_sub(delta.last_event_ms) as i64)
     } else {
         None
     };
-    txn.prepare_cached(
+    sql.execute(
         "INSERT INTO venues (venue, epoch, last_seq, events, first_seen_ms, last_seen_ms,
             last_event_ms, lag_ms, duplicates, gaps)
          VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT (venue) DO UPDATE SET
             last_seq = excluded.last_seq,
-            events = events + excluded.events,
+            events = venues.events + excluded.events,
             last_seen_ms = excluded.last_seen_ms,
-            last_event_ms = CASE WHEN ?4 > 0 THEN excluded.last_event_ms ELSE last_event_ms END,
-            lag_ms = CASE WHEN ?4 > 0 THEN excluded.lag_ms ELSE lag_ms END,
-            duplicates = duplicates + excluded.duplicates,
-            gaps = gaps + excluded.gaps",
-    )?
-    .execute(params![
-        venue.as_str(),
-        cursor.epoch.to_string(),
-        cursor.last_seq as i64,
-        delta.events as i64,
-        now.0 as i64,
-        delta.last_event_ms as i64,
-        lag.unwrap_or(0),
-        delta.duplicates as i64,
-        delta.gaps as i64,
-    ])?;
+            last_event_ms = CASE WHEN excluded.events > 0 THEN excluded.last_event_ms
+                ELSE venues.last_event_ms END,
+            lag_ms = CASE WHEN excluded.events > 0 THEN excluded.lag_ms ELSE venues.lag_ms END,
+            duplicates = venues.duplicates + excluded.duplicates,
+            gaps = venues.gaps + excluded.gaps",
+        &[
+            &venue.as_str(),
+            &cursor.epoch.to_string(),
+            &(cursor.last_seq as i64),
+            &(delta.events as i64),
+            &(now.0 as i64),
+            &(delta.last_event_ms as i64),
+            &lag.unwrap_or(0),
+            &(delta.duplicates as i64),
+            &(delta.gaps as i64),
+        ],
+    )?;
     Ok(())
 }
 

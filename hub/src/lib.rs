@@ -5,12 +5,16 @@ pub mod app;
 pub mod backup;
 pub mod config;
 pub mod console;
+pub mod db;
 pub mod http;
 pub mod ingest;
 pub mod ledger;
 pub mod link;
 pub mod metrics;
+pub mod migrate;
 mod projection;
 pub mod replay;
 pub mod schema;
+#[cfg(test)]
+mod testing;
 pub mod views;

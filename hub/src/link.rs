@@ -10,7 +10,6 @@
 //! the hub's own acknowledgement does not cover.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -28,6 +27,7 @@ use tix_sync::protocol::{
     replay_page_topic,
 };
 
+use crate::db::Db;
 use crate::ingest::Work;
 use crate::ledger::Incoming;
 
@@ -121,7 +121,7 @@ impl Link {
     pub fn start(
         broker: &BrokerUrl,
         client_id: &str,
-        db: &Path,
+        db: Db,
         events: mpsc::Sender<Work>,
         acks: Arc<AckBoard>,
         status: Arc<LinkStatus>,
@@ -154,7 +154,7 @@ impl Link {
         ));
         let replayer = tokio::spawn(serve_replays(
             client.clone(),
-            db.to_path_buf(),
+            db,
             replays_rx,
             status.clone(),
             shutdown.clone(),
@@ -303,11 +303,11 @@ async fn publish_acks(
     }
 }
 
-/// Answers catch-up requests one at a time: reads the page on a blocking thread from a fresh read
+/// Answers catch-up requests one at a time: reads the page on a blocking thread from a read
 /// connection, then publishes it to the asking venue, QoS 1, not retained.
 async fn serve_replays(
     client: AsyncClient,
-    db: PathBuf,
+    db: Db,
     mut requests: mpsc::Receiver<Replay>,
     status: Arc<LinkStatus>,
     mut shutdown: watch::Receiver<bool>,
@@ -331,8 +331,7 @@ async fn serve_replays(
         };
         let (db, asking) = (db.clone(), venue.clone());
         let read = tokio::task::spawn_blocking(move || {
-            let conn = crate::schema::open_reader(&db)?;
-            crate::replay::page(&conn, &asking, &request)
+            db.read(|sql| crate::replay::page(sql, &asking, &request))
         });
         let page = tokio::select! {
             _ = shutdown.changed() => return,

@@ -7,8 +7,8 @@
 
 use std::sync::atomic::Ordering;
 
+use crate::db::{DbError, Sql};
 use prometheus::{Encoder, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
-use rusqlite::Connection;
 
 use crate::ingest::IngestStats;
 use crate::link::LinkStatus;
@@ -30,12 +30,11 @@ pub struct QuarantineRow {
 }
 
 /// What the database says, for one scrape.
-pub fn read(conn: &Connection) -> rusqlite::Result<(Vec<VenueRow>, Vec<QuarantineRow>)> {
-    let mut venues = conn.prepare_cached(
+pub fn read(sql: &mut Sql<'_>) -> Result<(Vec<VenueRow>, Vec<QuarantineRow>), DbError> {
+    let venues = sql.query(
         "SELECT venue, events, last_seq, lag_ms, last_seen_ms FROM venues ORDER BY venue",
-    )?;
-    let venues = venues
-        .query_map([], |row| {
+        &[],
+        |row| {
             Ok(VenueRow {
                 venue: row.get(0)?,
                 events: row.get(1)?,
@@ -43,20 +42,19 @@ pub fn read(conn: &Connection) -> rusqlite::Result<(Vec<VenueRow>, Vec<Quarantin
                 lag_ms: row.get(3)?,
                 last_seen_ms: row.get(4)?,
             })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut quarantine = conn.prepare_cached(
-        "SELECT venue, reason, count FROM quarantine_counts ORDER BY venue, reason",
+        },
     )?;
-    let quarantine = quarantine
-        .query_map([], |row| {
+    let quarantine = sql.query(
+        "SELECT venue, reason, count FROM quarantine_counts ORDER BY venue, reason",
+        &[],
+        |row| {
             Ok(QuarantineRow {
                 venue: row.get(0)?,
                 reason: row.get(1)?,
                 count: row.get(2)?,
             })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        },
+    )?;
     Ok((venues, quarantine))
 }
 

@@ -6,7 +6,7 @@
 //! many as fit in `PAGE_BYTES` (always at least one when there is one). The query is bounded, so
 //! a request costs at most `MAX_ROWS` rows whatever it asks.
 
-use rusqlite::{Connection, params};
+use crate::db::{DbError, Sql};
 use tix_sync::protocol::{PAGE_BYTES, PageHeader, ReplayPage, ReplayRequest, VenueId};
 
 /// Most rows one page reads: more than any page can carry of real envelopes (their JSON is well
@@ -15,24 +15,24 @@ pub const MAX_ROWS: i64 = 4096;
 
 /// The encoded page answering `request` of `venue`.
 pub fn page(
-    conn: &Connection,
+    sql: &mut Sql<'_>,
     venue: &VenueId,
     request: &ReplayRequest,
-) -> rusqlite::Result<Vec<u8>> {
+) -> Result<Vec<u8>, DbError> {
     let epoch = request.epoch.to_string();
-    // A sequence beyond what SQLite holds has nothing after it.
+    // A sequence beyond what the database holds (a signed 64-bit integer) has nothing after it.
     let after = i64::try_from(request.after).unwrap_or(i64::MAX);
     let mut envelopes: Vec<Vec<u8>> = Vec::new();
     let mut bytes = 0usize;
     let mut last_seq = 0i64;
+    let rows: Vec<(i64, Vec<u8>)> = sql.query(
+        "SELECT seq, envelope FROM events WHERE venue = ?1 AND epoch = ?2 AND seq > ?3
+         ORDER BY seq LIMIT ?4",
+        &[&venue.as_str(), &epoch, &after, &MAX_ROWS],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
     {
-        let mut stmt = conn.prepare_cached(
-            "SELECT seq, envelope FROM events WHERE venue = ?1 AND epoch = ?2 AND seq > ?3
-             ORDER BY seq LIMIT ?4",
-        )?;
-        let mut rows = stmt.query(params![venue.as_str(), epoch, after, MAX_ROWS])?;
-        while let Some(row) = rows.next()? {
-            let mut envelope: Vec<u8> = row.get(1)?;
+        for (seq, mut envelope) in rows {
             if !envelopes.is_empty() && bytes + envelope.len() > PAGE_BYTES {
                 break;
             }
@@ -43,15 +43,17 @@ pub fn page(
                 envelope.retain(|b| *b != b'\n');
             }
             bytes += envelope.len();
-            last_seq = row.get(0)?;
+            last_seq = seq;
             envelopes.push(envelope);
         }
     }
     // Read after the envelopes, in a snapshot of its own: the ledger only adds, so `through` is
     // never below the last envelope sent even while it writes (the `max` says so regardless).
-    let stored: i64 = conn
-        .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM events WHERE venue = ?1 AND epoch = ?2")?
-        .query_row(params![venue.as_str(), epoch], |row| row.get(0))?;
+    let stored: i64 = sql.query_one(
+        "SELECT COALESCE(MAX(seq), 0) FROM events WHERE venue = ?1 AND epoch = ?2",
+        &[&venue.as_str(), &epoch],
+        |row| row.get(0),
+    )?;
     let header = PageHeader {
         epoch: request.epoch,
         after: request.after,
@@ -70,6 +72,7 @@ mod tests {
     use tix_sync::protocol::{Envelope, Epoch, MAX_ENVELOPE_BYTES};
 
     use super::*;
+    use crate::db::{Db, Location};
     use crate::ledger::{Incoming, Ledger};
     use crate::schema;
 
@@ -109,20 +112,25 @@ mod tests {
     /// A hub database holding `seqs` of venue `a` at epoch 7, stored through the ledger.
     fn hub(seqs: std::ops::RangeInclusive<u64>, title_len: usize) -> (tempfile::TempDir, Ledger) {
         let dir = tempfile::tempdir().unwrap();
-        let mut ledger = Ledger::open(&dir.path().join("hub.sqlite3")).unwrap();
+        let mut ledger = Ledger::open(&sqlite(dir.path())).unwrap();
         let batch: Vec<Incoming> = seqs.map(|s| message("a", 7, s, title_len)).collect();
         let outcome = ledger.apply(&batch, Millis(2_000)).unwrap();
         assert_eq!(outcome.applied, batch.len() as u64);
         (dir, ledger)
     }
 
+    fn sqlite(dir: &Path) -> Db {
+        Db::new(Location::Sqlite(dir.join("hub.sqlite3")))
+    }
+
     fn ask(dir: &Path, venue_name: &str, epoch: u64, after: u64) -> ReplayPage {
-        let conn = schema::open_reader(&dir.join("hub.sqlite3")).unwrap();
         let request = ReplayRequest {
             epoch: Epoch(epoch),
             after,
         };
-        let bytes = page(&conn, &venue(venue_name), &request).unwrap();
+        let bytes = sqlite(dir)
+            .read(|sql| page(sql, &venue(venue_name), &request))
+            .unwrap();
         ReplayPage::decode(&bytes, &venue(venue_name)).unwrap()
     }
 
@@ -193,16 +201,17 @@ mod tests {
                 .execute(
                     "INSERT INTO events (venue, epoch, seq, type, time_ms, received_ms, envelope)
                      VALUES ('a', ?1, ?2, 'ticket:created', 1, 1, ?3)",
-                    params![Epoch(7).to_string(), seq, huge],
+                    rusqlite::params![Epoch(7).to_string(), seq, huge],
                 )
                 .unwrap();
         }
-        let conn = schema::open_reader(&dir.path().join("hub.sqlite3")).unwrap();
         let request = ReplayRequest {
             epoch: Epoch(7),
             after: 1,
         };
-        let bytes = page(&conn, &venue("a"), &request).unwrap();
+        let bytes = sqlite(dir.path())
+            .read(|sql| page(sql, &venue("a"), &request))
+            .unwrap();
         let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
         let header: PageHeader = serde_json::from_slice(lines[0]).unwrap();
         assert_eq!((header.after, header.through), (1, 3));

@@ -4,6 +4,8 @@
 
 use rusqlite::Connection;
 
+pub mod postgres;
+
 /// Bumped whenever the schema changes; a hub refuses a database of another version.
 pub const VERSION: i64 = 1;
 

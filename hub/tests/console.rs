@@ -46,7 +46,7 @@ async fn an_operator_signs_in_with_the_token_and_watches_a_venue_sell() {
         let dir = tempfile::tempdir().unwrap();
         let hub = start_hub(
             HUB,
-            &dir.path().join("hub.sqlite3"),
+            dir.path().join("hub.sqlite3"),
             &broker.url(HUB_USER, "hub-pass"),
             TOKEN,
         );

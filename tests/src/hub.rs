@@ -1,6 +1,7 @@
-//! Starting `tix-hub`: on `127.0.0.1:0` with its SQLite database at a given path, following one
-//! broker, logging JSON, answering operators who bring `token`.
+//! Starting `tix-hub`: on `127.0.0.1:0` with its database (a SQLite file, or a `postgres://` URL),
+//! following one broker, logging JSON, answering operators who bring `token`.
 
+use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -13,7 +14,7 @@ use crate::served::{Served, serve};
 const START_LIMIT: Duration = Duration::from_secs(30);
 
 /// The command that starts the hub at `bin` on `db`, following the broker at `mqtt_url`.
-pub fn hub_command(bin: &Path, db: &Path, mqtt_url: &str, token: &str) -> Command {
+pub fn hub_command(bin: &Path, db: impl AsRef<OsStr>, mqtt_url: &str, token: &str) -> Command {
     let mut command = Command::new(bin);
     command
         .args(["--listen", "127.0.0.1:0", "--api-token", token])
@@ -29,7 +30,7 @@ pub fn hub_command(bin: &Path, db: &Path, mqtt_url: &str, token: &str) -> Comman
 /// Starts the hub and waits at most `limit` for it to serve.
 pub fn spawn_hub(
     bin: &Path,
-    db: &Path,
+    db: impl AsRef<OsStr>,
     mqtt_url: &str,
     token: &str,
     limit: Duration,
@@ -38,6 +39,11 @@ pub fn spawn_hub(
 }
 
 /// Like `spawn_hub`, for tests: panics with the hub's log when it does not start.
-pub fn start_hub(bin: impl AsRef<Path>, db: &Path, mqtt_url: &str, token: &str) -> Served {
+pub fn start_hub(
+    bin: impl AsRef<Path>,
+    db: impl AsRef<OsStr>,
+    mqtt_url: &str,
+    token: &str,
+) -> Served {
     spawn_hub(bin.as_ref(), db, mqtt_url, token, START_LIMIT).unwrap_or_else(|e| panic!("{e:#}"))
 }

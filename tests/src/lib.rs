@@ -1,6 +1,6 @@
 //! The house: the one harness every Tix test suite (and the load generator) runs its processes
 //! with. Real `tix-node`, `tix-hub`, Mosquitto, Xvfb and WebDriver processes on free loopback
-//! ports, each in its own process group and killed with everything it started when dropped, their
+//! ports (and PostgreSQL, with a cluster of its own), each in its own process group and killed with everything it started when dropped, their
 //! output kept to explain a failure.
 //!
 //! Two kinds of calls: `spawn_*` answer a `Result` (for the load generator, which reports and
@@ -17,6 +17,7 @@ pub mod hub;
 pub mod log;
 pub mod node;
 pub mod ports;
+pub mod postgres;
 pub mod process;
 pub mod served;
 pub mod smtp;
@@ -30,6 +31,7 @@ pub use display::Display;
 pub use hub::{spawn_hub, start_hub};
 pub use node::{NodeOptions, spawn_node, start_node};
 pub use ports::{free_port, listening, wait_for_port};
+pub use postgres::Postgres;
 pub use process::{Process, cpu_time};
 pub use served::Served;
 pub use smtp::SmtpServer;

@@ -15,7 +15,7 @@ async fn every_request_needs_the_token_and_bad_parameters_get_400() {
     let _serial = SERIAL.lock().await;
     let broker = venue_broker(&["venue-a"]);
     let dir = tempfile::tempdir().unwrap();
-    let hub = start_hub(&dir.path().join("hub.sqlite3"), &broker);
+    let hub = start_hub(dir.path().join("hub.sqlite3"), &broker);
     let node = start_node(
         &dir.path().join("node"),
         "venue-a",

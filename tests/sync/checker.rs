@@ -1,11 +1,12 @@
 //! The checker every scenario ends with: for a venue, the hub holds sequences 1..=N exactly once,
 //! in order, byte for byte as the node's outbox holds them, and the hub's read model agrees with the
-//! node's own stores.
+//! node's own stores. It reads the hub's database (SQLite or PostgreSQL) through the hub's own
+//! database layer.
 
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use tix_hub::db::{Db, Location};
 
 use tix_core::events::DomainEvent;
 use tix_core::ids::{OrderId, TicketId};
@@ -39,8 +40,29 @@ pub(crate) async fn wait_for_sync(hub: &Served, node: &Served, venue: &str, limi
     }
 }
 
-/// Compares a stopped node's data dir with the hub's database. Returns the number of events.
+/// Compares a stopped node's data dir with the hub's SQLite database. Returns the number of
+/// events.
 pub(crate) fn check(venue: &str, node_dir: &Path, hub_db: &Path) -> u64 {
+    check_db(
+        venue,
+        node_dir,
+        &Db::new(Location::Sqlite(hub_db.to_owned())),
+    )
+}
+
+/// Compares a stopped node's data dir with the hub's database. Returns the number of events.
+/// Called from a test's runtime: PostgreSQL's client blocks on a runtime of its own, so the work
+/// runs on a thread of its own.
+pub(crate) fn check_db(venue: &str, node_dir: &Path, hub: &Db) -> u64 {
+    std::thread::scope(
+        |scope| match scope.spawn(|| check_now(venue, node_dir, hub)).join() {
+            Ok(events) => events,
+            Err(panic) => std::panic::resume_unwind(panic),
+        },
+    )
+}
+
+fn check_now(venue: &str, node_dir: &Path, hub: &Db) -> u64 {
     let stores = Stores::open(node_dir, 1 << 20, 0).expect("open the node's stores");
     let epoch = Epoch(stores.epoch);
     let outbox = stores.events_after(0, usize::MAX).unwrap();
@@ -51,14 +73,16 @@ pub(crate) fn check(venue: &str, node_dir: &Path, hub_db: &Path) -> u64 {
         "the node kept its whole outbox (--keep-synced-events)"
     );
 
-    let hub = Connection::open_with_flags(hub_db, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let epoch_text = epoch.to_string();
     let (count, distinct, min, max): (i64, i64, Option<i64>, Option<i64>) = hub
-        .query_row(
-            "SELECT COUNT(*), COUNT(DISTINCT seq), MIN(seq), MAX(seq) FROM events
-             WHERE venue = ?1 AND epoch = ?2",
-            [venue, &epoch.to_string()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
+        .read(|sql| {
+            sql.query_one(
+                "SELECT COUNT(*), COUNT(DISTINCT seq), MIN(seq), MAX(seq) FROM events
+                 WHERE venue = ?1 AND epoch = ?2",
+                &[&venue, &epoch_text],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+        })
         .unwrap();
     assert_eq!(
         (count, distinct, min, max),
@@ -70,14 +94,15 @@ pub(crate) fn check(venue: &str, node_dir: &Path, hub_db: &Path) -> u64 {
         ),
         "hub holds 1..=N exactly once"
     );
-    let mut stmt = hub
-        .prepare("SELECT seq, envelope FROM events WHERE venue = ?1 AND epoch = ?2 ORDER BY seq")
+    let stored: Vec<(i64, Vec<u8>)> = hub
+        .read(|sql| {
+            sql.query(
+                "SELECT seq, envelope FROM events WHERE venue = ?1 AND epoch = ?2 ORDER BY seq",
+                &[&venue, &epoch_text],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+        })
         .unwrap();
-    let stored: Vec<(i64, Vec<u8>)> = stmt
-        .query_map([venue, &epoch.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
     for (event, (seq, bytes)) in outbox.iter().zip(&stored) {
         assert_eq!(event.seq as i64, *seq);
         let expected = Envelope {
@@ -101,16 +126,15 @@ pub(crate) fn check(venue: &str, node_dir: &Path, hub_db: &Path) -> u64 {
         .iter()
         .filter(|e| matches!(e.event, DomainEvent::OrderCreated(_)))
         .count() as i64;
-    let mut tickets = hub
-        .prepare("SELECT id, title, price, order_id, version FROM tickets WHERE venue = ?1")
-        .unwrap();
-    let tickets: Vec<(String, String, f64, Option<String>, i64)> = tickets
-        .query_map([venue], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    let tickets: Vec<(String, String, f64, Option<String>, i64)> = hub
+        .read(|sql| {
+            sql.query(
+                "SELECT id, title, price, order_id, version FROM tickets WHERE venue = ?1",
+                &[&venue],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
         })
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+        .unwrap();
     assert_eq!(
         tickets.len() as i64,
         created_tickets,
@@ -133,14 +157,15 @@ pub(crate) fn check(venue: &str, node_dir: &Path, hub_db: &Path) -> u64 {
             "ticket {id}"
         );
     }
-    let mut orders = hub
-        .prepare("SELECT id, status, version FROM orders WHERE venue = ?1")
+    let orders: Vec<(String, String, i64)> = hub
+        .read(|sql| {
+            sql.query(
+                "SELECT id, status, version FROM orders WHERE venue = ?1",
+                &[&venue],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+        })
         .unwrap();
-    let orders: Vec<(String, String, i64)> = orders
-        .query_map([venue], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
     assert_eq!(
         orders.len() as i64,
         created_orders,

@@ -37,8 +37,8 @@ pub(crate) fn venue_url(broker: &Broker, venue: &str) -> String {
     broker.url(venue, &venue_pass(venue))
 }
 
-/// Starts a hub on `db`, following `broker`.
-pub(crate) fn start_hub(db: &Path, broker: &Broker) -> Served {
+/// Starts a hub on `db` (a SQLite file or a `postgres://` URL), following `broker`.
+pub(crate) fn start_hub(db: impl AsRef<std::ffi::OsStr>, broker: &Broker) -> Served {
     tix_tests::start_hub(
         workspace_binary("tix-hub"),
         db,

@@ -19,7 +19,7 @@ async fn a_venue_connecting_with_the_hubs_or_another_venues_client_id_disconnect
     within(Duration::from_secs(90), async {
         let broker = venue_broker(&["east", "rogue"]);
         let dir = tempfile::tempdir().unwrap();
-        let hub = start_hub(&dir.path().join("hub.sqlite3"), &broker);
+        let hub = start_hub(dir.path().join("hub.sqlite3"), &broker);
         let east = start_node(
             &dir.path().join("east"),
             "east",

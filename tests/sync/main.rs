@@ -1,4 +1,5 @@
-//! End-to-end sync tests: real Mosquitto, real `tix-hub` and real `tix-node` processes on loopback,
+//! End-to-end sync tests: real Mosquitto, real `tix-hub` and real `tix-node` processes on loopback
+//! (and a real PostgreSQL for the hubs that keep their ledger there),
 //! faults injected under load, and the same checker after each: nothing lost, nothing doubled. The
 //! servers are this workspace's, from the target directory of this test (built there if missing).
 //!
@@ -15,6 +16,7 @@ mod identity;
 mod idle;
 mod load;
 mod mqtt;
+mod postgres;
 mod restore;
 mod shows;
 

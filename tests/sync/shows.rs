@@ -88,7 +88,7 @@ async fn the_hubs_read_model_of_shows_agrees_with_the_nodes_after_a_sync() {
     let _serial = SERIAL.lock().await;
     let broker = venue_broker(&[VENUE]);
     let dir = tempfile::tempdir().unwrap();
-    let hub = start_hub(&dir.path().join("hub.sqlite3"), &broker);
+    let hub = start_hub(dir.path().join("hub.sqlite3"), &broker);
     let staff_env = vec![("TIX_FIRST_USER_IS_STAFF".to_owned(), "1".to_owned())];
     let node = start_node_with(
         &dir.path().join("node"),

@@ -8,14 +8,16 @@
 //! - The old epoch's history stays: its events remain in `events` under their epoch, its tickets
 //!   and orders in the read models; `venue_epochs` records each adoption with where the old
 //!   stream ended.
-//! - The switch is one transaction with the in-memory cursor changed only after it commits; the
-//!   venue's next resend (from the new acknowledgement, sequence 0) fills the new stream.
+//! - The switch is one transaction, with the venue's row locked (PostgreSQL) as a batch locks it;
+//!   the venue's next resend (from the new acknowledgement, sequence 0) fills the new stream.
 
-use rusqlite::{OptionalExtension, params};
+use std::collections::BTreeSet;
+
 use tix_core::time::Millis;
 use tix_sync::protocol::{Ack, Epoch, VenueId};
 
-use super::{Cursor, Ledger};
+use super::{Ledger, lock_cursors};
+use crate::db::{DbError, Sql};
 
 /// Why an adoption was refused.
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +32,7 @@ pub enum AdoptError {
     )]
     NeverSeen { venue: VenueId, epoch: Epoch },
     #[error("the hub's database failed: {0}")]
-    Database(#[from] rusqlite::Error),
+    Database(#[from] DbError),
 }
 
 /// What an adoption replaced.
@@ -49,59 +51,61 @@ impl Ledger {
         epoch: Epoch,
         now: Millis,
     ) -> Result<Adopted, AdoptError> {
-        let old = self
-            .cursors
-            .get(venue)
-            .cloned()
-            .ok_or_else(|| AdoptError::UnknownVenue(venue.clone()))?;
-        if old.epoch == epoch {
-            return Err(AdoptError::AlreadyFollowed {
-                venue: venue.clone(),
-                epoch,
-            });
-        }
-        let txn = self.conn.transaction()?;
-        let seen = txn
-            .query_row(
-                "SELECT 1 FROM quarantine WHERE venue = ?1 AND epoch = ?2 AND reason = 'epoch' LIMIT 1",
-                params![venue.as_str(), epoch.to_string()],
-                |_| Ok(()),
-            )
-            .optional()?;
-        if seen.is_none() {
-            return Err(AdoptError::NeverSeen {
-                venue: venue.clone(),
-                epoch,
-            });
-        }
-        txn.execute(
-            "INSERT INTO venue_epochs (venue, epoch, adopted_ms, previous_epoch, previous_last_seq)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                venue.as_str(),
-                epoch.to_string(),
-                now.0 as i64,
-                old.epoch.to_string(),
-                old.last_seq as i64
-            ],
-        )?;
-        txn.execute(
-            "UPDATE venues SET epoch = ?2, last_seq = 0, events = 0, duplicates = 0, gaps = 0,
-                last_seen_ms = ?3
-             WHERE venue = ?1",
-            params![venue.as_str(), epoch.to_string(), now.0 as i64],
-        )?;
-        txn.commit()?;
-        self.cursors
-            .insert(venue.clone(), Cursor { epoch, last_seq: 0 });
-        Ok(Adopted {
-            ack: Ack {
-                venue: venue.clone(),
-                epoch,
-                seq: 0,
-            },
-            previous_epoch: old.epoch,
-            previous_last_seq: old.last_seq,
-        })
+        self.conn
+            .transaction(|sql| adopt_in_txn(sql, venue, epoch, now))
     }
+}
+
+fn adopt_in_txn(
+    sql: &mut Sql<'_>,
+    venue: &VenueId,
+    epoch: Epoch,
+    now: Millis,
+) -> Result<Adopted, AdoptError> {
+    let old = lock_cursors(sql, &BTreeSet::from([venue.clone()]))?
+        .remove(venue)
+        .ok_or_else(|| AdoptError::UnknownVenue(venue.clone()))?;
+    if old.epoch == epoch {
+        return Err(AdoptError::AlreadyFollowed {
+            venue: venue.clone(),
+            epoch,
+        });
+    }
+    let seen = sql.query_opt(
+        "SELECT 1 FROM quarantine WHERE venue = ?1 AND epoch = ?2 AND reason = 'epoch' LIMIT 1",
+        &[&venue.as_str(), &epoch.to_string()],
+        |_| Ok(()),
+    )?;
+    if seen.is_none() {
+        return Err(AdoptError::NeverSeen {
+            venue: venue.clone(),
+            epoch,
+        });
+    }
+    sql.execute(
+        "INSERT INTO venue_epochs (venue, epoch, adopted_ms, previous_epoch, previous_last_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        &[
+            &venue.as_str(),
+            &epoch.to_string(),
+            &(now.0 as i64),
+            &old.epoch.to_string(),
+            &(old.last_seq as i64),
+        ],
+    )?;
+    sql.execute(
+        "UPDATE venues SET epoch = ?2, last_seq = 0, events = 0, duplicates = 0, gaps = 0,
+            last_seen_ms = ?3
+         WHERE venue = ?1",
+        &[&venue.as_str(), &epoch.to_string(), &(now.0 as i64)],
+    )?;
+    Ok(Adopted {
+        ack: Ack {
+            venue: venue.clone(),
+            epoch,
+            seq: 0,
+        },
+        previous_epoch: old.epoch,
+        previous_last_seq: old.last_seq,
+    })
 }

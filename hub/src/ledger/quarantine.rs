@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use rusqlite::{Transaction, params};
+use crate::db::{DbError, Sql};
 
 use tix_core::time::Millis;
 use tix_sync::protocol::parse_events_topic;
@@ -31,40 +31,42 @@ fn counted_venue(topic: &str) -> String {
 
 /// Keeps a refused message (once per event, for those that name one) and counts it.
 pub(super) fn record(
-    txn: &Transaction<'_>,
+    sql: &mut Sql<'_>,
     message: &Incoming,
     reason: Refusal,
     detail: &str,
     key: Option<&Key>,
     now: Millis,
-) -> rusqlite::Result<()> {
+) -> Result<(), DbError> {
     let kept = &message.payload[..message.payload.len().min(KEEP_BYTES)];
     // A resent refusal of the same event is stored once (but counted each time).
-    txn.prepare_cached(
-        "INSERT OR IGNORE INTO quarantine
+    sql.execute(
+        "INSERT INTO quarantine
             (received_ms, topic, reason, detail, venue, epoch, seq, size, payload)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?
-    .execute(params![
-        now.0 as i64,
-        message.topic,
-        reason.as_str(),
-        detail,
-        key.map(|k| k.venue.as_str()),
-        key.map(|k| k.epoch.as_str()),
-        key.map(|k| k.seq as i64),
-        message.payload.len() as i64,
-        kept,
-    ])?;
-    txn.prepare_cached(
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT DO NOTHING",
+        &[
+            &(now.0 as i64),
+            &message.topic,
+            &reason.as_str(),
+            &detail,
+            &key.map(|k| k.venue.as_str()),
+            &key.map(|k| k.epoch.as_str()),
+            &key.map(|k| k.seq as i64),
+            &(message.payload.len() as i64),
+            &kept,
+        ],
+    )?;
+    sql.execute(
         "INSERT INTO quarantine_counts (venue, reason, count, last_ms) VALUES (?1, ?2, 1, ?3)
-         ON CONFLICT (venue, reason) DO UPDATE SET count = count + 1, last_ms = excluded.last_ms",
-    )?
-    .execute(params![
-        counted_venue(&message.topic),
-        reason.as_str(),
-        now.0 as i64
-    ])?;
+         ON CONFLICT (venue, reason) DO UPDATE SET count = quarantine_counts.count + 1,
+            last_ms = excluded.last_ms",
+        &[
+            &counted_venue(&message.topic),
+            &reason.as_str(),
+            &(now.0 as i64),
+        ],
+    )?;
     Ok(())
 }
 
@@ -87,22 +89,22 @@ impl Sources {
     }
 
     /// Deletes each touched bucket's rows beyond the newest `QUARANTINE_CAP`.
-    pub(super) fn trim(&self, txn: &Transaction<'_>) -> rusqlite::Result<()> {
+    pub(super) fn trim(&self, sql: &mut Sql<'_>) -> Result<(), DbError> {
         let cap = QUARANTINE_CAP as i64;
         for topic in &self.topics {
             // A topic naming a venue never carries a `topic` refusal, so the buckets are disjoint.
-            txn.prepare_cached(
+            sql.execute(
                 "DELETE FROM quarantine WHERE topic = ?1 AND id <= (
                     SELECT id FROM quarantine WHERE topic = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
-            )?
-            .execute(params![topic, cap])?;
+                &[topic, &cap],
+            )?;
         }
         if self.no_venue {
-            txn.prepare_cached(
+            sql.execute(
                 "DELETE FROM quarantine WHERE reason = ?1 AND id <= (
                     SELECT id FROM quarantine WHERE reason = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
-            )?
-            .execute(params![Refusal::Topic.as_str(), cap])?;
+                &[&Refusal::Topic.as_str(), &cap],
+            )?;
         }
         Ok(())
     }

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{Transaction, params};
+use crate::db::{DbError, Sql};
 
 use tix_core::events::{ShowCreated, ShowPart, ShowSeats, ShowUpdated};
 use tix_core::ids::OrderId;
@@ -26,28 +26,27 @@ fn cents(amount: f64) -> i64 {
 /// `show:created`: the show and its categories, with the capacity of its areas and generated rows
 /// (the given rows follow in `show:seats`).
 pub(super) fn created(
-    txn: &Transaction<'_>,
+    sql: &mut Sql<'_>,
     venue: &str,
     show: &ShowCreated,
     at: i64,
-) -> rusqlite::Result<()> {
+) -> Result<(), DbError> {
     let id = show.id.to_string();
-    let inserted = txn
-        .prepare_cached(
-            "INSERT INTO shows (venue, id, title, starts_at, status, version, seat_rows,
-                created_ms, updated_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?7)
-             ON CONFLICT (venue, id) DO NOTHING",
-        )?
-        .execute(params![
-            venue,
-            id,
-            show.details.title,
-            show.details.starts_at,
-            show.status.as_str(),
-            show.version as i64,
-            at,
-        ])?;
+    let inserted = sql.execute(
+        "INSERT INTO shows (venue, id, title, starts_at, status, version, seat_rows,
+            created_ms, updated_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?7)
+         ON CONFLICT (venue, id) DO NOTHING",
+        &[
+            &venue,
+            &id,
+            &show.details.title,
+            &show.details.starts_at,
+            &show.status.as_str(),
+            &(show.version as i64),
+            &at,
+        ],
+    )?;
     if inserted == 0 {
         return Ok(());
     }
@@ -65,21 +64,21 @@ pub(super) fn created(
             *c += units;
         }
     }
-    let mut insert = txn.prepare_cached(
-        "INSERT INTO show_categories (venue, show_id, idx, name, price, capacity, held, sold,
-            revenue_cents)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 0, 0)
-         ON CONFLICT (venue, show_id, idx) DO NOTHING",
-    )?;
     for (idx, (category, capacity)) in show.categories.iter().zip(capacity).enumerate() {
-        insert.execute(params![
-            venue,
-            id,
-            idx as i64,
-            category.name,
-            category.price,
-            capacity
-        ])?;
+        sql.execute(
+            "INSERT INTO show_categories (venue, show_id, idx, name, price, capacity, held, sold,
+                revenue_cents)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 0, 0)
+             ON CONFLICT (venue, show_id, idx) DO NOTHING",
+            &[
+                &venue,
+                &id,
+                &(idx as i64),
+                &category.name,
+                &category.price,
+                &capacity,
+            ],
+        )?;
     }
     Ok(())
 }
@@ -87,24 +86,23 @@ pub(super) fn created(
 /// `show:seats`: the seats of the given rows add to their categories' capacities, if these rows
 /// are the next ones the show expects.
 pub(super) fn seats(
-    txn: &Transaction<'_>,
+    sql: &mut Sql<'_>,
     venue: &str,
     seats: &ShowSeats,
     at: i64,
-) -> rusqlite::Result<()> {
+) -> Result<(), DbError> {
     let id = seats.show.to_string();
-    let moved = txn
-        .prepare_cached(
-            "UPDATE shows SET seat_rows = seat_rows + ?4, updated_ms = ?5
-             WHERE venue = ?1 AND id = ?2 AND seat_rows = ?3",
-        )?
-        .execute(params![
-            venue,
-            id,
-            i64::from(seats.first_row),
-            seats.rows.len() as i64,
-            at
-        ])?;
+    let moved = sql.execute(
+        "UPDATE shows SET seat_rows = seat_rows + ?4, updated_ms = ?5
+         WHERE venue = ?1 AND id = ?2 AND seat_rows = ?3",
+        &[
+            &venue,
+            &id,
+            &i64::from(seats.first_row),
+            &(seats.rows.len() as i64),
+            &at,
+        ],
+    )?;
     if moved == 0 {
         return Ok(());
     }
@@ -112,75 +110,67 @@ pub(super) fn seats(
     for seat in seats.rows.iter().flat_map(|r| &r.seats) {
         *per_category.entry(seat.category).or_default() += 1;
     }
-    let mut add = txn.prepare_cached(
-        "UPDATE show_categories SET capacity = capacity + ?4
-         WHERE venue = ?1 AND show_id = ?2 AND idx = ?3",
-    )?;
     for (idx, count) in per_category {
-        add.execute(params![venue, id, i64::from(idx), count])?;
+        sql.execute(
+            "UPDATE show_categories SET capacity = capacity + ?4
+             WHERE venue = ?1 AND show_id = ?2 AND idx = ?3",
+            &[&venue, &id, &i64::from(idx), &count],
+        )?;
     }
     Ok(())
 }
 
 /// `show:updated`: details, status and prices as they now are, if the version is newer.
 pub(super) fn updated(
-    txn: &Transaction<'_>,
+    sql: &mut Sql<'_>,
     venue: &str,
     show: &ShowUpdated,
     at: i64,
-) -> rusqlite::Result<()> {
+) -> Result<(), DbError> {
     let id = show.id.to_string();
-    let moved = txn
-        .prepare_cached(
-            "UPDATE shows SET title = ?3, starts_at = ?4, status = ?5, version = ?6,
-                updated_ms = ?7
-             WHERE venue = ?1 AND id = ?2 AND version < ?6",
-        )?
-        .execute(params![
-            venue,
-            id,
-            show.details.title,
-            show.details.starts_at,
-            show.status.as_str(),
-            show.version as i64,
-            at,
-        ])?;
+    let moved = sql.execute(
+        "UPDATE shows SET title = ?3, starts_at = ?4, status = ?5, version = ?6,
+            updated_ms = ?7
+         WHERE venue = ?1 AND id = ?2 AND version < ?6",
+        &[
+            &venue,
+            &id,
+            &show.details.title,
+            &show.details.starts_at,
+            &show.status.as_str(),
+            &(show.version as i64),
+            &at,
+        ],
+    )?;
     if moved == 0 {
         return Ok(());
     }
-    let mut set = txn.prepare_cached(
-        "UPDATE show_categories SET name = ?4, price = ?5
-         WHERE venue = ?1 AND show_id = ?2 AND idx = ?3",
-    )?;
     for (idx, category) in show.categories.iter().enumerate() {
-        set.execute(params![
-            venue,
-            id,
-            idx as i64,
-            category.name,
-            category.price
-        ])?;
+        sql.execute(
+            "UPDATE show_categories SET name = ?4, price = ?5
+             WHERE venue = ?1 AND show_id = ?2 AND idx = ?3",
+            &[&venue, &id, &(idx as i64), &category.name, &category.price],
+        )?;
     }
     Ok(())
 }
 
 /// `order:created` with a show part: the order's units are held, per category.
 pub(super) fn order_created(
-    txn: &Transaction<'_>,
+    sql: &mut Sql<'_>,
     venue: &str,
     order: OrderId,
     part: &ShowPart,
     at: i64,
-) -> rusqlite::Result<()> {
+) -> Result<(), DbError> {
     let order = order.to_string();
     let show = part.id.to_string();
-    let inserted = txn
-        .prepare_cached(
-            "INSERT INTO show_orders (venue, id, show_id, status, created_ms, updated_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5)
-             ON CONFLICT (venue, id) DO NOTHING",
-        )?
-        .execute(params![venue, order, show, CREATED, at])?;
+    let inserted = sql.execute(
+        "INSERT INTO show_orders (venue, id, show_id, status, created_ms, updated_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+         ON CONFLICT (venue, id) DO NOTHING",
+        &[&venue, &order, &show, &CREATED, &at],
+    )?;
     if inserted == 0 {
         return Ok(());
     }
@@ -190,61 +180,61 @@ pub(super) fn order_created(
         line.0 += 1;
         line.1 += cents(ticket.price);
     }
-    let mut insert = txn.prepare_cached(
-        "INSERT INTO show_order_lines (venue, order_id, idx, tickets, amount_cents)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
-    let mut hold = txn.prepare_cached(
-        "UPDATE show_categories SET held = held + ?4
-         WHERE venue = ?1 AND show_id = ?2 AND idx = ?3",
-    )?;
     for (idx, (tickets, amount)) in lines {
-        insert.execute(params![venue, order, i64::from(idx), tickets, amount])?;
-        hold.execute(params![venue, show, i64::from(idx), tickets])?;
+        sql.execute(
+            "INSERT INTO show_order_lines (venue, order_id, idx, tickets, amount_cents)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            &[&venue, &order, &i64::from(idx), &tickets, &amount],
+        )?;
+        sql.execute(
+            "UPDATE show_categories SET held = held + ?4
+             WHERE venue = ?1 AND show_id = ?2 AND idx = ?3",
+            &[&venue, &show, &i64::from(idx), &tickets],
+        )?;
     }
     Ok(())
 }
 
 /// `order:cancelled` of a show order still open: its units are no longer held.
 pub(super) fn order_cancelled(
-    txn: &Transaction<'_>,
+    sql: &mut Sql<'_>,
     venue: &str,
     order: OrderId,
     at: i64,
-) -> rusqlite::Result<()> {
+) -> Result<(), DbError> {
     let order = order.to_string();
-    if !move_order(txn, venue, &order, CREATED, CANCELLED, at)? {
+    if !move_order(sql, venue, &order, CREATED, CANCELLED, at)? {
         return Ok(());
     }
-    txn.prepare_cached(
+    sql.execute(
         "UPDATE show_categories SET held = held - l.tickets
          FROM show_orders o JOIN show_order_lines l ON l.venue = o.venue AND l.order_id = o.id
          WHERE o.venue = ?1 AND o.id = ?2 AND show_categories.venue = o.venue
             AND show_categories.show_id = o.show_id AND show_categories.idx = l.idx",
-    )?
-    .execute(params![venue, order])?;
+        &[&venue, &order],
+    )?;
     Ok(())
 }
 
 /// `order:completed` of a show order still open: its units are sold and its total paid.
 pub(super) fn order_completed(
-    txn: &Transaction<'_>,
+    sql: &mut Sql<'_>,
     venue: &str,
     order: OrderId,
     at: i64,
-) -> rusqlite::Result<()> {
+) -> Result<(), DbError> {
     let order = order.to_string();
-    if !move_order(txn, venue, &order, CREATED, COMPLETE, at)? {
+    if !move_order(sql, venue, &order, CREATED, COMPLETE, at)? {
         return Ok(());
     }
-    txn.prepare_cached(
+    sql.execute(
         "UPDATE show_categories SET held = held - l.tickets, sold = sold + l.tickets,
             revenue_cents = revenue_cents + l.amount_cents
          FROM show_orders o JOIN show_order_lines l ON l.venue = o.venue AND l.order_id = o.id
          WHERE o.venue = ?1 AND o.id = ?2 AND show_categories.venue = o.venue
             AND show_categories.show_id = o.show_id AND show_categories.idx = l.idx",
-    )?
-    .execute(params![venue, order])?;
+        &[&venue, &order],
+    )?;
     Ok(())
 }
 
@@ -252,32 +242,25 @@ pub(super) fn order_completed(
 /// in proportion to what each was paid (the last takes the rounding); the tickets stay sold.
 /// Other orders' refunds are not the shows' business.
 pub(super) fn refunded(
-    txn: &Transaction<'_>,
+    sql: &mut Sql<'_>,
     venue: &str,
     order: OrderId,
     amount_cents: i64,
     at: i64,
-) -> rusqlite::Result<()> {
+) -> Result<(), DbError> {
     let order = order.to_string();
-    if !move_order(txn, venue, &order, COMPLETE, REFUNDED, at)? {
+    if !move_order(sql, venue, &order, COMPLETE, REFUNDED, at)? {
         return Ok(());
     }
-    let lines: Vec<(String, i64, i64)> = txn
-        .prepare_cached(
-            "SELECT o.show_id, l.idx, l.amount_cents
-             FROM show_orders o JOIN show_order_lines l ON l.venue = o.venue AND l.order_id = o.id
-             WHERE o.venue = ?1 AND o.id = ?2 ORDER BY l.idx",
-        )?
-        .query_map(params![venue, order], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+    let lines: Vec<(String, i64, i64)> = sql.query(
+        "SELECT o.show_id, l.idx, l.amount_cents
+         FROM show_orders o JOIN show_order_lines l ON l.venue = o.venue AND l.order_id = o.id
+         WHERE o.venue = ?1 AND o.id = ?2 ORDER BY l.idx",
+        &[&venue, &order],
+        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+    )?;
     let paid: i64 = lines.iter().map(|(_, _, amount)| amount).sum();
     let mut left = amount_cents;
-    let mut take = txn.prepare_cached(
-        "UPDATE show_categories SET revenue_cents = revenue_cents - ?4
-         WHERE venue = ?1 AND show_id = ?2 AND idx = ?3",
-    )?;
     for (n, (show, idx, amount)) in lines.iter().enumerate() {
         let share = if n + 1 == lines.len() || paid == 0 {
             left
@@ -285,25 +268,28 @@ pub(super) fn refunded(
             (i128::from(amount_cents) * i128::from(*amount) / i128::from(paid)) as i64
         };
         left -= share;
-        take.execute(params![venue, show, idx, share])?;
+        sql.execute(
+            "UPDATE show_categories SET revenue_cents = revenue_cents - ?4
+             WHERE venue = ?1 AND show_id = ?2 AND idx = ?3",
+            &[&venue, show, idx, &share],
+        )?;
     }
     Ok(())
 }
 
 /// Moves a show order from `from` to `to`; whether it was in `from` (and so moved).
 fn move_order(
-    txn: &Transaction<'_>,
+    sql: &mut Sql<'_>,
     venue: &str,
     order: &str,
     from: &str,
     to: &str,
     at: i64,
-) -> rusqlite::Result<bool> {
-    let moved = txn
-        .prepare_cached(
-            "UPDATE show_orders SET status = ?4, updated_ms = ?5
-             WHERE venue = ?1 AND id = ?2 AND status = ?3",
-        )?
-        .execute(params![venue, order, from, to, at])?;
+) -> Result<bool, DbError> {
+    let moved = sql.execute(
+        "UPDATE show_orders SET status = ?4, updated_ms = ?5
+         WHERE venue = ?1 AND id = ?2 AND status = ?3",
+        &[&venue, &order, &from, &to, &at],
+    )?;
     Ok(moved == 1)
 }

@@ -1,7 +1,5 @@
-//! The shows' read model on a real SQLite file: counts after each step of a show order's life, and
-//! every rule idempotent (a batch projected twice changes nothing).
-
-use rusqlite::Connection;
+//! The shows' read model, on SQLite and on PostgreSQL: counts after each step of a show order's
+//! life, and every rule idempotent (a batch projected twice changes nothing).
 
 use tix_core::events::{
     Area, Category, DomainEvent, Generate, OrderCancelled, OrderCompleted, OrderCreated,
@@ -12,17 +10,26 @@ use tix_core::ids::{OrderId, PaymentId, ShowId, TicketId, UserId};
 use tix_sync::protocol::{Envelope, Epoch};
 
 use super::project;
-use crate::schema;
+use crate::db::{Conn, Db, DbError};
+use crate::testing::on_both_engines;
+
+on_both_engines!(
+    counts_follow_each_step_of_an_orders_life,
+    show_updates_move_forward_and_seats_count_once_in_order,
+    a_batch_projected_twice_changes_nothing,
+    seed_orders_and_their_refunds_leave_the_shows_alone,
+    the_chains_sales_count_a_show_orders_total_not_its_first_ticket,
+    a_shows_attendance_counts_each_ticket_let_in_once,
+    a_venues_pass_keys_are_kept_once_each,
+);
 
 const VENUE: &str = "venue-a";
 const SHOW: ShowId = ShowId(tix_core::ids::RawId([7; 12]));
 const STANDING: u16 = 0;
 const STALLS: u16 = 1;
 
-fn open() -> (tempfile::TempDir, Connection) {
-    let dir = tempfile::tempdir().unwrap();
-    let conn = schema::open_writer(&dir.path().join("hub.sqlite3")).unwrap();
-    (dir, conn)
+fn open(db: &Db) -> Conn {
+    db.open_writer().unwrap()
 }
 
 fn envelope(event: DomainEvent) -> Envelope {
@@ -38,12 +45,14 @@ fn envelope(event: DomainEvent) -> Envelope {
 }
 
 /// Projects `events` in one transaction, as the ledger does a batch.
-fn apply(conn: &mut Connection, events: &[DomainEvent]) {
-    let txn = conn.transaction().unwrap();
-    for event in events {
-        project(&txn, &envelope(event.clone())).unwrap();
-    }
-    txn.commit().unwrap();
+fn apply(conn: &mut Conn, events: &[DomainEvent]) {
+    conn.transaction(|sql| {
+        for event in events {
+            project(sql, &envelope(event.clone()))?;
+        }
+        Ok::<_, DbError>(())
+    })
+    .unwrap();
 }
 
 fn details(title: &str) -> ShowDetails {
@@ -178,40 +187,53 @@ fn refunded(n: u8, amount_cents: i64) -> DomainEvent {
 }
 
 /// (capacity, held, sold, revenue in cents) of each category, in the show's order.
-fn counts(conn: &Connection) -> Vec<(i64, i64, i64, i64)> {
-    conn.prepare(
-        "SELECT capacity, held, sold, revenue_cents FROM show_categories
-         WHERE venue = ?1 AND show_id = ?2 ORDER BY idx",
-    )
-    .unwrap()
-    .query_map([VENUE, &SHOW.to_string()], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-    })
-    .unwrap()
-    .map(Result::unwrap)
-    .collect()
+fn counts(conn: &mut Conn) -> Vec<(i64, i64, i64, i64)> {
+    conn.sql()
+        .unwrap()
+        .query(
+            "SELECT capacity, held, sold, revenue_cents FROM show_categories
+             WHERE venue = ?1 AND show_id = ?2 ORDER BY idx",
+            &[&VENUE, &SHOW.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap()
 }
 
 /// Every row of the shows' tables, as text.
-fn snapshot(conn: &Connection) -> Vec<String> {
+fn snapshot(conn: &mut Conn) -> Vec<String> {
     let mut rows = Vec::new();
-    for table in [
-        "shows",
-        "show_categories",
-        "show_orders",
-        "show_order_lines",
+    for (table, columns) in [
+        (
+            "shows",
+            "venue id title starts_at status version seat_rows created_ms updated_ms",
+        ),
+        (
+            "show_categories",
+            "venue show_id idx name price capacity held sold revenue_cents",
+        ),
+        (
+            "show_orders",
+            "venue id show_id status created_ms updated_ms",
+        ),
+        (
+            "show_order_lines",
+            "venue order_id idx tickets amount_cents",
+        ),
     ] {
-        let mut stmt = conn
-            .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2, 3"))
+        let text: Vec<String> = columns
+            .split(' ')
+            .map(|c| format!("CAST({c} AS TEXT)"))
+            .collect();
+        let query = format!(
+            "SELECT {} FROM {table} ORDER BY 1",
+            text.join(" || ', ' || ")
+        );
+        let found: Vec<String> = conn
+            .sql()
+            .unwrap()
+            .query(&query, &[], |r| r.get(0))
             .unwrap();
-        let columns = stmt.column_count();
-        let mut query = stmt.query([]).unwrap();
-        while let Some(row) = query.next().unwrap() {
-            let values: Vec<String> = (0..columns)
-                .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
-                .collect();
-            rows.push(format!("{table}: {}", values.join(", ")));
-        }
+        rows.extend(found.into_iter().map(|row| format!("{table}: {row}")));
     }
     rows
 }
@@ -240,18 +262,17 @@ fn life() -> Vec<DomainEvent> {
     ]
 }
 
-#[test]
-fn counts_follow_each_step_of_an_orders_life() {
-    let (_dir, mut conn) = open();
+fn counts_follow_each_step_of_an_orders_life(db: &Db) {
+    let mut conn = open(db);
     apply(&mut conn, &[show_created()]);
     assert_eq!(
-        counts(&conn),
+        counts(&mut conn),
         [(100, 0, 0, 0), (50, 0, 0, 0)],
         "areas and generated rows"
     );
     apply(&mut conn, &[show_seats()]);
     assert_eq!(
-        counts(&conn),
+        counts(&mut conn),
         [(100, 0, 0, 0), (51, 0, 0, 0)],
         "plus the given seat"
     );
@@ -260,18 +281,22 @@ fn counts_follow_each_step_of_an_orders_life() {
         &mut conn,
         &[created(1, THREE_STALLS), created(2, TWO_STANDING)],
     );
-    assert_eq!(counts(&conn), [(100, 2, 0, 0), (51, 3, 0, 0)], "held");
+    assert_eq!(counts(&mut conn), [(100, 2, 0, 0), (51, 3, 0, 0)], "held");
     apply(&mut conn, &[cancelled(2, TWO_STANDING)]);
-    assert_eq!(counts(&conn), [(100, 0, 0, 0), (51, 3, 0, 0)], "released");
+    assert_eq!(
+        counts(&mut conn),
+        [(100, 0, 0, 0), (51, 3, 0, 0)],
+        "released"
+    );
     apply(&mut conn, &[completed(1, THREE_STALLS)]);
     assert_eq!(
-        counts(&conn),
+        counts(&mut conn),
         [(100, 0, 0, 0), (51, 0, 3, 13_500)],
         "sold and paid"
     );
     apply(&mut conn, &[refunded(1, 13_500)]);
     assert_eq!(
-        counts(&conn),
+        counts(&mut conn),
         [(100, 0, 0, 0), (51, 0, 3, 0)],
         "refunded, still sold"
     );
@@ -282,7 +307,7 @@ fn counts_follow_each_step_of_an_orders_life() {
         &[created(3, MIXED), completed(3, MIXED), refunded(3, 1_000)],
     );
     assert_eq!(
-        counts(&conn),
+        counts(&mut conn),
         [(100, 0, 1, 2_000 - 307), (51, 0, 4, 4_500 - 693)]
     );
 
@@ -297,12 +322,11 @@ fn counts_follow_each_step_of_an_orders_life() {
             created(1, TWO_STANDING),   // an order is created once
         ],
     );
-    assert_eq!(counts(&conn), [(100, 0, 1, 1_693), (51, 0, 4, 3_807)]);
+    assert_eq!(counts(&mut conn), [(100, 0, 1, 1_693), (51, 0, 4, 3_807)]);
 }
 
-#[test]
-fn show_updates_move_forward_and_seats_count_once_in_order() {
-    let (_dir, mut conn) = open();
+fn show_updates_move_forward_and_seats_count_once_in_order(db: &Db) {
+    let mut conn = open(db);
     let update = |version, title: &str, stalls: f64| {
         DomainEvent::ShowUpdated(ShowUpdated {
             id: SHOW,
@@ -339,10 +363,12 @@ fn show_updates_move_forward_and_seats_count_once_in_order() {
         ],
     );
     let show: (String, String, i64, f64) = conn
-        .query_row(
+        .sql()
+        .unwrap()
+        .query_one(
             "SELECT s.title, s.status, s.version, c.price FROM shows s JOIN show_categories c
                 ON c.venue = s.venue AND c.show_id = s.id AND c.idx = 1",
-            [],
+            &[],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .unwrap();
@@ -350,30 +376,28 @@ fn show_updates_move_forward_and_seats_count_once_in_order() {
         show,
         ("Friday Jazz (late)".into(), "sales-stopped".into(), 2, 50.0)
     );
-    assert_eq!(counts(&conn), [(100, 0, 0, 0), (50, 0, 0, 0)]);
+    assert_eq!(counts(&mut conn), [(100, 0, 0, 0), (50, 0, 0, 0)]);
 }
 
-#[test]
-fn a_batch_projected_twice_changes_nothing() {
-    let (_dir, mut conn) = open();
+fn a_batch_projected_twice_changes_nothing(db: &Db) {
+    let mut conn = open(db);
     apply(&mut conn, &life());
-    let once = snapshot(&conn);
-    assert_eq!(counts(&conn), [(100, 0, 1, 0), (51, 0, 4, 13_500)]);
+    let once = snapshot(&mut conn);
+    assert_eq!(counts(&mut conn), [(100, 0, 1, 0), (51, 0, 4, 13_500)]);
     assert_eq!(once.len(), 1 + 2 + 3 + 4, "{once:#?}");
 
     apply(&mut conn, &life());
-    assert_eq!(snapshot(&conn), once, "the whole batch again");
+    assert_eq!(snapshot(&mut conn), once, "the whole batch again");
     for event in life() {
         apply(&mut conn, &[event]);
-        assert_eq!(snapshot(&conn), once, "each event again on its own");
+        assert_eq!(snapshot(&mut conn), once, "each event again on its own");
     }
 }
 
-#[test]
-fn seed_orders_and_their_refunds_leave_the_shows_alone() {
-    let (_dir, mut conn) = open();
+fn seed_orders_and_their_refunds_leave_the_shows_alone(db: &Db) {
+    let mut conn = open(db);
     apply(&mut conn, &[show_created()]);
-    let before = snapshot(&conn);
+    let before = snapshot(&mut conn);
     let ticket = TicketId::from_bytes([3; 12]);
     let seed_order = DomainEvent::OrderCreated(OrderCreated {
         id: order_id(4),
@@ -395,12 +419,11 @@ fn seed_orders_and_their_refunds_leave_the_shows_alone() {
         show: None,
     });
     apply(&mut conn, &[seed_order, seed_paid, refunded(4, 2_000)]);
-    assert_eq!(snapshot(&conn), before);
+    assert_eq!(snapshot(&mut conn), before);
 }
 
-#[test]
-fn the_chains_sales_count_a_show_orders_total_not_its_first_ticket() {
-    let (_dir, mut conn) = open();
+fn the_chains_sales_count_a_show_orders_total_not_its_first_ticket(db: &Db) {
+    let mut conn = open(db);
     apply(
         &mut conn,
         &[
@@ -409,7 +432,7 @@ fn the_chains_sales_count_a_show_orders_total_not_its_first_ticket() {
             completed(1, THREE_STALLS),
         ],
     );
-    let sales = crate::views::sales(&conn).unwrap();
+    let sales = crate::views::sales(&mut conn.sql().unwrap()).unwrap();
     assert_eq!(sales["venues"][0]["ordersComplete"], 1);
     assert_eq!(sales["venues"][0]["revenue"].as_f64(), Some(135.0));
 }
@@ -425,37 +448,37 @@ fn admitted(ticket: u8, gate: &str) -> DomainEvent {
     })
 }
 
-#[test]
-fn a_shows_attendance_counts_each_ticket_let_in_once() {
-    let (_dir, mut conn) = open();
+fn a_shows_attendance_counts_each_ticket_let_in_once(db: &Db) {
+    let mut conn = open(db);
     apply(&mut conn, &life());
-    let attendance = |conn: &Connection| {
-        crate::views::show(conn, VENUE, &SHOW.to_string())
+    let attendance = |conn: &mut Conn| {
+        crate::views::show(&mut conn.sql().unwrap(), VENUE, &SHOW.to_string())
             .unwrap()
             .unwrap()["admitted"]
             .clone()
     };
-    assert_eq!(attendance(&conn), 0);
+    assert_eq!(attendance(&mut conn), 0);
     apply(&mut conn, &[admitted(1, "North"), admitted(2, "South")]);
-    assert_eq!(attendance(&conn), 2);
+    assert_eq!(attendance(&mut conn), 2);
     apply(&mut conn, &[admitted(1, "North")]);
-    assert_eq!(attendance(&conn), 2, "a replayed admission counts once");
+    assert_eq!(attendance(&mut conn), 2, "a replayed admission counts once");
 }
 
-#[test]
-fn a_venues_pass_keys_are_kept_once_each() {
-    let (_dir, mut conn) = open();
+fn a_venues_pass_keys_are_kept_once_each(db: &Db) {
+    let mut conn = open(db);
     let key = DomainEvent::PassKey(tix_core::events::PassKeyChanged {
         key_id: "a1b2c3d4".into(),
         public_key: "ab".repeat(32),
     });
     apply(&mut conn, &[key.clone(), key]);
     let kept: Vec<(String, String)> = conn
-        .prepare("SELECT key_id, public_key FROM pass_keys WHERE venue = ?1")
+        .sql()
         .unwrap()
-        .query_map([VENUE], |row| Ok((row.get(0)?, row.get(1)?)))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
+        .query(
+            "SELECT key_id, public_key FROM pass_keys WHERE venue = ?1",
+            &[&VENUE],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
         .unwrap();
     assert_eq!(kept, [("a1b2c3d4".to_owned(), "ab".repeat(32))]);
 }
