@@ -34,6 +34,8 @@ if command -v dpkg >/dev/null 2>&1; then
   # mosquitto: the sync tests start their own broker (Debian's) on a free loopback port.
   # postgresql: the hub's tests on PostgreSQL start their own server (a cluster of their own, made
   # by initdb in a temporary directory) on a free loopback port.
+  # nats-server, apache2-utils: the chain's tests start a three-node NATS cluster from
+  # packaging/nats/, whose accounts packaging/nats/add-venue makes (bcrypt through htpasswd).
   # chromium, chromium-driver: the storefront's tests run in a real headless browser.
   # poppler-utils: pdftotext reads the passes' PDF back in the tests.
   # dpkg-dev (dpkg-shlibdeps), systemd (systemd-analyze verify): the Debian packages' test builds,
@@ -45,6 +47,7 @@ if command -v dpkg >/dev/null 2>&1; then
   # The rest: Tauri 2's build libraries (webkit2gtk 4.1, GTK 3, libsoup 3, ...) for the box
   # office, and Xvfb + WebKitWebDriver to drive its real window in the tests.
   apt_install build-essential pkg-config ca-certificates curl mosquitto mosquitto-clients postgresql \
+    nats-server apache2-utils \
     chromium chromium-driver \
     libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev librsvg2-dev libssl-dev file \
     xvfb xauth webkit2gtk-driver fonts-dejavu-core python3 python3-venv poppler-utils \

@@ -19,7 +19,8 @@ use crate::db::{Db, DbError, Location};
 use crate::http::{self, HubState};
 use crate::ingest::{Ingest, IngestStats};
 use crate::ledger::Ledger;
-use crate::link::{AckBoard, Link, LinkStatus};
+use crate::link::{AckBoard, Link, LinkStatus, LinkTo};
+use crate::membership::Membership;
 
 /// Messages buffered between the MQTT poller and the ingest thread.
 const QUEUE: usize = 16 * 1024;
@@ -29,6 +30,7 @@ pub struct App {
     state: HubState,
     link: Link,
     ingest: Ingest,
+    membership: Membership,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -61,8 +63,16 @@ impl App {
             },
         };
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        // The instance's name among those sharing the database is its broker client id (which
+        // must differ between instances anyway).
+        let (ownership, membership) = blocking({
+            let (db, me, shutdown) = (db.clone(), config.client_id.clone(), shutdown_rx.clone());
+            move || Membership::join(&db, &me, shutdown)
+        })
+        .await
+        .context("joining the hub instances sharing the database")?;
         let (messages_tx, messages_rx) = mpsc::channel(QUEUE);
-        let acks = Arc::new(AckBoard::default());
+        let acks = Arc::new(AckBoard::new(ownership.clone()));
         let ingest_stats = Arc::new(IngestStats::default());
         let ingest = Ingest::start(
             ledger,
@@ -76,9 +86,12 @@ impl App {
         let link = Link::start(
             &config.mqtt_url,
             &config.client_id,
-            db.clone(),
-            messages_tx.clone(),
-            acks,
+            LinkTo {
+                events: messages_tx.clone(),
+                db: db.clone(),
+                acks,
+                ownership: ownership.clone(),
+            },
             link_status.clone(),
             shutdown_rx,
         );
@@ -92,10 +105,12 @@ impl App {
                 token: Arc::new(token),
                 link: link_status,
                 ingest: ingest_stats,
+                ownership,
                 work: messages_tx,
             },
             link,
             ingest,
+            membership,
             shutdown_tx,
         })
     }
@@ -115,6 +130,7 @@ impl App {
             state,
             link,
             ingest,
+            membership,
             shutdown_tx,
         } = self;
         info!(addr = %listener.local_addr()?, "serving");
@@ -128,6 +144,8 @@ impl App {
         // The poller owned the last sender (the API's went with the router), so the ingest thread
         // ends after what it holds.
         tokio::task::spawn_blocking(move || ingest.join()).await?;
+        // Last: the instance's venues move to the others once it has stored what it held.
+        tokio::task::spawn_blocking(move || membership.wait()).await?;
         info!("stopped");
         Ok(())
     }

@@ -23,6 +23,7 @@ use crate::db::{Db, DbError, Sql};
 use crate::ingest::{IngestStats, Work};
 use crate::ledger::AdoptError;
 use crate::link::LinkStatus;
+use crate::membership::Ownership;
 use crate::views;
 
 const DEFAULT_LIMIT: u64 = 100;
@@ -34,6 +35,8 @@ pub struct HubState {
     pub token: Arc<String>,
     pub link: Arc<LinkStatus>,
     pub ingest: Arc<IngestStats>,
+    /// Which venues this instance applies, and with whom it shares the database.
+    pub ownership: Arc<Ownership>,
     /// The ingest thread's queue, for the operator's adoptions.
     pub work: tokio::sync::mpsc::Sender<Work>,
 }
@@ -200,6 +203,7 @@ async fn health(State(state): State<HubState>) -> Json<Value> {
             "connections": link.connections.load(Ordering::Relaxed),
             "received": link.received.load(Ordering::Relaxed),
             "acksPublished": link.acks_published.load(Ordering::Relaxed),
+            "skipped": link.skipped.load(Ordering::Relaxed),
             "lastError": *link.last_error.lock().unwrap_or_else(|e| e.into_inner()),
         },
         "ingest": {
@@ -210,6 +214,8 @@ async fn health(State(state): State<HubState>) -> Json<Value> {
             "batches": ingest.batches.load(Ordering::Relaxed),
             "failedBatches": ingest.failed_batches.load(Ordering::Relaxed),
         },
+        // The hub instances sharing this database (this one alone on SQLite).
+        "instances": state.ownership.members(),
     }))
 }
 

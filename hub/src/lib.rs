@@ -10,6 +10,7 @@ pub mod http;
 pub mod ingest;
 pub mod ledger;
 pub mod link;
+pub mod membership;
 pub mod metrics;
 pub mod migrate;
 mod projection;

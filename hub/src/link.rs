@@ -3,7 +3,8 @@
 //! of their stored events, not retained.
 //!
 //! Four parts, so that nothing waits on itself: the poller only polls (and forwards what arrives);
-//! the subscriber subscribes after each connection; the ack publisher publishes; the replayer reads
+//! the subscriber subscribes after each connection, and again a moment after the broker refused
+//! a subscription (a NATS cluster that lost a node refuses some for a while); the ack publisher publishes; the replayer reads
 //! and publishes catch-up pages, one request at a time (a request it has no room for is dropped:
 //! the venue asks again after a while). Incoming events are acknowledged to the broker as they are
 //! read: the broker's acknowledgement means nothing to the protocol, since a venue resends whatever
@@ -14,7 +15,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rumqttc::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions, Packet, QoS};
+use rumqttc::{
+    AsyncClient, ConnectionError, Event, EventLoop, MqttOptions, Packet, QoS, SubscribeReasonCode,
+};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
@@ -23,13 +26,14 @@ use tracing::{info, warn};
 use tix_sync::backoff::Backoff;
 use tix_sync::broker::BrokerUrl;
 use tix_sync::protocol::{
-    Ack, EVENTS_FILTER, REPLAY_FILTER, ReplayRequest, VenueId, ack_topic, parse_replay_topic,
-    replay_page_topic,
+    Ack, EVENTS_FILTER, REPLAY_FILTER, ReplayRequest, VenueId, ack_topic, parse_events_topic,
+    parse_replay_topic, replay_page_topic,
 };
 
 use crate::db::Db;
 use crate::ingest::Work;
 use crate::ledger::Incoming;
+use crate::membership::Ownership;
 
 const KEEP_ALIVE: Duration = Duration::from_secs(10);
 /// The broker's `message_size_limit` (`packaging/mosquitto/mosquitto.conf`): the broker accepts no
@@ -47,6 +51,8 @@ const MAX_INCOMING: usize = BROKER_MESSAGE_LIMIT + PUBLISH_OVERHEAD;
 /// The largest packet the hub sends: a catch-up page may be any message the broker accepts. A
 /// packet above it fails the connection, and a QoS 1 one would be sent again on every reconnection.
 const MAX_OUTGOING: usize = BROKER_MESSAGE_LIMIT + PUBLISH_OVERHEAD;
+/// How long after a refused subscription the hub subscribes again.
+const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(1);
 /// Catch-up requests waiting for the replayer; more are dropped.
 const REPLAY_QUEUE: usize = 64;
 
@@ -56,6 +62,8 @@ pub struct LinkStatus {
     pub connected: AtomicBool,
     pub connections: AtomicU64,
     pub received: AtomicU64,
+    /// Messages left to the hub instance that applies their venue.
+    pub skipped: AtomicU64,
     pub acks_published: AtomicU64,
     /// Catch-up pages published.
     pub replay_pages: AtomicU64,
@@ -67,10 +75,12 @@ pub struct LinkStatus {
 
 /// Acknowledgements: the current one of every venue, and those waiting to be published (the
 /// newest per venue only).
-#[derive(Default)]
 pub struct AckBoard {
     board: Mutex<Board>,
     changed: Notify,
+    /// Republished are only the acknowledgements of venues this instance applies: another
+    /// instance may have moved one on since this one knew it.
+    ownership: Arc<Ownership>,
 }
 
 #[derive(Default)]
@@ -80,6 +90,14 @@ struct Board {
 }
 
 impl AckBoard {
+    pub fn new(ownership: Arc<Ownership>) -> AckBoard {
+        AckBoard {
+            board: Mutex::default(),
+            changed: Notify::new(),
+            ownership,
+        }
+    }
+
     /// Queues acknowledgements; a newer one for a venue replaces an older one not yet published.
     pub fn post(&self, acks: impl IntoIterator<Item = Ack>) {
         let mut board = self.board.lock().unwrap_or_else(|e| e.into_inner());
@@ -95,10 +113,15 @@ impl AckBoard {
         }
     }
 
-    /// Queues every venue's current acknowledgement again.
+    /// Queues every current acknowledgement again, of the venues this instance applies.
     pub fn repost_all(&self) {
         let mut board = self.board.lock().unwrap_or_else(|e| e.into_inner());
-        board.pending = board.current.clone();
+        board.pending = board
+            .current
+            .iter()
+            .filter(|(venue, _)| self.ownership.owns(venue.as_str()))
+            .map(|(venue, ack)| (venue.clone(), ack.clone()))
+            .collect();
         drop(board);
         self.changed.notify_one();
     }
@@ -114,19 +137,32 @@ pub struct Link {
     client: AsyncClient,
 }
 
+/// What the link works with: where events go, the database catch-up pages are read from, the
+/// acknowledgements to publish, and which venues are this instance's.
+pub struct LinkTo {
+    pub events: mpsc::Sender<Work>,
+    pub db: Db,
+    pub acks: Arc<AckBoard>,
+    pub ownership: Arc<Ownership>,
+}
+
 impl Link {
-    /// Connects (in the background) and starts forwarding events to `events`, and answering
-    /// catch-up requests from the database at `db`. Every connection republishes all
+    /// Connects (in the background) and starts forwarding events of this instance's venues, and
+    /// answering their catch-up requests from the database. Every connection republishes the
     /// acknowledgements, since a restarted broker may have lost the retained ones.
     pub fn start(
         broker: &BrokerUrl,
         client_id: &str,
-        db: Db,
-        events: mpsc::Sender<Work>,
-        acks: Arc<AckBoard>,
+        to: LinkTo,
         status: Arc<LinkStatus>,
         shutdown: watch::Receiver<bool>,
     ) -> Link {
+        let LinkTo {
+            events,
+            db,
+            acks,
+            ownership,
+        } = to;
         let mut options = MqttOptions::new(client_id, broker.host.clone(), broker.port);
         options
             .set_clean_session(false)
@@ -137,18 +173,26 @@ impl Link {
         }
         let (client, event_loop) = AsyncClient::new(options, 1024);
         let (connected_tx, connected_rx) = watch::channel(0u64);
+        let (refused_tx, refused_rx) = watch::channel(0u64);
         let (replays_tx, replays_rx) = mpsc::channel(REPLAY_QUEUE);
         let poller = tokio::spawn(poll(
             event_loop,
-            events,
-            replays_tx,
-            connected_tx,
+            Forward {
+                events,
+                replays: replays_tx,
+                ownership,
+            },
+            Signals {
+                connected: connected_tx,
+                refused: refused_tx,
+            },
             status.clone(),
             shutdown.clone(),
         ));
         let subscriber = tokio::spawn(subscribe_on_connect(
             client.clone(),
             connected_rx,
+            refused_rx,
             acks.clone(),
             shutdown.clone(),
         ));
@@ -183,11 +227,24 @@ struct Replay {
     payload: Vec<u8>,
 }
 
-async fn poll(
-    mut event_loop: EventLoop,
+/// Where the poller sends what arrives: events to the ingest thread, catch-up requests to the
+/// replayer; what another instance applies, nowhere.
+struct Forward {
     events: mpsc::Sender<Work>,
     replays: mpsc::Sender<Replay>,
+    ownership: Arc<Ownership>,
+}
+
+/// What the poller tells the subscriber: each connection, each refused subscription.
+struct Signals {
     connected: watch::Sender<u64>,
+    refused: watch::Sender<u64>,
+}
+
+async fn poll(
+    mut event_loop: EventLoop,
+    forward: Forward,
+    signals: Signals,
     status: Arc<LinkStatus>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -207,13 +264,23 @@ async fn poll(
                     session_present = connack.session_present,
                     "connected to the broker"
                 );
-                connected.send_modify(|n| *n += 1);
+                signals.connected.send_modify(|n| *n += 1);
+            }
+            Ok(Event::Incoming(Packet::SubAck(ack)))
+                if ack.return_codes.contains(&SubscribeReasonCode::Failure) =>
+            {
+                warn!("the broker refused a subscription; subscribing again");
+                signals.refused.send_modify(|n| *n += 1);
             }
             Ok(Event::Incoming(Packet::Publish(publish))) => {
                 status.received.fetch_add(1, Ordering::Relaxed);
                 if let Ok(venue) = parse_replay_topic(&publish.topic) {
+                    if !forward.ownership.owns(venue.as_str()) {
+                        status.skipped.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
                     let payload = publish.payload.to_vec();
-                    match replays.try_send(Replay { venue, payload }) {
+                    match forward.replays.try_send(Replay { venue, payload }) {
                         Ok(()) => {}
                         Err(TrySendError::Full(replay)) => {
                             status.replay_refused.fetch_add(1, Ordering::Relaxed);
@@ -226,13 +293,21 @@ async fn poll(
                     }
                     continue;
                 }
+                // Refusals of topics naming no venue belong to the owner of "".
+                let venue = parse_events_topic(&publish.topic)
+                    .map(|v| v.to_string())
+                    .unwrap_or_default();
+                if !forward.ownership.owns(&venue) {
+                    status.skipped.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
                 let message = Incoming {
                     topic: publish.topic,
                     payload: publish.payload.to_vec(),
                 };
                 tokio::select! {
                     _ = shutdown.changed() => break,
-                    sent = events.send(Work::Message(message)) => if sent.is_err() { break },
+                    sent = forward.events.send(Work::Message(message)) => if sent.is_err() { break },
                 }
             }
             Ok(_) => {}
@@ -259,13 +334,21 @@ async fn poll(
 async fn subscribe_on_connect(
     client: AsyncClient,
     mut connected: watch::Receiver<u64>,
+    mut refused: watch::Receiver<u64>,
     acks: Arc<AckBoard>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
-        tokio::select! {
+        let connection = tokio::select! {
             _ = shutdown.changed() => break,
-            changed = connected.changed() => if changed.is_err() { break },
+            changed = connected.changed() => if changed.is_err() { break } else { true },
+            changed = refused.changed() => if changed.is_err() { break } else { false },
+        };
+        if !connection {
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                _ = tokio::time::sleep(RESUBSCRIBE_AFTER) => {}
+            }
         }
         // The session may be new (broker restarted without persistence): subscribe every time.
         if let Err(e) = client.subscribe(EVENTS_FILTER, QoS::AtLeastOnce).await {
@@ -274,7 +357,9 @@ async fn subscribe_on_connect(
         if let Err(e) = client.subscribe(REPLAY_FILTER, QoS::AtLeastOnce).await {
             warn!(error = %e, "could not subscribe to the venues' catch-up requests");
         }
-        acks.repost_all();
+        if connection {
+            acks.repost_all();
+        }
     }
 }
 

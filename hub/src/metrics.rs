@@ -108,6 +108,11 @@ pub fn render(
         load(&link.received),
     )?;
     counter(
+        "tix_hub_mqtt_skipped_total",
+        "Messages left to the hub instance that applies their venue (several sharing PostgreSQL).",
+        load(&link.skipped),
+    )?;
+    counter(
         "tix_hub_replay_pages_total",
         "Catch-up pages published to venues restored from an older backup.",
         load(&link.replay_pages),

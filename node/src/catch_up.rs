@@ -17,7 +17,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS, SubscribeReasonCode};
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::{info, warn};
@@ -103,6 +103,20 @@ pub async fn run(
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
                 backoff.reset();
                 // A clean session: subscribe on every connection.
+                client.subscribe(&page_topic, QoS::AtLeastOnce).await?;
+                continue;
+            }
+            Ok(Event::Incoming(Packet::SubAck(ack)))
+                if ack.return_codes.contains(&SubscribeReasonCode::Failure) =>
+            {
+                // A broker may refuse for a while (a NATS cluster that lost a node): again soon.
+                warn!(
+                    "the broker refused the subscription to the catch-up pages; subscribing again"
+                );
+                tokio::select! {
+                    _ = shutdown.changed() => bail!("stopped while catching up from the hub at sequence {position}; the next start goes on from there"),
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
                 client.subscribe(&page_topic, QoS::AtLeastOnce).await?;
                 continue;
             }

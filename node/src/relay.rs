@@ -51,6 +51,8 @@ const PRUNE_EVERY: u64 = 1024;
 /// moves (the hub may be down), up to `STALL_MAX`.
 const STALL_FIRST: Duration = Duration::from_secs(2);
 const STALL_MAX: Duration = Duration::from_secs(60);
+/// How long after a refused subscription the relay subscribes again.
+const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(1);
 /// Resends without progress after which the MQTT client is rebuilt (rumqttc can wedge itself after a
 /// lost session, see SYNC.md §1.4).
 const REBUILD_AFTER_STALLS: u32 = 3;
@@ -129,6 +131,9 @@ impl Relay {
         let mut prune_asked = pruned;
         let mut link = Link::open(&self.config, self.epoch, self.status.clone());
         let mut generation = 0;
+        // Refused subscriptions seen, and when to subscribe again after the last.
+        let mut refusals = 0;
+        let mut resubscribe_at: Option<Instant> = None;
         // The hub's acknowledgement; until one arrives, everything not pruned is unacknowledged.
         let mut acked = pruned;
         let mut cursor = pruned + 1;
@@ -165,6 +170,24 @@ impl Relay {
                 }
                 cursor = acked + 1;
                 last_progress = Instant::now();
+                resubscribe_at = None;
+            }
+            let now_refusals = *link.refusals.borrow_and_update();
+            if now_refusals != refusals {
+                refusals = now_refusals;
+                resubscribe_at = Some(Instant::now() + RESUBSCRIBE_AFTER);
+            }
+            if resubscribe_at.is_some_and(|at| at <= Instant::now()) {
+                resubscribe_at = None;
+                let subscribe = link
+                    .client
+                    .subscribe(link.ack_topic.clone(), QoS::AtLeastOnce);
+                tokio::select! {
+                    _ = shutdown.changed() => break,
+                    result = subscribe => if let Err(e) = result {
+                        warn!(error = %e, "could not subscribe to the hub's acknowledgements");
+                    }
+                }
             }
 
             let hub = *link.acks.borrow_and_update();
@@ -259,6 +282,8 @@ impl Relay {
                     link.close().await;
                     link = Link::open(&self.config, self.epoch, self.status.clone());
                     generation = 0;
+                    refusals = 0;
+                    resubscribe_at = None;
                 }
                 continue;
             }
@@ -270,9 +295,11 @@ impl Relay {
             tokio::select! {
                 _ = shutdown.changed() => {}
                 _ = link.connections.changed() => {}
+                _ = link.refusals.changed() => {}
                 _ = link.acks.changed() => {}
                 _ = committed.changed() => {}
                 _ = tokio::time::sleep_until(wake_at), if connected && outstanding => {}
+                _ = tokio::time::sleep_until(resubscribe_at.unwrap_or(wake_at)), if resubscribe_at.is_some() => {}
             }
         }
         link.close().await;

@@ -1,7 +1,7 @@
 //! The house: the one harness every Tix test suite (and the load generator) runs its processes
-//! with. Real `tix-node`, `tix-hub`, Mosquitto, Xvfb and WebDriver processes on free loopback
-//! ports (and PostgreSQL, with a cluster of its own), each in its own process group and killed with everything it started when dropped, their
-//! output kept to explain a failure.
+//! with. Real `tix-node`, `tix-hub`, Mosquitto, NATS, PostgreSQL, Xvfb and WebDriver processes on
+//! free loopback ports, each in its own process group and killed with everything it started when
+//! dropped, their output kept to explain a failure.
 //!
 //! Two kinds of calls: `spawn_*` answer a `Result` (for the load generator, which reports and
 //! goes on), `start_*` panic with the process's log (for tests). The WebDriver sessions are behind
@@ -15,6 +15,7 @@ pub mod client;
 pub mod display;
 pub mod hub;
 pub mod log;
+pub mod nats;
 pub mod node;
 pub mod ports;
 pub mod postgres;
@@ -29,6 +30,7 @@ pub use binaries::{system_tool, workspace_binary, workspace_dir};
 pub use broker::Broker;
 pub use display::Display;
 pub use hub::{spawn_hub, start_hub};
+pub use nats::NatsCluster;
 pub use node::{NodeOptions, spawn_node, start_node};
 pub use ports::{free_port, listening, wait_for_port};
 pub use postgres::Postgres;

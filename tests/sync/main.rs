@@ -9,6 +9,7 @@
 mod api;
 mod bad_input;
 mod catch_up;
+mod chain;
 mod checker;
 mod faults;
 mod harness;

@@ -1,14 +1,18 @@
 //! The relay's MQTT connection: one rumqttc client and the task that polls its event loop.
 //!
 //! The polling task never publishes (rumqttc deadlocks when the poller waits on its own full request
-//! channel); it only reports connections and the hub's acknowledgements through watch channels, and
-//! pauses with jittered backoff after a failure (rumqttc would otherwise reconnect in a hot loop).
+//! channel); it only reports connections, refused subscriptions and the hub's acknowledgements
+//! through watch channels, and pauses with jittered backoff after a failure (rumqttc would otherwise
+//! reconnect in a hot loop). A broker may refuse a subscription for a while (a NATS cluster that
+//! lost a node does): the relay then subscribes again.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use rumqttc::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions, Packet};
+use rumqttc::{
+    AsyncClient, ConnectionError, Event, EventLoop, MqttOptions, Packet, SubscribeReasonCode,
+};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
@@ -30,6 +34,8 @@ pub(super) struct Link {
     pub(super) ack_topic: String,
     /// Counts successful connections; changes on each one.
     pub(super) connections: watch::Receiver<u64>,
+    /// Counts subscriptions the broker refused; changes on each one.
+    pub(super) refusals: watch::Receiver<u64>,
     /// The newest acknowledgement of this venue and epoch.
     pub(super) acks: watch::Receiver<Option<u64>>,
     stop: watch::Sender<bool>,
@@ -53,6 +59,7 @@ impl Link {
         }
         let (client, event_loop) = AsyncClient::new(options, REQUEST_CAPACITY);
         let (connections_tx, connections) = watch::channel(0);
+        let (refusals_tx, refusals) = watch::channel(0);
         let (acks_tx, acks) = watch::channel(None);
         let (stop, stop_rx) = watch::channel(false);
         let poller = Poller {
@@ -61,6 +68,7 @@ impl Link {
             epoch,
             status,
             connections_tx,
+            refusals_tx,
             acks_tx,
         };
         let task = tokio::spawn(poller.run(event_loop, stop_rx));
@@ -68,6 +76,7 @@ impl Link {
             client,
             ack_topic: ack_topic(&config.venue),
             connections,
+            refusals,
             acks,
             stop,
             task,
@@ -92,6 +101,7 @@ struct Poller {
     epoch: Epoch,
     status: Arc<SyncStatus>,
     connections_tx: watch::Sender<u64>,
+    refusals_tx: watch::Sender<u64>,
     acks_tx: watch::Sender<Option<u64>>,
 }
 
@@ -114,6 +124,14 @@ impl Poller {
                         "connected to the broker"
                     );
                     self.connections_tx.send_modify(|n| *n += 1);
+                }
+                Ok(Event::Incoming(Packet::SubAck(ack)))
+                    if ack.return_codes.contains(&SubscribeReasonCode::Failure) =>
+                {
+                    warn!(
+                        "the broker refused the subscription to the hub's acknowledgements; subscribing again"
+                    );
+                    self.refusals_tx.send_modify(|n| *n += 1);
                 }
                 Ok(Event::Incoming(Packet::Publish(publish)))
                     if publish.topic == self.ack_topic =>

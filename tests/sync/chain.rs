@@ -1,0 +1,115 @@
+//! A chain beyond one machine: two hub instances sharing one PostgreSQL database, two venues, and a
+//! three-node NATS cluster between them (venues and hubs on different nodes). Under load, one hub
+//! instance is killed (the other takes its venues over) and restarted, then one NATS node is
+//! killed and restarted. The same checker as every scenario, for both venues: 1..N once each, in
+//! order, byte for byte, read models agreeing.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use tix_hub::db::{Db, Location};
+use tix_tests::broker::HUB_USER;
+use tix_tests::hub::hub_command;
+use tix_tests::served::serve;
+use tix_tests::{NatsCluster, Postgres, Served, workspace_binary};
+
+use crate::SERIAL;
+use crate::checker::{check_db, wait_for_sync};
+use crate::harness::{HUB_PASS, HUB_TOKEN, eventually, hub_get, start_node, venue_pass};
+use crate::load::Load;
+
+const SYNC_LIMIT: Duration = Duration::from_secs(120);
+const VENUES: [&str; 2] = ["east", "west"];
+
+/// A hub instance named `instance` (its broker client id) on `db`, following `broker_url`.
+fn start_instance(db: &str, broker_url: &str, instance: &str) -> Served {
+    let mut command = hub_command(&workspace_binary("tix-hub"), db, broker_url, HUB_TOKEN);
+    command.env("TIX_HUB_CLIENT_ID", instance);
+    serve(command, instance, Duration::from_secs(30)).unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+/// The instances `hub` sees sharing the database.
+async fn instances(hub: &Served) -> Vec<Value> {
+    hub_get(hub, "/api/hub/health").await["instances"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hubs_and_a_nats_cluster_lose_nothing_through_a_hub_kill_and_a_node_kill() {
+    let _serial = SERIAL.lock().await;
+    let postgres = Postgres::start();
+    let db = postgres.fresh_database();
+    let mut accounts = vec![(HUB_USER.to_owned(), HUB_PASS.to_owned())];
+    accounts.extend(VENUES.iter().map(|v| (v.to_string(), venue_pass(v))));
+    let mut nats = NatsCluster::start(&accounts);
+    let hub_url = |node| nats.url(node, HUB_USER, HUB_PASS);
+    let (a_url, b_url) = (hub_url(0), hub_url(1));
+    let hub_a = start_instance(&db, &a_url, "tix-hub.a");
+    let hub_b = start_instance(&db, &b_url, "tix-hub.b");
+    let both = eventually(Duration::from_secs(20), || async {
+        instances(&hub_a).await.len() == 2 && instances(&hub_b).await.len() == 2
+    })
+    .await;
+    assert!(
+        both,
+        "each instance sees both: {:?}",
+        instances(&hub_a).await
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let east_dir = dir.path().join("east");
+    let west_dir = dir.path().join("west");
+    let east = start_node(
+        &east_dir,
+        "east",
+        &nats.url(0, "east", &venue_pass("east")),
+        true,
+    );
+    let west = start_node(
+        &west_dir,
+        "west",
+        &nats.url(2, "west", &venue_pass("west")),
+        true,
+    );
+    let east_load = Load::start(&east.url(""), 3, "east").await;
+    let west_load = Load::start(&west.url(""), 3, "west").await;
+
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // One instance dies: its venues stay unacknowledged until its lease runs out and the other
+    // instance applies them (the venues resend).
+    hub_a.kill9();
+    let alone = eventually(Duration::from_secs(20), || async {
+        instances(&hub_b).await.len() == 1
+    })
+    .await;
+    assert!(alone, "the survivor sees the dead instance go");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let hub_a = start_instance(&db, &a_url, "tix-hub.a");
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // One broker node dies (the one hub b uses): the cluster goes on with two, hub b's messages
+    // wait in its session until the node is back.
+    nats.kill9(1);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    nats.restart(1);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(east_load.stop().await > 0 && west_load.stop().await > 0);
+
+    for (venue, node) in [("east", &east), ("west", &west)] {
+        wait_for_sync(&hub_a, node, venue, SYNC_LIMIT).await;
+    }
+    let health_a = hub_get(&hub_a, "/api/hub/health").await;
+    let health_b = hub_get(&hub_b, "/api/hub/health").await;
+    east.stop_cleanly();
+    west.stop_cleanly();
+    let db = Db::new(Location::Postgres(db));
+    let east_events = check_db("east", &east_dir, &db);
+    let west_events = check_db("west", &west_dir, &db);
+    println!(
+        "two hubs, NATS cluster: east {east_events} events, west {west_events}; \
+         hub a {health_a}; hub b {health_b}"
+    );
+}
