@@ -59,6 +59,25 @@ pub(crate) enum Command {
     /// A venue restored from a backup taken before --events more events: the restore, then the
     /// catch-up from the hub (through Mosquitto) until the node serves, in events/s.
     Catchup(CatchUpArgs),
+    /// The chain's hubs under many simulated venues: one hub on SQLite behind Mosquitto, then two
+    /// on PostgreSQL behind a three-node NATS cluster with one killed halfway; events/s, lag,
+    /// pauses, and a check that every event is stored once.
+    Chain(ChainArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ChainArgs {
+    /// Simulated venues, each with its own stream.
+    #[arg(long, default_value_t = 1000, value_parser = parse_positive)]
+    pub(crate) venues: usize,
+
+    /// How long the venues make events, in each run.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub(crate) duration: Duration,
+
+    /// Events each venue may have beyond the hub's acknowledgement (a relay allows 4096).
+    #[arg(long, default_value_t = 32)]
+    pub(crate) window: u64,
 }
 
 #[derive(Debug, Args)]

@@ -3,10 +3,12 @@
 //! to a hub through Mosquitto (`sync`), ticket search (`search`), the storefront's pages
 //! (`pages`) and the show pages with a large seat map (`showpages`), the node's memory while many
 //! clients read the whole ticket list (`list`), an on-sale rush of a show's best available
-//! (`onsale`), scans at the door (`door`) and a backup under load (`backup`).
+//! (`onsale`), scans at the door (`door`), a backup under load (`backup`), and the chain's hubs fed
+//! by many simulated venues (`chain`: SQLite + Mosquitto against PostgreSQL + a NATS cluster).
 
 mod backup;
 mod catch_up;
+mod chain;
 mod cli;
 mod client;
 mod door;
@@ -20,6 +22,7 @@ mod pages;
 mod search;
 mod show_pages;
 mod sync;
+mod venues;
 
 use std::process::ExitCode;
 
@@ -66,7 +69,8 @@ async fn run(cli: Cli) -> Result<bool> {
         | Command::Onsale(_)
         | Command::Door(_)
         | Command::Backup(_)
-        | Command::Catchup(_) => orders::LOCK_TTL,
+        | Command::Catchup(_)
+        | Command::Chain(_) => orders::LOCK_TTL,
     };
     println!(
         "node: {}  data dir: {}",
@@ -86,6 +90,7 @@ async fn run(cli: Cli) -> Result<bool> {
         Command::Door(args) => door::run(args, &mut harness).await,
         Command::Backup(args) => backup::run(args, &mut harness).await,
         Command::Catchup(args) => catch_up::run(args, &mut harness, data_dir.path()).await,
+        Command::Chain(args) => chain::run(args, data_dir.path()).await,
     };
     // Stop the node before its data dir goes away (when `data_dir` drops).
     harness.shutdown().await;

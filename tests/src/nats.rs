@@ -36,8 +36,14 @@ impl NatsCluster {
     /// Three nodes whose accounts are `accounts` (user, password), made as `add-venue` makes
     /// them; started, and waited for until each knows the cluster's JetStream leader.
     pub fn spawn(accounts: &[(String, String)]) -> Result<NatsCluster> {
+        NatsCluster::spawn_with(accounts, &[])
+    }
+
+    /// Like `spawn`, with `extra` entries of `users.conf` as written (an account no venue has,
+    /// such as a load generator's that publishes for many venues).
+    pub fn spawn_with(accounts: &[(String, String)], extra: &[String]) -> Result<NatsCluster> {
         let dir = tempfile::tempdir().context("a temporary dir for NATS")?;
-        let users = users_file(accounts)?;
+        let users = users_file(accounts, extra)?;
         let template = std::fs::read_to_string(packaging("node.conf.in"))
             .context("reading packaging/nats/node.conf.in")?;
         let ports: Vec<[u16; 4]> = (0..3)
@@ -185,7 +191,7 @@ fn healthy(port: u16) -> bool {
 }
 
 /// `users.conf` holding `accounts`, each entry made by the shipped `add-venue`.
-fn users_file(accounts: &[(String, String)]) -> Result<String> {
+fn users_file(accounts: &[(String, String)], extra: &[String]) -> Result<String> {
     let script = packaging("add-venue");
     let mut entries = Vec::new();
     for (user, pass) in accounts {
@@ -202,6 +208,7 @@ fn users_file(accounts: &[(String, String)]) -> Result<String> {
         );
         entries.push(String::from_utf8_lossy(&out.stdout).into_owned());
     }
+    entries.extend(extra.iter().map(|entry| format!("{entry}\n")));
     Ok(format!("users: [\n{}]\n", entries.join("")))
 }
 
