@@ -20,6 +20,7 @@ use tix_tests::served::serve;
 use tix_tests::{Broker, NatsCluster, Postgres, Served};
 
 use crate::cli::ChainArgs;
+use crate::sync::broker_ceiling;
 use crate::venues::{self, Made, Plan};
 
 const HUB_TOKEN: &str = "bench-token-0123456789abcdef";
@@ -27,6 +28,9 @@ const HUB_PASS: &str = "bench-hub-pass";
 /// The load generator's NATS account: it publishes for every venue and reads every ack.
 const SIM_USER: &str = "tix-bench";
 const SIM_PASS: &str = "bench-sim-pass";
+/// A venue's events topic no simulated venue uses: the brokers' ceilings are measured on it
+/// before any hub runs.
+const CEILING_TOPIC: &str = "v1/venues/ceiling/events";
 /// How long, at most, the hubs get to acknowledge everything after the venues stop.
 const DRAIN: Duration = Duration::from_secs(120);
 
@@ -42,8 +46,13 @@ pub(crate) async fn run(args: &ChainArgs, dir: &Path) -> Result<bool> {
         args.window
     );
 
-    // One hub on SQLite behind Mosquitto.
+    // One hub on SQLite behind Mosquitto; first the broker alone, for scale.
     let broker = Broker::spawn_anonymous(SHIPPED_MAX_QUEUED)?;
+    let url = broker.anonymous_url();
+    let mosquitto_ceiling = broker_ceiling(&url, &url, CEILING_TOPIC, 50_000, 400).await?;
+    println!(
+        "Mosquitto alone: {mosquitto_ceiling:.0} QoS 1 messages/s from one client to one subscriber"
+    );
     let sqlite = dir.join("hub.sqlite3");
     let hub = start_hub(
         &hub_bin,
@@ -51,7 +60,6 @@ pub(crate) async fn run(args: &ChainArgs, dir: &Path) -> Result<bool> {
         &broker.anonymous_url(),
         "tix-hub",
     )?;
-    let url = broker.anonymous_url();
     let made = venues::run(plan(args, vec![url.clone(); 3], url)).await?;
     let single = measure(&Db::new(Location::Sqlite(sqlite)), &made).await?;
     drop(hub);
@@ -69,6 +77,18 @@ pub(crate) async fn run(args: &ChainArgs, dir: &Path) -> Result<bool> {
     );
     let accounts = [(HUB_USER.to_owned(), HUB_PASS.to_owned())];
     let nats = block_in_place(|| NatsCluster::spawn_with(&accounts, &[sim_entry]))?;
+    let nats_ceiling = broker_ceiling(
+        &nats.url(0, SIM_USER, SIM_PASS),
+        &nats.url(1, HUB_USER, HUB_PASS),
+        CEILING_TOPIC,
+        10_000,
+        400,
+    )
+    .await?;
+    println!(
+        "the NATS cluster alone: {nats_ceiling:.0} QoS 1 messages/s from one client (node 0) to one \
+         subscriber (node 1)"
+    );
     let hub_a = start_hub(
         &hub_bin,
         db_url.as_ref(),

@@ -11,8 +11,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS, SubscribeReasonCode};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use tix_sync::broker::BrokerUrl;
 use tokio::task::block_in_place;
 
 use tix_tests::broker::SHIPPED_MAX_QUEUED;
@@ -135,15 +136,36 @@ fn percentile(sorted: &[i64], p: f64) -> i64 {
     sorted[index]
 }
 
-/// The broker's own ceiling: `count` QoS 1 messages of `size` bytes from one client to a
-/// subscriber, in messages per second (until the subscriber has them all).
-async fn broker_ceiling(port: u16, count: usize, size: usize) -> Result<f64> {
-    let mut sub_options = MqttOptions::new("bench-sub", "127.0.0.1", port);
+/// The broker's own ceiling: `count` QoS 1 messages of `size` bytes on `topic` from one client (at
+/// `publisher`, an `mqtt://` URL) to a subscriber (at `subscriber`), in messages per second (until
+/// the subscriber has them all).
+pub(crate) async fn broker_ceiling(
+    publisher: &str,
+    subscriber: &str,
+    topic: &str,
+    count: usize,
+    size: usize,
+) -> Result<f64> {
+    let options = |url: &str, id: &str| -> Result<MqttOptions> {
+        let broker: BrokerUrl = url.parse().map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
+        let mut options = MqttOptions::new(id, broker.host.clone(), broker.port);
+        if let Some((user, pass)) = &broker.credentials {
+            options.set_credentials(user.clone(), pass.clone());
+        }
+        Ok(options)
+    };
+    let mut sub_options = options(subscriber, "bench-sub")?;
     sub_options.set_clean_session(false);
     let (sub, mut sub_loop) = AsyncClient::new(sub_options, 1024);
-    sub.subscribe("bench/ceiling", QoS::AtLeastOnce).await?;
+    sub.subscribe(topic, QoS::AtLeastOnce).await?;
     loop {
-        if let Event::Incoming(Packet::SubAck(_)) = sub_loop.poll().await? {
+        if let Event::Incoming(Packet::SubAck(ack)) = sub_loop.poll().await? {
+            if ack.return_codes.contains(&SubscribeReasonCode::Failure) {
+                // A cluster still settling may refuse at first.
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                sub.subscribe(topic, QoS::AtLeastOnce).await?;
+                continue;
+            }
             break;
         }
     }
@@ -156,14 +178,13 @@ async fn broker_ceiling(port: u16, count: usize, size: usize) -> Result<f64> {
         }
         drop(sub);
     });
-    let (publisher, mut pub_loop) =
-        AsyncClient::new(MqttOptions::new("bench-pub", "127.0.0.1", port), 1024);
+    let (publisher, mut pub_loop) = AsyncClient::new(options(publisher, "bench-pub")?, 1024);
     let poller = tokio::spawn(async move { while pub_loop.poll().await.is_ok() {} });
     let payload = Arc::new(vec![b'x'; size]);
     let started = Instant::now();
     for _ in 0..count {
         publisher
-            .publish("bench/ceiling", QoS::AtLeastOnce, false, payload.to_vec())
+            .publish(topic, QoS::AtLeastOnce, false, payload.to_vec())
             .await?;
     }
     tokio::time::timeout(Duration::from_secs(300), received)
@@ -177,7 +198,8 @@ async fn broker_ceiling(port: u16, count: usize, size: usize) -> Result<f64> {
 pub(crate) async fn run(args: &SyncArgs, harness: &mut Harness, dir: &Path) -> Result<bool> {
     // Anonymous on loopback: the benchmark measures transport, not authentication.
     let mut broker = block_in_place(|| Broker::spawn_anonymous(SHIPPED_MAX_QUEUED))?;
-    let ceiling = broker_ceiling(broker.port, 100_000, 400).await?;
+    let url = broker.anonymous_url();
+    let ceiling = broker_ceiling(&url, &url, "bench/ceiling", 100_000, 400).await?;
     println!("broker:  {ceiling:.0} msg/s (QoS 1, 400 B, one rumqttc client to another)");
 
     let (hub, hub_db) = start_hub(&broker, dir)?;
