@@ -40,8 +40,9 @@ pub(crate) async fn run(args: &ChainArgs, dir: &Path) -> Result<bool> {
         bail!("no hub binary at {}", hub_bin.display());
     }
     println!(
-        "chain: {} simulated venues, {} each run, window {} events per venue",
+        "chain: {} simulated venues on {} connections, {} each run, window {} events per venue",
         args.venues,
+        args.connections,
         humantime(args.duration),
         args.window
     );
@@ -137,6 +138,7 @@ pub(crate) async fn run(args: &ChainArgs, dir: &Path) -> Result<bool> {
 fn plan(args: &ChainArgs, publish_to: Vec<String>, acks_from: String) -> Plan {
     Plan {
         venues: args.venues,
+        connections: args.connections,
         publish_to,
         acks_from,
         window: args.window,

@@ -75,6 +75,10 @@ pub(crate) struct ChainArgs {
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub(crate) duration: Duration,
 
+    /// MQTT connections the venues publish on (a chain's venues have one each).
+    #[arg(long, default_value_t = 1000, value_parser = parse_positive)]
+    pub(crate) connections: usize,
+
     /// Events each venue may have beyond the hub's acknowledgement (a relay allows 4096).
     #[arg(long, default_value_t = 32)]
     pub(crate) window: u64,

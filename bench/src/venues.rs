@@ -3,8 +3,9 @@
 //! sequence order, at most `window` beyond the hub's acknowledgement, and again from the
 //! acknowledgement when it stops moving. A resent event is byte for byte the first one.
 //!
-//! The venues are spread over a few MQTT connections (one per broker URL given), so that a broker
-//! cluster's nodes each carry some; one more connection follows every venue's acknowledgement.
+//! The venues are spread over `connections` MQTT connections (as many as venues is what a chain
+//! has: each venue its own), these over the broker URLs given (a cluster's nodes each carry some);
+//! one more connection follows every venue's acknowledgement.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -28,7 +29,9 @@ const ACKS_FILTER: &str = "v1/hub/venues/+/ack";
 /// What the venues do.
 pub(crate) struct Plan {
     pub(crate) venues: usize,
-    /// One publishing connection per URL.
+    /// Publishing connections, the venues spread over them.
+    pub(crate) connections: usize,
+    /// The brokers the connections go to, in turn.
     pub(crate) publish_to: Vec<String>,
     /// Where the acknowledgements are read.
     pub(crate) acks_from: String,
@@ -77,7 +80,9 @@ pub(crate) async fn run(plan: Plan) -> Result<Made> {
     );
     let acked: Arc<Vec<AtomicU64>> =
         Arc::new((0..plan.venues).map(|_| AtomicU64::new(0)).collect());
-    let moved = Arc::new(Notify::new());
+    let lanes = plan.connections.clamp(1, plan.venues.max(1));
+    // One per lane: an acknowledgement wakes the lane of its venue only.
+    let moved: Arc<Vec<Notify>> = Arc::new((0..lanes).map(|_| Notify::new()).collect());
     let (stop_tx, stop) = watch::channel(false);
     let follower = tokio::spawn(follow_acks(
         connect(&plan.acks_from, "tix-bench-acks", true)?,
@@ -91,9 +96,9 @@ pub(crate) async fn run(plan: Plan) -> Result<Made> {
     let from_ms = now_ms();
     let making_until = Instant::now() + plan.making;
     let give_up = making_until + plan.drain;
-    let lanes = plan.publish_to.len();
     let mut publishers = Vec::new();
-    for (lane, url) in plan.publish_to.iter().enumerate() {
+    for lane in 0..lanes {
+        let url = &plan.publish_to[lane % plan.publish_to.len()];
         let (client, event_loop) = connect(url, &format!("tix-bench-pub-{lane}"), true)?;
         let poller = tokio::spawn(keep_polling(event_loop, stop.clone()));
         let mine: Vec<(usize, VenueId)> = venues
@@ -108,6 +113,7 @@ pub(crate) async fn run(plan: Plan) -> Result<Made> {
             window: plan.window,
             acked: acked.clone(),
             moved: moved.clone(),
+            lane,
         };
         publishers.push((poller, tokio::spawn(lane.run(mine, making_until, give_up))));
     }
@@ -174,7 +180,7 @@ async fn follow_acks(
     epoch: Epoch,
     index: Arc<HashMap<VenueId, usize>>,
     acked: Arc<Vec<AtomicU64>>,
-    moved: Arc<Notify>,
+    moved: Arc<Vec<Notify>>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -198,7 +204,7 @@ async fn follow_acks(
                     && let Some(&n) = index.get(&ack.venue)
                 {
                     acked[n].fetch_max(ack.seq, Ordering::AcqRel);
-                    moved.notify_waiters();
+                    moved[n % moved.len()].notify_one();
                 }
             }
             Ok(_) => {}
@@ -213,7 +219,9 @@ struct Lane {
     epoch: Epoch,
     window: u64,
     acked: Arc<Vec<AtomicU64>>,
-    moved: Arc<Notify>,
+    moved: Arc<Vec<Notify>>,
+    /// This lane's number: its venues are those whose number leaves it modulo the lanes.
+    lane: usize,
 }
 
 /// A venue as its relay sees it.
@@ -291,7 +299,8 @@ impl Lane {
                 break;
             }
             // Woken by an acknowledgement, or to make more and check for stalls.
-            let _ = tokio::time::timeout(Duration::from_millis(50), self.moved.notified()).await;
+            let woken = self.moved[self.lane].notified();
+            let _ = tokio::time::timeout(Duration::from_millis(50), woken).await;
         }
         Ok(LaneOutcome {
             made: venues.iter().map(|v| (v.n, v.made)).collect(),
