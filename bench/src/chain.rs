@@ -1,6 +1,7 @@
 //! `tix-bench chain`: many simulated venues (`venues`) sending their events through a broker into
-//! the hub, twice in one run. First one hub on SQLite behind one Mosquitto; then two hub instances
-//! on PostgreSQL behind a three-node NATS cluster, one instance killed (-9) halfway. Each run:
+//! the hub, three times in one run. First one hub on SQLite behind one Mosquitto; then two hub
+//! instances on PostgreSQL behind the same Mosquitto (the hubs' scaling alone); then two on
+//! PostgreSQL behind a three-node NATS cluster, one instance killed (-9) halfway. Each run:
 //! events/s stored while the venues made events, lag (venue commit to hub transaction) p50/p99 over
 //! all events and per venue, events stored per second, the longest pause of a venue's stream, and
 //! the check that every venue's 1..N is stored once (none lost, none doubled).
@@ -61,14 +62,25 @@ pub(crate) async fn run(args: &ChainArgs, dir: &Path) -> Result<bool> {
         &broker.anonymous_url(),
         "tix-hub",
     )?;
-    let made = venues::run(plan(args, vec![url.clone(); 3], url)).await?;
+    let made = venues::run(plan(args, vec![url.clone(); 3], url.clone())).await?;
     let single = measure(&Db::new(Location::Sqlite(sqlite)), &made).await?;
     drop(hub);
-    drop(broker);
     single.print("SQLite + Mosquitto, one hub");
 
-    // Two hubs on PostgreSQL behind a NATS cluster; one killed halfway.
+    // Two hubs on PostgreSQL behind the same Mosquitto (anonymous here, so that the instances'
+    // client ids are their own): the hubs' side of scaling, without NATS.
     let postgres = block_in_place(Postgres::spawn)?;
+    let db_url = postgres.database()?;
+    let hub_a = start_hub(&hub_bin, db_url.as_ref(), &url, "tix-hub.a")?;
+    let hub_b = start_hub(&hub_bin, db_url.as_ref(), &url, "tix-hub.b")?;
+    wait_for_instances(&hub_a, 2).await?;
+    wait_for_instances(&hub_b, 2).await?;
+    let made = venues::run(plan(args, vec![url.clone(); 3], url)).await?;
+    let on_mosquitto = measure(&Db::new(Location::Postgres(db_url)), &made).await?;
+    drop((hub_a, hub_b, broker));
+    on_mosquitto.print("PostgreSQL + Mosquitto, two hubs");
+
+    // Two hubs on PostgreSQL behind a NATS cluster; one killed halfway.
     let db_url = postgres.database()?;
     let sim_entry = format!(
         "    {{\n        user: \"{SIM_USER}\"\n        password: \"{SIM_PASS}\"\n        \
@@ -129,10 +141,12 @@ pub(crate) async fn run(args: &ChainArgs, dir: &Path) -> Result<bool> {
         health["instances"], health["mqtt"]["skipped"]
     );
     println!(
-        "ratio: two hubs on PostgreSQL (before the kill) / one hub on SQLite = {:.2}",
+        "ratios to one hub on SQLite + Mosquitto: two hubs on PostgreSQL + Mosquitto {:.2}, two \
+         hubs on PostgreSQL + NATS (before the kill) {:.2}",
+        on_mosquitto.rate / single.rate,
         before_kill / single.rate
     );
-    Ok(single.complete() && shared.complete())
+    Ok(single.complete() && on_mosquitto.complete() && shared.complete())
 }
 
 fn plan(args: &ChainArgs, publish_to: Vec<String>, acks_from: String) -> Plan {

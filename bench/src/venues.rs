@@ -21,8 +21,10 @@ use tix_core::ids::{TicketId, UserId};
 use tix_sync::broker::BrokerUrl;
 use tix_sync::protocol::{Ack, Envelope, Epoch, VenueId, events_topic};
 
-/// How long a venue's events may stay unacknowledged before they are sent again.
-const STALL: Duration = Duration::from_secs(3);
+/// How long a venue's events may stay unacknowledged before they are sent again; doubled after
+/// each resend without progress, up to `STALL_MAX` (as a relay does).
+const STALL_FIRST: Duration = Duration::from_secs(2);
+const STALL_MAX: Duration = Duration::from_secs(60);
 /// The acknowledgements of every venue.
 const ACKS_FILTER: &str = "v1/hub/venues/+/ack";
 
@@ -234,6 +236,8 @@ struct Venue {
     /// Made and not yet acknowledged, oldest first.
     out: VecDeque<(u64, Vec<u8>)>,
     last_progress: Instant,
+    /// How long from the last progress until the next resend.
+    stall: Duration,
     acked: u64,
 }
 
@@ -259,6 +263,7 @@ impl Lane {
                 made: 0,
                 out: VecDeque::new(),
                 last_progress: Instant::now(),
+                stall: STALL_FIRST,
                 acked: 0,
             })
             .collect();
@@ -276,12 +281,14 @@ impl Lane {
                 if acked > venue.acked {
                     venue.acked = acked;
                     venue.last_progress = now;
+                    venue.stall = STALL_FIRST;
                     while venue.out.front().is_some_and(|(seq, _)| *seq <= acked) {
                         venue.out.pop_front();
                     }
                 }
-                if !venue.out.is_empty() && now.duration_since(venue.last_progress) >= STALL {
+                if !venue.out.is_empty() && now.duration_since(venue.last_progress) >= venue.stall {
                     venue.last_progress = now;
+                    venue.stall = (venue.stall * 2).min(STALL_MAX);
                     for (_, payload) in &venue.out {
                         self.publish(&venue.topic, payload.clone()).await?;
                         resent += 1;
