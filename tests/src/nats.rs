@@ -98,6 +98,11 @@ impl NatsCluster {
         NatsCluster::spawn(accounts).unwrap_or_else(|e| panic!("{e:#}"))
     }
 
+    /// Like `spawn_with`, for tests.
+    pub fn start_with(accounts: &[(String, String)], extra: &[String]) -> NatsCluster {
+        NatsCluster::spawn_with(accounts, extra).unwrap_or_else(|e| panic!("{e:#}"))
+    }
+
     /// `mqtt://user:pass@127.0.0.1:PORT` of node `n`'s MQTT listener.
     pub fn url(&self, n: usize, user: &str, pass: &str) -> String {
         format!("mqtt://{user}:{pass}@127.0.0.1:{}", self.nodes[n].mqtt_port)
@@ -116,6 +121,22 @@ impl NatsCluster {
         while !listening(self.nodes[n].mqtt_port) {
             assert!(Instant::now() < deadline, "NATS node {n} did not come back");
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Replaces every node's accounts with `accounts` and `extra` (as `spawn_with` makes them) and
+    /// has each running node reload its configuration (SIGHUP).
+    pub fn set_accounts(&self, accounts: &[(String, String)], extra: &[String]) {
+        let users = users_file(accounts, extra).unwrap_or_else(|e| panic!("{e:#}"));
+        for node in &self.nodes {
+            std::fs::write(node.dir.join("users.conf"), &users).unwrap();
+            if let Some(process) = &node.process {
+                let sent = Command::new("kill")
+                    .args(["-HUP", &process.pid().to_string()])
+                    .status()
+                    .unwrap();
+                assert!(sent.success(), "kill -HUP {}", process.pid());
+            }
         }
     }
 

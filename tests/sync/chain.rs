@@ -2,7 +2,8 @@
 //! three-node NATS cluster between them (venues and hubs on different nodes). Under load, one hub
 //! instance is killed (the other takes its venues over) and restarted, then one NATS node is
 //! killed and restarted. The same checker as every scenario, for both venues: 1..N once each, in
-//! order, byte for byte, read models agreeing.
+//! order, byte for byte, read models agreeing. And a hub whose subscription the cluster refuses
+//! subscribes again until it is granted.
 
 use std::time::Duration;
 
@@ -112,4 +113,53 @@ async fn two_hubs_and_a_nats_cluster_lose_nothing_through_a_hub_kill_and_a_node_
         "two hubs, NATS cluster: east {east_events} events, west {west_events}; \
          hub a {health_a}; hub b {health_b}"
     );
+}
+
+/// The hub's account at first without the right to read the venues' events: the broker refuses
+/// that subscription (SUBACK 0x80), as a NATS cluster that lost a node refuses some for a while.
+fn hub_entry_without_events() -> String {
+    format!(
+        "    {{\n        user: \"{HUB_USER}\"\n        password: \"{HUB_PASS}\"\n        \
+         allowed_connection_types: [\"MQTT\"]\n        permissions: {{\n            \
+         publish: {{ allow: [\"v1.hub.venues.*.ack\", \"v1.hub.venues.*.replay\"] }}\n            \
+         subscribe: {{ allow: [\"v1.venues.*.replay\", \"$MQTT.sub.>\"] }}\n        }}\n    }}"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_subscription_is_made_again_until_the_broker_grants_it() {
+    let _serial = SERIAL.lock().await;
+    let venues = [("east".to_owned(), venue_pass("east"))];
+    let nats = NatsCluster::start_with(&venues, &[hub_entry_without_events()]);
+    let dir = tempfile::tempdir().unwrap();
+    let hub_db = dir.path().join("hub.sqlite3");
+    let hub = crate::harness::start_hub_at(&hub_db, &nats.url(0, HUB_USER, HUB_PASS));
+    let east_dir = dir.path().join("east");
+    let east = start_node(
+        &east_dir,
+        "east",
+        &nats.url(1, "east", &venue_pass("east")),
+        true,
+    );
+    let load = Load::start(&east.url(""), 2, "east").await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        hub_get(&hub, "/api/hub/venues").await,
+        serde_json::json!([]),
+        "refused, the hub has read nothing"
+    );
+    // The operator fixes the account; the hub's next attempt is granted, with no reconnection.
+    let mut granted = venues.to_vec();
+    granted.push((HUB_USER.to_owned(), HUB_PASS.to_owned()));
+    nats.set_accounts(&granted, &[]);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(load.stop().await > 0);
+    wait_for_sync(&hub, &east, "east", SYNC_LIMIT).await;
+    let health = hub_get(&hub, "/api/hub/health").await;
+    assert_eq!(
+        health["mqtt"]["connections"], 1,
+        "no reconnection: {health}"
+    );
+    east.stop_cleanly();
+    crate::checker::check("east", &east_dir, &hub_db);
 }

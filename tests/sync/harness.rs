@@ -39,12 +39,12 @@ pub(crate) fn venue_url(broker: &Broker, venue: &str) -> String {
 
 /// Starts a hub on `db` (a SQLite file or a `postgres://` URL), following `broker`.
 pub(crate) fn start_hub(db: impl AsRef<std::ffi::OsStr>, broker: &Broker) -> Served {
-    tix_tests::start_hub(
-        workspace_binary("tix-hub"),
-        db,
-        &broker.url(HUB_USER, HUB_PASS),
-        HUB_TOKEN,
-    )
+    start_hub_at(db, &broker.url(HUB_USER, HUB_PASS))
+}
+
+/// Starts a hub on `db`, following the broker at `broker_url`.
+pub(crate) fn start_hub_at(db: impl AsRef<std::ffi::OsStr>, broker_url: &str) -> Served {
+    tix_tests::start_hub(workspace_binary("tix-hub"), db, broker_url, HUB_TOKEN)
 }
 
 /// Starts a venue node on `data_dir` syncing through `broker_url`; with `keep` the outbox is kept
