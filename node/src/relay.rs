@@ -153,14 +153,8 @@ impl Relay {
             let now_generation = *link.connections.borrow_and_update();
             if now_generation != generation {
                 generation = now_generation;
-                let subscribe = link
-                    .client
-                    .subscribe(link.ack_topic.clone(), QoS::AtLeastOnce);
-                tokio::select! {
-                    _ = shutdown.changed() => break,
-                    result = subscribe => if let Err(e) = result {
-                        warn!(error = %e, "could not subscribe to the hub's acknowledgements");
-                    }
+                if !subscribe_to_acks(&link, shutdown).await {
+                    break;
                 }
                 if cursor > acked + 1 {
                     debug!(
@@ -179,14 +173,8 @@ impl Relay {
             }
             if resubscribe_at.is_some_and(|at| at <= Instant::now()) {
                 resubscribe_at = None;
-                let subscribe = link
-                    .client
-                    .subscribe(link.ack_topic.clone(), QoS::AtLeastOnce);
-                tokio::select! {
-                    _ = shutdown.changed() => break,
-                    result = subscribe => if let Err(e) = result {
-                        warn!(error = %e, "could not subscribe to the hub's acknowledgements");
-                    }
+                if !subscribe_to_acks(&link, shutdown).await {
+                    break;
                 }
             }
 
@@ -354,6 +342,22 @@ impl Relay {
                 error!(error = %e, "outbox read panicked; stopping the relay");
                 None
             }
+        }
+    }
+}
+
+/// Asks the broker for the hub's acknowledgements (again); `false` if shutdown came first.
+async fn subscribe_to_acks(link: &Link, shutdown: &mut watch::Receiver<bool>) -> bool {
+    let subscribe = link
+        .client
+        .subscribe(link.ack_topic.clone(), QoS::AtLeastOnce);
+    tokio::select! {
+        _ = shutdown.changed() => false,
+        result = subscribe => {
+            if let Err(e) = result {
+                warn!(error = %e, "could not subscribe to the hub's acknowledgements");
+            }
+            true
         }
     }
 }
