@@ -69,7 +69,7 @@ pub enum DbError {
     #[error("SQLite: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("PostgreSQL: {0}")]
-    Postgres(#[from] postgres::Error),
+    Postgres(#[from] tokio_postgres::Error),
     #[error("column {index}: {detail}")]
     Column { index: usize, detail: String },
     #[error("expected a row, the query returned none")]
@@ -84,7 +84,7 @@ impl DbError {
     pub fn is_contention(&self) -> bool {
         match self {
             DbError::Postgres(e) => {
-                use postgres::error::SqlState;
+                use tokio_postgres::error::SqlState;
                 e.is_closed()
                     || e.code().is_some_and(|code| {
                         [
@@ -138,10 +138,7 @@ impl Conn {
         Ok(Sql {
             inner: match &mut self.inner {
                 Inner::Sqlite(conn) => SqlInner::Sqlite(conn),
-                Inner::Postgres(conn) => {
-                    let (client, statements) = conn.ready()?;
-                    SqlInner::Postgres(client, statements)
-                }
+                Inner::Postgres(conn) => SqlInner::Postgres(conn.ready()?, false),
             },
         })
     }
@@ -160,9 +157,9 @@ impl Conn {
                 txn.commit().map_err(DbError::from)?;
                 Ok(out)
             }
-            Inner::Postgres(conn) => conn.transaction(|client, statements| {
+            Inner::Postgres(conn) => conn.transaction(|session| {
                 work(&mut Sql {
-                    inner: SqlInner::Postgres(client, statements),
+                    inner: SqlInner::Postgres(session, true),
                 })
             }),
         }
@@ -176,7 +173,9 @@ pub struct Sql<'c> {
 
 enum SqlInner<'c> {
     Sqlite(&'c rusqlite::Connection),
-    Postgres(&'c mut postgres::Client, &'c mut pg::Statements),
+    /// The session, and whether writes may wait to be sent with the next statement (inside a
+    /// transaction, which flushes them before it commits).
+    Postgres(&'c mut pg::Session, bool),
 }
 
 impl Sql<'_> {
@@ -195,11 +194,17 @@ impl Sql<'_> {
                 let changed = stmt.execute(rusqlite::params_from_iter(param::bound(params)))?;
                 Ok(changed as u64)
             }
-            SqlInner::Postgres(client, statements) => {
-                let stmt = statements.prepare(client, sql)?;
-                let bound = param::bound(params);
-                Ok(client.execute(&stmt, &param::for_postgres(&bound))?)
-            }
+            SqlInner::Postgres(session, _) => session.execute(sql, &param::bound(params)),
+        }
+    }
+
+    /// Runs a statement whose changed rows the caller does not need. Inside a PostgreSQL
+    /// transaction it is sent later, with the next statement or the commit, in order (see
+    /// `pg`): its error, if any, fails that statement or the commit instead.
+    pub fn write(&mut self, sql: &str, params: &[&dyn ToParam]) -> Result<(), DbError> {
+        match &mut self.inner {
+            SqlInner::Postgres(session, true) => session.write(sql, &param::bound(params)),
+            _ => self.execute(sql, params).map(drop),
         }
     }
 
@@ -219,10 +224,8 @@ impl Sql<'_> {
                     out.push(read(&Row(RowInner::Sqlite(row)))?);
                 }
             }
-            SqlInner::Postgres(client, statements) => {
-                let stmt = statements.prepare(client, sql)?;
-                let bound = param::bound(params);
-                for row in client.query(&stmt, &param::for_postgres(&bound))? {
+            SqlInner::Postgres(session, _) => {
+                for row in session.query(sql, &param::bound(params))? {
                     out.push(read(&Row(RowInner::Postgres(&row)))?);
                 }
             }
@@ -254,7 +257,7 @@ impl Sql<'_> {
     pub fn batch(&mut self, sql: &str) -> Result<(), DbError> {
         match &mut self.inner {
             SqlInner::Sqlite(conn) => conn.execute_batch(sql)?,
-            SqlInner::Postgres(client, _) => client.batch_execute(sql)?,
+            SqlInner::Postgres(session, _) => session.batch(sql)?,
         }
         Ok(())
     }
@@ -265,7 +268,7 @@ pub struct Row<'r>(RowInner<'r>);
 
 enum RowInner<'r> {
     Sqlite(&'r rusqlite::Row<'r>),
-    Postgres(&'r postgres::Row),
+    Postgres(&'r tokio_postgres::Row),
 }
 
 impl Row<'_> {
@@ -277,3 +280,6 @@ impl Row<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,8 +5,9 @@
 //! Per message: refused ones (oversized, malformed, from a topic that is not an events topic, whose
 //! source is not the topic's venue, of an epoch the hub does not follow) go to the quarantine table;
 //! an event below the venue's next sequence is a duplicate (a payload differing from the stored one
-//! is quarantined as a conflict); the next sequence is stored and projected; one beyond it is held
-//! back (the venue resends from the acknowledgement). A whole batch is one transaction.
+//! is quarantined as a conflict, see `resent`); the next sequence is stored and projected; one
+//! beyond it is held back (the venue resends from the acknowledgement). A whole batch is one
+//! transaction.
 //!
 //! The quarantine is bounded per venue (see `quarantine`): a venue sending garbage cannot fill the
 //! hub's disk, and every refusal is still counted.
@@ -31,9 +32,11 @@ use crate::projection::project;
 
 mod adopt;
 mod quarantine;
+mod resent;
 
 pub use self::adopt::{AdoptError, Adopted};
 pub use self::quarantine::QUARANTINE_CAP;
+use self::resent::Resent;
 
 /// A message as it came from the broker.
 #[derive(Debug, Clone)]
@@ -137,6 +140,7 @@ fn apply_in_txn(
     let mut outcome = Outcome::default();
     let mut touched: BTreeMap<VenueId, VenueDelta> = BTreeMap::new();
     let mut refused_from = quarantine::Sources::default();
+    let mut resent = Vec::new();
     for message in batch {
         match judge(message, cursors) {
             Verdict::Refuse {
@@ -155,23 +159,10 @@ fn apply_in_txn(
                     .entry(envelope.venue.clone())
                     .or_default()
                     .duplicates += 1;
-                let stored: Option<Vec<u8>> = sql.query_opt(
-                    "SELECT envelope FROM events WHERE venue = ?1 AND epoch = ?2 AND seq = ?3",
-                    &[
-                        &envelope.venue.as_str(),
-                        &envelope.epoch.to_string(),
-                        &(envelope.event.seq as i64),
-                    ],
-                    |row| row.get(0),
-                )?;
-                if stored.as_deref().is_some_and(|s| s != message.payload) {
-                    let key = Key::of(&envelope);
-                    let detail = "differs from the stored event of the same sequence";
-                    quarantine::record(sql, message, Refusal::Conflict, detail, Some(&key), now)?;
-                    refused_from.add(&message.topic);
-                    outcome.quarantined += 1;
-                    warn!(venue = %envelope.venue, seq = envelope.event.seq, "conflicting rewrite of a stored event quarantined");
-                }
+                resent.push(Resent {
+                    key: Key::of(&envelope),
+                    message,
+                });
             }
             Verdict::Gap(envelope) => {
                 outcome.gaps += 1;
@@ -191,6 +182,14 @@ fn apply_in_txn(
                 outcome.applied += 1;
             }
         }
+    }
+    for conflict in resent::conflicting(sql, &resent)? {
+        let detail = "differs from the stored event of the same sequence";
+        let (message, key) = (conflict.message, &conflict.key);
+        quarantine::record(sql, message, Refusal::Conflict, detail, Some(key), now)?;
+        refused_from.add(&message.topic);
+        outcome.quarantined += 1;
+        warn!(venue = %key.venue, seq = key.seq, "conflicting rewrite of a stored event quarantined");
     }
     for (venue, delta) in &touched {
         let Some(cursor) = cursors.get(venue) else {
@@ -344,7 +343,7 @@ fn store(
     payload: &[u8],
     now: Millis,
 ) -> Result<(), DbError> {
-    sql.execute(
+    sql.write(
         "INSERT INTO events (venue, epoch, seq, type, time_ms, received_ms, envelope)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         &[
@@ -372,7 +371,7 @@ fn update_venue(
     } else {
         None
     };
-    sql.execute(
+    sql.write(
         "INSERT INTO venues (venue, epoch, last_seq, events, first_seen_ms, last_seen_ms,
             last_event_ms, lag_ms, duplicates, gaps)
          VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9)

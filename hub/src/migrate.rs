@@ -149,7 +149,7 @@ fn copy_table(
             .collect::<rusqlite::Result<_>>()?;
         let params: Vec<Param<'_>> = values.iter().map(param).collect();
         let bound: Vec<&dyn ToParam> = params.iter().map(|p| p as &dyn ToParam).collect();
-        sql.execute(&insert, &bound)?;
+        sql.write(&insert, &bound)?;
         count += 1;
     }
     Ok(count)
@@ -160,7 +160,7 @@ fn param(value: &Value) -> Param<'_> {
         Value::Null => Param::Null,
         Value::Integer(n) => Param::Int(*n),
         Value::Real(r) => Param::Real(*r),
-        Value::Text(text) => Param::Text(text),
-        Value::Blob(bytes) => Param::Blob(bytes),
+        Value::Text(text) => Param::Text(text.into()),
+        Value::Blob(bytes) => Param::Blob(bytes.into()),
     }
 }

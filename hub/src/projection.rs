@@ -16,7 +16,7 @@ pub(crate) fn project(sql: &mut Sql<'_>, envelope: &Envelope) -> Result<(), DbEr
     let at = envelope.event.at as i64;
     match &envelope.event.event {
         DomainEvent::TicketCreated(t) | DomainEvent::TicketUpdated(t) => {
-            sql.execute(
+            sql.write(
                 "INSERT INTO tickets (venue, id, title, price, user_id, order_id, version)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT (venue, id) DO UPDATE SET title = excluded.title,
@@ -34,7 +34,7 @@ pub(crate) fn project(sql: &mut Sql<'_>, envelope: &Envelope) -> Result<(), DbEr
             )?;
         }
         DomainEvent::OrderCreated(o) => {
-            sql.execute(
+            sql.write(
                 "INSERT INTO orders (venue, id, user_id, ticket_id, price, status,
                     expires_at, payment_id, version, created_ms, updated_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9, ?9)
@@ -61,7 +61,7 @@ pub(crate) fn project(sql: &mut Sql<'_>, envelope: &Envelope) -> Result<(), DbEr
             }
         }
         DomainEvent::OrderCancelled(o) => {
-            sql.execute(
+            sql.write(
                 "UPDATE orders SET status = 'cancelled', version = ?3, updated_ms = ?4
                  WHERE venue = ?1 AND id = ?2",
                 &[&venue, &o.id.to_string(), &(o.version as i64), &at],
@@ -71,7 +71,7 @@ pub(crate) fn project(sql: &mut Sql<'_>, envelope: &Envelope) -> Result<(), DbEr
             }
         }
         DomainEvent::OrderCompleted(o) => {
-            sql.execute(
+            sql.write(
                 "UPDATE orders SET status = 'complete', version = ?3, updated_ms = ?4,
                     payment_id = ?5
                  WHERE venue = ?1 AND id = ?2",
@@ -88,7 +88,7 @@ pub(crate) fn project(sql: &mut Sql<'_>, envelope: &Envelope) -> Result<(), DbEr
             }
         }
         DomainEvent::PaymentCreated(p) => {
-            sql.execute(
+            sql.write(
                 "INSERT INTO payments (venue, id, order_id, stripe_id, created_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (venue, id) DO UPDATE SET order_id = excluded.order_id,
@@ -101,14 +101,14 @@ pub(crate) fn project(sql: &mut Sql<'_>, envelope: &Envelope) -> Result<(), DbEr
                     &at,
                 ],
             )?;
-            sql.execute(
+            sql.write(
                 "INSERT INTO payment_methods (venue, id, method) VALUES (?1, ?2, ?3)
                  ON CONFLICT (venue, id) DO UPDATE SET method = excluded.method",
                 &[&venue, &p.id.to_string(), &p.method.as_str()],
             )?;
         }
         DomainEvent::PaymentRefunded(r) => {
-            sql.execute(
+            sql.write(
                 "INSERT INTO refunds (venue, payment_id, order_id, method, amount_cents, refunded_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (venue, payment_id) DO UPDATE SET order_id = excluded.order_id,
@@ -129,7 +129,7 @@ pub(crate) fn project(sql: &mut Sql<'_>, envelope: &Envelope) -> Result<(), DbEr
         DomainEvent::ShowSeats(s) => shows::seats(sql, venue, s, at)?,
         DomainEvent::ShowUpdated(s) => shows::updated(sql, venue, s, at)?,
         DomainEvent::PassKey(k) => {
-            sql.execute(
+            sql.write(
                 "INSERT INTO pass_keys (venue, key_id, public_key, since_ms)
                  VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT DO NOTHING",
@@ -137,7 +137,7 @@ pub(crate) fn project(sql: &mut Sql<'_>, envelope: &Envelope) -> Result<(), DbEr
             )?;
         }
         DomainEvent::TicketAdmitted(a) => {
-            sql.execute(
+            sql.write(
                 "INSERT INTO admissions
                     (venue, ticket_id, order_id, show_id, gate, admitted_at, offline)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)

@@ -5,17 +5,17 @@
 //! `INTEGER`): integers of any width are widened, and an integer is read as a real when one is
 //! asked for, as SQLite does.
 
-use postgres::types::Type;
+use tokio_postgres::types::Type;
 
 use super::DbError;
 
 /// A value a column can be read as.
 pub trait FromColumn: Sized {
     fn from_sqlite(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Self>;
-    fn from_postgres(row: &postgres::Row, index: usize) -> Result<Self, DbError>;
+    fn from_postgres(row: &tokio_postgres::Row, index: usize) -> Result<Self, DbError>;
 }
 
-fn column_type(row: &postgres::Row, index: usize) -> Result<&Type, DbError> {
+fn column_type(row: &tokio_postgres::Row, index: usize) -> Result<&Type, DbError> {
     row.columns()
         .get(index)
         .map(|c| c.type_())
@@ -33,7 +33,7 @@ fn unexpected(index: usize, ty: &Type, wanted: &str) -> DbError {
 }
 
 /// An integer column, null or not.
-fn pg_int(row: &postgres::Row, index: usize) -> Result<Option<i64>, DbError> {
+fn pg_int(row: &tokio_postgres::Row, index: usize) -> Result<Option<i64>, DbError> {
     let ty = column_type(row, index)?;
     Ok(match *ty {
         Type::INT8 => row.try_get::<_, Option<i64>>(index)?,
@@ -55,7 +55,7 @@ impl FromColumn for i64 {
     fn from_sqlite(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Self> {
         row.get(index)
     }
-    fn from_postgres(row: &postgres::Row, index: usize) -> Result<Self, DbError> {
+    fn from_postgres(row: &tokio_postgres::Row, index: usize) -> Result<Self, DbError> {
         not_null(pg_int(row, index)?, index)
     }
 }
@@ -64,7 +64,7 @@ impl FromColumn for Option<i64> {
     fn from_sqlite(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Self> {
         row.get(index)
     }
-    fn from_postgres(row: &postgres::Row, index: usize) -> Result<Self, DbError> {
+    fn from_postgres(row: &tokio_postgres::Row, index: usize) -> Result<Self, DbError> {
         pg_int(row, index)
     }
 }
@@ -73,7 +73,7 @@ impl FromColumn for f64 {
     fn from_sqlite(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Self> {
         row.get(index)
     }
-    fn from_postgres(row: &postgres::Row, index: usize) -> Result<Self, DbError> {
+    fn from_postgres(row: &tokio_postgres::Row, index: usize) -> Result<Self, DbError> {
         let ty = column_type(row, index)?;
         match *ty {
             Type::FLOAT8 => not_null(row.try_get::<_, Option<f64>>(index)?, index),
@@ -87,7 +87,7 @@ impl FromColumn for String {
     fn from_sqlite(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Self> {
         row.get(index)
     }
-    fn from_postgres(row: &postgres::Row, index: usize) -> Result<Self, DbError> {
+    fn from_postgres(row: &tokio_postgres::Row, index: usize) -> Result<Self, DbError> {
         not_null(Option::<String>::from_postgres(row, index)?, index)
     }
 }
@@ -96,7 +96,7 @@ impl FromColumn for Option<String> {
     fn from_sqlite(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Self> {
         row.get(index)
     }
-    fn from_postgres(row: &postgres::Row, index: usize) -> Result<Self, DbError> {
+    fn from_postgres(row: &tokio_postgres::Row, index: usize) -> Result<Self, DbError> {
         let ty = column_type(row, index)?;
         match *ty {
             Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => Ok(row.try_get(index)?),
@@ -109,7 +109,7 @@ impl FromColumn for Vec<u8> {
     fn from_sqlite(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Self> {
         row.get(index)
     }
-    fn from_postgres(row: &postgres::Row, index: usize) -> Result<Self, DbError> {
+    fn from_postgres(row: &tokio_postgres::Row, index: usize) -> Result<Self, DbError> {
         let ty = column_type(row, index)?;
         match *ty {
             Type::BYTEA => not_null(row.try_get::<_, Option<Vec<u8>>>(index)?, index),

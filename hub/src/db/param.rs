@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::error::Error;
 
 use bytes::BytesMut;
-use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
 /// One bound value.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,8 +19,21 @@ pub enum Param<'a> {
     Null,
     Int(i64),
     Real(f64),
-    Text(&'a str),
-    Blob(&'a [u8]),
+    Text(Cow<'a, str>),
+    Blob(Cow<'a, [u8]>),
+}
+
+impl Param<'_> {
+    /// The same value, owning what it borrowed (to be sent later).
+    pub fn to_owned_param(&self) -> Param<'static> {
+        match self {
+            Param::Null => Param::Null,
+            Param::Int(v) => Param::Int(*v),
+            Param::Real(v) => Param::Real(*v),
+            Param::Text(s) => Param::Text(Cow::Owned(s.clone().into_owned())),
+            Param::Blob(b) => Param::Blob(Cow::Owned(b.clone().into_owned())),
+        }
+    }
 }
 
 /// A value that can be bound to a statement.
@@ -60,25 +73,25 @@ impl ToParam for f64 {
 
 impl ToParam for str {
     fn to_param(&self) -> Param<'_> {
-        Param::Text(self)
+        Param::Text(Cow::Borrowed(self))
     }
 }
 
 impl ToParam for String {
     fn to_param(&self) -> Param<'_> {
-        Param::Text(self)
+        Param::Text(Cow::Borrowed(self))
     }
 }
 
 impl ToParam for [u8] {
     fn to_param(&self) -> Param<'_> {
-        Param::Blob(self)
+        Param::Blob(Cow::Borrowed(self))
     }
 }
 
 impl ToParam for Vec<u8> {
     fn to_param(&self) -> Param<'_> {
-        Param::Blob(self)
+        Param::Blob(Cow::Borrowed(self))
     }
 }
 
@@ -105,7 +118,7 @@ pub(super) fn bound<'a>(params: &'a [&'a dyn ToParam]) -> Vec<Param<'a>> {
     params.iter().map(|p| p.to_param()).collect()
 }
 
-/// The values as `postgres` takes them.
+/// The values as `tokio_postgres` takes them.
 pub(super) fn for_postgres<'a>(bound: &'a [Param<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
     bound.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
 }
@@ -142,7 +155,7 @@ impl ToSql for Param<'_> {
                 _ => Err(format!("a real given for a parameter of type {ty}").into()),
             },
             Param::Text(s) => without_nul(s).as_ref().to_sql(ty, out),
-            Param::Blob(b) => b.to_sql(ty, out),
+            Param::Blob(b) => b.as_ref().to_sql(ty, out),
         }
     }
 
@@ -177,7 +190,7 @@ mod tests {
     fn options_bind_null_or_their_value() {
         let none: Option<&str> = None;
         assert_eq!(none.to_param(), Param::Null);
-        assert_eq!(Some("x").to_param(), Param::Text("x"));
+        assert_eq!(Some("x").to_param(), Param::Text("x".into()));
         assert_eq!(Some(7i64).to_param(), Param::Int(7));
         assert_eq!(true.to_param(), Param::Int(1));
     }

@@ -40,7 +40,7 @@ pub(super) fn record(
 ) -> Result<(), DbError> {
     let kept = &message.payload[..message.payload.len().min(KEEP_BYTES)];
     // A resent refusal of the same event is stored once (but counted each time).
-    sql.execute(
+    sql.write(
         "INSERT INTO quarantine
             (received_ms, topic, reason, detail, venue, epoch, seq, size, payload)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -57,7 +57,7 @@ pub(super) fn record(
             &kept,
         ],
     )?;
-    sql.execute(
+    sql.write(
         "INSERT INTO quarantine_counts (venue, reason, count, last_ms) VALUES (?1, ?2, 1, ?3)
          ON CONFLICT (venue, reason) DO UPDATE SET count = quarantine_counts.count + 1,
             last_ms = excluded.last_ms",
@@ -93,14 +93,14 @@ impl Sources {
         let cap = QUARANTINE_CAP as i64;
         for topic in &self.topics {
             // A topic naming a venue never carries a `topic` refusal, so the buckets are disjoint.
-            sql.execute(
+            sql.write(
                 "DELETE FROM quarantine WHERE topic = ?1 AND id <= (
                     SELECT id FROM quarantine WHERE topic = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
                 &[topic, &cap],
             )?;
         }
         if self.no_venue {
-            sql.execute(
+            sql.write(
                 "DELETE FROM quarantine WHERE reason = ?1 AND id <= (
                     SELECT id FROM quarantine WHERE reason = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
                 &[&Refusal::Topic.as_str(), &cap],

@@ -65,7 +65,7 @@ pub(super) fn created(
         }
     }
     for (idx, (category, capacity)) in show.categories.iter().zip(capacity).enumerate() {
-        sql.execute(
+        sql.write(
             "INSERT INTO show_categories (venue, show_id, idx, name, price, capacity, held, sold,
                 revenue_cents)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 0, 0)
@@ -111,7 +111,7 @@ pub(super) fn seats(
         *per_category.entry(seat.category).or_default() += 1;
     }
     for (idx, count) in per_category {
-        sql.execute(
+        sql.write(
             "UPDATE show_categories SET capacity = capacity + ?4
              WHERE venue = ?1 AND show_id = ?2 AND idx = ?3",
             &[&venue, &id, &i64::from(idx), &count],
@@ -146,7 +146,7 @@ pub(super) fn updated(
         return Ok(());
     }
     for (idx, category) in show.categories.iter().enumerate() {
-        sql.execute(
+        sql.write(
             "UPDATE show_categories SET name = ?4, price = ?5
              WHERE venue = ?1 AND show_id = ?2 AND idx = ?3",
             &[&venue, &id, &(idx as i64), &category.name, &category.price],
@@ -181,12 +181,12 @@ pub(super) fn order_created(
         line.1 += cents(ticket.price);
     }
     for (idx, (tickets, amount)) in lines {
-        sql.execute(
+        sql.write(
             "INSERT INTO show_order_lines (venue, order_id, idx, tickets, amount_cents)
              VALUES (?1, ?2, ?3, ?4, ?5)",
             &[&venue, &order, &i64::from(idx), &tickets, &amount],
         )?;
-        sql.execute(
+        sql.write(
             "UPDATE show_categories SET held = held + ?4
              WHERE venue = ?1 AND show_id = ?2 AND idx = ?3",
             &[&venue, &show, &i64::from(idx), &tickets],
@@ -206,7 +206,7 @@ pub(super) fn order_cancelled(
     if !move_order(sql, venue, &order, CREATED, CANCELLED, at)? {
         return Ok(());
     }
-    sql.execute(
+    sql.write(
         "UPDATE show_categories SET held = held - l.tickets
          FROM show_orders o JOIN show_order_lines l ON l.venue = o.venue AND l.order_id = o.id
          WHERE o.venue = ?1 AND o.id = ?2 AND show_categories.venue = o.venue
@@ -227,7 +227,7 @@ pub(super) fn order_completed(
     if !move_order(sql, venue, &order, CREATED, COMPLETE, at)? {
         return Ok(());
     }
-    sql.execute(
+    sql.write(
         "UPDATE show_categories SET held = held - l.tickets, sold = sold + l.tickets,
             revenue_cents = revenue_cents + l.amount_cents
          FROM show_orders o JOIN show_order_lines l ON l.venue = o.venue AND l.order_id = o.id
@@ -268,7 +268,7 @@ pub(super) fn refunded(
             (i128::from(amount_cents) * i128::from(*amount) / i128::from(paid)) as i64
         };
         left -= share;
-        sql.execute(
+        sql.write(
             "UPDATE show_categories SET revenue_cents = revenue_cents - ?4
              WHERE venue = ?1 AND show_id = ?2 AND idx = ?3",
             &[&venue, show, idx, &share],
