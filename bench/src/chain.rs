@@ -15,6 +15,7 @@ use serde_json::Value;
 use tokio::task::block_in_place;
 
 use tix_hub::db::{Db, Location};
+use tix_sync::qos::EventsQos;
 use tix_tests::broker::{HUB_USER, SHIPPED_MAX_QUEUED};
 use tix_tests::hub::hub_command;
 use tix_tests::served::serve;
@@ -61,8 +62,15 @@ pub(crate) async fn run(args: &ChainArgs, dir: &Path) -> Result<bool> {
         sqlite.as_os_str(),
         &broker.anonymous_url(),
         "tix-hub",
+        EventsQos::AtLeastOnce,
     )?;
-    let made = venues::run(plan(args, vec![url.clone(); 3], url.clone())).await?;
+    let made = venues::run(plan(
+        args,
+        vec![url.clone(); 3],
+        url.clone(),
+        EventsQos::AtLeastOnce,
+    ))
+    .await?;
     let single = measure(&Db::new(Location::Sqlite(sqlite)), &made).await?;
     drop(hub);
     single.print("SQLite + Mosquitto, one hub");
@@ -71,11 +79,12 @@ pub(crate) async fn run(args: &ChainArgs, dir: &Path) -> Result<bool> {
     // client ids are their own): the hubs' side of scaling, without NATS.
     let postgres = block_in_place(Postgres::spawn)?;
     let db_url = postgres.database()?;
-    let hub_a = start_hub(&hub_bin, db_url.as_ref(), &url, "tix-hub.a")?;
-    let hub_b = start_hub(&hub_bin, db_url.as_ref(), &url, "tix-hub.b")?;
+    let qos = EventsQos::AtLeastOnce;
+    let hub_a = start_hub(&hub_bin, db_url.as_ref(), &url, "tix-hub.a", qos)?;
+    let hub_b = start_hub(&hub_bin, db_url.as_ref(), &url, "tix-hub.b", qos)?;
     wait_for_instances(&hub_a, 2).await?;
     wait_for_instances(&hub_b, 2).await?;
-    let made = venues::run(plan(args, vec![url.clone(); 3], url)).await?;
+    let made = venues::run(plan(args, vec![url.clone(); 3], url, qos)).await?;
     let on_mosquitto = measure(&Db::new(Location::Postgres(db_url)), &made).await?;
     drop((hub_a, hub_b, broker));
     on_mosquitto.print("PostgreSQL + Mosquitto, two hubs");
@@ -107,12 +116,14 @@ pub(crate) async fn run(args: &ChainArgs, dir: &Path) -> Result<bool> {
         db_url.as_ref(),
         &nats.url(0, HUB_USER, HUB_PASS),
         "tix-hub.a",
+        args.nats_qos,
     )?;
     let hub_b = start_hub(
         &hub_bin,
         db_url.as_ref(),
         &nats.url(1, HUB_USER, HUB_PASS),
         "tix-hub.b",
+        args.nats_qos,
     )?;
     wait_for_instances(&hub_a, 2).await?;
     wait_for_instances(&hub_b, 2).await?;
@@ -121,6 +132,7 @@ pub(crate) async fn run(args: &ChainArgs, dir: &Path) -> Result<bool> {
         args,
         publish_to,
         nats.url(2, SIM_USER, SIM_PASS),
+        args.nats_qos,
     )));
     tokio::time::sleep(args.duration / 2).await;
     let killed_at = venues_now_ms();
@@ -129,7 +141,10 @@ pub(crate) async fn run(args: &ChainArgs, dir: &Path) -> Result<bool> {
     let shared = measure(&Db::new(Location::Postgres(db_url)), &made).await?;
     let health = hub_get(&hub_b, "/api/hub/health").await.unwrap_or_default();
     drop(hub_b);
-    shared.print("PostgreSQL + NATS cluster, two hubs (one killed halfway)");
+    shared.print(&format!(
+        "PostgreSQL + NATS cluster, events at QoS {}, two hubs (one killed halfway)",
+        args.nats_qos
+    ));
     let before_kill = shared.rate_between(made.from_ms, killed_at);
     let after_kill = shared.rate_between(killed_at, made.until_ms);
     println!(
@@ -140,6 +155,16 @@ pub(crate) async fn run(args: &ChainArgs, dir: &Path) -> Result<bool> {
         "  the survivor's view: instances {}, skipped {}",
         health["instances"], health["mqtt"]["skipped"]
     );
+    let slow: Vec<String> = (0..3)
+        .map(|n| {
+            block_in_place(|| nats.monitor(n, "/varz"))
+                .map_or_else(|_| "?".to_owned(), |v| v["slow_consumers"].to_string())
+        })
+        .collect();
+    println!(
+        "  slow consumers the NATS nodes cut off (their undelivered messages lost): {}",
+        slow.join(" ")
+    );
     println!(
         "ratios to one hub on SQLite + Mosquitto: two hubs on PostgreSQL + Mosquitto {:.2}, two \
          hubs on PostgreSQL + NATS (before the kill) {:.2}",
@@ -149,8 +174,9 @@ pub(crate) async fn run(args: &ChainArgs, dir: &Path) -> Result<bool> {
     Ok(single.complete() && on_mosquitto.complete() && shared.complete())
 }
 
-fn plan(args: &ChainArgs, publish_to: Vec<String>, acks_from: String) -> Plan {
+fn plan(args: &ChainArgs, publish_to: Vec<String>, acks_from: String, qos: EventsQos) -> Plan {
     Plan {
+        qos,
         venues: args.venues,
         connections: args.connections,
         publish_to,
@@ -171,9 +197,16 @@ fn humantime(d: Duration) -> String {
     format!("{:.0} s", d.as_secs_f64())
 }
 
-fn start_hub(bin: &Path, db: &std::ffi::OsStr, mqtt: &str, instance: &str) -> Result<Served> {
+fn start_hub(
+    bin: &Path,
+    db: &std::ffi::OsStr,
+    mqtt: &str,
+    instance: &str,
+    qos: EventsQos,
+) -> Result<Served> {
     let mut command = hub_command(bin, db, mqtt, HUB_TOKEN);
     command.env("TIX_HUB_CLIENT_ID", instance);
+    command.env("TIX_HUB_EVENTS_QOS", qos.to_string());
     block_in_place(|| serve(command, instance, Duration::from_secs(60)))
 }
 

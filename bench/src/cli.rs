@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use tix_sync::qos::EventsQos;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "tix-bench",
@@ -82,6 +84,11 @@ pub(crate) struct ChainArgs {
     /// Events each venue may have beyond the hub's acknowledgement (a relay allows 4096).
     #[arg(long, default_value_t = 32)]
     pub(crate) window: u64,
+
+    /// The QoS events travel at through the NATS cluster (the venues publish and the hubs
+    /// subscribe at it): 0, as packaging/nats/README.md advises, or 1. Mosquitto's runs use 1.
+    #[arg(long, default_value = "0")]
+    pub(crate) nats_qos: EventsQos,
 }
 
 #[derive(Debug, Args)]

@@ -20,6 +20,7 @@ use tix_core::events::{DomainEvent, StoredEvent, TicketChanged};
 use tix_core::ids::{TicketId, UserId};
 use tix_sync::broker::BrokerUrl;
 use tix_sync::protocol::{Ack, Envelope, Epoch, VenueId, events_topic};
+use tix_sync::qos::EventsQos;
 
 /// How long a venue's events may stay unacknowledged before they are sent again; doubled after
 /// each resend without progress, up to `STALL_MAX` (as a relay does).
@@ -39,6 +40,8 @@ pub(crate) struct Plan {
     pub(crate) acks_from: String,
     /// Events beyond the acknowledgement each venue may have out.
     pub(crate) window: u64,
+    /// The QoS the venues publish at.
+    pub(crate) qos: EventsQos,
     /// How long new events are made.
     pub(crate) making: Duration,
     /// How long the venues then wait, at most, for the hub to acknowledge everything.
@@ -113,6 +116,7 @@ pub(crate) async fn run(plan: Plan) -> Result<Made> {
             client,
             epoch,
             window: plan.window,
+            qos: plan.qos.mqtt(),
             acked: acked.clone(),
             moved: moved.clone(),
             lane,
@@ -220,6 +224,7 @@ struct Lane {
     client: AsyncClient,
     epoch: Epoch,
     window: u64,
+    qos: QoS,
     acked: Arc<Vec<AtomicU64>>,
     moved: Arc<Vec<Notify>>,
     /// This lane's number: its venues are those whose number leaves it modulo the lanes.
@@ -318,7 +323,7 @@ impl Lane {
 
     async fn publish(&self, topic: &str, payload: Vec<u8>) -> Result<()> {
         self.client
-            .publish(topic, QoS::AtLeastOnce, false, payload)
+            .publish(topic, self.qos, false, payload)
             .await
             .context("publishing an event")
     }

@@ -86,6 +86,7 @@ impl App {
         let link = Link::start(
             &config.mqtt_url,
             &config.client_id,
+            config.events_qos,
             LinkTo {
                 events: messages_tx.clone(),
                 db: db.clone(),

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use tix_sync::broker::BrokerUrl;
+use tix_sync::qos::EventsQos;
 
 use crate::db::Location;
 use tix_sync::protocol::{HUB_ACCOUNT, VenueId};
@@ -47,6 +48,12 @@ pub struct Config {
         hide_env_values = true
     )]
     pub mqtt_url: BrokerUrl,
+
+    /// The MQTT QoS the hub subscribes to the venues' events at: 1 (the default), or 0 where the
+    /// broker is a NATS cluster (packaging/nats/README.md). The venues resend whatever the hub has
+    /// not acknowledged either way.
+    #[arg(long, env = "TIX_HUB_EVENTS_QOS", default_value = "1")]
+    pub events_qos: EventsQos,
 
     /// MQTT client id: fixed, so the broker keeps the hub's session while it is away. The shipped
     /// broker config replaces it with the username; either way it must not be a legal venue id.

@@ -29,6 +29,7 @@ use tix_sync::protocol::{
     Ack, EVENTS_FILTER, REPLAY_FILTER, ReplayRequest, VenueId, ack_topic, parse_events_topic,
     parse_replay_topic, replay_page_topic,
 };
+use tix_sync::qos::EventsQos;
 
 use crate::db::Db;
 use crate::ingest::Work;
@@ -153,6 +154,7 @@ impl Link {
     pub fn start(
         broker: &BrokerUrl,
         client_id: &str,
+        events_qos: EventsQos,
         to: LinkTo,
         status: Arc<LinkStatus>,
         shutdown: watch::Receiver<bool>,
@@ -191,6 +193,7 @@ impl Link {
         ));
         let subscriber = tokio::spawn(subscribe_on_connect(
             client.clone(),
+            events_qos.mqtt(),
             connected_rx,
             refused_rx,
             acks.clone(),
@@ -333,6 +336,7 @@ async fn poll(
 
 async fn subscribe_on_connect(
     client: AsyncClient,
+    events_qos: QoS,
     mut connected: watch::Receiver<u64>,
     mut refused: watch::Receiver<u64>,
     acks: Arc<AckBoard>,
@@ -351,7 +355,7 @@ async fn subscribe_on_connect(
             }
         }
         // The session may be new (broker restarted without persistence): subscribe every time.
-        if let Err(e) = client.subscribe(EVENTS_FILTER, QoS::AtLeastOnce).await {
+        if let Err(e) = client.subscribe(EVENTS_FILTER, events_qos).await {
             warn!(error = %e, "could not subscribe to the venues' events");
         }
         if let Err(e) = client.subscribe(REPLAY_FILTER, QoS::AtLeastOnce).await {

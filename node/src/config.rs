@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::Parser;
 use tix_sync::broker::BrokerUrl;
 use tix_sync::protocol::VenueId;
+use tix_sync::qos::EventsQos;
 
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -99,6 +100,12 @@ pub struct Config {
     /// it sync is off and the node works on its own.
     #[arg(long, env = "TIX_MQTT_URL", hide_env_values = true)]
     pub mqtt_url: Option<BrokerUrl>,
+
+    /// The MQTT QoS the relay publishes events at: 1 (the default), or 0 where the broker is a
+    /// NATS cluster (packaging/nats/README.md). Either way the relay resends whatever the hub has
+    /// not acknowledged.
+    #[arg(long, env = "TIX_SYNC_QOS", default_value = "1")]
+    pub sync_qos: EventsQos,
 
     /// Keep events in the outbox after the hub has stored them (an audit trail); by default they
     /// are pruned.
@@ -257,6 +264,7 @@ impl Config {
             (Some(broker), Some(venue)) => Ok(Some(crate::relay::RelayConfig {
                 venue: venue.clone(),
                 broker: broker.clone(),
+                qos: self.sync_qos,
                 keep_synced: self.keep_synced_events,
                 data_dir: self.data_dir.clone(),
             })),
@@ -289,6 +297,23 @@ mod tests {
         assert_eq!(relay.venue.as_str(), "main-hall");
         assert_eq!(relay.broker.port, 1883);
         assert!(!relay.keep_synced);
+        assert_eq!(relay.qos, EventsQos::AtLeastOnce);
+    }
+
+    #[test]
+    fn events_go_at_qos_1_unless_0_is_asked_for_and_nothing_else_is_taken() {
+        let base = [
+            "--mqtt-url",
+            "mqtt://main-hall:p@127.0.0.1:1883",
+            "--venue-id",
+            "main-hall",
+        ];
+        let at_zero = parse(&[&base[..], &["--sync-qos", "0"]].concat()).unwrap();
+        assert_eq!(at_zero.relay().unwrap().unwrap().qos, EventsQos::AtMostOnce);
+        let error = parse(&[&base[..], &["--sync-qos", "2"]].concat())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("0 or 1"), "{error}");
     }
 
     #[test]

@@ -32,6 +32,7 @@ use tracing::{debug, error, info, warn};
 use tix_sync::backoff::Backoff;
 use tix_sync::broker::BrokerUrl;
 use tix_sync::protocol::{Envelope, Epoch, VenueId, events_topic};
+use tix_sync::qos::EventsQos;
 
 use crate::stores::Stores;
 use crate::writer::{WriteError, WriterHandle, WriterSignals};
@@ -62,6 +63,8 @@ const REBUILD_AFTER_STALLS: u32 = 3;
 pub struct RelayConfig {
     pub venue: VenueId,
     pub broker: BrokerUrl,
+    /// The QoS events are published at.
+    pub qos: EventsQos,
     /// Keep events in the outbox after the hub stored them (for audit); otherwise they are pruned.
     pub keep_synced: bool,
     /// The node's data dir, where a halt is recorded (`HALT_FILE`).
@@ -80,6 +83,7 @@ pub fn start(
     let status = Arc::new(SyncStatus::new(config.venue.clone(), epoch));
     let relay = Relay {
         topic: events_topic(&config.venue),
+        qos: config.qos.mqtt(),
         config,
         epoch,
         stores,
@@ -95,6 +99,7 @@ struct Relay {
     config: RelayConfig,
     epoch: Epoch,
     topic: String,
+    qos: QoS,
     stores: Arc<Stores>,
     signals: Arc<WriterSignals>,
     writer: WriterHandle,
@@ -231,7 +236,7 @@ impl Relay {
                     .encode();
                     let publish =
                         link.client
-                            .publish(self.topic.as_str(), QoS::AtLeastOnce, false, payload);
+                            .publish(self.topic.as_str(), self.qos, false, payload);
                     tokio::select! {
                         _ = shutdown.changed() => {
                             link.close().await;

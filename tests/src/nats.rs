@@ -140,6 +140,14 @@ impl NatsCluster {
         }
     }
 
+    /// The JSON node `n` answers on a monitoring path (`/varz`, `/connz`, ...).
+    pub fn monitor(&self, n: usize, path: &str) -> Result<serde_json::Value> {
+        let Some((200, body)) = monitor_get(self.nodes[n].http_port, path) else {
+            bail!("nats-{n} did not answer {path} with 200");
+        };
+        serde_json::from_str(&body).with_context(|| format!("nats-{n} {path}: {body}"))
+    }
+
     /// What node `n` printed.
     pub fn log(&self, n: usize) -> String {
         self.nodes[n]
@@ -197,18 +205,21 @@ fn has_placeholder(conf: &str) -> bool {
 
 /// Whether the node's monitoring port answers `/healthz` with 200.
 fn healthy(port: u16) -> bool {
+    monitor_get(port, "/healthz").is_some_and(|(status, _)| status == 200)
+}
+
+/// The status and body of `GET path` on a monitoring port; `None` if it does not answer.
+fn monitor_get(port: u16, path: &str) -> Option<(u16, String)> {
     use std::io::{Read, Write};
-    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let request = format!("GET /healthz HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n");
-    if stream.write_all(request.as_bytes()).is_err() {
-        return false;
-    }
+    let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+    stream.write_all(request.as_bytes()).ok()?;
     let mut answer = String::new();
     let _ = stream.read_to_string(&mut answer);
-    answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200")
+    let (head, body) = answer.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, body.to_owned()))
 }
 
 /// `users.conf` holding `accounts`, each entry made by the shipped `add-venue`.

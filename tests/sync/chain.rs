@@ -2,7 +2,9 @@
 //! three-node NATS cluster between them (venues and hubs on different nodes). Under load, one hub
 //! instance is killed (the other takes its venues over) and restarted, then one NATS node is
 //! killed and restarted. The same checker as every scenario, for both venues: 1..N once each, in
-//! order, byte for byte, read models agreeing. And a hub whose subscription the cluster refuses
+//! order, byte for byte, read models agreeing. The events' QoS differs on purpose (as in a chain
+//! moving to QoS 0 one part at a time): east publishes at 1, west at 0, hub a subscribes at 1,
+//! hub b at 0, so every pairing is crossed. And a hub whose subscription the cluster refuses
 //! subscribes again until it is granted.
 
 use std::time::Duration;
@@ -17,16 +19,20 @@ use tix_tests::{NatsCluster, Postgres, Served, workspace_binary};
 
 use crate::SERIAL;
 use crate::checker::{check_db, wait_for_sync};
-use crate::harness::{HUB_PASS, HUB_TOKEN, eventually, hub_get, start_node, venue_pass};
+use crate::harness::{
+    HUB_PASS, HUB_TOKEN, eventually, hub_get, start_node, start_node_with, venue_pass,
+};
 use crate::load::Load;
 
 const SYNC_LIMIT: Duration = Duration::from_secs(120);
 const VENUES: [&str; 2] = ["east", "west"];
 
-/// A hub instance named `instance` (its broker client id) on `db`, following `broker_url`.
-fn start_instance(db: &str, broker_url: &str, instance: &str) -> Served {
+/// A hub instance named `instance` (its broker client id) on `db`, following `broker_url`,
+/// subscribed to the events at `qos`.
+fn start_instance(db: &str, broker_url: &str, instance: &str, qos: &str) -> Served {
     let mut command = hub_command(&workspace_binary("tix-hub"), db, broker_url, HUB_TOKEN);
     command.env("TIX_HUB_CLIENT_ID", instance);
+    command.env("TIX_HUB_EVENTS_QOS", qos);
     serve(command, instance, Duration::from_secs(30)).unwrap_or_else(|e| panic!("{e:#}"))
 }
 
@@ -48,8 +54,8 @@ async fn two_hubs_and_a_nats_cluster_lose_nothing_through_a_hub_kill_and_a_node_
     let mut nats = NatsCluster::start(&accounts);
     let hub_url = |node| nats.url(node, HUB_USER, HUB_PASS);
     let (a_url, b_url) = (hub_url(0), hub_url(1));
-    let hub_a = start_instance(&db, &a_url, "tix-hub.a");
-    let hub_b = start_instance(&db, &b_url, "tix-hub.b");
+    let hub_a = start_instance(&db, &a_url, "tix-hub.a", "1");
+    let hub_b = start_instance(&db, &b_url, "tix-hub.b", "0");
     let both = eventually(Duration::from_secs(20), || async {
         instances(&hub_a).await.len() == 2 && instances(&hub_b).await.len() == 2
     })
@@ -69,11 +75,12 @@ async fn two_hubs_and_a_nats_cluster_lose_nothing_through_a_hub_kill_and_a_node_
         &nats.url(0, "east", &venue_pass("east")),
         true,
     );
-    let west = start_node(
+    let west = start_node_with(
         &west_dir,
         "west",
         &nats.url(2, "west", &venue_pass("west")),
         true,
+        vec![("TIX_SYNC_QOS".to_owned(), "0".to_owned())],
     );
     let east_load = Load::start(&east.url(""), 3, "east").await;
     let west_load = Load::start(&west.url(""), 3, "west").await;
@@ -88,11 +95,11 @@ async fn two_hubs_and_a_nats_cluster_lose_nothing_through_a_hub_kill_and_a_node_
     .await;
     assert!(alone, "the survivor sees the dead instance go");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let hub_a = start_instance(&db, &a_url, "tix-hub.a");
+    let hub_a = start_instance(&db, &a_url, "tix-hub.a", "1");
 
     tokio::time::sleep(Duration::from_secs(2)).await;
-    // One broker node dies (the one hub b uses): the cluster goes on with two, hub b's messages
-    // wait in its session until the node is back.
+    // One broker node dies (the one hub b uses): the cluster goes on with two; what hub b's
+    // QoS 0 subscription misses meanwhile the venues resend.
     nats.kill9(1);
     tokio::time::sleep(Duration::from_secs(4)).await;
     nats.restart(1);
