@@ -76,7 +76,8 @@ pub struct Outcome {
     pub duplicates: u64,
     pub gaps: u64,
     pub quarantined: u64,
-    /// The acknowledgements that advanced, one per venue.
+    /// The acknowledgements that advanced, or that a venue's resend shows it missed; one per
+    /// venue.
     pub acks: Vec<Ack>,
 }
 
@@ -196,7 +197,8 @@ fn apply_in_txn(
             continue; // only gaps from a venue the hub has never stored anything of
         };
         update_venue(sql, venue, cursor, delta, now)?;
-        if delta.events > 0 {
+        // A resend of stored events means the venue missed the acknowledgement: it goes again.
+        if delta.events > 0 || delta.duplicates > 0 {
             outcome.acks.push(Ack {
                 venue: venue.clone(),
                 epoch: cursor.epoch,

@@ -8,6 +8,7 @@ use tix_core::ids::{TicketId, UserId};
 
 on_both_engines!(
     applies_in_order_once_and_holds_back_on_a_gap,
+    a_resend_of_stored_events_is_acknowledged_again,
     refusals_are_quarantined_not_applied,
     the_cursor_survives_a_reopen,
     cash_payments_and_refunds_are_kept_with_their_method,
@@ -103,6 +104,25 @@ fn applies_in_order_once_and_holds_back_on_a_gap(db: &Db) {
     assert_eq!(count(db, "SELECT COUNT(*) FROM tickets"), 3);
     assert_eq!(count(db, "SELECT events FROM venues WHERE venue = 'a'"), 3);
     assert_eq!(count(db, "SELECT gaps FROM venues WHERE venue = 'a'"), 1);
+}
+
+fn a_resend_of_stored_events_is_acknowledged_again(db: &Db) {
+    let mut ledger = Ledger::open(db).unwrap();
+    let stored = [envelope("a", 7, 1, "one"), envelope("a", 7, 2, "two")];
+    ledger.apply(&stored, Millis(1)).unwrap();
+    // The venue sends 1 and 2 again: it has not seen the acknowledgement of 2 (lost on the way),
+    // and without another it would resend until it has new events. Nothing is stored twice.
+    let outcome = ledger.apply(&stored, Millis(2)).unwrap();
+    assert_eq!((outcome.applied, outcome.duplicates), (0, 2));
+    assert_eq!(
+        outcome.acks,
+        [Ack {
+            venue: venue("a"),
+            epoch: Epoch(7),
+            seq: 2
+        }]
+    );
+    assert_eq!(count(db, "SELECT COUNT(*) FROM events"), 2);
 }
 
 fn refusals_are_quarantined_not_applied(db: &Db) {
