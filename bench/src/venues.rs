@@ -18,12 +18,14 @@ use tokio::sync::{Notify, watch};
 
 use tix_core::events::{DomainEvent, StoredEvent, TicketChanged};
 use tix_core::ids::{TicketId, UserId};
+use tix_sync::ack_delay::AckDelay;
 use tix_sync::broker::BrokerUrl;
 use tix_sync::protocol::{Ack, Envelope, Epoch, VenueId, events_topic};
 use tix_sync::qos::EventsQos;
 
-/// How long a venue's events may stay unacknowledged before they are sent again; doubled after
-/// each resend without progress, up to `STALL_MAX` (as a relay does).
+/// How long a venue's events may stay unacknowledged before they are sent again, at least (three
+/// times what acknowledgements have lately taken, see `AckDelay`); doubled after each resend
+/// without progress, up to `STALL_MAX` (as a relay does).
 const STALL_FIRST: Duration = Duration::from_secs(2);
 const STALL_MAX: Duration = Duration::from_secs(60);
 /// The acknowledgements of every venue.
@@ -243,6 +245,8 @@ struct Venue {
     last_progress: Instant,
     /// How long from the last progress until the next resend.
     stall: Duration,
+    /// How long acknowledgements have lately taken.
+    delays: AckDelay,
     acked: u64,
 }
 
@@ -269,6 +273,7 @@ impl Lane {
                 out: VecDeque::new(),
                 last_progress: Instant::now(),
                 stall: STALL_FIRST,
+                delays: AckDelay::default(),
                 acked: 0,
             })
             .collect();
@@ -286,7 +291,8 @@ impl Lane {
                 if acked > venue.acked {
                     venue.acked = acked;
                     venue.last_progress = now;
-                    venue.stall = STALL_FIRST;
+                    venue.delays.acked(acked, now);
+                    venue.stall = venue.delays.patience(STALL_FIRST, STALL_MAX);
                     while venue.out.front().is_some_and(|(seq, _)| *seq <= acked) {
                         venue.out.pop_front();
                     }
@@ -294,6 +300,7 @@ impl Lane {
                 if !venue.out.is_empty() && now.duration_since(venue.last_progress) >= venue.stall {
                     venue.last_progress = now;
                     venue.stall = (venue.stall * 2).min(STALL_MAX);
+                    venue.delays.rewound();
                     for (_, payload) in &venue.out {
                         self.publish(&venue.topic, payload.clone()).await?;
                         resent += 1;
@@ -303,6 +310,7 @@ impl Lane {
                     venue.made += 1;
                     let payload = self.envelope(&venue.id, venue.made);
                     self.publish(&venue.topic, payload.clone()).await?;
+                    venue.delays.sent(venue.made, Instant::now());
                     venue.out.push_back((venue.made, payload));
                 }
                 waiting |= !venue.out.is_empty();

@@ -29,6 +29,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
+use tix_sync::ack_delay::AckDelay;
 use tix_sync::backoff::Backoff;
 use tix_sync::broker::BrokerUrl;
 use tix_sync::protocol::{Envelope, Epoch, VenueId, events_topic};
@@ -48,7 +49,8 @@ const WINDOW: u64 = 4096;
 const CHUNK: usize = 512;
 /// Prune once the hub has acknowledged this many events beyond what is pruned.
 const PRUNE_EVERY: u64 = 1024;
-/// How long events may stay unacknowledged before the relay resends them; doubles while nothing
+/// How long events may stay unacknowledged before the relay resends them, at least: the wait is
+/// three times what acknowledgements have lately taken (`AckDelay`), and doubles while nothing
 /// moves (the hub may be down), up to `STALL_MAX`.
 const STALL_FIRST: Duration = Duration::from_secs(2);
 const STALL_MAX: Duration = Duration::from_secs(60);
@@ -142,6 +144,7 @@ impl Relay {
         // The hub's acknowledgement; until one arrives, everything not pruned is unacknowledged.
         let mut acked = pruned;
         let mut cursor = pruned + 1;
+        let mut delays = AckDelay::default();
         let mut stall = Backoff::new(STALL_FIRST, STALL_MAX);
         let mut stall_after = STALL_FIRST;
         let mut last_progress = Instant::now();
@@ -168,6 +171,7 @@ impl Relay {
                     );
                 }
                 cursor = acked + 1;
+                delays.rewound();
                 last_progress = Instant::now();
                 resubscribe_at = None;
             }
@@ -195,8 +199,10 @@ impl Relay {
                     cursor = cursor.max(acked + 1);
                     self.status.acked.store(acked, Ordering::Release);
                     last_progress = Instant::now();
-                    stall.reset();
-                    stall_after = STALL_FIRST;
+                    delays.acked(acked, last_progress.into_std());
+                    // A busy hub is waited for as long as it has lately taken, not sent to again.
+                    stall_after = delays.patience(STALL_FIRST, STALL_MAX);
+                    stall = Backoff::new(stall_after, STALL_MAX);
                     stalls_in_a_row = 0;
                 }
             }
@@ -249,6 +255,7 @@ impl Relay {
                     }
                     cursor = seq + 1;
                     sent = sent.max(seq);
+                    delays.sent(seq, Instant::now().into_std());
                     self.status.published.fetch_add(1, Ordering::Relaxed);
                 }
                 continue;
@@ -265,6 +272,7 @@ impl Relay {
                     "the hub has not acknowledged; resending"
                 );
                 cursor = acked + 1;
+                delays.rewound();
                 stall_after = stall.next_delay(rand::random());
                 last_progress = Instant::now();
                 if stalls_in_a_row >= REBUILD_AFTER_STALLS {
