@@ -49,9 +49,9 @@ pub struct Config {
     )]
     pub mqtt_url: BrokerUrl,
 
-    /// The MQTT QoS the hub subscribes to the venues' events at: 1 (the default), or 0 where the
-    /// broker is a NATS cluster (packaging/nats/README.md). The venues resend whatever the hub has
-    /// not acknowledged either way.
+    /// The MQTT QoS the hub subscribes to the venues' events and publishes its acknowledgements
+    /// (retained either way) at: 1 (the default), or 0 where the broker is a NATS cluster
+    /// (packaging/nats/README.md). The venues resend whatever they have not seen acknowledged.
     #[arg(long, env = "TIX_HUB_EVENTS_QOS", default_value = "1")]
     pub events_qos: EventsQos,
 

@@ -206,7 +206,13 @@ impl Link {
             status.clone(),
             shutdown.clone(),
         ));
-        let publisher = tokio::spawn(publish_acks(client.clone(), acks, status, shutdown));
+        let publisher = tokio::spawn(publish_acks(
+            client.clone(),
+            events_qos.mqtt(),
+            acks,
+            status,
+            shutdown,
+        ));
         Link {
             tasks: vec![poller, subscriber, publisher, replayer],
             client,
@@ -367,8 +373,11 @@ async fn subscribe_on_connect(
     }
 }
 
+/// Publishes the acknowledgements as they are posted, retained, at the events' QoS (at QoS 1 a
+/// NATS cluster would store each in its replicated stream before taking the next).
 async fn publish_acks(
     client: AsyncClient,
+    qos: QoS,
     board: Arc<AckBoard>,
     status: Arc<LinkStatus>,
     mut shutdown: watch::Receiver<bool>,
@@ -380,7 +389,7 @@ async fn publish_acks(
         }
         for ack in board.take() {
             let topic = ack_topic(&ack.venue);
-            let publish = client.publish(topic, QoS::AtLeastOnce, true, ack.encode());
+            let publish = client.publish(topic, qos, true, ack.encode());
             tokio::select! {
                 _ = shutdown.changed() => return,
                 result = publish => match result {
