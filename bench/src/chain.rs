@@ -22,6 +22,7 @@ use tix_tests::served::serve;
 use tix_tests::{Broker, NatsCluster, Postgres, Served};
 
 use crate::cli::ChainArgs;
+use crate::cpu::CpuSample;
 use crate::sync::broker_ceiling;
 use crate::venues::{self, Made, Plan};
 
@@ -64,6 +65,7 @@ pub(crate) async fn run(args: &ChainArgs, dir: &Path) -> Result<bool> {
         "tix-hub",
         EventsQos::AtLeastOnce,
     )?;
+    let cpu = Cpus::start(&[&hub])?;
     let made = venues::run(plan(
         args,
         vec![url.clone(); 3],
@@ -71,9 +73,11 @@ pub(crate) async fn run(args: &ChainArgs, dir: &Path) -> Result<bool> {
         EventsQos::AtLeastOnce,
     ))
     .await?;
+    let cpu = cpu.stop()?;
     let single = measure(&Db::new(Location::Sqlite(sqlite)), &made).await?;
     drop(hub);
     single.print("SQLite + Mosquitto, one hub");
+    cpu.print(single.stored);
 
     // Two hubs on PostgreSQL behind the same Mosquitto (anonymous here, so that the instances'
     // client ids are their own): the hubs' side of scaling, without NATS.
@@ -84,10 +88,13 @@ pub(crate) async fn run(args: &ChainArgs, dir: &Path) -> Result<bool> {
     let hub_b = start_hub(&hub_bin, db_url.as_ref(), &url, "tix-hub.b", qos)?;
     wait_for_instances(&hub_a, 2).await?;
     wait_for_instances(&hub_b, 2).await?;
+    let cpu = Cpus::start(&[&hub_a, &hub_b])?;
     let made = venues::run(plan(args, vec![url.clone(); 3], url, qos)).await?;
+    let cpu = cpu.stop()?;
     let on_mosquitto = measure(&Db::new(Location::Postgres(db_url)), &made).await?;
     drop((hub_a, hub_b, broker));
     on_mosquitto.print("PostgreSQL + Mosquitto, two hubs");
+    cpu.print(on_mosquitto.stored);
 
     // Two hubs on PostgreSQL behind a NATS cluster; one killed halfway.
     let db_url = postgres.database()?;
@@ -128,6 +135,8 @@ pub(crate) async fn run(args: &ChainArgs, dir: &Path) -> Result<bool> {
     wait_for_instances(&hub_a, 2).await?;
     wait_for_instances(&hub_b, 2).await?;
     let publish_to = (0..3).map(|n| nats.url(n, SIM_USER, SIM_PASS)).collect();
+    // The hubs' CPU is not summed here: one of them is killed.
+    let cpu = Cpus::start(&[])?;
     let running = tokio::spawn(venues::run(plan(
         args,
         publish_to,
@@ -138,6 +147,7 @@ pub(crate) async fn run(args: &ChainArgs, dir: &Path) -> Result<bool> {
     let killed_at = venues_now_ms();
     hub_a.kill9();
     let made = running.await??;
+    let cpu = cpu.stop()?;
     let shared = measure(&Db::new(Location::Postgres(db_url)), &made).await?;
     let health = hub_get(&hub_b, "/api/hub/health").await.unwrap_or_default();
     drop(hub_b);
@@ -145,6 +155,7 @@ pub(crate) async fn run(args: &ChainArgs, dir: &Path) -> Result<bool> {
         "PostgreSQL + NATS cluster, events at QoS {}, two hubs (one killed halfway)",
         args.nats_qos
     ));
+    cpu.print(shared.stored);
     let before_kill = shared.rate_between(made.from_ms, killed_at);
     let after_kill = shared.rate_between(killed_at, made.until_ms);
     println!(
@@ -230,6 +241,60 @@ async fn wait_for_instances(hub: &Served, count: usize) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     bail!("the hub instances did not see each other within 30 s")
+}
+
+/// The machine's and the hubs' CPU over one run.
+struct Cpus<'h> {
+    machine: CpuSample,
+    hubs: Vec<(&'h Served, Duration)>,
+}
+
+/// What `Cpus` found.
+struct CpuUse {
+    busy_share: f64,
+    /// CPU time the hubs used, if they were counted.
+    hubs: Option<Duration>,
+}
+
+impl<'h> Cpus<'h> {
+    fn start(hubs: &[&'h Served]) -> Result<Cpus<'h>> {
+        let hubs = hubs
+            .iter()
+            .map(|h| Ok((*h, tix_tests::cpu_time(h.pid())?)))
+            .collect::<Result<_>>()?;
+        Ok(Cpus {
+            machine: CpuSample::now()?,
+            hubs,
+        })
+    }
+
+    fn stop(self) -> Result<CpuUse> {
+        let busy_share = self.machine.busy_share_since()?;
+        let mut used = Duration::ZERO;
+        for (hub, before) in &self.hubs {
+            used += tix_tests::cpu_time(hub.pid())?.saturating_sub(*before);
+        }
+        Ok(CpuUse {
+            busy_share,
+            hubs: (!self.hubs.is_empty()).then_some(used),
+        })
+    }
+}
+
+impl CpuUse {
+    fn print(&self, stored: u64) {
+        let hubs = self.hubs.map_or_else(String::new, |used| {
+            format!(
+                "; the hubs {:.1} CPU-s, {:.0} µs per event stored",
+                used.as_secs_f64(),
+                used.as_secs_f64() * 1e6 / stored.max(1) as f64
+            )
+        });
+        println!(
+            "  CPU (all processes, venues and brokers included): cores {:.0} % busy{hubs}",
+            self.busy_share * 100.0
+        );
+    }
 }
 
 /// What one run stored, read back from the hub's database.

@@ -11,6 +11,7 @@ mod catch_up;
 mod chain;
 mod cli;
 mod client;
+mod cpu;
 mod door;
 mod list;
 mod load;

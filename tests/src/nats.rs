@@ -17,6 +17,8 @@ use crate::process::Process;
 const ROUTE_PASSWORD: &str = "route-pass";
 /// How long a node may take to join the cluster.
 const READY_LIMIT: Duration = Duration::from_secs(60);
+/// Times a cluster is started on new ports before its failure is reported.
+const ATTEMPTS: u32 = 3;
 
 /// One node's ports and process.
 struct Node {
@@ -41,7 +43,25 @@ impl NatsCluster {
 
     /// Like `spawn`, with `extra` entries of `users.conf` as written (an account no venue has,
     /// such as a load generator's that publishes for many venues).
+    ///
+    /// A port found free may be taken before its node binds it (as the source port of some
+    /// connection: the other nodes dial their routes at once): a cluster that fails to start is
+    /// started again on new ports, up to `ATTEMPTS` times.
     pub fn spawn_with(accounts: &[(String, String)], extra: &[String]) -> Result<NatsCluster> {
+        let mut attempt = 1;
+        loop {
+            match NatsCluster::spawn_once(accounts, extra) {
+                Ok(cluster) => return Ok(cluster),
+                Err(e) if attempt < ATTEMPTS => {
+                    eprintln!("the NATS cluster did not start (attempt {attempt}): {e:#}");
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.context(format!("after {ATTEMPTS} attempts"))),
+            }
+        }
+    }
+
+    fn spawn_once(accounts: &[(String, String)], extra: &[String]) -> Result<NatsCluster> {
         let dir = tempfile::tempdir().context("a temporary dir for NATS")?;
         let users = users_file(accounts, extra)?;
         let template = std::fs::read_to_string(packaging("node.conf.in"))
