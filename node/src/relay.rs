@@ -85,7 +85,6 @@ pub fn start(
     let status = Arc::new(SyncStatus::new(config.venue.clone(), epoch));
     let relay = Relay {
         topic: events_topic(&config.venue),
-        qos: config.qos.mqtt(),
         config,
         epoch,
         stores,
@@ -101,7 +100,6 @@ struct Relay {
     config: RelayConfig,
     epoch: Epoch,
     topic: String,
-    qos: QoS,
     stores: Arc<Stores>,
     signals: Arc<WriterSignals>,
     writer: WriterHandle,
@@ -240,9 +238,12 @@ impl Relay {
                         event,
                     }
                     .encode();
-                    let publish =
-                        link.client
-                            .publish(self.topic.as_str(), self.qos, false, payload);
+                    let publish = link.client.publish(
+                        self.topic.as_str(),
+                        self.config.qos.mqtt(),
+                        false,
+                        payload,
+                    );
                     tokio::select! {
                         _ = shutdown.changed() => {
                             link.close().await;
