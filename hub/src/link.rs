@@ -1,32 +1,31 @@
 //! The hub's MQTT connection: subscribes to every venue's events, hands them to the ledger, and
-//! publishes the ledger's acknowledgements, retained; answers venues' catch-up requests with pages
-//! of their stored events, not retained.
+//! publishes the ledger's acknowledgements (each venue's retained now and then, see `ack_board`);
+//! answers venues' catch-up requests with pages of their stored events, not retained.
 //!
 //! Four parts, so that nothing waits on itself: the poller only polls (and forwards what arrives);
 //! the subscriber subscribes after each connection, and again a moment after the broker refused
-//! a subscription (a NATS cluster that lost a node refuses some for a while); the ack publisher publishes; the replayer reads
-//! and publishes catch-up pages, one request at a time (a request it has no room for is dropped:
+//! a subscription (a NATS cluster that lost a node refuses some for a while); the ack publisher
+//! publishes; the replayer reads and publishes catch-up pages, one request at a time (a request it has no room for is dropped:
 //! the venue asks again after a while). Incoming events are acknowledged to the broker as they are
 //! read: the broker's acknowledgement means nothing to the protocol, since a venue resends whatever
 //! the hub's own acknowledgement does not cover.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rumqttc::{
     AsyncClient, ConnectionError, Event, EventLoop, MqttOptions, Packet, QoS, SubscribeReasonCode,
 };
 use tokio::sync::mpsc::error::TrySendError;
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use tix_sync::backoff::Backoff;
 use tix_sync::broker::BrokerUrl;
 use tix_sync::protocol::{
-    Ack, EVENTS_FILTER, REPLAY_FILTER, ReplayRequest, VenueId, ack_topic, parse_events_topic,
+    EVENTS_FILTER, REPLAY_FILTER, ReplayRequest, VenueId, ack_topic, parse_events_topic,
     parse_replay_topic, replay_page_topic,
 };
 use tix_sync::qos::EventsQos;
@@ -35,6 +34,11 @@ use crate::db::Db;
 use crate::ingest::Work;
 use crate::ledger::Incoming;
 use crate::membership::Ownership;
+
+mod ack_board;
+
+pub use ack_board::AckBoard;
+use ack_board::QUIET;
 
 const KEEP_ALIVE: Duration = Duration::from_secs(10);
 /// The broker's `message_size_limit` (`packaging/mosquitto/mosquitto.conf`): the broker accepts no
@@ -72,65 +76,6 @@ pub struct LinkStatus {
     /// be read or published.
     pub replay_refused: AtomicU64,
     pub last_error: Mutex<Option<String>>,
-}
-
-/// Acknowledgements: the current one of every venue, and those waiting to be published (the
-/// newest per venue only).
-pub struct AckBoard {
-    board: Mutex<Board>,
-    changed: Notify,
-    /// Republished are only the acknowledgements of venues this instance applies: another
-    /// instance may have moved one on since this one knew it.
-    ownership: Arc<Ownership>,
-}
-
-#[derive(Default)]
-struct Board {
-    current: BTreeMap<VenueId, Ack>,
-    pending: BTreeMap<VenueId, Ack>,
-}
-
-impl AckBoard {
-    pub fn new(ownership: Arc<Ownership>) -> AckBoard {
-        AckBoard {
-            board: Mutex::default(),
-            changed: Notify::new(),
-            ownership,
-        }
-    }
-
-    /// Queues acknowledgements; a newer one for a venue replaces an older one not yet published.
-    pub fn post(&self, acks: impl IntoIterator<Item = Ack>) {
-        let mut board = self.board.lock().unwrap_or_else(|e| e.into_inner());
-        let mut any = false;
-        for ack in acks {
-            board.current.insert(ack.venue.clone(), ack.clone());
-            board.pending.insert(ack.venue.clone(), ack);
-            any = true;
-        }
-        drop(board);
-        if any {
-            self.changed.notify_one();
-        }
-    }
-
-    /// Queues every current acknowledgement again, of the venues this instance applies.
-    pub fn repost_all(&self) {
-        let mut board = self.board.lock().unwrap_or_else(|e| e.into_inner());
-        board.pending = board
-            .current
-            .iter()
-            .filter(|(venue, _)| self.ownership.owns(venue.as_str()))
-            .map(|(venue, ack)| (venue.clone(), ack.clone()))
-            .collect();
-        drop(board);
-        self.changed.notify_one();
-    }
-
-    fn take(&self) -> Vec<Ack> {
-        let mut board = self.board.lock().unwrap_or_else(|e| e.into_inner());
-        std::mem::take(&mut board.pending).into_values().collect()
-    }
 }
 
 pub struct Link {
@@ -373,8 +318,9 @@ async fn subscribe_on_connect(
     }
 }
 
-/// Publishes the acknowledgements as they are posted, retained, at the events' QoS (at QoS 1 a
-/// NATS cluster would store each in its replicated stream before taking the next).
+/// Publishes the acknowledgements as they are posted, at the events' QoS (at QoS 1 a NATS cluster
+/// would store each in its replicated stream before taking the next), retained as `AckBoard`
+/// decides; wakes every `QUIET` to retain what went out not retained.
 async fn publish_acks(
     client: AsyncClient,
     qos: QoS,
@@ -382,19 +328,22 @@ async fn publish_acks(
     status: Arc<LinkStatus>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let mut tick = tokio::time::interval(QUIET);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = shutdown.changed() => break,
             _ = board.changed.notified() => {}
+            _ = tick.tick() => {}
         }
-        for ack in board.take() {
-            let topic = ack_topic(&ack.venue);
-            let publish = client.publish(topic, qos, true, ack.encode());
+        for out in board.take(Instant::now()) {
+            let topic = ack_topic(&out.ack.venue);
+            let publish = client.publish(topic, qos, out.retain, out.ack.encode());
             tokio::select! {
                 _ = shutdown.changed() => return,
                 result = publish => match result {
                     Ok(()) => { status.acks_published.fetch_add(1, Ordering::Relaxed); }
-                    Err(e) => warn!(error = %e, venue = %ack.venue, "could not publish an acknowledgement"),
+                    Err(e) => warn!(error = %e, venue = %out.ack.venue, "could not publish an acknowledgement"),
                 }
             }
         }

@@ -2,8 +2,8 @@
 //!
 //! A venue publishes each outbox event, in sequence order, to `v1/venues/{venue}/events` as a
 //! CloudEvents 1.0 JSON envelope carrying the venue's gap-free sequence number and its store's epoch.
-//! The hub answers with a retained `v1/hub/venues/{venue}/ack` naming the highest sequence it has
-//! stored. A venue restored from an older backup asks for the events it lost on
+//! The hub answers with `v1/hub/venues/{venue}/ack` naming the highest sequence it has stored
+//! (the broker retains a venue's latest, refreshed now and then). A venue restored from an older backup asks for the events it lost on
 //! `v1/venues/{venue}/replay` and reads them back in pages (`replay`). This format is a contract
 //! between separately deployed programs: it changes only on purpose, and its tests pin it byte for
 //! byte.

@@ -1,6 +1,6 @@
 //! The hub's acknowledgement: how far it has durably stored a venue's events.
 //!
-//! Published retained on `v1/hub/venues/{venue}/ack` after each commit, as
+//! Published on `v1/hub/venues/{venue}/ack` after each commit (retained now and then), as
 //! `{"venue":"<venue>","epoch":"<epoch>","seq":<n>}`: every event of that venue and epoch up to and
 //! including `seq` is stored. The venue prunes its outbox below it and resends after it.
 

@@ -119,7 +119,7 @@ pub fn events_topic(venue: &VenueId) -> String {
     format!("v1/venues/{venue}/events")
 }
 
-/// Where the hub publishes (retained) how far it has stored a venue's events.
+/// Where the hub publishes (retained now and then) how far it has stored a venue's events.
 pub fn ack_topic(venue: &VenueId) -> String {
     format!("v1/hub/venues/{venue}/ack")
 }
