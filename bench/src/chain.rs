@@ -22,7 +22,7 @@ use tix_tests::served::serve;
 use tix_tests::{Broker, NatsCluster, Postgres, Served};
 
 use crate::cli::ChainArgs;
-use crate::cpu::CpuSample;
+use crate::cpu::{CpuSample, ProgramShare};
 use crate::sync::broker_ceiling;
 use crate::venues::{self, Made, Plan};
 
@@ -36,6 +36,8 @@ const SIM_PASS: &str = "bench-sim-pass";
 const CEILING_TOPIC: &str = "v1/venues/ceiling/events";
 /// How long, at most, the hubs get to acknowledge everything after the venues stop.
 const DRAIN: Duration = Duration::from_secs(120);
+/// Programs named in the CPU breakdown; the rest are summed.
+const PROGRAMS_SHOWN: usize = 6;
 
 pub(crate) async fn run(args: &ChainArgs, dir: &Path) -> Result<bool> {
     let hub_bin = std::env::current_exe()?.with_file_name("tix-hub");
@@ -252,6 +254,8 @@ struct Cpus<'h> {
 /// What `Cpus` found.
 struct CpuUse {
     busy_share: f64,
+    /// The programs that took it, most first.
+    programs: Vec<ProgramShare>,
     /// CPU time the hubs used, if they were counted.
     hubs: Option<Duration>,
 }
@@ -270,12 +274,14 @@ impl<'h> Cpus<'h> {
 
     fn stop(self) -> Result<CpuUse> {
         let busy_share = self.machine.busy_share_since()?;
+        let programs = self.machine.programs_since()?;
         let mut used = Duration::ZERO;
         for (hub, before) in &self.hubs {
             used += tix_tests::cpu_time(hub.pid())?.saturating_sub(*before);
         }
         Ok(CpuUse {
             busy_share,
+            programs,
             hubs: (!self.hubs.is_empty()).then_some(used),
         })
     }
@@ -294,6 +300,20 @@ impl CpuUse {
             "  CPU (all processes, venues and brokers included): cores {:.0} % busy{hubs}",
             self.busy_share * 100.0
         );
+        let mut programs: Vec<String> = self
+            .programs
+            .iter()
+            .take(PROGRAMS_SHOWN)
+            .map(|p| format!("{} {:.0} %", p.command, p.share * 100.0))
+            .collect();
+        let rest: f64 = self
+            .programs
+            .iter()
+            .skip(PROGRAMS_SHOWN)
+            .map(|p| p.share)
+            .sum();
+        programs.push(format!("others {:.0} %", rest * 100.0));
+        println!("  of all cores' time: {}", programs.join(", "));
     }
 }
 

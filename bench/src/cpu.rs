@@ -1,13 +1,24 @@
 //! How busy the machine's CPUs were over a stretch, from `/proc/stat`: every process counted
 //! (the load generator too), so a run whose cores were all busy shows it was bound by CPU rather
-//! than by waiting on something.
+//! than by waiting on something; and which programs took that time, from `/proc/<pid>/stat`.
+
+use std::collections::HashMap;
 
 use anyhow::{Context, Result};
 
-/// The kernel's CPU counters at one instant, in clock ticks summed over all cores.
+/// The kernel's CPU counters at one instant, in clock ticks summed over all cores, and each live
+/// process's.
 pub(crate) struct CpuSample {
     busy: u64,
     total: u64,
+    /// Command name and CPU ticks used so far, by process id.
+    processes: HashMap<u32, (String, u64)>,
+}
+
+/// The share of all cores' time one program (every process of that command name) took.
+pub(crate) struct ProgramShare {
+    pub(crate) command: String,
+    pub(crate) share: f64,
 }
 
 impl CpuSample {
@@ -29,6 +40,7 @@ impl CpuSample {
         Ok(CpuSample {
             busy: total - idle,
             total,
+            processes: processes(),
         })
     }
 
@@ -38,4 +50,38 @@ impl CpuSample {
         let total = now.total.saturating_sub(self.total).max(1);
         Ok(now.busy.saturating_sub(self.busy) as f64 / total as f64)
     }
+
+    /// The share (0 to 1) of all cores' time each program took since `self`, most first. A
+    /// process that ended in between is not counted; one that started counts from its start.
+    pub(crate) fn programs_since(&self) -> Result<Vec<ProgramShare>> {
+        let now = CpuSample::now()?;
+        let total = now.total.saturating_sub(self.total).max(1);
+        let mut by_command: HashMap<String, u64> = HashMap::new();
+        for (pid, (command, ticks)) in &now.processes {
+            let before = self.processes.get(pid).map_or(0, |(_, t)| *t);
+            *by_command.entry(command.clone()).or_default() += ticks.saturating_sub(before);
+        }
+        let mut shares: Vec<ProgramShare> = by_command
+            .into_iter()
+            .filter(|(_, ticks)| *ticks > 0)
+            .map(|(command, ticks)| ProgramShare {
+                command,
+                share: ticks as f64 / total as f64,
+            })
+            .collect();
+        shares.sort_by(|a, b| b.share.total_cmp(&a.share));
+        Ok(shares)
+    }
+}
+
+/// Every live process's command name and CPU ticks; processes that end while being read are left
+/// out.
+fn processes() -> HashMap<u32, (String, u64)> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return HashMap::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| Some((pid, tix_tests::cpu_ticks(pid).ok()?)))
+        .collect()
 }

@@ -34,7 +34,7 @@ pub use nats::NatsCluster;
 pub use node::{NodeOptions, spawn_node, start_node};
 pub use ports::{free_port, listening, wait_for_port};
 pub use postgres::Postgres;
-pub use process::{Process, cpu_time};
+pub use process::{Process, cpu_ticks, cpu_time};
 pub use served::Served;
 pub use smtp::SmtpServer;
 pub use wait::{eventually, within};

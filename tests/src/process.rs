@@ -128,13 +128,25 @@ fn signal_group(pgid: u32, signal: &str) {
 /// CPU time (user + system, all threads) the live process `pid` has used so far, from
 /// `/proc/<pid>/stat`; for bounding busy loops, not for measuring performance.
 pub fn cpu_time(pid: u32) -> Result<Duration> {
+    let (_, used) = cpu_ticks(pid)?;
+    Ok(Duration::from_secs_f64(
+        used as f64 / clock_ticks_per_second()? as f64,
+    ))
+}
+
+/// The command name of the live process `pid` and the CPU it has used so far (user + system, all
+/// threads) in clock ticks, the unit of `/proc/stat`, from `/proc/<pid>/stat`.
+pub fn cpu_ticks(pid: u32) -> Result<(String, u64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .with_context(|| format!("reading /proc/{pid}/stat"))?;
     // The command name (field 2) is in parentheses and may hold spaces: count from after it.
-    let after_name = stat
+    let (before, after_name) = stat
         .rsplit_once(')')
-        .map(|(_, rest)| rest)
         .context("no command name in /proc/<pid>/stat")?;
+    let command = before
+        .split_once('(')
+        .map_or("", |(_, name)| name)
+        .to_owned();
     let fields: Vec<&str> = after_name.split_whitespace().collect();
     // Fields 14 (utime) and 15 (stime), numbered from 1 with the state (field 3) at index 0.
     let ticks = |index: usize| -> Result<u64> {
@@ -143,10 +155,7 @@ pub fn cpu_time(pid: u32) -> Result<Duration> {
             .parse()
             .with_context(|| format!("CPU ticks {field:?} in /proc/{pid}/stat"))
     };
-    let used = ticks(11)? + ticks(12)?;
-    Ok(Duration::from_secs_f64(
-        used as f64 / clock_ticks_per_second()? as f64,
-    ))
+    Ok((command, ticks(11)? + ticks(12)?))
 }
 
 /// The kernel's clock ticks per second (`getconf CLK_TCK`; the workspace allows no unsafe code to
