@@ -204,6 +204,7 @@ async fn health(State(state): State<HubState>) -> Json<Value> {
             "received": link.received.load(Ordering::Relaxed),
             "acksPublished": link.acks_published.load(Ordering::Relaxed),
             "skipped": link.skipped.load(Ordering::Relaxed),
+            "takenOver": link.taken_over.load(Ordering::Relaxed),
             "lastError": *link.last_error.lock().unwrap_or_else(|e| e.into_inner()),
         },
         "ingest": {

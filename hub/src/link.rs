@@ -36,9 +36,11 @@ use crate::ledger::Incoming;
 use crate::membership::Ownership;
 
 mod ack_board;
+mod standby;
 
 pub use ack_board::AckBoard;
 use ack_board::QUIET;
+use standby::Standby;
 
 const KEEP_ALIVE: Duration = Duration::from_secs(10);
 /// The broker's `message_size_limit` (`packaging/mosquitto/mosquitto.conf`): the broker accepts no
@@ -69,6 +71,8 @@ pub struct LinkStatus {
     pub received: AtomicU64,
     /// Messages left to the hub instance that applies their venue.
     pub skipped: AtomicU64,
+    /// Of those, applied here after all: their venue moved to this instance (see `standby`).
+    pub taken_over: AtomicU64,
     pub acks_published: AtomicU64,
     /// Catch-up pages published.
     pub replay_pages: AtomicU64,
@@ -124,11 +128,7 @@ impl Link {
         let (replays_tx, replays_rx) = mpsc::channel(REPLAY_QUEUE);
         let poller = tokio::spawn(poll(
             event_loop,
-            Forward {
-                events,
-                replays: replays_tx,
-                ownership,
-            },
+            Forward::new(events, replays_tx, ownership),
             Signals {
                 connected: connected_tx,
                 refused: refused_tx,
@@ -182,11 +182,43 @@ struct Replay {
 }
 
 /// Where the poller sends what arrives: events to the ingest thread, catch-up requests to the
-/// replayer; what another instance applies, nowhere.
+/// replayer; events another instance applies, to the standby until their venue moves here.
 struct Forward {
     events: mpsc::Sender<Work>,
     replays: mpsc::Sender<Replay>,
     ownership: Arc<Ownership>,
+    standby: Standby,
+    /// The ownership's `changes` when the standby was last looked at.
+    seen: u64,
+}
+
+impl Forward {
+    fn new(
+        events: mpsc::Sender<Work>,
+        replays: mpsc::Sender<Replay>,
+        ownership: Arc<Ownership>,
+    ) -> Forward {
+        let seen = ownership.changes();
+        Forward {
+            events,
+            replays,
+            ownership,
+            standby: Standby::new(),
+            seen,
+        }
+    }
+
+    /// The kept messages of venues that moved to this instance since it last looked.
+    fn moved_here(&mut self) -> Vec<Incoming> {
+        let changes = self.ownership.changes();
+        if changes == self.seen {
+            return Vec::new();
+        }
+        self.seen = changes;
+        let ownership = &self.ownership;
+        self.standby
+            .take_owned(|venue| ownership.owns(venue), Instant::now())
+    }
 }
 
 /// What the poller tells the subscriber: each connection, each refused subscription.
@@ -197,17 +229,35 @@ struct Signals {
 
 async fn poll(
     mut event_loop: EventLoop,
-    forward: Forward,
+    mut forward: Forward,
     signals: Signals,
     status: Arc<LinkStatus>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(15));
-    loop {
+    'polling: loop {
         let event = tokio::select! {
             _ = shutdown.changed() => break,
             event = event_loop.poll() => event,
         };
+        // Checked on every packet (a ping at least every keep-alive): what the broker gave this
+        // instance of a venue just moved here goes to the ledger before anything newer.
+        let moved = forward.moved_here();
+        if !moved.is_empty() {
+            status
+                .taken_over
+                .fetch_add(moved.len() as u64, Ordering::Relaxed);
+            info!(
+                messages = moved.len(),
+                "applying what the broker delivered here of the venues that moved here"
+            );
+            for message in moved {
+                tokio::select! {
+                    _ = shutdown.changed() => break 'polling,
+                    sent = forward.events.send(Work::Message(message)) => if sent.is_err() { break 'polling },
+                }
+            }
+        }
         match event {
             Ok(Event::Incoming(Packet::ConnAck(connack))) => {
                 backoff.reset();
@@ -251,14 +301,15 @@ async fn poll(
                 let venue = parse_events_topic(&publish.topic)
                     .map(|v| v.to_string())
                     .unwrap_or_default();
-                if !forward.ownership.owns(&venue) {
-                    status.skipped.fetch_add(1, Ordering::Relaxed);
-                    continue;
-                }
                 let message = Incoming {
                     topic: publish.topic,
                     payload: publish.payload.to_vec(),
                 };
+                if !forward.ownership.owns(&venue) {
+                    status.skipped.fetch_add(1, Ordering::Relaxed);
+                    forward.standby.keep(venue, message, Instant::now());
+                    continue;
+                }
                 tokio::select! {
                     _ = shutdown.changed() => break,
                     sent = forward.events.send(Work::Message(message)) => if sent.is_err() { break },

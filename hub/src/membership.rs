@@ -10,10 +10,12 @@
 //! Ownership is about sharing the work, not about correctness: the ledger serialises per venue in
 //! the database, so two instances that both think a venue theirs for a moment (one joining, one
 //! not yet seeing it) store each event once all the same; one that no instance thinks its own for
-//! a moment is resent by the venue, which resends whatever stays unacknowledged.
+//! a moment is resent by the venue, which resends whatever stays unacknowledged. (An instance keeps
+//! the others' messages for a while and applies those of a venue that moves to it: `link/standby`.)
 //!
 //! A SQLite hub is alone: it owns every venue, and no thread runs.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::thread;
 use std::time::Duration;
@@ -37,6 +39,8 @@ pub struct Ownership {
     me: String,
     /// The live instances, `me` among them; `None` for a hub alone (SQLite).
     members: Option<RwLock<Vec<String>>>,
+    /// How many times the live instances changed.
+    changes: AtomicU64,
 }
 
 impl Ownership {
@@ -45,6 +49,7 @@ impl Ownership {
         Ownership {
             me: me.to_owned(),
             members: None,
+            changes: AtomicU64::new(0),
         }
     }
 
@@ -53,6 +58,7 @@ impl Ownership {
         Ownership {
             me: me.to_owned(),
             members: Some(RwLock::new(members)),
+            changes: AtomicU64::new(0),
         }
     }
 
@@ -63,6 +69,11 @@ impl Ownership {
         };
         let members = members.read().unwrap_or_else(|e| e.into_inner());
         owner(&members, venue).is_none_or(|owner| owner == self.me)
+    }
+
+    /// How many times the live instances changed so far: venues may have moved when it grows.
+    pub fn changes(&self) -> u64 {
+        self.changes.load(Ordering::Acquire)
     }
 
     /// The live instances as last read.
@@ -80,6 +91,9 @@ impl Ownership {
         let mut members = members.write().unwrap_or_else(|e| e.into_inner());
         let changed = *members != live;
         *members = live;
+        if changed {
+            self.changes.fetch_add(1, Ordering::AcqRel);
+        }
         changed
     }
 }

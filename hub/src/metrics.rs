@@ -113,6 +113,11 @@ pub fn render(
         load(&link.skipped),
     )?;
     counter(
+        "tix_hub_mqtt_taken_over_total",
+        "Of those, applied here after all: their venue moved to this instance (its owner left).",
+        load(&link.taken_over),
+    )?;
+    counter(
         "tix_hub_replay_pages_total",
         "Catch-up pages published to venues restored from an older backup.",
         load(&link.replay_pages),

@@ -87,13 +87,27 @@ async fn two_hubs_and_a_nats_cluster_lose_nothing_through_a_hub_kill_and_a_node_
 
     tokio::time::sleep(Duration::from_secs(3)).await;
     // One instance dies: its venues stay unacknowledged until its lease runs out and the other
-    // instance applies them (the venues resend).
+    // instance applies them: what it kept of their messages at once, the rest as the venues resend.
+    let skipped = hub_get(&hub_b, "/api/hub/health").await["mqtt"]["skipped"].clone();
+    assert!(
+        skipped.as_u64() > Some(0),
+        "hub a applies one of the venues (the instances' names decide which): hub b skipped {skipped}"
+    );
     hub_a.kill9();
     let alone = eventually(Duration::from_secs(20), || async {
         instances(&hub_b).await.len() == 1
     })
     .await;
     assert!(alone, "the survivor sees the dead instance go");
+    let taken_over = eventually(Duration::from_secs(10), || async {
+        hub_get(&hub_b, "/api/hub/health").await["mqtt"]["takenOver"].as_u64() > Some(0)
+    })
+    .await;
+    assert!(
+        taken_over,
+        "the survivor applies what it kept of the dead instance's venues: {}",
+        hub_get(&hub_b, "/api/hub/health").await
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     let hub_a = start_instance(&db, &a_url, "tix-hub.a", "1");
 
