@@ -165,8 +165,8 @@ pub(crate) async fn run(args: &ChainArgs, dir: &Path) -> Result<bool> {
          {after_kill:.0} events/s"
     );
     println!(
-        "  the survivor's view: instances {}, skipped {}",
-        health["instances"], health["mqtt"]["skipped"]
+        "  the survivor's view: instances {}, skipped {}, of which applied after the kill {}",
+        health["instances"], health["mqtt"]["skipped"], health["mqtt"]["takenOver"]
     );
     let slow: Vec<String> = (0..3)
         .map(|n| {
