@@ -7,7 +7,7 @@ use std::thread;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use tix_core::time::Millis;
 use tix_sync::protocol::{Epoch, VenueId};
@@ -35,6 +35,10 @@ pub struct IngestStats {
 /// change the cursors the messages are judged by, so they go through the same thread).
 pub enum Work {
     Message(Incoming),
+    /// Messages of venues that just moved to this instance, received while another applied them
+    /// (`link/standby`), in arrival order: what that instance stored is left out, the rest applied
+    /// before anything after it.
+    TakenOver(Vec<Incoming>),
     Adopt {
         venue: VenueId,
         epoch: Epoch,
@@ -67,6 +71,10 @@ impl Ingest {
                 while let Some(first) = carried.take().or_else(|| messages.blocking_recv()) {
                     let first = match first {
                         Work::Message(message) => message,
+                        Work::TakenOver(kept) => {
+                            take_over(&mut ledger, kept, &acks, &stats, &now);
+                            continue;
+                        }
                         Work::Adopt {
                             venue,
                             epoch,
@@ -106,6 +114,32 @@ impl Ingest {
         if self.thread.join().is_err() {
             error!("ingest thread panicked");
         }
+    }
+}
+
+/// Applies what another instance had received of the venues now this one's, less what it stored.
+fn take_over(
+    ledger: &mut Ledger,
+    mut kept: Vec<Incoming>,
+    acks: &AckBoard,
+    stats: &IngestStats,
+    now: &impl Fn() -> Millis,
+) {
+    let handed = kept.len();
+    match ledger.leave_out_stored(&mut kept) {
+        Ok(stored) => {
+            stats.duplicates.fetch_add(stored, Ordering::Relaxed);
+        }
+        // The ledger tells duplicates apart anyway, only at more cost.
+        Err(e) => warn!(error = %e, "could not read the cursors of the venues taken over"),
+    }
+    info!(
+        handed,
+        unstored = kept.len(),
+        "applying what the instance that left had received and not stored"
+    );
+    for batch in kept.chunks(MAX_BATCH) {
+        apply_with_retries(ledger, batch, acks, stats, now);
     }
 }
 

@@ -118,6 +118,22 @@ impl Ledger {
             .collect())
     }
 
+    /// Leaves out of `kept` (messages another instance received too, see `link/standby`) those at
+    /// or below their venue's stored sequence of the same epoch: that instance stored them. Their
+    /// stored copies are not read to compare: the same bytes went to that instance, which compared
+    /// them if they were resends. Anything else (newer, undecodable, another epoch) stays for
+    /// `apply` to judge. Returns how many were left out.
+    pub fn leave_out_stored(&mut self, kept: &mut Vec<Incoming>) -> Result<u64, DbError> {
+        let venues: BTreeSet<VenueId> = kept
+            .iter()
+            .filter_map(|m| parse_events_topic(&m.topic).ok())
+            .collect();
+        let cursors = self.conn.transaction(|sql| lock_cursors(sql, &venues))?;
+        let before = kept.len();
+        kept.retain(|message| !stored(message, &cursors));
+        Ok((before - kept.len()) as u64)
+    }
+
     /// Applies a batch in one durable transaction. On error nothing of it is kept.
     pub fn apply(&mut self, batch: &[Incoming], now: Millis) -> Result<Outcome, DbError> {
         let venues: BTreeSet<VenueId> = batch
@@ -129,6 +145,16 @@ impl Ledger {
             apply_in_txn(sql, &mut cursors, batch, now)
         })
     }
+}
+
+/// Whether `message` is an event at or below its venue's stored sequence, of the stored epoch.
+fn stored(message: &Incoming, cursors: &HashMap<VenueId, Cursor>) -> bool {
+    let Ok(envelope) = Envelope::decode(&message.payload) else {
+        return false;
+    };
+    cursors.get(&envelope.venue).is_some_and(|cursor| {
+        cursor.epoch == envelope.epoch && envelope.event.seq <= cursor.last_seq
+    })
 }
 
 /// Applies `batch` judged by `cursors` (its venues', as stored), advancing them.

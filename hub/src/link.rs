@@ -71,7 +71,8 @@ pub struct LinkStatus {
     pub received: AtomicU64,
     /// Messages left to the hub instance that applies their venue.
     pub skipped: AtomicU64,
-    /// Of those, applied here after all: their venue moved to this instance (see `standby`).
+    /// Of those, handed to the ledger after all: their venue moved to this instance (see
+    /// `standby`; the ledger leaves out what the instance that had it stored).
     pub taken_over: AtomicU64,
     pub acks_published: AtomicU64,
     /// Catch-up pages published.
@@ -247,15 +248,9 @@ async fn poll(
             status
                 .taken_over
                 .fetch_add(moved.len() as u64, Ordering::Relaxed);
-            info!(
-                messages = moved.len(),
-                "applying what the broker delivered here of the venues that moved here"
-            );
-            for message in moved {
-                tokio::select! {
-                    _ = shutdown.changed() => break 'polling,
-                    sent = forward.events.send(Work::Message(message)) => if sent.is_err() { break 'polling },
-                }
+            tokio::select! {
+                _ = shutdown.changed() => break 'polling,
+                sent = forward.events.send(Work::TakenOver(moved)) => if sent.is_err() { break 'polling },
             }
         }
         match event {

@@ -14,6 +14,7 @@ on_both_engines!(
     cash_payments_and_refunds_are_kept_with_their_method,
     the_quarantine_keeps_each_venues_newest_refusals_up_to_a_cap_and_counts_them_all,
     two_ledgers_on_one_database_store_each_event_once_in_order,
+    what_another_instance_stored_is_left_out_of_a_take_over,
 );
 
 fn venue(name: &str) -> VenueId {
@@ -123,6 +124,49 @@ fn a_resend_of_stored_events_is_acknowledged_again(db: &Db) {
         }]
     );
     assert_eq!(count(db, "SELECT COUNT(*) FROM events"), 2);
+}
+
+fn what_another_instance_stored_is_left_out_of_a_take_over(db: &Db) {
+    // The instance that left stored a's 1 and 2 at epoch 7; this one had kept 1 to 4 of a, one
+    // of a's at another epoch, b's first (a venue never stored) and something undecodable.
+    let mut gone = Ledger::open(db).unwrap();
+    gone.apply(
+        &[envelope("a", 7, 1, "one"), envelope("a", 7, 2, "two")],
+        Millis(1),
+    )
+    .unwrap();
+    let mut garbage = envelope("a", 7, 9, "x");
+    garbage.payload = b"not json".to_vec();
+    let mut kept = vec![
+        envelope("a", 7, 1, "one"),
+        envelope("a", 7, 2, "two"),
+        envelope("a", 7, 3, "three"),
+        envelope("a", 8, 1, "other epoch"),
+        envelope("b", 7, 1, "b one"),
+        garbage,
+        envelope("a", 7, 4, "four"),
+    ];
+    let mut ledger = Ledger::open(db).unwrap();
+    let left_out = ledger.leave_out_stored(&mut kept).unwrap();
+    assert_eq!(left_out, 2);
+    let rest: Vec<Vec<u8>> = kept.iter().map(|m| m.payload.clone()).collect();
+    assert_eq!(
+        rest,
+        [
+            envelope("a", 7, 3, "three").payload,
+            envelope("a", 8, 1, "other epoch").payload,
+            envelope("b", 7, 1, "b one").payload,
+            b"not json".to_vec(),
+            envelope("a", 7, 4, "four").payload,
+        ],
+        "the rest, in arrival order, for apply to judge"
+    );
+    let outcome = ledger.apply(&kept, Millis(2)).unwrap();
+    assert_eq!(
+        (outcome.applied, outcome.quarantined),
+        (3, 2),
+        "a 3 and 4, b 1; the other epoch and the garbage refused"
+    );
 }
 
 fn refusals_are_quarantined_not_applied(db: &Db) {

@@ -15,16 +15,17 @@
 //!   the venue makes anyway;
 //! - `take_owned` hands out messages in the order they arrived, before the poller forwards
 //!   anything newer, so a venue's events reach the ledger in order;
-//! - handing out a message the dead instance had stored is harmless: the ledger counts it a
-//!   duplicate and acknowledges again.
+//! - handing out a message the dead instance had stored is harmless: the ledger leaves it out
+//!   (`Ledger::leave_out_stored`, one read of the venues' cursors for the lot).
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::ledger::Incoming;
 
-/// How long a message of another instance's venue is kept: its lease (5 s) and a beat, with room.
-pub(super) const KEEP_FOR: Duration = Duration::from_secs(15);
+/// How long a message of another instance's venue is kept: that instance's lease (5 s), a beat,
+/// and what it may have had queued unstored when it died. Beyond that the venue resends.
+pub(super) const KEEP_FOR: Duration = Duration::from_secs(10);
 /// Payload bytes kept at most.
 pub(super) const KEEP_BYTES: usize = 64 << 20;
 
