@@ -36,6 +36,8 @@ const SIM_PASS: &str = "bench-sim-pass";
 const CEILING_TOPIC: &str = "v1/venues/ceiling/events";
 /// How long, at most, the hubs get to acknowledge everything after the venues stop.
 const DRAIN: Duration = Duration::from_secs(120);
+/// A venue's stream pausing longer than this is counted.
+const LONG_PAUSE_MS: i64 = 5_000;
 /// Programs named in the CPU breakdown; the rest are summed.
 const PROGRAMS_SHOWN: usize = 6;
 
@@ -161,8 +163,9 @@ pub(crate) async fn run(args: &ChainArgs, dir: &Path) -> Result<bool> {
     let before_kill = shared.rate_between(made.from_ms, killed_at);
     let after_kill = shared.rate_between(killed_at, made.until_ms);
     println!(
-        "  two hubs before the kill: {before_kill:.0} events/s; the survivor alone after it: \
-         {after_kill:.0} events/s"
+        "  two hubs before the kill ({:.1} s into the run): {before_kill:.0} events/s; the \
+         survivor alone after it: {after_kill:.0} events/s",
+        killed_at.saturating_sub(made.from_ms) as f64 / 1000.0
     );
     println!(
         "  the survivor's view: instances {}, skipped {}, of which applied after the kill {}",
@@ -326,8 +329,12 @@ struct Measured {
     /// Of the venues' own p99 lags: the median and the worst.
     venue_p99_median: i64,
     venue_p99_max: i64,
-    /// The longest time between two consecutive stored events of one venue, while making.
+    /// The longest time between two consecutive stored events of one venue, while making, and
+    /// when it began (ms into the run).
     longest_pause_ms: i64,
+    longest_pause_from_ms: i64,
+    /// Venues whose stream paused longer than `LONG_PAUSE_MS` at least once.
+    venues_paused_long: usize,
     per_second: Vec<u64>,
     stored_ms: Vec<i64>,
     made: u64,
@@ -362,8 +369,13 @@ impl Measured {
             self.rate, self.lag_p50, self.lag_p99, self.venue_p99_median, self.venue_p99_max
         );
         println!(
-            "  longest pause of a venue's stream: {} ms; resent by the venues: {}",
-            self.longest_pause_ms, self.resent
+            "  longest pause of a venue's stream: {} ms, from {:.1} s into the run; venues that \
+             paused over {} s: {}; resent by the venues: {}",
+            self.longest_pause_ms,
+            self.longest_pause_from_ms as f64 / 1000.0,
+            LONG_PAUSE_MS / 1000,
+            self.venues_paused_long,
+            self.resent
         );
         let seconds: Vec<String> = self.per_second.iter().map(u64::to_string).collect();
         println!("  stored per second: {}", seconds.join(" "));
@@ -405,7 +417,8 @@ async fn measure(db: &Db, made: &Made) -> Result<Measured> {
     let mut lags = Vec::new();
     let mut venue_p99 = Vec::new();
     let mut stored_ms = Vec::new();
-    let (mut lost, mut doubled, mut stored, mut longest_pause) = (0u64, 0u64, 0u64, 0i64);
+    let (mut lost, mut doubled, mut stored) = (0u64, 0u64, 0u64);
+    let (mut longest_pause, mut longest_pause_from, mut venues_paused_long) = (0i64, 0i64, 0usize);
     for (n, venue) in made.venues.iter().enumerate() {
         let mut events = per_venue.remove(venue.as_str()).unwrap_or_default();
         events.sort_unstable();
@@ -435,7 +448,16 @@ async fn measure(db: &Db, made: &Made) -> Result<Measured> {
             .collect();
         times.sort_unstable();
         for pair in times.windows(2) {
-            longest_pause = longest_pause.max(pair[1] - pair[0]);
+            if pair[1] - pair[0] > longest_pause {
+                longest_pause = pair[1] - pair[0];
+                longest_pause_from = pair[0] - from;
+            }
+        }
+        if times
+            .windows(2)
+            .any(|pair| pair[1] - pair[0] > LONG_PAUSE_MS)
+        {
+            venues_paused_long += 1;
         }
         stored_ms.extend(events.iter().map(|e| e.2));
     }
@@ -459,6 +481,8 @@ async fn measure(db: &Db, made: &Made) -> Result<Measured> {
         venue_p99_median: percentile(&venue_p99, 0.50),
         venue_p99_max: venue_p99.last().copied().unwrap_or(0),
         longest_pause_ms: longest_pause,
+        longest_pause_from_ms: longest_pause_from,
+        venues_paused_long,
         per_second,
         stored_ms,
         made: made.made.iter().sum(),
