@@ -36,8 +36,8 @@ pub struct IngestStats {
 pub enum Work {
     Message(Incoming),
     /// Messages of venues that just moved to this instance, received while another applied them
-    /// (`link/standby`), in arrival order: what that instance stored is left out, the rest applied
-    /// before anything after it.
+    /// (`link/standby`), in arrival order: what that instance stored is left out (and acknowledged
+    /// again, in case it died before publishing that), the rest applied before anything after it.
     TakenOver(Vec<Incoming>),
     Adopt {
         venue: VenueId,
@@ -127,8 +127,9 @@ fn take_over(
 ) {
     let handed = kept.len();
     match ledger.leave_out_stored(&mut kept) {
-        Ok(stored) => {
+        Ok((stored, as_stored)) => {
             stats.duplicates.fetch_add(stored, Ordering::Relaxed);
+            acks.post(as_stored);
         }
         // The ledger tells duplicates apart anyway, only at more cost.
         Err(e) => warn!(error = %e, "could not read the cursors of the venues taken over"),

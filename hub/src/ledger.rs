@@ -122,8 +122,12 @@ impl Ledger {
     /// or below their venue's stored sequence of the same epoch: that instance stored them. Their
     /// stored copies are not read to compare: the same bytes went to that instance, which compared
     /// them if they were resends. Anything else (newer, undecodable, another epoch) stays for
-    /// `apply` to judge. Returns how many were left out.
-    pub fn leave_out_stored(&mut self, kept: &mut Vec<Incoming>) -> Result<u64, DbError> {
+    /// `apply` to judge. Returns how many were left out, and the acknowledgement of each of those
+    /// venues as stored (the instance that stored them may have died before publishing it).
+    pub fn leave_out_stored(
+        &mut self,
+        kept: &mut Vec<Incoming>,
+    ) -> Result<(u64, Vec<Ack>), DbError> {
         let venues: BTreeSet<VenueId> = kept
             .iter()
             .filter_map(|m| parse_events_topic(&m.topic).ok())
@@ -131,7 +135,15 @@ impl Ledger {
         let cursors = self.conn.transaction(|sql| lock_cursors(sql, &venues))?;
         let before = kept.len();
         kept.retain(|message| !stored(message, &cursors));
-        Ok((before - kept.len()) as u64)
+        let acks = cursors
+            .into_iter()
+            .map(|(venue, cursor)| Ack {
+                venue,
+                epoch: cursor.epoch,
+                seq: cursor.last_seq,
+            })
+            .collect();
+        Ok(((before - kept.len()) as u64, acks))
     }
 
     /// Applies a batch in one durable transaction. On error nothing of it is kept.

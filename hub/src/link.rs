@@ -2,13 +2,14 @@
 //! publishes the ledger's acknowledgements (each venue's retained now and then, see `ack_board`);
 //! answers venues' catch-up requests with pages of their stored events, not retained.
 //!
-//! Four parts, so that nothing waits on itself: the poller only polls (and forwards what arrives);
-//! the subscriber subscribes after each connection, and again a moment after the broker refused
-//! a subscription (a NATS cluster that lost a node refuses some for a while); the ack publisher
-//! publishes; the replayer reads and publishes catch-up pages, one request at a time (a request it has no room for is dropped:
-//! the venue asks again after a while). Incoming events are acknowledged to the broker as they are
-//! read: the broker's acknowledgement means nothing to the protocol, since a venue resends whatever
-//! the hub's own acknowledgement does not cover.
+//! Four parts, so that nothing waits on itself: the poller only polls (and forwards what arrives;
+//! the messages of venues another instance applies it keeps a while, see `standby`); the
+//! subscriber subscribes after each connection, and again a moment after the broker refused a
+//! subscription (a NATS cluster that lost a node refuses some for a while); the ack publisher
+//! publishes; the replayer reads and publishes catch-up pages, one request at a time (a request it
+//! has no room for is dropped: the venue asks again after a while). Incoming events are
+//! acknowledged to the broker as they are read: the broker's acknowledgement means nothing to the
+//! protocol, since a venue resends whatever the hub's own acknowledgement does not cover.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

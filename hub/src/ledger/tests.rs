@@ -147,8 +147,17 @@ fn what_another_instance_stored_is_left_out_of_a_take_over(db: &Db) {
         envelope("a", 7, 4, "four"),
     ];
     let mut ledger = Ledger::open(db).unwrap();
-    let left_out = ledger.leave_out_stored(&mut kept).unwrap();
+    let (left_out, acks) = ledger.leave_out_stored(&mut kept).unwrap();
     assert_eq!(left_out, 2);
+    assert_eq!(
+        acks,
+        [Ack {
+            venue: venue("a"),
+            epoch: Epoch(7),
+            seq: 2
+        }],
+        "what the departed instance stored, acknowledged again"
+    );
     let rest: Vec<Vec<u8>> = kept.iter().map(|m| m.payload.clone()).collect();
     assert_eq!(
         rest,
