@@ -115,12 +115,19 @@ async fn session(socket: tokio::net::TcpStream, shared: Arc<Mutex<Shared>>) {
                     return;
                 }
                 let mut data = String::new();
+                let mut ended = false;
                 while let Ok(Some(line)) = lines.next_line().await {
                     if line == "." {
+                        ended = true;
                         break;
                     }
                     data.push_str(line.strip_prefix('.').unwrap_or(&line));
                     data.push('\n');
+                }
+                // A message cut off before its final dot (the sender killed mid-send) is no
+                // message: a relay discards it, and so does this one.
+                if !ended {
+                    return;
                 }
                 let mut state = shared.lock().expect("the relay's state");
                 if state.refusing {
