@@ -6,7 +6,13 @@
 //! sequence order (as the relay and the search indexer do, each at its own pace) and broadcasts
 //! them. Subscribers that fall more than `CAPACITY` notices behind are told to resync rather than
 //! slowing the feed down.
+//!
+//! The feed costs the node CPU beside every sale, so it reads no more than it tells: nothing while
+//! no page is open, and otherwise each record a batch of events names once, from one read of its
+//! store.
 
+use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -16,10 +22,15 @@ use tracing::warn;
 
 use tix_core::events::{DomainEvent, OrderStatus, StoredEvent};
 use tix_core::ids::{OrderId, ShowId, TicketId, UserId};
+use tix_core::orders::Order;
+use tix_core::shows::Show;
 use tix_core::tickets::Ticket;
 
 use crate::stores::Stores;
 use crate::writer::WriterSignals;
+
+#[cfg(test)]
+mod tests;
 
 /// Notices a subscriber may fall behind by before it is told to resync.
 const CAPACITY: usize = 4096;
@@ -148,6 +159,12 @@ async fn feed(
             changed = committed.changed() => if changed.is_err() { return },
             _ = shutdown.changed() => return,
         }
+        if notices.receiver_count() == 0 {
+            // Nobody has a page open: what the notices would say goes to nobody, so nothing is
+            // read. A page opened later loaded what stood before it and follows from here.
+            cursor = cursor.max(*committed.borrow());
+            continue;
+        }
         let read = {
             let stores = stores.clone();
             tokio::task::spawn_blocking(move || catch_up(&stores, cursor)).await
@@ -156,7 +173,7 @@ async fn feed(
             Ok(Ok((last, batch))) => {
                 cursor = last;
                 for notice in batch {
-                    // No subscribers is not an error: nobody has a page open.
+                    // Every page may have closed since: not an error.
                     let _ = notices.send(Arc::new(notice));
                 }
             }
@@ -178,50 +195,100 @@ fn catch_up(stores: &Stores, mut cursor: u64) -> Result<(u64, Vec<Notice>), redb
             return Ok((cursor, out));
         };
         cursor = last.seq;
+        let records = Records::read(stores, &events)?;
         for event in &events {
-            notices_of(stores, event, &mut out)?;
+            notices_of(&records, event, &mut out);
         }
     }
 }
 
-/// The notices `event` makes, read against the stores as they are now (a page wants the latest).
-fn notices_of(
-    stores: &Stores,
-    event: &StoredEvent,
-    out: &mut Vec<Notice>,
-) -> Result<(), redb::Error> {
-    let mut ticket = |id: TicketId, listed: bool| -> Result<(), redb::Error> {
-        let Some(ticket) = stores.tickets.get(id)? else {
-            return Ok(());
-        };
-        let state = TicketState::read(stores, &ticket)?;
-        out.push(Notice::Ticket {
-            id,
-            title: ticket.title.clone(),
-            price: ticket.price,
-            state,
-            version: ticket.version,
-            listed,
-        });
-        Ok(())
-    };
+/// The records a batch of events tells of, each read once, from one read of its store: a page
+/// wants them as they stand now, not as each event left them.
+#[derive(Default)]
+struct Records {
+    tickets: HashMap<TicketId, Ticket>,
+    orders: HashMap<OrderId, Order>,
+    shows: HashMap<ShowId, Show>,
+}
+
+impl Records {
+    fn read(stores: &Stores, events: &[StoredEvent]) -> Result<Records, redb::Error> {
+        let mut records = Records::default();
+        let tickets = distinct(events.iter().filter_map(ticket_of));
+        for ticket in stores.tickets.get_many(&tickets)?.into_iter().flatten() {
+            records.tickets.insert(ticket.id, ticket);
+        }
+        // The orders the events name, and those holding the tickets (a ticket's state).
+        let holders = records.tickets.values().filter_map(|t| t.order_id);
+        let orders = distinct(events.iter().filter_map(order_of).chain(holders));
+        for order in stores.orders.get_many(&orders)?.into_iter().flatten() {
+            records.orders.insert(order.id, order);
+        }
+        for id in distinct(events.iter().filter_map(show_of)) {
+            if let Some(show) = stores.shows.get(id)? {
+                records.shows.insert(id, show);
+            }
+        }
+        Ok(records)
+    }
+}
+
+/// Each id once, in no particular order.
+fn distinct<T: Eq + Hash>(ids: impl Iterator<Item = T>) -> Vec<T> {
+    ids.collect::<HashSet<T>>().into_iter().collect()
+}
+
+/// The ticket whose notice `event` makes.
+fn ticket_of(event: &StoredEvent) -> Option<TicketId> {
     match &event.event {
-        DomainEvent::TicketCreated(e) => ticket(e.id, true)?,
-        DomainEvent::TicketUpdated(e) => ticket(e.id, false)?,
+        DomainEvent::TicketCreated(e) | DomainEvent::TicketUpdated(e) => Some(e.id),
         // A sale changes no ticket record (the order goes on holding it), so it is announced here.
-        DomainEvent::OrderCompleted(e) => ticket(e.ticket.id, false)?,
-        _ => {}
+        DomainEvent::OrderCompleted(e) => Some(e.ticket.id),
+        _ => None,
     }
-    if let Some(notice) = seats_notice(stores, event)? {
-        out.push(notice);
-    }
-    let order = match &event.event {
+}
+
+/// The order whose notice `event` makes.
+fn order_of(event: &StoredEvent) -> Option<OrderId> {
+    match &event.event {
         DomainEvent::OrderCreated(e) => Some(e.id),
         DomainEvent::OrderCancelled(e) => Some(e.id),
         DomainEvent::OrderCompleted(e) => Some(e.id),
         _ => None,
-    };
-    if let Some(order) = order.map(|id| stores.orders.get(id)).transpose()?.flatten() {
+    }
+}
+
+/// The show whose seat notice `event` makes.
+fn show_of(event: &StoredEvent) -> Option<ShowId> {
+    match &event.event {
+        DomainEvent::OrderCreated(e) => e.show.as_ref().map(|p| p.id),
+        DomainEvent::OrderCancelled(e) => e.show.as_ref().map(|p| p.id),
+        DomainEvent::OrderCompleted(e) => e.show.as_ref().map(|p| p.id),
+        DomainEvent::ShowUpdated(e) => Some(e.id),
+        _ => None,
+    }
+}
+
+/// The notices `event` makes, from `records`.
+fn notices_of(records: &Records, event: &StoredEvent, out: &mut Vec<Notice>) {
+    if let Some(ticket) = ticket_of(event).and_then(|id| records.tickets.get(&id)) {
+        let holder = ticket
+            .order_id
+            .and_then(|id| records.orders.get(&id))
+            .map(|order| order.status);
+        out.push(Notice::Ticket {
+            id: ticket.id,
+            title: ticket.title.clone(),
+            price: ticket.price,
+            state: TicketState::of(ticket, holder),
+            version: ticket.version,
+            listed: matches!(event.event, DomainEvent::TicketCreated(_)),
+        });
+    }
+    if let Some(notice) = seats_notice(records, event) {
+        out.push(notice);
+    }
+    if let Some(order) = order_of(event).and_then(|id| records.orders.get(&id)) {
         out.push(Notice::Order {
             id: order.id,
             buyer: order.user_id,
@@ -229,30 +296,27 @@ fn notices_of(
             ticket: order.ticket.id,
         });
     }
-    Ok(())
 }
 
 /// The seat notice of an event of a show's order, or of a change of the show.
-fn seats_notice(stores: &Stores, event: &StoredEvent) -> Result<Option<Notice>, redb::Error> {
-    let (show, part, state) = match &event.event {
-        DomainEvent::OrderCreated(e) => (e.show.as_ref().map(|p| p.id), e.show.as_ref(), "h"),
-        DomainEvent::OrderCancelled(e) => (e.show.as_ref().map(|p| p.id), e.show.as_ref(), "a"),
-        DomainEvent::OrderCompleted(e) => (e.show.as_ref().map(|p| p.id), e.show.as_ref(), "s"),
-        DomainEvent::ShowUpdated(e) => (Some(e.id), None, "a"),
-        _ => return Ok(None),
+fn seats_notice(records: &Records, event: &StoredEvent) -> Option<Notice> {
+    let (part, state) = match &event.event {
+        DomainEvent::OrderCreated(e) => (e.show.as_ref(), "h"),
+        DomainEvent::OrderCancelled(e) => (e.show.as_ref(), "a"),
+        DomainEvent::OrderCompleted(e) => (e.show.as_ref(), "s"),
+        DomainEvent::ShowUpdated(_) => (None, "a"),
+        _ => return None,
     };
-    let Some(show) = show.map(|id| stores.shows.get(id)).transpose()?.flatten() else {
-        return Ok(None);
-    };
+    let show = records.shows.get(&show_of(event)?)?;
     let seats = part
         .map(|p| p.tickets.iter().map(|t| (t.id, state)).collect())
         .unwrap_or_default();
-    Ok(Some(Notice::Seats {
+    Some(Notice::Seats {
         show: show.id,
         version: show.seats_version,
         seats,
         available: show.categories.iter().map(|c| c.available()).collect(),
         held: show.categories.iter().map(|c| c.held).collect(),
         sold: show.categories.iter().map(|c| c.sold).collect(),
-    }))
+    })
 }

@@ -23,6 +23,7 @@ pub(crate) const BUYER: UserId = UserId(tix_core::ids::RawId([2; 12]));
 pub(crate) struct Fixture {
     pub(crate) disks: HashMap<&'static str, TestDisk>,
     pub(crate) stores: Arc<Stores>,
+    pub(crate) signals: Arc<WriterSignals>,
     writer: Option<Writer>,
     handle: Option<WriterHandle>,
 }
@@ -40,16 +41,18 @@ impl Fixture {
         )
         .unwrap();
         let stores = Arc::new(stores);
+        let signals = Arc::new(WriterSignals::new());
         let (writer, handle) = Writer::start(
             stores.clone(),
             Arc::new(SystemClock),
             Duration::from_secs(900),
-            Arc::new(WriterSignals::new()),
+            signals.clone(),
         )
         .unwrap();
         Fixture {
             disks,
             stores,
+            signals,
             writer: Some(writer),
             handle: Some(handle),
         }

@@ -57,6 +57,18 @@ impl OrdersStore {
         order.map(|o| decode(o.value())).transpose()
     }
 
+    /// The orders with these ids as one snapshot of the store has them, in the same order.
+    pub fn get_many(&self, ids: &[OrderId]) -> Result<Vec<Option<Order>>, redb::Error> {
+        let txn = self.db.begin_read()?;
+        let orders = txn.open_table(ORDERS)?;
+        ids.iter()
+            .map(|id| {
+                let order = orders.get(id.as_bytes().as_slice())?;
+                order.map(|o| decode(o.value())).transpose()
+            })
+            .collect()
+    }
+
     /// All of a user's orders, whatever their status, in the order they were placed.
     pub fn list_for_user(&self, user: UserId) -> Result<Vec<Order>, redb::Error> {
         let txn = self.db.begin_read()?;
