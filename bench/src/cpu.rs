@@ -3,8 +3,11 @@
 //! than by waiting on something; and which programs took that time, from `/proc/<pid>/stat`.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
+
+use crate::node::Node;
 
 /// The kernel's CPU counters at one instant, in clock ticks summed over all cores, and each live
 /// process's.
@@ -84,4 +87,37 @@ fn processes() -> HashMap<u32, (String, u64)> {
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter_map(|pid| Some((pid, tix_tests::cpu_ticks(pid).ok()?)))
         .collect()
+}
+
+/// The CPU time the node and this load generator had used at one instant, to share out over the
+/// requests of a phase. CPU per request moves far less with a noisy neighbour than a rate does,
+/// so it shows what a change saved even when requests per second cannot.
+pub(crate) struct Spent {
+    node: Duration,
+    bench: Duration,
+}
+
+/// CPU per request over a phase, in microseconds.
+pub(crate) struct PerRequest {
+    pub(crate) node: f64,
+    pub(crate) bench: f64,
+}
+
+impl Spent {
+    pub(crate) fn now(node: &Node) -> Result<Spent> {
+        Ok(Spent {
+            node: node.cpu_time()?,
+            bench: tix_tests::cpu_time(std::process::id())?,
+        })
+    }
+
+    /// What each of `requests` cost since `self`.
+    pub(crate) fn per_request_since(&self, node: &Node, requests: u64) -> Result<PerRequest> {
+        let now = Spent::now(node)?;
+        let micros = |spent: Duration| spent.as_secs_f64() * 1e6 / requests.max(1) as f64;
+        Ok(PerRequest {
+            node: micros(now.node.saturating_sub(self.node)),
+            bench: micros(now.bench.saturating_sub(self.bench)),
+        })
+    }
 }

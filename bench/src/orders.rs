@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use crate::cli::OrdersArgs;
+use crate::cpu::Spent;
 use crate::load;
 use crate::node::{Harness, disk_counts};
 
@@ -42,7 +43,9 @@ pub(crate) async fn run(args: &OrdersArgs, harness: &mut Harness) -> Result<bool
         args.connections,
         args.duration.as_secs_f64()
     );
+    let hello_cpu = Spent::now(harness.node()?)?;
     let hello = load::hello(addr, args.connections, args.duration).await?;
+    let hello_cpu = hello_cpu.per_request_since(harness.node()?, hello.ok)?;
     hello.print_errors("hello requests");
 
     println!(
@@ -52,7 +55,9 @@ pub(crate) async fn run(args: &OrdersArgs, harness: &mut Harness) -> Result<bool
     );
     let tickets = Arc::new(tickets);
     let disk_before = disk_counts(addr).await?;
+    let orders_cpu = Spent::now(harness.node()?)?;
     let orders = load::place_orders(addr, &buyers, Arc::clone(&tickets), args.duration).await?;
+    let orders_cpu = orders_cpu.per_request_since(harness.node()?, orders.ok)?;
     let disk = disk_counts(addr)
         .await?
         .per_order_line(&disk_before, orders.ok);
@@ -101,6 +106,14 @@ pub(crate) async fn run(args: &OrdersArgs, harness: &mut Harness) -> Result<bool
     println!(
         "ratio orders/hello: {:.2}",
         orders.rate() / hello.rate().max(1e-9)
+    );
+    println!(
+        "cpu:     hello: node {:.1} µs + bench {:.1} µs per request; orders: node {:.0} µs + bench {:.0} µs per order ({:.1}× a hello's)",
+        hello_cpu.node,
+        hello_cpu.bench,
+        orders_cpu.node,
+        orders_cpu.bench,
+        (orders_cpu.node + orders_cpu.bench) / (hello_cpu.node + hello_cpu.bench).max(1e-9)
     );
     println!("disk:    {disk}");
     if durable {
