@@ -161,7 +161,8 @@ async fn feed(
         }
         if notices.receiver_count() == 0 {
             // Nobody has a page open: what the notices would say goes to nobody, so nothing is
-            // read. A page opened later loaded what stood before it and follows from here.
+            // read. A page that subscribes later hears of what commits after that, as before
+            // (notices made before it subscribed never reached it).
             cursor = cursor.max(*committed.borrow());
             continue;
         }
