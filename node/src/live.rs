@@ -112,15 +112,22 @@ pub enum Notice {
     },
 }
 
+/// A notice as every subscriber receives it: with its JSON, written once for all of them rather
+/// than once per open page.
+pub struct Told {
+    pub notice: Notice,
+    pub json: String,
+}
+
 /// The feed's subscription point, shared by every live connection.
 pub struct Live {
-    notices: broadcast::Sender<Arc<Notice>>,
+    notices: broadcast::Sender<Arc<Told>>,
     /// Turns true when the HTTP server starts its graceful stop, so open streams end.
     closing: watch::Receiver<bool>,
 }
 
 impl Live {
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Notice>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Told>> {
         self.notices.subscribe()
     }
 
@@ -149,7 +156,7 @@ pub fn start(
 
 async fn feed(
     stores: Arc<Stores>,
-    notices: broadcast::Sender<Arc<Notice>>,
+    notices: broadcast::Sender<Arc<Told>>,
     mut cursor: u64,
     mut committed: watch::Receiver<u64>,
     mut shutdown: watch::Receiver<bool>,
@@ -174,8 +181,15 @@ async fn feed(
             Ok(Ok((last, batch))) => {
                 cursor = last;
                 for notice in batch {
+                    let json = match serde_json::to_string(&notice) {
+                        Ok(json) => json,
+                        Err(e) => {
+                            warn!(error = %e, "a live notice could not be written as JSON");
+                            continue;
+                        }
+                    };
                     // Every page may have closed since: not an error.
-                    let _ = notices.send(Arc::new(notice));
+                    let _ = notices.send(Arc::new(Told { notice, json }));
                 }
             }
             Ok(Err(e)) => warn!(error = %e, "live updates could not read the outboxes"),

@@ -66,8 +66,8 @@ async fn a_page_that_opens_after_unwatched_changes_follows_the_changes_after_it(
     let wanted = ticket_notice(9, TicketState::Available, 0, true);
     let found = tokio::time::timeout(Duration::from_secs(20), async {
         loop {
-            let notice = page.recv().await.expect("the feed keeps running");
-            if *notice == wanted {
+            let told = page.recv().await.expect("the feed keeps running");
+            if told.notice == wanted {
                 return;
             }
         }

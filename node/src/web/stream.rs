@@ -6,7 +6,6 @@
 //! address (429 beyond) and in total (503 beyond), both with `Retry-After`.
 
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -19,7 +18,7 @@ use tix_core::ids::UserId;
 use crate::actions::ApiError;
 use crate::admission::Refusal;
 use crate::client::ClientAddr;
-use crate::live::Notice;
+use crate::live::{Notice, Told};
 use crate::state::AppState;
 
 use super::frame::Visitor;
@@ -73,12 +72,12 @@ pub(crate) async fn live(
 }
 
 /// The event `viewer` sees for `notice`: every ticket notice, and order notices of their own.
-fn event_for(notice: &Arc<Notice>, viewer: Option<UserId>) -> Option<Event> {
-    let name = match notice.as_ref() {
+fn event_for(told: &Told, viewer: Option<UserId>) -> Option<Event> {
+    let name = match &told.notice {
         Notice::Ticket { .. } => "ticket",
         Notice::Seats { .. } => "seats",
         Notice::Order { buyer, .. } if Some(*buyer) == viewer => "order",
         Notice::Order { .. } => return None,
     };
-    Event::default().event(name).json_data(notice.as_ref()).ok()
+    Some(Event::default().event(name).data(&told.json))
 }
