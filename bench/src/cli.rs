@@ -256,6 +256,11 @@ pub(crate) struct OrdersArgs {
     /// Tickets created beforehand; the orders phase stops early when they run out.
     #[arg(long, default_value_t = 200_000, value_parser = parse_positive)]
     pub(crate) tickets: usize,
+
+    /// Storefront pages open during the orders phase (`/live` streams, 32 from each of several
+    /// loopback addresses; the node admits 512 by default).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) pages: usize,
 }
 
 #[derive(Debug, Args)]

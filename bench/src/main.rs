@@ -18,6 +18,7 @@ mod load;
 mod locks;
 mod node;
 mod onsale;
+mod open_pages;
 mod orders;
 mod pages;
 mod search;

@@ -9,6 +9,7 @@ use crate::cli::OrdersArgs;
 use crate::cpu::Spent;
 use crate::load;
 use crate::node::{Harness, disk_counts};
+use crate::open_pages::OpenPages;
 
 /// The lock TTL the node runs with: long enough that no lock expires during the run.
 pub(crate) const LOCK_TTL: Duration = Duration::from_secs(15 * 60);
@@ -49,11 +50,13 @@ pub(crate) async fn run(args: &OrdersArgs, harness: &mut Harness) -> Result<bool
     hello.print_errors("hello requests");
 
     println!(
-        "orders:  {} buyers for {:.1} s ...",
+        "orders:  {} buyers for {:.1} s, {} pages open ...",
         args.connections,
-        args.duration.as_secs_f64()
+        args.duration.as_secs_f64(),
+        args.pages
     );
     let tickets = Arc::new(tickets);
+    let pages = OpenPages::open(addr, args.pages).await?;
     let disk_before = disk_counts(addr).await?;
     let orders_cpu = Spent::now(harness.node()?)?;
     let orders = load::place_orders(addr, &buyers, Arc::clone(&tickets), args.duration).await?;
@@ -69,6 +72,7 @@ pub(crate) async fn run(args: &OrdersArgs, harness: &mut Harness) -> Result<bool
         );
     }
     orders.print_errors("orders");
+    let heard = pages.close().await;
 
     println!("durability: kill -9 the node, restart it on the same data dir ...");
     harness.kill9().await?;
@@ -116,6 +120,9 @@ pub(crate) async fn run(args: &OrdersArgs, harness: &mut Harness) -> Result<bool
         (orders_cpu.node + orders_cpu.bench) / (hello_cpu.node + hello_cpu.bench).max(1e-9)
     );
     println!("disk:    {disk}");
+    if heard.pages > 0 {
+        println!("pages:   {heard}");
+    }
     if durable {
         println!("durable: {found} of {} orders survived kill -9", orders.ok);
     } else {
