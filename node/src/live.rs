@@ -4,17 +4,20 @@
 //!
 //! One task owns the feed: it wakes on every commit, reads the new events from the outboxes in
 //! sequence order (as the relay and the search indexer do, each at its own pace) and broadcasts
-//! them. Subscribers that fall more than `CAPACITY` notices behind are told to resync rather than
-//! slowing the feed down.
+//! what each read tells (`Told`). Subscribers that fall more than `CAPACITY` reads behind are told
+//! to resync rather than slowing the feed down.
 //!
-//! The feed costs the node CPU beside every sale, so it reads no more than it tells: nothing while
-//! no page is open, and otherwise each record a batch of events names once, from one read of its
-//! store.
+//! The feed costs the node CPU beside every sale, and every open page multiplies it, so it reads
+//! no more than it tells (nothing while no page is open, and otherwise each record a batch of
+//! events names once, from one read of its store) and writes each read's notices once, as the
+//! server-sent events every page is sent in one piece.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 use std::sync::Arc;
+use std::time::Duration;
 
+use bytes::Bytes;
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
@@ -32,10 +35,15 @@ use crate::writer::WriterSignals;
 #[cfg(test)]
 mod tests;
 
-/// Notices a subscriber may fall behind by before it is told to resync.
-const CAPACITY: usize = 4096;
+/// Reads of the outboxes (each told as one `Told`, of at most `BATCH` events) a subscriber may
+/// fall behind by before it is told to resync. Under a rush a read is about one writer batch, so
+/// this is a couple of seconds of sales; it also bounds what a lagging page keeps in memory.
+const CAPACITY: usize = 256;
 /// Events read from the outboxes at a time.
 const BATCH: usize = 1024;
+/// Least time between two reads: what a notice may wait so that every open page is woken and
+/// written to once for all the changes of that time, not once per writer batch.
+const PACE: Duration = Duration::from_millis(50);
 
 /// Where a ticket stands, as a buyer sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -112,23 +120,106 @@ pub enum Notice {
     },
 }
 
-/// A notice as every subscriber receives it: with its JSON, written once for all of them rather
-/// than once per open page.
+impl Notice {
+    /// The name of the server-sent event that carries this notice.
+    pub fn event(&self) -> &'static str {
+        match self {
+            Notice::Ticket { .. } => "ticket",
+            Notice::Order { .. } => "order",
+            Notice::Seats { .. } => "seats",
+        }
+    }
+
+    /// Who hears this notice: its buyer alone for an order's, `None` (every page) otherwise.
+    fn audience(&self) -> Option<UserId> {
+        match self {
+            Notice::Order { buyer, .. } => Some(*buyer),
+            Notice::Ticket { .. } | Notice::Seats { .. } => None,
+        }
+    }
+}
+
+/// What one read of the outboxes tells the open pages: its notices in order, each written once as
+/// a server-sent event for all of them, and sent as one piece of text per page rather than one
+/// write per notice and page.
 pub struct Told {
-    pub notice: Notice,
-    pub json: String,
+    pub notices: Vec<Notice>,
+    /// Every notice's event, one after the other.
+    text: Bytes,
+    /// Per notice: who hears it (see `Notice::audience`) and where its event ends in `text`.
+    ends: Vec<(Option<UserId>, usize)>,
+    /// The events every page hears, in order: what a page is sent when no order notice of the
+    /// batch is its own.
+    public: Bytes,
+}
+
+impl Told {
+    /// Writes `notices` as server-sent events (`event:` line, `data:` line with the JSON, blank
+    /// line). A notice that cannot be written as JSON is left out, with a warning.
+    pub fn new(notices: Vec<Notice>) -> Told {
+        let mut text = Vec::with_capacity(notices.len() * 160);
+        let mut ends = Vec::with_capacity(notices.len());
+        let mut kept = Vec::with_capacity(notices.len());
+        for notice in notices {
+            let start = text.len();
+            text.extend_from_slice(b"event: ");
+            text.extend_from_slice(notice.event().as_bytes());
+            text.extend_from_slice(b"\ndata: ");
+            if let Err(e) = serde_json::to_writer(&mut text, &notice) {
+                warn!(error = %e, "a live notice could not be written as JSON");
+                text.truncate(start);
+                continue;
+            }
+            text.extend_from_slice(b"\n\n");
+            ends.push((notice.audience(), text.len()));
+            kept.push(notice);
+        }
+        let text = Bytes::from(text);
+        let mut told = Told {
+            notices: kept,
+            public: text.clone(),
+            text,
+            ends,
+        };
+        if told.ends.iter().any(|(audience, _)| audience.is_some()) {
+            told.public = told.picked(|audience| audience.is_none());
+        }
+        told
+    }
+
+    /// What the page of `viewer` (signed in or not) hears of this batch; empty when nothing.
+    pub fn for_page(&self, viewer: Option<UserId>) -> Bytes {
+        let own = |audience: Option<UserId>| audience.is_some() && audience == viewer;
+        if !self.ends.iter().any(|(audience, _)| own(*audience)) {
+            return self.public.clone();
+        }
+        self.picked(|audience| audience.is_none() || own(audience))
+    }
+
+    /// The events of the notices whose audience `hears`, in order.
+    fn picked(&self, hears: impl Fn(Option<UserId>) -> bool) -> Bytes {
+        let mut out = Vec::with_capacity(self.text.len());
+        let mut start = 0;
+        for (audience, end) in &self.ends {
+            if hears(*audience) {
+                out.extend_from_slice(&self.text[start..*end]);
+            }
+            start = *end;
+        }
+        Bytes::from(out)
+    }
 }
 
 /// The feed's subscription point, shared by every live connection.
 pub struct Live {
-    notices: broadcast::Sender<Arc<Told>>,
+    told: broadcast::Sender<Arc<Told>>,
     /// Turns true when the HTTP server starts its graceful stop, so open streams end.
     closing: watch::Receiver<bool>,
 }
 
 impl Live {
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Told>> {
-        self.notices.subscribe()
+        self.told.subscribe()
     }
 
     pub fn closing(&self) -> watch::Receiver<bool> {
@@ -143,20 +234,20 @@ pub fn start(
     closing: watch::Receiver<bool>,
     shutdown: watch::Receiver<bool>,
 ) -> Result<(Arc<Live>, JoinHandle<()>), redb::Error> {
-    let (notices, _) = broadcast::channel(CAPACITY);
+    let (told, _) = broadcast::channel(CAPACITY);
     let live = Arc::new(Live {
-        notices: notices.clone(),
+        told: told.clone(),
         closing,
     });
     let cursor = stores.last_seq()?;
     let committed = signals.committed.subscribe();
-    let task = tokio::spawn(feed(stores, notices, cursor, committed, shutdown));
+    let task = tokio::spawn(feed(stores, told, cursor, committed, shutdown));
     Ok((live, task))
 }
 
 async fn feed(
     stores: Arc<Stores>,
-    notices: broadcast::Sender<Arc<Told>>,
+    told: broadcast::Sender<Arc<Told>>,
     mut cursor: u64,
     mut committed: watch::Receiver<u64>,
     mut shutdown: watch::Receiver<bool>,
@@ -166,7 +257,7 @@ async fn feed(
             changed = committed.changed() => if changed.is_err() { return },
             _ = shutdown.changed() => return,
         }
-        if notices.receiver_count() == 0 {
+        if told.receiver_count() == 0 {
             // Nobody has a page open: what the notices would say goes to nobody, so nothing is
             // read. A page that subscribes later hears of what commits after that, as before
             // (notices made before it subscribed never reached it).
@@ -175,45 +266,56 @@ async fn feed(
         }
         let read = {
             let stores = stores.clone();
-            tokio::task::spawn_blocking(move || catch_up(&stores, cursor)).await
+            tokio::task::spawn_blocking(move || {
+                let (last, reads) = catch_up(&stores, cursor)?;
+                let told: Vec<Told> = reads
+                    .into_iter()
+                    .filter(|notices| !notices.is_empty())
+                    .map(Told::new)
+                    .collect();
+                Ok::<_, redb::Error>((last, told))
+            })
+            .await
         };
         match read {
-            Ok(Ok((last, batch))) => {
+            Ok(Ok((last, reads))) => {
                 cursor = last;
-                for notice in batch {
-                    let json = match serde_json::to_string(&notice) {
-                        Ok(json) => json,
-                        Err(e) => {
-                            warn!(error = %e, "a live notice could not be written as JSON");
-                            continue;
-                        }
-                    };
+                for read in reads {
                     // Every page may have closed since: not an error.
-                    let _ = notices.send(Arc::new(Told { notice, json }));
+                    let _ = told.send(Arc::new(read));
                 }
             }
             Ok(Err(e)) => warn!(error = %e, "live updates could not read the outboxes"),
             Err(e) => warn!(error = %e, "live updates reader failed"),
         }
+        // Under a rush, pages are sent the sales of a `PACE` in one piece rather than a piece
+        // per writer batch; the first change after a quiet spell still goes out at once.
+        tokio::select! {
+            _ = tokio::time::sleep(PACE) => {}
+            _ = shutdown.changed() => return,
+        }
     }
 }
 
-/// Reads every event after `cursor`; returns the new cursor and the notices they make.
-fn catch_up(stores: &Stores, mut cursor: u64) -> Result<(u64, Vec<Notice>), redb::Error> {
+/// Reads every event after `cursor`; returns the new cursor and the notices they make, one list
+/// per read of at most `BATCH` events.
+fn catch_up(stores: &Stores, mut cursor: u64) -> Result<(u64, Vec<Vec<Notice>>), redb::Error> {
     // Events the hub has acknowledged may be pruned before this feed saw them (a long stall);
     // they are gone, and pages resync on their own when they reconnect.
     cursor = cursor.max(stores.pruned_through()?);
-    let mut out = Vec::new();
+    let mut reads = Vec::new();
     loop {
         let events = stores.events_after(cursor, BATCH)?;
         let Some(last) = events.last() else {
-            return Ok((cursor, out));
+            return Ok((cursor, reads));
         };
         cursor = last.seq;
         let records = Records::read(stores, &events)?;
+        let mut notices = Vec::new();
         for event in &events {
-            notices_of(&records, event, &mut out);
+            notices_of(&records, event, &mut notices);
         }
+        reads.push(notices);
     }
 }
 
