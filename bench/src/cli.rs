@@ -157,6 +157,11 @@ pub(crate) struct OnsaleArgs {
     /// Standing places.
     #[arg(long, default_value_t = 2_000, value_parser = parse_positive)]
     pub(crate) standing: usize,
+
+    /// Pages open on the show during the rush (`/live` streams, 32 from each of several loopback
+    /// addresses; the node admits 512 by default).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) pages: usize,
 }
 
 #[derive(Debug, Args)]

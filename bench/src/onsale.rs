@@ -22,6 +22,7 @@ use crate::cli::OnsaleArgs;
 use crate::client::connect_all;
 use crate::load::{self, run_workers};
 use crate::node::Harness;
+use crate::open_pages::OpenPages;
 use crate::sync::{VENUE, node_last_seq, start_hub, venue_args, wait_for_hub};
 
 /// How long `/hello` is measured before the rush.
@@ -88,8 +89,13 @@ pub(crate) async fn run(args: &OnsaleArgs, harness: &mut Harness, dir: &Path) ->
         args.rows, args.seats_per_row, args.standing, args.parties, args.connections, args.accounts
     );
 
+    let pages = OpenPages::open(addr, args.pages).await?;
     let answers = rush(addr, args, &show_id, &buyers).await?;
+    let heard = pages.close().await;
     report(args, &hello, &answers, total)?;
+    if heard.pages > 0 {
+        println!("pages:    {heard}");
+    }
     let node_ok = check(&mut conn, &show_id, &answers).await?;
     let synced = wait_for_hub(&hub_db, node_last_seq(addr).await?).await?;
     let hub_ok = check_hub(&mut conn, &hub_db, &show_id, synced).await?;
