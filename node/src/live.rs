@@ -103,11 +103,16 @@ pub enum Notice {
         status: OrderStatus,
         ticket: TicketId,
     },
-    /// Units of a show changed state, or the show changed (then `seats` is empty). Public: a seat
-    /// map follows these, and refetches its map when `version` skips one.
+    /// Units of a show changed state, or the show changed (then `seats` is empty): every change
+    /// of the show one read of the feed found, in order. Public: a seat map at version `from` or
+    /// later applies `seats` and is at `version`; one at an older version missed changes and
+    /// fetches the map again.
     Seats {
         show: ShowId,
-        /// The seat map's version after the change (what its `ETag` carries).
+        /// The seat map's version this notice follows on from: the `version` of the feed's last
+        /// notice of the show (see `one_seat_notice_per_show` for the first one).
+        from: u64,
+        /// The seat map's version after the changes (what its `ETag` carries).
         version: u64,
         /// The units that changed, each with its state now: `a` available, `h` held, `s` sold.
         seats: Vec<(TicketId, &'static str)>,
@@ -143,7 +148,6 @@ impl Notice {
 /// a server-sent event for all of them, and sent as one piece of text per page rather than one
 /// write per notice and page.
 pub struct Told {
-    pub notices: Vec<Notice>,
     /// Every notice's event, one after the other.
     text: Bytes,
     /// Per notice: who hears it (see `Notice::audience`) and where its event ends in `text`.
@@ -156,10 +160,9 @@ pub struct Told {
 impl Told {
     /// Writes `notices` as server-sent events (`event:` line, `data:` line with the JSON, blank
     /// line). A notice that cannot be written as JSON is left out, with a warning.
-    pub fn new(notices: Vec<Notice>) -> Told {
+    pub fn new(notices: &[Notice]) -> Told {
         let mut text = Vec::with_capacity(notices.len() * 160);
         let mut ends = Vec::with_capacity(notices.len());
-        let mut kept = Vec::with_capacity(notices.len());
         for notice in notices {
             let start = text.len();
             text.extend_from_slice(b"event: ");
@@ -172,11 +175,9 @@ impl Told {
             }
             text.extend_from_slice(b"\n\n");
             ends.push((notice.audience(), text.len()));
-            kept.push(notice);
         }
         let text = Bytes::from(text);
         let mut told = Told {
-            notices: kept,
             public: text.clone(),
             text,
             ends,
@@ -248,10 +249,11 @@ pub fn start(
 async fn feed(
     stores: Arc<Stores>,
     told: broadcast::Sender<Arc<Told>>,
-    mut cursor: u64,
+    cursor: u64,
     mut committed: watch::Receiver<u64>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let mut position = Position::at(cursor);
     loop {
         tokio::select! {
             changed = committed.changed() => if changed.is_err() { return },
@@ -261,25 +263,26 @@ async fn feed(
             // Nobody has a page open: what the notices would say goes to nobody, so nothing is
             // read. A page that subscribes later hears of what commits after that, as before
             // (notices made before it subscribed never reached it).
-            cursor = cursor.max(*committed.borrow());
+            position.skip_to(*committed.borrow());
             continue;
         }
         let read = {
             let stores = stores.clone();
+            let mut next = position.clone();
             tokio::task::spawn_blocking(move || {
-                let (last, reads) = catch_up(&stores, cursor)?;
+                let reads = catch_up(&stores, &mut next)?;
                 let told: Vec<Told> = reads
                     .into_iter()
                     .filter(|notices| !notices.is_empty())
-                    .map(Told::new)
+                    .map(|notices| Told::new(&notices))
                     .collect();
-                Ok::<_, redb::Error>((last, told))
+                Ok::<_, redb::Error>((next, told))
             })
             .await
         };
         match read {
-            Ok(Ok((last, reads))) => {
-                cursor = last;
+            Ok(Ok((next, reads))) => {
+                position = next;
                 for read in reads {
                     // Every page may have closed since: not an error.
                     let _ = told.send(Arc::new(read));
@@ -297,26 +300,97 @@ async fn feed(
     }
 }
 
-/// Reads every event after `cursor`; returns the new cursor and the notices they make, one list
-/// per read of at most `BATCH` events.
-fn catch_up(stores: &Stores, mut cursor: u64) -> Result<(u64, Vec<Vec<Notice>>), redb::Error> {
+/// Where the feed stands: the last event it read, and per show the seat map version its last
+/// notice of the show told (what the show's next notice follows on from).
+#[derive(Debug, Clone, Default)]
+struct Position {
+    cursor: u64,
+    told_versions: HashMap<ShowId, u64>,
+}
+
+impl Position {
+    fn at(cursor: u64) -> Position {
+        Position {
+            cursor,
+            told_versions: HashMap::new(),
+        }
+    }
+
+    /// Moves past events nobody was told of: no notice follows on from an earlier one any more.
+    fn skip_to(&mut self, seq: u64) {
+        if seq > self.cursor {
+            self.cursor = seq;
+            self.told_versions.clear();
+        }
+    }
+}
+
+/// Reads every event after the position's; returns the notices they make, one list per read of at
+/// most `BATCH` events, each show's seat notices of a read made one (see `Notice::Seats`).
+fn catch_up(stores: &Stores, position: &mut Position) -> Result<Vec<Vec<Notice>>, redb::Error> {
     // Events the hub has acknowledged may be pruned before this feed saw them (a long stall);
     // they are gone, and pages resync on their own when they reconnect.
-    cursor = cursor.max(stores.pruned_through()?);
+    position.skip_to(stores.pruned_through()?);
     let mut reads = Vec::new();
     loop {
-        let events = stores.events_after(cursor, BATCH)?;
+        let events = stores.events_after(position.cursor, BATCH)?;
         let Some(last) = events.last() else {
-            return Ok((cursor, reads));
+            return Ok(reads);
         };
-        cursor = last.seq;
+        position.cursor = last.seq;
         let records = Records::read(stores, &events)?;
         let mut notices = Vec::new();
         for event in &events {
             notices_of(&records, event, &mut notices);
         }
-        reads.push(notices);
+        reads.push(one_seat_notice_per_show(
+            notices,
+            &mut position.told_versions,
+        ));
     }
+}
+
+/// Makes the seat notices of each show one, where the first was, with every unit they name in
+/// order, and says which version it follows on from: the version last told of the show, or, when
+/// none was told since the feed last started following, the version less the changes of units in
+/// the read (each one moved the seat map's version on by one); records the version now told.
+fn one_seat_notice_per_show(
+    notices: Vec<Notice>,
+    told_versions: &mut HashMap<ShowId, u64>,
+) -> Vec<Notice> {
+    let mut out: Vec<Notice> = Vec::with_capacity(notices.len());
+    // Per show: where its notice is, and how many changes of units it holds.
+    let mut place: HashMap<ShowId, (usize, u64)> = HashMap::new();
+    for notice in notices {
+        let Notice::Seats { show, seats, .. } = &notice else {
+            out.push(notice);
+            continue;
+        };
+        let changes = u64::from(!seats.is_empty());
+        match place.get_mut(show) {
+            Some((at, count)) => {
+                *count += changes;
+                // Built from the same record, the notices of a read differ only in their units.
+                if let Notice::Seats { seats: all, .. } = &mut out[*at] {
+                    all.extend(seats.iter().copied());
+                }
+            }
+            None => {
+                place.insert(*show, (out.len(), changes));
+                out.push(notice);
+            }
+        }
+    }
+    for (show, (at, changes)) in place {
+        if let Notice::Seats { from, version, .. } = &mut out[at] {
+            *from = match told_versions.get(&show) {
+                Some(told) => *told,
+                None => version.saturating_sub(changes),
+            };
+            told_versions.insert(show, *version);
+        }
+    }
+    out
 }
 
 /// The records a batch of events tells of, each read once, from one read of its store: a page
@@ -430,6 +504,7 @@ fn seats_notice(records: &Records, event: &StoredEvent) -> Option<Notice> {
         .unwrap_or_default();
     Some(Notice::Seats {
         show: show.id,
+        from: show.seats_version,
         version: show.seats_version,
         seats,
         available: show.categories.iter().map(|c| c.available()).collect(),

@@ -267,7 +267,8 @@
     seatNotice = (notice) => {
       countsNotice(notice);
       if (notice.show !== showId) return;
-      if (notice.version > version + 1) refetch();
+      // The notice carries every change after `from`: a map older than that missed some.
+      if (notice.from > version) refetch();
       version = Math.max(version, notice.version);
       notice.seats.forEach(([ticket, state]) => apply(ticket, state));
       explain();

@@ -1,9 +1,11 @@
 //! `GET /live`: the live-update feed as server-sent events, for the pages' own script.
 //!
 //! Events: `ticket` (public: a ticket listed or changed, with its state), `order` (only the
-//! visitor's own orders), `seats` (public: units of a show held, released or sold), and `resync` when this connection fell behind and missed notices (the
-//! page reloads). The stream ends when the node starts to stop. Open streams are capped per client
-//! address (429 beyond) and in total (503 beyond), both with `Retry-After`.
+//! visitor's own orders), `seats` (public: units of a show held, released or sold), and `resync`
+//! when this connection fell behind and missed notices (the page reloads). What one read of the
+//! feed tells goes out as one piece of text (see `live::Told`). The stream ends when the node
+//! starts to stop. Open streams are capped per client address (429 beyond) and in total (503
+//! beyond), both with `Retry-After`.
 
 use std::convert::Infallible;
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use tix_tests::client::{Client, Node, NodeOptions, id};
+use tix_tests::client::{Client, Node, NodeOptions, id, users};
 use tix_tests::webdriver::Page;
 use tix_tests::webdriver::chromium::{Driver, Scripts};
 
@@ -103,6 +103,66 @@ async fn seats_picked_on_the_map_grey_out_in_another_window_as_held_then_sold() 
         .await;
     assert_eq!(disabled, json!(24), "signed out, nothing is tickable");
     buyer.close().await;
+    watcher.close().await;
+}
+
+/// Requests the node has answered for a show's whole seat map (`GET /api/shows/{id}/seats`).
+async fn seat_map_requests(node: &Node) -> f64 {
+    let metrics = node.client().get("/metrics").await.text;
+    metrics
+        .lines()
+        .filter(|line| line.starts_with("tix_http_requests_total{"))
+        .filter(|line| {
+            line.contains("method=\"GET\"") && line.contains("route=\"/api/shows/:id/seats\"")
+        })
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_map_that_missed_nothing_applies_changes_told_together_without_fetching_itself_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (node, staff) = node_with_staff(&dir).await;
+    let base = node.url("");
+    let show = seated_show(&staff, "Busy Matinee").await;
+    let map = staff.get(&format!("/api{show}/seats")).await.body;
+    let row: Vec<Value> = map["sections"][0]["rows"][0]["seats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|seat| seat[0].clone())
+        .collect();
+    let buyers = users(&node, "matinee", 4).await;
+    let driver = Driver::start().await;
+    let watcher = driver.browser(Scripts::On, 1280, 900).await;
+    watcher.goto(&format!("{base}{show}")).await;
+    // Let the watcher's stream open before anything changes.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let before = seat_map_requests(&node).await;
+
+    // Four buyers take a seat each at the same moment: the node tells the page of them together.
+    let path = format!("/api{show}/orders");
+    let orders = futures_util::future::join_all(
+        buyers
+            .iter()
+            .zip(&row)
+            .map(|(buyer, seat)| buyer.post(&path, json!({"seats": [seat]}))),
+    )
+    .await;
+    for order in &orders {
+        assert_eq!(order.status, 201, "{:?}", order.body);
+    }
+    watcher
+        .until("[0, 1, 2, 3].every((i) => document.querySelector(`#seat-svg rect.seat:nth-of-type(${i + 2})`).classList.contains('t'))")
+        .await;
+    assert!(!classes(&watcher, 4).await.contains(" t"), "seat 5 is free");
+    // A refetch starts with the notice that asks for it; give one time to arrive.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        seat_map_requests(&node).await,
+        before,
+        "the page fetched the whole map again though it had missed nothing"
+    );
     watcher.close().await;
 }
 
