@@ -71,6 +71,7 @@ impl Metrics {
         registry.register(Box::new(writer.events.clone()))?;
         registry.register(Box::new(writer.orders.clone()))?;
         registry.register(Box::new(writer.commits.clone()))?;
+        registry.register(Box::new(writer.ahead.clone()))?;
         registry.register(Box::new(lateness.histogram.clone()))?;
         let gauge = |name: &str, help: &str| -> prometheus::Result<IntGauge> {
             let gauge = IntGauge::new(name, help)?;

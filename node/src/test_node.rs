@@ -97,7 +97,16 @@ impl Fixture {
 
     /// Places `order` for `ticket`; the writer's error if its batch failed.
     pub(crate) async fn place(&self, order: OrderId, ticket: TicketId) -> Result<(), WriteError> {
-        self.handle()
+        Fixture::place_with(self.handle(), order, ticket).await
+    }
+
+    /// Places `order` for `ticket` through `handle` (from a task of its own, say).
+    pub(crate) async fn place_with(
+        handle: &WriterHandle,
+        order: OrderId,
+        ticket: TicketId,
+    ) -> Result<(), WriteError> {
+        handle
             .run(Service::Orders, move |unit, context| {
                 let placing = Placing {
                     id: order,
@@ -112,6 +121,11 @@ impl Fixture {
     }
 
     pub(crate) async fn sign_up(&self, n: u8) -> Result<(), WriteError> {
+        Fixture::sign_up_with(self.handle(), n).await
+    }
+
+    /// Signs up user `n` through `handle` (from a task of its own, say).
+    pub(crate) async fn sign_up_with(handle: &WriterHandle, n: u8) -> Result<(), WriteError> {
         let user = User {
             id: UserId::from_bytes([n; 12]),
             email: format!("{n}@example.com"),
@@ -119,7 +133,7 @@ impl Fixture {
             staff: false,
             door: false,
         };
-        self.handle()
+        handle
             .run(Service::Auth, move |unit, _| {
                 AuthStore::sign_up(unit, user, false)
             })

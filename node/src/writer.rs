@@ -251,10 +251,25 @@ impl Writer {
 }
 
 /// Takes requests until every handle is gone: each change with the changes of the same store
-/// queued right behind it (up to `MAX_BATCH`), as one batch.
-fn serve(state: &mut State, mut requests_rx: mpsc::Receiver<Request>) {
-    let mut carried: Option<Request> = None;
-    while let Some(first) = carried.take().or_else(|| requests_rx.blocking_recv()) {
+/// queued right behind it (up to `MAX_BATCH`), as one batch. A batch the writer ran ahead (see
+/// `Upcoming`) goes first.
+fn serve(state: &mut State, requests_rx: mpsc::Receiver<Request>) {
+    let mut queue = Queue {
+        requests_rx,
+        carried: None,
+    };
+    loop {
+        if let Some(ahead) = state.take_ahead() {
+            state.complete(ahead, &mut queue);
+            continue;
+        }
+        let Some(first) = queue
+            .carried
+            .take()
+            .or_else(|| queue.requests_rx.blocking_recv())
+        else {
+            break;
+        };
         let first = match first {
             Request::Change(command) => command,
             Request::Prune { acked, reply } => {
@@ -275,17 +290,68 @@ fn serve(state: &mut State, mut requests_rx: mpsc::Receiver<Request>) {
             }
         };
         let service = first.service;
+        let batch = queue.gather(first);
+        state.run_batch(service, batch, &mut queue);
+    }
+}
+
+/// What is queued behind the batch being written, as the writer may take it early: while the last
+/// round of a batch's reactions commits, the next batch can run its commands on a store that
+/// round does not write (its fsyncs and the commands' work then overlap).
+pub(crate) trait Upcoming {
+    /// The next batch, if it is a change of a store not in `busy` and is already queued; never
+    /// waits, and never passes a request that is not a change.
+    fn next_batch(&mut self, busy: &[Service]) -> Option<(Service, Vec<Command>)>;
+}
+
+/// Nothing is taken early (a replay or a catch-up has no queue behind it).
+pub(crate) struct NoneUpcoming;
+
+impl Upcoming for NoneUpcoming {
+    fn next_batch(&mut self, _busy: &[Service]) -> Option<(Service, Vec<Command>)> {
+        None
+    }
+}
+
+/// The writer's queue, with the request that ended the last batch's gathering.
+struct Queue {
+    requests_rx: mpsc::Receiver<Request>,
+    carried: Option<Request>,
+}
+
+impl Queue {
+    /// `first` and the changes of the same store queued right behind it, up to `MAX_BATCH`.
+    fn gather(&mut self, first: Command) -> Vec<Command> {
+        let service = first.service;
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
-            match requests_rx.try_recv() {
+            match self.requests_rx.try_recv() {
                 Ok(Request::Change(next)) if next.service == service => batch.push(next),
                 Ok(other) => {
-                    carried = Some(other);
+                    self.carried = Some(other);
                     break;
                 }
                 Err(_) => break,
             }
         }
-        state.run_batch(service, batch);
+        batch
+    }
+}
+
+impl Upcoming for Queue {
+    fn next_batch(&mut self, busy: &[Service]) -> Option<(Service, Vec<Command>)> {
+        let first = match self.carried.take() {
+            Some(carried) => carried,
+            None => self.requests_rx.try_recv().ok()?,
+        };
+        match first {
+            Request::Change(command) if !busy.contains(&command.service) => {
+                Some((command.service, self.gather(command)))
+            }
+            other => {
+                self.carried = Some(other);
+                None
+            }
+        }
     }
 }

@@ -22,7 +22,7 @@ use tix_core::time::Millis;
 
 use self::round::Round;
 use super::command::{Command, Committed, Context, Ran, Stage, WriteFailed};
-use super::{Snapshot, WriterSignals};
+use super::{NoneUpcoming, Snapshot, Upcoming, WriterSignals};
 use crate::clock::Clock;
 use crate::stores::Stores;
 
@@ -43,6 +43,30 @@ pub(super) struct State {
     persisted: [u64; CONSUMERS.len()],
     /// A write failed; positions must be reloaded from the stores before the next batch.
     needs_resync: bool,
+    /// The next batch, run while the last round of the one before it committed; committed next.
+    ahead: Option<Prepared>,
+}
+
+/// A batch whose commands ran in its transaction, not committed yet.
+pub(super) struct Prepared {
+    service: Service,
+    context: Context,
+    /// The answers of the commands that ran, sent once the batch and its reactions are through.
+    ran: Vec<Box<dyn Ran>>,
+    /// The batch's transaction, or why the batch failed before its commit.
+    unit: Result<Unit, WriteFailed>,
+    /// Commands that never ran because the batch failed first.
+    not_run: Vec<Command>,
+}
+
+impl Prepared {
+    /// Answers every command of the batch with `failure`; its transaction is dropped unwritten.
+    fn fail(self, failure: WriteFailed) {
+        self.ran.into_iter().for_each(|r| r.fail(failure.clone()));
+        self.not_run
+            .into_iter()
+            .for_each(|c| c.fail(failure.clone()));
+    }
 }
 
 impl State {
@@ -61,6 +85,7 @@ impl State {
             applied: [0; CONSUMERS.len()],
             persisted: [0; CONSUMERS.len()],
             needs_resync: false,
+            ahead: None,
         };
         state.resync()?;
         Ok(state)
@@ -112,11 +137,27 @@ impl State {
         Ok(())
     }
 
-    pub(super) fn run_batch(&mut self, service: Service, batch: Vec<Command>) {
+    pub(super) fn run_batch(
+        &mut self,
+        service: Service,
+        batch: Vec<Command>,
+        upcoming: &mut dyn Upcoming,
+    ) {
         if let Err(failure) = self.ready() {
             batch.into_iter().for_each(|c| c.fail(failure.clone()));
             return;
         }
+        let prepared = self.prepare(service, batch);
+        self.complete(prepared, upcoming);
+    }
+
+    /// The batch the writer ran early, if there is one: it is committed before anything else.
+    pub(super) fn take_ahead(&mut self) -> Option<Prepared> {
+        self.ahead.take()
+    }
+
+    /// Runs a batch's commands in one transaction on `service`'s store, without committing it.
+    fn prepare(&self, service: Service, batch: Vec<Command>) -> Prepared {
         let context = Context {
             now: self.clock.now(),
             lock_ttl: self.lock_ttl,
@@ -124,7 +165,40 @@ impl State {
         self.signals.stats.batch(batch.len());
         let mut ran = Vec::with_capacity(batch.len());
         let mut commands = batch.into_iter();
-        match self.execute(service, &mut commands, &mut ran, &context) {
+        let unit = Unit::begin(self.stores.db(service))
+            .map_err(|e| WriteFailed::new(Stage::Begin, e))
+            .and_then(|mut unit| {
+                for command in &mut commands {
+                    let (answer, fault) = command.job.run(&mut unit, &context);
+                    ran.push(answer);
+                    if let Some(e) = fault {
+                        return Err(WriteFailed::new(Stage::Run, e));
+                    }
+                }
+                Ok(unit)
+            });
+        Prepared {
+            service,
+            context,
+            ran,
+            unit,
+            not_run: commands.collect(),
+        }
+    }
+
+    /// Commits a prepared batch, lets the other services react, and answers its commands. A
+    /// batch behind it may be run meanwhile (`self.ahead`); if this one fails, that one is
+    /// dropped and answered as not committed.
+    pub(super) fn complete(&mut self, prepared: Prepared, upcoming: &mut dyn Upcoming) {
+        let Prepared {
+            service,
+            context,
+            ran,
+            unit,
+            not_run,
+        } = prepared;
+        let outcome = unit.and_then(|unit| self.execute(service, unit, &context, upcoming));
+        match outcome {
             Ok(()) => ran.into_iter().for_each(|r| r.send()),
             Err(failure) if failure.committed() == Committed::Yes => {
                 // The batch itself is durable: its commands happened, and their answers say so
@@ -133,6 +207,7 @@ impl State {
                 error!(error = %failure, "reactions to a committed batch failed; answering its commands and replaying the reactions before the next batch");
                 self.needs_resync = true;
                 ran.into_iter().for_each(|r| r.send());
+                self.drop_ahead(&failure);
             }
             Err(failure) => {
                 error!(error = %failure, "write batch failed; its replies report the failure");
@@ -140,28 +215,29 @@ impl State {
                 // from what the stores say, replaying what is missing.
                 self.needs_resync = true;
                 ran.into_iter().for_each(|r| r.fail(failure.clone()));
-                commands.for_each(|c| c.fail(failure.clone()));
+                not_run.into_iter().for_each(|c| c.fail(failure.clone()));
+                self.drop_ahead(&failure);
             }
         }
     }
 
-    /// Runs a batch in one transaction, commits it, and lets the other services react.
+    /// Drops the batch run early behind one that failed, answering it as not committed. Every
+    /// failure of a batch calls this before the next batch is taken, so a batch run early is
+    /// committed only behind one that went through.
+    fn drop_ahead(&mut self, failure: &WriteFailed) {
+        if let Some(ahead) = self.ahead.take() {
+            ahead.fail(failure.behind());
+        }
+    }
+
+    /// Commits a batch's transaction and lets the other services react.
     fn execute(
         &mut self,
         service: Service,
-        commands: &mut impl Iterator<Item = Command>,
-        ran: &mut Vec<Box<dyn Ran>>,
+        mut unit: Unit,
         context: &Context,
+        upcoming: &mut dyn Upcoming,
     ) -> Result<(), WriteFailed> {
-        let mut unit =
-            Unit::begin(self.stores.db(service)).map_err(|e| WriteFailed::new(Stage::Begin, e))?;
-        for command in commands {
-            let (answer, fault) = command.job.run(&mut unit, context);
-            ran.push(answer);
-            if let Some(e) = fault {
-                return Err(WriteFailed::new(Stage::Run, e));
-            }
-        }
         let position = service
             .consumer_index()
             .map(|index| (index, self.applied[index]));
@@ -170,13 +246,14 @@ impl State {
         }
         let batch = Round {
             speaking: vec![unit],
+            writes: vec![service],
             persist: position.into_iter().collect(),
             ..Round::default()
         };
-        let reacted = match self.advance(batch, context.now) {
+        let reacted = match self.advance(batch, context.now, upcoming) {
             Err(Advance::Commit(e)) => return Err(WriteFailed::new(Stage::Commit, e)),
             Err(Advance::React(e)) => Err(e),
-            Ok(round) => self.finish(round),
+            Ok(round) => self.finish(round, upcoming),
         };
         self.announce();
         reacted.map_err(|e| WriteFailed::new(Stage::React, e))
@@ -203,14 +280,14 @@ impl State {
         for applied in &mut self.applied {
             *applied = (*applied).max(last);
         }
-        self.finish(round)
+        self.finish(round, &mut NoneUpcoming)
     }
 
     /// Commits `round` and the rounds of reactions that follow it, until one emits nothing.
-    fn finish(&mut self, mut round: Round) -> Result<(), redb::Error> {
+    fn finish(&mut self, mut round: Round, upcoming: &mut dyn Upcoming) -> Result<(), redb::Error> {
         let now = self.clock.now();
         while !round.is_empty() {
-            round = match self.advance(round, now) {
+            round = match self.advance(round, now, upcoming) {
                 Ok(next) => next,
                 Err(Advance::Commit(e) | Advance::React(e)) => return Err(e),
             };
@@ -223,7 +300,17 @@ impl State {
     ///
     /// Commits still happen one after another and each takes the next sequence numbers, so the
     /// outboxes stay gap-free; only the building of reactions moves under the fsyncs.
-    fn advance(&mut self, round: Round, now: Millis) -> Result<Round, Advance> {
+    ///
+    /// When nothing reacts to `round` (it is the last of its cascade), the next queued batch may
+    /// run its commands meanwhile, if its store is not one `round` writes (`self.ahead`): no
+    /// reaction to the batch before it is left to change that store, so its commands see what
+    /// they would have seen after it, and it commits only after `round`.
+    fn advance(
+        &mut self,
+        round: Round,
+        now: Millis,
+        upcoming: &mut dyn Upcoming,
+    ) -> Result<Round, Advance> {
         let first_seq = self.next_seq;
         let mut events: Vec<StoredEvent> = Vec::with_capacity(round.events());
         for unit in &round.speaking {
@@ -232,20 +319,35 @@ impl State {
         let Round {
             speaking,
             silent,
+            writes,
             persist,
             new_jobs_due,
         } = round;
         let stats = &self.signals.stats;
         let this = &*self;
-        let (committed, next) = thread::scope(|scope| {
+        let (committed, next, ahead) = thread::scope(|scope| {
             let commit =
                 scope.spawn(move || Round::commit(speaking, silent, first_seq, now, stats));
             let next = match events.last() {
                 Some(last) => this.build_round(&events, last.seq).map(Some),
                 None => Ok(None),
             };
-            (commit.join().expect("a commit thread panicked"), next)
+            let last_round = matches!(&next, Ok(next) if next.as_ref().is_none_or(Round::is_empty));
+            let ahead = match last_round {
+                true => upcoming.next_batch(&writes),
+                false => None,
+            };
+            let ahead = ahead.map(|(service, batch)| this.prepare(service, batch));
+            (
+                commit.join().expect("a commit thread panicked"),
+                next,
+                ahead,
+            )
         });
+        if ahead.is_some() {
+            self.signals.stats.ahead.inc();
+            self.ahead = ahead;
+        }
         committed.map_err(Advance::Commit)?;
         if !events.is_empty() {
             self.next_seq += events.len() as u64;
@@ -279,6 +381,7 @@ impl State {
             ..Round::default()
         };
         for (consumer, unit) in units {
+            round.writes.push(consumer);
             let speaks = unit.pending_events() > 0;
             let durable = speaks || self.position_lags(consumer, last);
             if let (true, Some(index)) = (durable, consumer.consumer_index()) {

@@ -36,6 +36,8 @@ pub enum Stage {
     React,
     /// The stores failed before and still fail to reload; writes are refused.
     Resync,
+    /// The batch ran early, behind one whose write failed, and was dropped with it.
+    Behind,
 }
 
 impl std::fmt::Display for Stage {
@@ -46,6 +48,7 @@ impl std::fmt::Display for Stage {
             Stage::Commit => "committing the batch",
             Stage::React => "reacting to the batch",
             Stage::Resync => "reloading the stores",
+            Stage::Behind => "waiting behind a batch that failed",
         })
     }
 }
@@ -73,7 +76,7 @@ impl WriteFailed {
     /// Whether the command's changes were committed, as far as the stage tells.
     pub fn committed(&self) -> Committed {
         match self.stage {
-            Stage::Begin | Stage::Run | Stage::Resync => Committed::No,
+            Stage::Begin | Stage::Run | Stage::Resync | Stage::Behind => Committed::No,
             Stage::Commit => Committed::Unknown,
             Stage::React => Committed::Yes,
         }
@@ -83,6 +86,14 @@ impl WriteFailed {
         WriteFailed {
             stage,
             source: Arc::new(source),
+        }
+    }
+
+    /// The failure of a batch that ran early behind this one and is dropped with it.
+    pub(crate) fn behind(&self) -> WriteFailed {
+        WriteFailed {
+            stage: Stage::Behind,
+            source: self.source.clone(),
         }
     }
 }

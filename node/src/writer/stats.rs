@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use prometheus::{Histogram, HistogramOpts, IntCounterVec, Opts};
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts};
 use tix_core::events::{DomainEvent, StoredEvent};
 
 /// The writer's instruments; clones share the same counts.
@@ -16,6 +16,8 @@ pub struct WriterStats {
     /// Commits by durability: `durable` ones wait for the disk, `volatile` ones do not (a crash
     /// replays them).
     pub commits: IntCounterVec,
+    /// Batches whose commands ran while the last reactions of the batch before them committed.
+    pub ahead: IntCounter,
 }
 
 /// What became of orders, each counted from 0 so that a rate is defined from the start.
@@ -51,6 +53,11 @@ impl WriterStats {
         WriterStats {
             orders,
             commits,
+            ahead: IntCounter::new(
+                "tix_writer_batches_ahead_total",
+                "Batches whose commands ran while the last reactions of the batch before them committed.",
+            )
+            .expect("fixed counter options are valid"),
             batch_size: histogram(
                 "tix_writer_batch_size",
                 "Commands per write batch (one transaction, one commit).",

@@ -6,7 +6,7 @@ use tix_core::ids::{OrderId, PaymentId};
 use tix_core::payments::PaymentsStore;
 use tix_core::reactions::Service;
 
-use super::Committed;
+use super::{Committed, WriteError};
 use crate::test_node::{BUYER, Fixture};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -99,4 +99,116 @@ async fn reactions_built_while_their_cause_commits_are_dropped_when_that_commit_
     assert!(node.stores.orders.get(order).unwrap().is_none());
     assert_eq!(unlocked(&node), None);
     assert_eq!(node.stores.expiration.pending().unwrap(), 1);
+}
+
+/// Holds the writer inside a command until the returned sender is dropped or sent to, once the
+/// command has started; the requests sent meanwhile queue up behind it.
+async fn hold_the_writer(node: &Fixture) -> std::sync::mpsc::Sender<()> {
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let (entered_tx, entered) = tokio::sync::oneshot::channel();
+    let handle = node.handle().clone();
+    tokio::spawn(async move {
+        let _ = handle
+            .run(Service::Shows, move |_, _| -> Result<(), redb::Error> {
+                let _ = entered_tx.send(());
+                let _ = held.recv();
+                Ok(())
+            })
+            .await;
+    });
+    entered.await.expect("the holding command started");
+    release
+}
+
+fn signed_up_3(node: &Fixture) -> bool {
+    let user = node.stores.auth.find_by_email("3@example.com").unwrap();
+    user.is_some()
+}
+
+/// Waits (bounded) until `count` requests are queued for the writer.
+async fn queued(node: &Fixture, count: usize) {
+    let sender = &node.handle().requests_tx;
+    for _ in 0..2000 {
+        if sender.max_capacity() - sender.capacity() == count {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    panic!("{count} requests never queued up");
+}
+
+/// An order, and behind it in the queue a sign-up: the sign-up's batch runs while the order's
+/// last reactions (the ticket's lock) commit, and commits after them.
+async fn an_order_with_a_sign_up_behind_it(
+    node: &Fixture,
+    before_release: impl FnOnce(),
+) -> (Result<(), WriteError>, Result<(), WriteError>) {
+    let ticket = node.sell(1).await;
+    let release = hold_the_writer(node).await;
+    let order = {
+        let handle = node.handle().clone();
+        let id = OrderId::from_bytes([101; 12]);
+        tokio::spawn(async move { Fixture::place_with(&handle, id, ticket).await })
+    };
+    queued(node, 1).await;
+    let sign_up = {
+        let handle = node.handle().clone();
+        tokio::spawn(async move { Fixture::sign_up_with(&handle, 3).await })
+    };
+    queued(node, 2).await;
+    before_release();
+    release.send(()).unwrap();
+    (order.await.unwrap(), sign_up.await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_queued_behind_a_cascade_runs_while_its_last_round_commits_and_commits_after_it() {
+    let node = Fixture::new();
+    let (order, sign_up) = an_order_with_a_sign_up_behind_it(&node, || {}).await;
+    order.unwrap();
+    sign_up.unwrap();
+    // The order ran early behind the holding command (which nothing reacts to), the sign-up behind
+    // the order.
+    assert_eq!(
+        node.signals.stats.ahead.get(),
+        2,
+        "the order and the sign-up ran early"
+    );
+
+    // Committed after the lock it ran beside: its event follows every event of the order's cascade.
+    let events = node.stores.events_after(0, usize::MAX).unwrap();
+    let position = |subject: &str| events.iter().position(|e| e.event.subject() == subject);
+    let locked = position("ticket:updated").expect("the lock's event");
+    let signed_up = position("user:created").expect("the sign-up's event");
+    assert!(locked < signed_up, "{events:?}");
+    assert!(
+        events.windows(2).all(|w| w[1].seq == w[0].seq + 1),
+        "the sequence has a gap: {events:?}"
+    );
+    assert!(signed_up_3(&node));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_run_early_is_dropped_unwritten_when_the_round_it_ran_beside_fails() {
+    let node = Fixture::new();
+    // The order commits; the ticket's lock (its last round) fails to commit.
+    let (order, sign_up) =
+        an_order_with_a_sign_up_behind_it(&node, || node.disks["tickets"].set_failing(true)).await;
+    order.expect("the order's batch committed, so it is answered with its result");
+    // The order ran early behind the holding command (which nothing reacts to), the sign-up behind
+    // the order.
+    assert_eq!(
+        node.signals.stats.ahead.get(),
+        2,
+        "the order and the sign-up ran early"
+    );
+    let refused = sign_up.expect_err("the sign-up ran behind a batch that failed");
+    assert_eq!(refused.committed(), Committed::No, "{refused}");
+    assert!(!signed_up_3(&node));
+
+    node.disks["tickets"].set_failing(false);
+    let node = node.restart();
+    assert!(!signed_up_3(&node));
+    node.sign_up(3).await.unwrap();
+    assert!(signed_up_3(&node));
 }

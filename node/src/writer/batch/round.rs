@@ -10,6 +10,7 @@ use std::thread;
 use std::time::Instant;
 
 use tix_core::outbox::Unit;
+use tix_core::reactions::Service;
 use tix_core::time::Millis;
 
 use crate::writer::WriterStats;
@@ -23,6 +24,8 @@ pub(super) struct Round {
     /// Those that emit none, each with whether it must be durable now (those commit in parallel;
     /// the others, which need no fsync, after the speaking ones).
     pub(super) silent: Vec<(Unit, bool)>,
+    /// The services whose stores the round writes (a batch run meanwhile must write another).
+    pub(super) writes: Vec<Service>,
     /// Consumers whose position becomes durable when this round commits, and the position.
     pub(super) persist: Vec<(usize, u64)>,
     /// The earliest deadline of the expiry jobs this round schedules.
