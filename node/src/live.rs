@@ -191,7 +191,8 @@ impl Told {
     /// What the page of `viewer` (signed in or not) hears of this batch; empty when nothing.
     pub fn for_page(&self, viewer: Option<UserId>) -> Bytes {
         let own = |audience: Option<UserId>| audience.is_some() && audience == viewer;
-        if !self.ends.iter().any(|(audience, _)| own(*audience)) {
+        // A signed-out page has no notices of its own.
+        if viewer.is_none() || !self.ends.iter().any(|(audience, _)| own(*audience)) {
             return self.public.clone();
         }
         self.picked(|audience| audience.is_none() || own(audience))
@@ -302,7 +303,7 @@ async fn feed(
 
 /// Where the feed stands: the last event it read, and per show the seat map version its last
 /// notice of the show told (what the show's next notice follows on from).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct Position {
     cursor: u64,
     told_versions: HashMap<ShowId, u64>,
