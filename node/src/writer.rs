@@ -302,6 +302,11 @@ pub(crate) trait Upcoming {
     /// The next batch, if it is a change of a store not in `busy` and is already queued; never
     /// waits, and never passes a request that is not a change.
     fn next_batch(&mut self, busy: &[Service]) -> Option<(Service, Vec<Command>)>;
+
+    /// The changes of `service` queued right behind a batch taken early, up to `room` of them, so
+    /// that it commits as many as it would have taken had it waited; none when another request
+    /// is next (it keeps its place).
+    fn more(&mut self, service: Service, room: usize) -> Vec<Command>;
 }
 
 /// Nothing is taken early (a replay or a catch-up has no queue behind it).
@@ -310,6 +315,10 @@ pub(crate) struct NoneUpcoming;
 impl Upcoming for NoneUpcoming {
     fn next_batch(&mut self, _busy: &[Service]) -> Option<(Service, Vec<Command>)> {
         None
+    }
+
+    fn more(&mut self, _service: Service, _room: usize) -> Vec<Command> {
+        Vec::new()
     }
 }
 
@@ -324,7 +333,13 @@ impl Queue {
     fn gather(&mut self, first: Command) -> Vec<Command> {
         let service = first.service;
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
+        self.gather_into(service, &mut batch, MAX_BATCH);
+        batch
+    }
+
+    /// Adds to `batch` the changes of `service` queued next, until it holds `up_to`.
+    fn gather_into(&mut self, service: Service, batch: &mut Vec<Command>, up_to: usize) {
+        while batch.len() < up_to {
             match self.requests_rx.try_recv() {
                 Ok(Request::Change(next)) if next.service == service => batch.push(next),
                 Ok(other) => {
@@ -334,7 +349,6 @@ impl Queue {
                 Err(_) => break,
             }
         }
-        batch
     }
 }
 
@@ -353,5 +367,13 @@ impl Upcoming for Queue {
                 None
             }
         }
+    }
+
+    fn more(&mut self, service: Service, room: usize) -> Vec<Command> {
+        let mut more = Vec::new();
+        if self.carried.is_none() {
+            self.gather_into(service, &mut more, room);
+        }
+        more
     }
 }

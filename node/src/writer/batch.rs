@@ -22,7 +22,7 @@ use tix_core::time::Millis;
 
 use self::round::Round;
 use super::command::{Command, Committed, Context, Ran, Stage, WriteFailed};
-use super::{NoneUpcoming, Snapshot, Upcoming, WriterSignals};
+use super::{MAX_BATCH, NoneUpcoming, Snapshot, Upcoming, WriterSignals};
 use crate::clock::Clock;
 use crate::stores::Stores;
 
@@ -55,15 +55,36 @@ pub(super) struct Prepared {
     ran: Vec<Box<dyn Ran>>,
     /// The batch's transaction, or why the batch failed before its commit.
     unit: Result<Unit, WriteFailed>,
-    /// Commands that never ran because the batch failed first.
-    not_run: Vec<Command>,
+    /// Commands taken and not run yet: left for later by a batch run early (so as not to hold
+    /// back the answers of the batch before it), or never to run because the batch failed first.
+    waiting: Vec<Command>,
 }
 
 impl Prepared {
+    /// Runs `commands` in the batch's transaction, one after another while `go_on` says so; the
+    /// rest wait. After a store fault, none runs.
+    fn run(&mut self, commands: Vec<Command>, go_on: impl Fn() -> bool) {
+        let mut commands = commands.into_iter();
+        if let Ok(unit) = &mut self.unit {
+            while go_on() {
+                let Some(command) = commands.next() else {
+                    break;
+                };
+                let (answer, fault) = command.job.run(unit, &self.context);
+                self.ran.push(answer);
+                if let Some(e) = fault {
+                    self.unit = Err(WriteFailed::new(Stage::Run, e));
+                    break;
+                }
+            }
+        }
+        self.waiting.extend(commands);
+    }
+
     /// Answers every command of the batch with `failure`; its transaction is dropped unwritten.
     fn fail(self, failure: WriteFailed) {
         self.ran.into_iter().for_each(|r| r.fail(failure.clone()));
-        self.not_run
+        self.waiting
             .into_iter()
             .for_each(|c| c.fail(failure.clone()));
     }
@@ -147,7 +168,7 @@ impl State {
             batch.into_iter().for_each(|c| c.fail(failure.clone()));
             return;
         }
-        let prepared = self.prepare(service, batch);
+        let prepared = self.prepare(service, batch, || true);
         self.complete(prepared, upcoming);
     }
 
@@ -156,46 +177,46 @@ impl State {
         self.ahead.take()
     }
 
-    /// Runs a batch's commands in one transaction on `service`'s store, without committing it.
-    fn prepare(&self, service: Service, batch: Vec<Command>) -> Prepared {
+    /// Runs a batch's commands in one transaction on `service`'s store while `go_on` says so,
+    /// without committing it.
+    fn prepare(&self, service: Service, batch: Vec<Command>, go_on: impl Fn() -> bool) -> Prepared {
         let context = Context {
             now: self.clock.now(),
             lock_ttl: self.lock_ttl,
         };
-        self.signals.stats.batch(batch.len());
-        let mut ran = Vec::with_capacity(batch.len());
-        let mut commands = batch.into_iter();
-        let unit = Unit::begin(self.stores.db(service))
-            .map_err(|e| WriteFailed::new(Stage::Begin, e))
-            .and_then(|mut unit| {
-                for command in &mut commands {
-                    let (answer, fault) = command.job.run(&mut unit, &context);
-                    ran.push(answer);
-                    if let Some(e) = fault {
-                        return Err(WriteFailed::new(Stage::Run, e));
-                    }
-                }
-                Ok(unit)
-            });
-        Prepared {
+        let unit =
+            Unit::begin(self.stores.db(service)).map_err(|e| WriteFailed::new(Stage::Begin, e));
+        let mut prepared = Prepared {
             service,
             context,
-            ran,
+            ran: Vec::with_capacity(batch.len()),
             unit,
-            not_run: commands.collect(),
-        }
+            waiting: Vec::new(),
+        };
+        prepared.run(batch, go_on);
+        prepared
     }
 
     /// Commits a prepared batch, lets the other services react, and answers its commands. A
     /// batch behind it may be run meanwhile (`self.ahead`); if this one fails, that one is
     /// dropped and answered as not committed.
-    pub(super) fn complete(&mut self, prepared: Prepared, upcoming: &mut dyn Upcoming) {
+    pub(super) fn complete(&mut self, mut prepared: Prepared, upcoming: &mut dyn Upcoming) {
+        if prepared.unit.is_ok() {
+            // Taken early, the batch may have left commands waiting, and others arrived since.
+            let waiting = std::mem::take(&mut prepared.waiting);
+            prepared.run(waiting, || true);
+            let room = MAX_BATCH.saturating_sub(prepared.ran.len());
+            prepared.run(upcoming.more(prepared.service, room), || true);
+        }
+        self.signals
+            .stats
+            .batch(prepared.ran.len() + prepared.waiting.len());
         let Prepared {
             service,
             context,
             ran,
             unit,
-            not_run,
+            waiting,
         } = prepared;
         let outcome = unit.and_then(|unit| self.execute(service, unit, &context, upcoming));
         match outcome {
@@ -215,7 +236,7 @@ impl State {
                 // from what the stores say, replaying what is missing.
                 self.needs_resync = true;
                 ran.into_iter().for_each(|r| r.fail(failure.clone()));
-                not_run.into_iter().for_each(|c| c.fail(failure.clone()));
+                waiting.into_iter().for_each(|c| c.fail(failure.clone()));
                 self.drop_ahead(&failure);
             }
         }
@@ -337,7 +358,9 @@ impl State {
                 true => upcoming.next_batch(&writes),
                 false => None,
             };
-            let ahead = ahead.map(|(service, batch)| this.prepare(service, batch));
+            // Only while the round commits: its answers must not wait for the next batch.
+            let ahead = ahead
+                .map(|(service, batch)| this.prepare(service, batch, || !commit.is_finished()));
             (
                 commit.join().expect("a commit thread panicked"),
                 next,

@@ -16,7 +16,8 @@ pub struct WriterStats {
     /// Commits by durability: `durable` ones wait for the disk, `volatile` ones do not (a crash
     /// replays them).
     pub commits: IntCounterVec,
-    /// Batches whose commands ran while the last reactions of the batch before them committed.
+    /// Batches taken while the last reactions of the batch before them committed (their commands
+    /// run for as long as that commit lasts).
     pub ahead: IntCounter,
 }
 
@@ -55,7 +56,7 @@ impl WriterStats {
             commits,
             ahead: IntCounter::new(
                 "tix_writer_batches_ahead_total",
-                "Batches whose commands ran while the last reactions of the batch before them committed.",
+                "Batches taken while the last reactions of the batch before them committed; their commands run for as long as that commit lasts.",
             )
             .expect("fixed counter options are valid"),
             batch_size: histogram(
