@@ -35,12 +35,7 @@ impl Fixture {
     }
 
     pub(crate) fn on(disks: HashMap<&'static str, TestDisk>) -> Fixture {
-        let stores = Stores::from_databases(
-            |name| Ok(redb::Database::builder().create_with_backend(disks[name].backend())?),
-            7,
-        )
-        .unwrap();
-        let stores = Arc::new(stores);
+        let stores = stores_on(&disks);
         let signals = Arc::new(WriterSignals::new());
         let (writer, handle) = Writer::start(
             stores.clone(),
@@ -80,11 +75,7 @@ impl Fixture {
     /// Lists ticket `n` ("Show n").
     pub(crate) async fn sell(&self, n: u8) -> TicketId {
         let ticket = TicketId::from_bytes([n; 12]);
-        let draft = TicketDraft {
-            title: format!("Show {n}"),
-            price: 20.0,
-            details: Default::default(),
-        };
+        let draft = draft(n);
         self.handle()
             .run(Service::Tickets, move |unit, _| {
                 TicketsStore::create(unit, ticket, SELLER, draft)
@@ -108,13 +99,7 @@ impl Fixture {
     ) -> Result<(), WriteError> {
         handle
             .run(Service::Orders, move |unit, context| {
-                let placing = Placing {
-                    id: order,
-                    buyer: BUYER,
-                    ticket,
-                    max_open: None,
-                };
-                OrdersStore::place(unit, placing, context.now, context.lock_ttl)
+                OrdersStore::place(unit, placing(order, ticket), context.now, context.lock_ttl)
             })
             .await
             .map(|placed| drop(placed.unwrap()))
@@ -126,19 +111,53 @@ impl Fixture {
 
     /// Signs up user `n` through `handle` (from a task of its own, say).
     pub(crate) async fn sign_up_with(handle: &WriterHandle, n: u8) -> Result<(), WriteError> {
-        let user = User {
-            id: UserId::from_bytes([n; 12]),
-            email: format!("{n}@example.com"),
-            password_hash: String::new(),
-            staff: false,
-            door: false,
-        };
+        let user = user(n);
         handle
             .run(Service::Auth, move |unit, _| {
                 AuthStore::sign_up(unit, user, false)
             })
             .await
             .map(|answer| drop(answer.unwrap()))
+    }
+}
+
+/// Every store on `disks`, as a node opens them.
+pub(crate) fn stores_on(disks: &HashMap<&'static str, TestDisk>) -> Arc<Stores> {
+    let stores = Stores::from_databases(
+        |name| Ok(redb::Database::builder().create_with_backend(disks[name].backend())?),
+        7,
+    )
+    .unwrap();
+    Arc::new(stores)
+}
+
+/// Ticket `n`'s listing: "Show n" at 20.
+pub(crate) fn draft(n: u8) -> TicketDraft {
+    TicketDraft {
+        title: format!("Show {n}"),
+        price: 20.0,
+        details: Default::default(),
+    }
+}
+
+/// `BUYER` orders `ticket`, with no cap on open orders.
+pub(crate) fn placing(order: OrderId, ticket: TicketId) -> Placing {
+    Placing {
+        id: order,
+        buyer: BUYER,
+        ticket,
+        max_open: None,
+    }
+}
+
+/// User `n`, `n@example.com`, no roles.
+pub(crate) fn user(n: u8) -> User {
+    User {
+        id: UserId::from_bytes([n; 12]),
+        email: format!("{n}@example.com"),
+        password_hash: String::new(),
+        staff: false,
+        door: false,
     }
 }
 

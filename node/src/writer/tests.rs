@@ -1,13 +1,29 @@
 //! The writer against disks that fail or crash on cue: what a command is told when storage fails
 //! around its batch, and what survives a power cut after a failed write.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use tix_core::auth::AuthStore;
 use tix_core::events::OrderStatus;
-use tix_core::ids::{OrderId, PaymentId};
+use tix_core::ids::{OrderId, PaymentId, TicketId};
+use tix_core::orders::OrdersStore;
+use tix_core::outbox::Unit;
 use tix_core::payments::PaymentsStore;
 use tix_core::reactions::Service;
+use tix_core::tickets::TicketsStore;
 
-use super::{Committed, WriteError};
-use crate::test_node::{BUYER, Fixture};
+use super::batch::State;
+use super::{
+    Command, Committed, Context, NoneUpcoming, StoreFault, Upcoming, WriteError, WriteFailed,
+    WriterSignals,
+};
+use crate::clock::SystemClock;
+use crate::stores::NAMES;
+use crate::stores::test_disk::TestDisk;
+use crate::test_node::{BUYER, Fixture, SELLER, draft, placing, stores_on, user};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_whose_batch_committed_is_answered_with_its_result_when_a_reaction_fails() {
@@ -211,4 +227,104 @@ async fn a_batch_run_early_is_dropped_unwritten_when_the_round_it_ran_beside_fai
     assert!(!signed_up_3(&node));
     node.sign_up(3).await.unwrap();
     assert!(signed_up_3(&node));
+}
+
+/// A queue played from a script: one batch to be taken early, and commands that arrive after it.
+struct Scripted {
+    early: Option<(Service, Vec<Command>)>,
+    /// The stores the round being committed wrote when the early batch was taken.
+    taken_beside: Option<Vec<Service>>,
+    later: Vec<Command>,
+}
+
+impl Upcoming for Scripted {
+    fn next_batch(&mut self, busy: &[Service]) -> Option<(Service, Vec<Command>)> {
+        let early = self.early.take_if(|(service, _)| !busy.contains(service))?;
+        self.taken_beside = Some(busy.to_vec());
+        Some(early)
+    }
+
+    fn more(&mut self, service: Service, room: usize) -> Vec<Command> {
+        let (more, rest) = std::mem::take(&mut self.later)
+            .into_iter()
+            .partition(|c| c.service == service);
+        self.later = rest;
+        more.into_iter().take(room).collect()
+    }
+}
+
+type Answer<T, E> = oneshot::Receiver<Result<Result<T, E>, WriteFailed>>;
+
+/// A command on `service` and where its answer arrives.
+fn command<T, E, F>(service: Service, work: F) -> (Command, Answer<T, E>)
+where
+    T: Send + 'static,
+    E: StoreFault + Send + 'static,
+    F: FnOnce(&mut Unit, &Context) -> Result<T, E> + Send + 'static,
+{
+    let (reply, answer) = oneshot::channel();
+    (Command::new(service, reply, work), answer)
+}
+
+#[test]
+fn a_batch_taken_early_takes_in_the_commands_of_its_store_queued_since_and_commits_them_at_once() {
+    let disks = NAMES.map(|name| (name, TestDisk::default())).into();
+    let stores = stores_on(&disks);
+    let signals = Arc::new(WriterSignals::new());
+    let mut state = State::recover(
+        stores.clone(),
+        Arc::new(SystemClock),
+        Duration::from_secs(900),
+        signals.clone(),
+    )
+    .unwrap();
+    let ticket = TicketId::from_bytes([1; 12]);
+    let (sell, sold) = command(Service::Tickets, move |unit, _| {
+        TicketsStore::create(unit, ticket, SELLER, draft(1))
+    });
+    state.run_batch(Service::Tickets, vec![sell], &mut NoneUpcoming);
+    sold.blocking_recv().unwrap().unwrap().unwrap();
+
+    let order = OrderId::from_bytes([101; 12]);
+    let (place, placed) = command(Service::Orders, move |unit, context| {
+        OrdersStore::place(unit, placing(order, ticket), context.now, context.lock_ttl)
+    });
+    let (early, three) = command(Service::Auth, |unit, _| {
+        AuthStore::sign_up(unit, user(3), false)
+    });
+    let (later, four) = command(Service::Auth, |unit, _| {
+        AuthStore::sign_up(unit, user(4), false)
+    });
+    let mut queue = Scripted {
+        early: Some((Service::Auth, vec![early])),
+        taken_beside: None,
+        later: vec![later],
+    };
+    state.run_batch(Service::Orders, vec![place], &mut queue);
+    placed.blocking_recv().unwrap().unwrap().unwrap();
+    let beside = queue
+        .taken_beside
+        .clone()
+        .expect("the sign-up was taken early");
+    assert!(
+        beside.contains(&Service::Tickets) && !beside.contains(&Service::Orders),
+        "taken beside the lock's round, the last of the order's cascade: {beside:?}"
+    );
+
+    let ahead = state.take_ahead().expect("a batch waits to be committed");
+    let (batches, commands) = (
+        signals.stats.batch_size.get_sample_count(),
+        signals.stats.batch_size.get_sample_sum(),
+    );
+    state.complete(ahead, &mut queue);
+    assert!(queue.later.is_empty(), "the later sign-up was taken in");
+    three.blocking_recv().unwrap().unwrap().unwrap();
+    four.blocking_recv().unwrap().unwrap().unwrap();
+    assert_eq!(signals.stats.batch_size.get_sample_count(), batches + 1);
+    assert_eq!(
+        signals.stats.batch_size.get_sample_sum(),
+        commands + 2.0,
+        "both sign-ups in one batch"
+    );
+    assert!(state.take_ahead().is_none());
 }
