@@ -223,6 +223,7 @@ async fn benchmark() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a benchmark: run with --ignored --nocapture, in release"]
 async fn door_scan_benchmark() {
+    crate::harness::OutsideNode::build();
     crate::harness::within(Duration::from_secs(600), door_benchmark()).await;
 }
 

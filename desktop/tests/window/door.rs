@@ -120,6 +120,7 @@ async fn screen(window: &Window) -> (String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_door_keeps_checking_passes_while_the_node_is_away() {
+    OutsideNode::build();
     within(LIMIT, door_through_an_outage()).await;
 }
 

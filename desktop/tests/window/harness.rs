@@ -74,6 +74,12 @@ pub(crate) struct OutsideNode {
 }
 
 impl OutsideNode {
+    /// Builds `tix-node` if it is not up to date (once per process). Called before a test's time
+    /// limit starts: on a cold target directory that build takes minutes, which is not the test's.
+    pub(crate) fn build() {
+        tix_tests::workspace_binary("tix-node");
+    }
+
     pub(crate) fn start() -> OutsideNode {
         let port = free_port();
         let mut node = OutsideNode {
