@@ -258,12 +258,19 @@ pub(crate) struct OrdersArgs {
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub(crate) duration: Duration,
 
+    /// The hello and orders phases alternate this many times, each for `--duration` divided by
+    /// it, so that both meet the same machine (a shared machine's load drifts from one phase to
+    /// the next); the figures are summed over the rounds, and each round's ratio is printed too.
+    #[arg(long, default_value_t = 1, value_parser = parse_positive)]
+    pub(crate) rounds: usize,
+
     /// Tickets created beforehand; the orders phase stops early when they run out.
     #[arg(long, default_value_t = 200_000, value_parser = parse_positive)]
     pub(crate) tickets: usize,
 
-    /// Storefront pages open during the orders phase (`/live` streams, 32 from each of several
-    /// loopback addresses; the node admits 512 by default).
+    /// Storefront pages open from the first phase to the last (`/live` streams, 32 from each of
+    /// several loopback addresses; the node admits 512 by default); they hear nothing while only
+    /// `/hello` runs.
     #[arg(long, default_value_t = 0)]
     pub(crate) pages: usize,
 }

@@ -111,13 +111,35 @@ impl Spent {
         })
     }
 
-    /// What each of `requests` cost since `self`.
-    pub(crate) fn per_request_since(&self, node: &Node, requests: u64) -> Result<PerRequest> {
+    /// None spent yet: the start of a sum of stretches (`add`).
+    pub(crate) fn nothing() -> Spent {
+        Spent {
+            node: Duration::ZERO,
+            bench: Duration::ZERO,
+        }
+    }
+
+    /// What was spent since `self`.
+    pub(crate) fn since(&self, node: &Node) -> Result<Spent> {
         let now = Spent::now(node)?;
-        let micros = |spent: Duration| spent.as_secs_f64() * 1e6 / requests.max(1) as f64;
-        Ok(PerRequest {
-            node: micros(now.node.saturating_sub(self.node)),
-            bench: micros(now.bench.saturating_sub(self.bench)),
+        Ok(Spent {
+            node: now.node.saturating_sub(self.node),
+            bench: now.bench.saturating_sub(self.bench),
         })
+    }
+
+    /// Adds a stretch's spending (from `since`) to this sum.
+    pub(crate) fn add(&mut self, stretch: &Spent) {
+        self.node += stretch.node;
+        self.bench += stretch.bench;
+    }
+
+    /// What each of `requests` cost, when `self` is what they spent.
+    pub(crate) fn per_request(&self, requests: u64) -> PerRequest {
+        let micros = |spent: Duration| spent.as_secs_f64() * 1e6 / requests.max(1) as f64;
+        PerRequest {
+            node: micros(self.node),
+            bench: micros(self.bench),
+        }
     }
 }

@@ -70,6 +70,31 @@ impl Stats {
 }
 
 impl Stats {
+    /// The stats of several stretches of the same load, as one: their requests, times and
+    /// latencies summed.
+    pub(crate) fn combine(parts: Vec<Stats>) -> Stats {
+        let mut all = Stats {
+            ok: 0,
+            failed: 0,
+            elapsed: Duration::ZERO,
+            latencies_us: Vec::new(),
+            error_samples: Vec::new(),
+            exhausted: false,
+        };
+        for part in parts {
+            all.ok += part.ok;
+            all.failed += part.failed;
+            all.elapsed += part.elapsed;
+            all.latencies_us.extend(part.latencies_us);
+            let room = ERROR_SAMPLES.saturating_sub(all.error_samples.len());
+            all.error_samples
+                .extend(part.error_samples.into_iter().take(room));
+            all.exhausted |= part.exhausted;
+        }
+        all.latencies_us.sort_unstable();
+        all
+    }
+
     /// The stats of workers that each kept their own latencies, failures and finishing time.
     pub(crate) fn from_parts(parts: Vec<(Vec<Duration>, u64, Instant)>, started: Instant) -> Stats {
         let tallies = parts
@@ -413,4 +438,40 @@ pub(crate) async fn count_orders(addr: SocketAddr, buyers: &[String]) -> Result<
     })
     .await?;
     Ok(counts.into_iter().sum())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One phase's stats: its workers' latencies in milliseconds, its failures, `took` long.
+    fn phase(latencies_ms: &[u64], failed: u64, took: Duration) -> Stats {
+        let started = Instant::now();
+        let latencies = latencies_ms
+            .iter()
+            .map(|ms| Duration::from_millis(*ms))
+            .collect();
+        let mut stats = Stats::from_parts(vec![(latencies, failed, started + took)], started);
+        stats.error_samples = vec![format!("failure after {took:?}")];
+        stats
+    }
+
+    #[test]
+    fn combined_rounds_count_every_request_over_their_summed_time() {
+        let first = phase(&[30, 5, 60], 1, Duration::from_secs(1));
+        let mut second = phase(&[10, 20, 40, 50, 1], 0, Duration::from_secs(3));
+        second.exhausted = true;
+        let all = Stats::combine(vec![first, second]);
+        assert_eq!((all.ok, all.failed), (8, 1));
+        assert_eq!(all.elapsed, Duration::from_secs(4));
+        assert_eq!(all.rate(), 2.0);
+        assert_eq!(
+            all.percentile_ms(0.5),
+            20.0,
+            "the 4th of the 8 latencies sorted together"
+        );
+        assert_eq!(all.percentile_ms(1.0), 60.0);
+        assert!(all.exhausted, "one round ran out of tickets");
+        assert_eq!(all.error_samples.len(), 2);
+    }
 }

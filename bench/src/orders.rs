@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use crate::cli::OrdersArgs;
 use crate::cpu::Spent;
-use crate::load;
+use crate::load::{self, Stats};
 use crate::node::{Harness, disk_counts};
 use crate::open_pages::OpenPages;
 
@@ -31,7 +31,8 @@ pub(crate) async fn run(args: &OrdersArgs, harness: &mut Harness) -> Result<bool
 
     let (tickets, took) =
         load::create_tickets(addr, &seller, args.tickets, args.connections, SETUP_LIMIT).await?;
-    let tickets_rate = tickets.len() as f64 / took.as_secs_f64().max(1e-9);
+    let tickets_count = tickets.len();
+    let tickets_rate = tickets_count as f64 / took.as_secs_f64().max(1e-9);
     println!(
         "setup:   {} tickets in {:.2} s ({tickets_rate:.0} tickets/s over {} connections)",
         tickets.len(),
@@ -39,36 +40,74 @@ pub(crate) async fn run(args: &OrdersArgs, harness: &mut Harness) -> Result<bool
         args.connections
     );
 
-    println!(
-        "hello:   {} connections for {:.1} s ...",
-        args.connections,
-        args.duration.as_secs_f64()
-    );
-    let hello_cpu = Spent::now(harness.node()?)?;
-    let hello = load::hello(addr, args.connections, args.duration).await?;
-    let hello_cpu = hello_cpu.per_request_since(harness.node()?, hello.ok)?;
-    hello.print_errors("hello requests");
-
-    println!(
-        "orders:  {} buyers for {:.1} s, {} pages open ...",
-        args.connections,
-        args.duration.as_secs_f64(),
-        args.pages
-    );
-    let tickets = Arc::new(tickets);
+    let slice = args.duration / u32::try_from(args.rounds).unwrap_or(u32::MAX);
+    if args.rounds > 1 {
+        println!(
+            "hello and orders alternate {} times, {:.1} s each ...",
+            args.rounds,
+            slice.as_secs_f64()
+        );
+    }
     let pages = OpenPages::open(addr, args.pages).await?;
     let disk_before = disk_counts(addr).await?;
-    let orders_cpu = Spent::now(harness.node()?)?;
-    let orders = load::place_orders(addr, &buyers, Arc::clone(&tickets), args.duration).await?;
-    let orders_cpu = orders_cpu.per_request_since(harness.node()?, orders.ok)?;
+    let (mut hellos, mut placed) = (Vec::new(), Vec::new());
+    let (mut hello_spent, mut orders_spent) = (Spent::nothing(), Spent::nothing());
+    let mut left = Arc::new(tickets);
+    for round in 1..=args.rounds {
+        if args.rounds == 1 {
+            println!(
+                "hello:   {} connections for {:.1} s ...",
+                args.connections,
+                slice.as_secs_f64()
+            );
+        }
+        let before = Spent::now(harness.node()?)?;
+        let hello = load::hello(addr, args.connections, slice).await?;
+        hello_spent.add(&before.since(harness.node()?)?);
+
+        if args.rounds == 1 {
+            println!(
+                "orders:  {} buyers for {:.1} s, {} pages open ...",
+                args.connections,
+                slice.as_secs_f64(),
+                args.pages
+            );
+        }
+        let before = Spent::now(harness.node()?)?;
+        let orders = load::place_orders(addr, &buyers, Arc::clone(&left), slice).await?;
+        orders_spent.add(&before.since(harness.node()?)?);
+        if args.rounds > 1 {
+            println!(
+                "  round {round}: hello {:.0} req/s, orders {:.0} orders/s (p99 {:.2} ms), ratio {:.3}",
+                hello.rate(),
+                orders.rate(),
+                orders.percentile_ms(0.99),
+                orders.rate() / hello.rate().max(1e-9)
+            );
+        }
+        // Each attempt took the next ticket, whatever its answer; the next round starts after them.
+        let attempted = usize::try_from(orders.ok + orders.failed).unwrap_or(usize::MAX);
+        left = Arc::new(left.get(attempted..).unwrap_or_default().to_vec());
+        let exhausted = orders.exhausted;
+        hellos.push(hello);
+        placed.push(orders);
+        if exhausted {
+            break;
+        }
+    }
+    let hello = Stats::combine(hellos);
+    let orders = Stats::combine(placed);
+    hello.print_errors("hello requests");
+    let hello_cpu = hello_spent.per_request(hello.ok);
+    let orders_cpu = orders_spent.per_request(orders.ok);
     let disk = disk_counts(addr)
         .await?
         .per_order_line(&disk_before, orders.ok);
     if orders.exhausted {
         println!(
-            "  ran out of tickets after {:.2} s: all {} were taken; use more --tickets",
+            "  ran out of tickets after {:.2} s of orders: all {} were taken; use more --tickets",
             orders.elapsed.as_secs_f64(),
-            tickets.len()
+            tickets_count
         );
     }
     orders.print_errors("orders");
@@ -84,10 +123,7 @@ pub(crate) async fn run(args: &OrdersArgs, harness: &mut Harness) -> Result<bool
     let durable = found == orders.ok;
 
     println!();
-    println!(
-        "setup:   {tickets_rate:.0} tickets/s  ({} tickets)",
-        tickets.len()
-    );
+    println!("setup:   {tickets_rate:.0} tickets/s  ({tickets_count} tickets)");
     println!(
         "hello:   {:.0} req/s  {}  ({} ok, {} failed)",
         hello.rate(),
