@@ -268,9 +268,9 @@ pub(crate) struct OrdersArgs {
     #[arg(long, default_value_t = 200_000, value_parser = parse_positive)]
     pub(crate) tickets: usize,
 
-    /// Storefront pages open from the first phase to the last (`/live` streams, 32 from each of
-    /// several loopback addresses; the node admits 512 by default); they hear nothing while only
-    /// `/hello` runs.
+    /// Storefront pages open from the first orders phase to the end (`/live` streams, 32 from
+    /// each of several loopback addresses; the node admits 512 by default); with `--rounds`, they
+    /// stay open through the later hello phases, hearing nothing.
     #[arg(long, default_value_t = 0)]
     pub(crate) pages: usize,
 }

@@ -48,7 +48,7 @@ pub(crate) async fn run(args: &OrdersArgs, harness: &mut Harness) -> Result<bool
             slice.as_secs_f64()
         );
     }
-    let pages = OpenPages::open(addr, args.pages).await?;
+    let mut pages = None;
     let disk_before = disk_counts(addr).await?;
     let (mut hellos, mut placed) = (Vec::new(), Vec::new());
     let (mut hello_spent, mut orders_spent) = (Spent::nothing(), Spent::nothing());
@@ -72,6 +72,9 @@ pub(crate) async fn run(args: &OrdersArgs, harness: &mut Harness) -> Result<bool
                 slice.as_secs_f64(),
                 args.pages
             );
+        }
+        if pages.is_none() {
+            pages = Some(OpenPages::open(addr, args.pages).await?);
         }
         let before = Spent::now(harness.node()?)?;
         let orders = load::place_orders(addr, &buyers, Arc::clone(&left), slice).await?;
@@ -111,7 +114,10 @@ pub(crate) async fn run(args: &OrdersArgs, harness: &mut Harness) -> Result<bool
         );
     }
     orders.print_errors("orders");
-    let heard = pages.close().await;
+    let heard = match pages {
+        Some(pages) => Some(pages.close().await),
+        None => None,
+    };
 
     println!("durability: kill -9 the node, restart it on the same data dir ...");
     harness.kill9().await?;
@@ -156,7 +162,7 @@ pub(crate) async fn run(args: &OrdersArgs, harness: &mut Harness) -> Result<bool
         (orders_cpu.node + orders_cpu.bench) / (hello_cpu.node + hello_cpu.bench).max(1e-9)
     );
     println!("disk:    {disk}");
-    if heard.pages > 0 {
+    if let Some(heard) = heard.filter(|heard| heard.pages > 0) {
         println!("pages:   {heard}");
     }
     if durable {
