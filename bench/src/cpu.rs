@@ -92,6 +92,7 @@ fn processes() -> HashMap<u32, (String, u64)> {
 /// The CPU time the node and this load generator had used at one instant, to share out over the
 /// requests of a phase. CPU per request moves far less with a noisy neighbour than a rate does,
 /// so it shows what a change saved even when requests per second cannot.
+#[derive(Default)]
 pub(crate) struct Spent {
     node: Duration,
     bench: Duration,
@@ -109,14 +110,6 @@ impl Spent {
             node: node.cpu_time()?,
             bench: tix_tests::cpu_time(std::process::id())?,
         })
-    }
-
-    /// None spent yet: the start of a sum of stretches (`add`).
-    pub(crate) fn nothing() -> Spent {
-        Spent {
-            node: Duration::ZERO,
-            bench: Duration::ZERO,
-        }
     }
 
     /// What was spent since `self`.

@@ -373,8 +373,19 @@ pub(crate) async fn place_orders(
     tickets: Arc<Vec<String>>,
     duration: Duration,
 ) -> Result<Stats> {
+    place_orders_from(addr, buyers, tickets, 0, duration).await
+}
+
+/// `place_orders`, taking the tickets from index `first` on (those before were taken already).
+pub(crate) async fn place_orders_from(
+    addr: SocketAddr,
+    buyers: &[String],
+    tickets: Arc<Vec<String>>,
+    first: usize,
+    duration: Duration,
+) -> Result<Stats> {
     let samples = Samples::default();
-    let next = Arc::new(AtomicUsize::new(0));
+    let next = Arc::new(AtomicUsize::new(first));
     let exhausted = Arc::new(AtomicBool::new(false));
     let conns = connect_all(addr, buyers.len()).await?;
     let started = Instant::now();

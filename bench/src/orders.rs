@@ -31,8 +31,7 @@ pub(crate) async fn run(args: &OrdersArgs, harness: &mut Harness) -> Result<bool
 
     let (tickets, took) =
         load::create_tickets(addr, &seller, args.tickets, args.connections, SETUP_LIMIT).await?;
-    let tickets_count = tickets.len();
-    let tickets_rate = tickets_count as f64 / took.as_secs_f64().max(1e-9);
+    let tickets_rate = tickets.len() as f64 / took.as_secs_f64().max(1e-9);
     println!(
         "setup:   {} tickets in {:.2} s ({tickets_rate:.0} tickets/s over {} connections)",
         tickets.len(),
@@ -51,8 +50,9 @@ pub(crate) async fn run(args: &OrdersArgs, harness: &mut Harness) -> Result<bool
     let mut pages = None;
     let disk_before = disk_counts(addr).await?;
     let (mut hellos, mut placed) = (Vec::new(), Vec::new());
-    let (mut hello_spent, mut orders_spent) = (Spent::nothing(), Spent::nothing());
-    let mut left = Arc::new(tickets);
+    let (mut hello_spent, mut orders_spent) = (Spent::default(), Spent::default());
+    let tickets = Arc::new(tickets);
+    let mut first = 0;
     for round in 1..=args.rounds {
         if args.rounds == 1 {
             println!(
@@ -77,7 +77,8 @@ pub(crate) async fn run(args: &OrdersArgs, harness: &mut Harness) -> Result<bool
             pages = Some(OpenPages::open(addr, args.pages).await?);
         }
         let before = Spent::now(harness.node()?)?;
-        let orders = load::place_orders(addr, &buyers, Arc::clone(&left), slice).await?;
+        let orders =
+            load::place_orders_from(addr, &buyers, Arc::clone(&tickets), first, slice).await?;
         orders_spent.add(&before.since(harness.node()?)?);
         if args.rounds > 1 {
             println!(
@@ -89,8 +90,7 @@ pub(crate) async fn run(args: &OrdersArgs, harness: &mut Harness) -> Result<bool
             );
         }
         // Each attempt took the next ticket, whatever its answer; the next round starts after them.
-        let attempted = usize::try_from(orders.ok + orders.failed).unwrap_or(usize::MAX);
-        left = Arc::new(left.get(attempted..).unwrap_or_default().to_vec());
+        first += usize::try_from(orders.ok + orders.failed).unwrap_or(usize::MAX);
         let exhausted = orders.exhausted;
         hellos.push(hello);
         placed.push(orders);
@@ -110,7 +110,7 @@ pub(crate) async fn run(args: &OrdersArgs, harness: &mut Harness) -> Result<bool
         println!(
             "  ran out of tickets after {:.2} s of orders: all {} were taken; use more --tickets",
             orders.elapsed.as_secs_f64(),
-            tickets_count
+            tickets.len()
         );
     }
     orders.print_errors("orders");
@@ -129,7 +129,10 @@ pub(crate) async fn run(args: &OrdersArgs, harness: &mut Harness) -> Result<bool
     let durable = found == orders.ok;
 
     println!();
-    println!("setup:   {tickets_rate:.0} tickets/s  ({tickets_count} tickets)");
+    println!(
+        "setup:   {tickets_rate:.0} tickets/s  ({} tickets)",
+        tickets.len()
+    );
     println!(
         "hello:   {:.0} req/s  {}  ({} ok, {} failed)",
         hello.rate(),
