@@ -24,6 +24,8 @@
 mod deliveries;
 mod store;
 
+pub(crate) use deliveries::index_due;
+
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{OrderId, ShowId, TicketId, UserId};

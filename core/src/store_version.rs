@@ -16,7 +16,7 @@ use redb::{Database, ReadableDatabase, WriteTransaction};
 use crate::outbox::META;
 
 /// The schema version this build writes.
-pub const CURRENT: u64 = 1;
+pub const CURRENT: u64 = 2;
 /// Its key in `meta`.
 pub const KEY: &str = "schema_version";
 
@@ -27,6 +27,11 @@ type Migration = fn(&str, &WriteTransaction) -> Result<(), redb::Error>;
 const MIGRATIONS: [Migration; CURRENT as usize] = [
     // 0 → 1: the format of 2026-12-01 is version 1's; only the version is recorded.
     |_, _| Ok(()),
+    // 1 → 2: the door store's email queue gains its index by due time.
+    |store, txn| match store {
+        "door" => crate::door::index_due(txn),
+        _ => Ok(()),
+    },
 ];
 
 /// What opening a store did to its version.
@@ -179,11 +184,15 @@ mod tests {
 
         let error = open(&db, "door").unwrap_err().to_string();
 
+        let (newer, current) = (CURRENT + 1, CURRENT);
         assert!(
-            error.contains("the door store has schema version 2"),
+            error.contains(&format!("the door store has schema version {newer}")),
             "{error}"
         );
-        assert!(error.contains("knows versions up to 1"), "{error}");
+        assert!(
+            error.contains(&format!("knows versions up to {current}")),
+            "{error}"
+        );
         assert_eq!(recorded(&db).unwrap(), CURRENT + 1);
     }
 }

@@ -47,6 +47,7 @@ impl DoorStore {
         txn.open_table(CONFLICTS)?;
         txn.open_table(KEYS)?;
         txn.open_table(super::deliveries::DELIVERIES)?;
+        txn.open_table(super::deliveries::DUE)?;
         txn.commit()?;
         Ok(DoorStore { db })
     }
