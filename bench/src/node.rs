@@ -111,23 +111,21 @@ impl Node {
         self.memory("VmHWM:")
     }
 
+    /// Bytes the node process has caused to be written to storage so far (`write_bytes` of
+    /// `/proc/PID/io`, counted as pages are dirtied: a page two commits write counts twice).
+    pub(crate) fn written_bytes(&self) -> Result<u64> {
+        proc_number(&self.proc_file("io")?, "write_bytes:")
+    }
+
     /// A `kB` line of `/proc/PID/status`, in bytes.
     fn memory(&self, field: &str) -> Result<u64> {
+        Ok(proc_number(&self.proc_file("status")?, field)? * 1024)
+    }
+
+    fn proc_file(&self, name: &str) -> Result<String> {
         let pid = self.served.pid();
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .with_context(|| format!("reading /proc/{pid}/status"))?;
-        let line = status
-            .lines()
-            .find(|line| line.starts_with(field))
-            .with_context(|| format!("no {field} line in /proc status"))?;
-        let kb: u64 = line
-            .trim_start_matches(field)
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .with_context(|| format!("parsing {line:?}"))?;
-        Ok(kb * 1024)
+        std::fs::read_to_string(format!("/proc/{pid}/{name}"))
+            .with_context(|| format!("reading /proc/{pid}/{name}"))
     }
 
     /// Polls `/healthz` until it answers 200; returns its JSON and the time since spawn.
@@ -145,6 +143,21 @@ impl Node {
     }
 }
 
+/// The number on the line of a `/proc` file that starts with `field` (`VmRSS:  1234 kB`,
+/// `write_bytes: 5`), without its unit.
+fn proc_number(text: &str, field: &str) -> Result<u64> {
+    let line = text
+        .lines()
+        .find(|line| line.starts_with(field))
+        .with_context(|| format!("no {field} line"))?;
+    line.trim_start_matches(field)
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .with_context(|| format!("parsing {line:?}"))
+}
+
 /// One `GET /healthz` on a fresh connection.
 pub(crate) async fn health_once(addr: SocketAddr) -> Result<Value> {
     let mut conn = Conn::connect(addr).await?;
@@ -155,9 +168,10 @@ pub(crate) async fn health_once(addr: SocketAddr) -> Result<Value> {
     reply.json()
 }
 
-/// The node's counters of durable commits, volatile commits and fsyncs, from one `GET /metrics`.
-pub(crate) async fn disk_counts(addr: SocketAddr) -> Result<DiskCounts> {
-    let mut conn = Conn::connect(addr).await?;
+/// The node's counters of durable commits, volatile commits and fsyncs, from one `GET /metrics`,
+/// and the bytes its process wrote, from `/proc`.
+pub(crate) async fn disk_counts(node: &Node) -> Result<DiskCounts> {
+    let mut conn = Conn::connect(node.addr()).await?;
     let reply = conn.get("/metrics", None).await?;
     if reply.status != 200 {
         bail!("/metrics: {}", reply.describe());
@@ -172,6 +186,7 @@ pub(crate) async fn disk_counts(addr: SocketAddr) -> Result<DiskCounts> {
         durable: value("tix_writer_commits_total{durability=\"durable\"}")?,
         volatile: value("tix_writer_commits_total{durability=\"volatile\"}")?,
         syncs: value("tix_store_syncs_total")?,
+        written: node.written_bytes()? as f64,
     })
 }
 
@@ -181,17 +196,20 @@ pub(crate) struct DiskCounts {
     pub(crate) durable: f64,
     pub(crate) volatile: f64,
     pub(crate) syncs: f64,
+    /// Bytes (see `Node::written_bytes`).
+    pub(crate) written: f64,
 }
 
 impl DiskCounts {
-    /// One line: the commits and fsyncs between `before` and `self`, per order.
+    /// One line: the commits, fsyncs and bytes written between `before` and `self`, per order.
     pub(crate) fn per_order_line(&self, before: &DiskCounts, orders: u64) -> String {
         let per = |now: f64, was: f64| (now - was) / orders.max(1) as f64;
         format!(
-            "{:.3} durable commits, {:.3} volatile commits, {:.3} fsyncs per order",
+            "{:.3} durable commits, {:.3} volatile commits, {:.3} fsyncs per order; {:.1} KB written per order",
             per(self.durable, before.durable),
             per(self.volatile, before.volatile),
-            per(self.syncs, before.syncs)
+            per(self.syncs, before.syncs),
+            per(self.written, before.written) / 1000.0
         )
     }
 }
@@ -298,5 +316,19 @@ impl Harness {
         {
             eprintln!("warning: stopping the node: {error:#}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_read_from_proc_lines_with_or_without_a_unit() {
+        let status = "Name:\ttix-node\nVmHWM:\t  20480 kB\nVmRSS:\t   10240 kB\n";
+        assert_eq!(proc_number(status, "VmRSS:").unwrap(), 10240);
+        let io = "rchar: 1\nwrite_bytes: 921600\ncancelled_write_bytes: 4096\n";
+        assert_eq!(proc_number(io, "write_bytes:").unwrap(), 921_600);
+        assert!(proc_number(io, "read_bytes:").is_err());
     }
 }

@@ -48,7 +48,7 @@ pub(crate) async fn run(args: &OrdersArgs, harness: &mut Harness) -> Result<bool
         );
     }
     let mut pages = None;
-    let disk_before = disk_counts(addr).await?;
+    let disk_before = disk_counts(harness.node()?).await?;
     let (mut hellos, mut placed) = (Vec::new(), Vec::new());
     let (mut hello_spent, mut orders_spent) = (Spent::default(), Spent::default());
     let tickets = Arc::new(tickets);
@@ -103,7 +103,7 @@ pub(crate) async fn run(args: &OrdersArgs, harness: &mut Harness) -> Result<bool
     hello.print_errors("hello requests");
     let hello_cpu = hello_spent.per_request(hello.ok);
     let orders_cpu = orders_spent.per_request(orders.ok);
-    let disk = disk_counts(addr)
+    let disk = disk_counts(harness.node()?)
         .await?
         .per_order_line(&disk_before, orders.ok);
     if orders.exhausted {
