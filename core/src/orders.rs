@@ -19,6 +19,7 @@ use crate::time::Millis;
 
 pub use self::inventory::{CategoryReplica, ShowReplica};
 pub use self::show_order::{Pick, ShowPlacing};
+pub(crate) use self::store::count_open_orders;
 pub use self::store::{OrdersStore, Placing};
 
 /// What the orders service knows of a ticket, kept up to date from ticket events.

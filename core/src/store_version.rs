@@ -16,7 +16,7 @@ use redb::{Database, ReadableDatabase, WriteTransaction};
 use crate::outbox::META;
 
 /// The schema version this build writes.
-pub const CURRENT: u64 = 2;
+pub const CURRENT: u64 = 3;
 /// Its key in `meta`.
 pub const KEY: &str = "schema_version";
 
@@ -30,6 +30,12 @@ const MIGRATIONS: [Migration; CURRENT as usize] = [
     // 1 → 2: the door store's email queue gains its index by due time.
     |store, txn| match store {
         "door" => crate::door::index_due(txn),
+        _ => Ok(()),
+    },
+    // 2 → 3: the orders store counts each user's open orders beside their newest order instead
+    // of keeping a set of them.
+    |store, txn| match store {
+        "orders" => crate::orders::count_open_orders(txn),
         _ => Ok(()),
     },
 ];

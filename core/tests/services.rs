@@ -4,12 +4,14 @@
 
 use std::time::Duration;
 
+use redb::{ReadableDatabase, TableDefinition, TableError};
 use tix_core::events::{DomainEvent, OrderStatus};
 use tix_core::expiration::ExpirationStore;
 use tix_core::ids::{OrderId, PaymentId, TicketId, UserId};
 use tix_core::orders::{self, OrdersStore, Placing};
 use tix_core::outbox::{self, Unit};
 use tix_core::payments::{self, AttemptStep, PaymentsStore};
+use tix_core::store_version::{self, Opened};
 use tix_core::tickets::{self, TicketDraft, TicketsStore};
 use tix_core::time::Millis;
 
@@ -428,4 +430,76 @@ fn a_buyer_holds_at_most_the_cap_of_open_orders() {
     node.expire(Millis(60_000));
     let again = node.sell(16, 5.0);
     node.place(27, BUYER, again, Millis(60_000)).unwrap();
+}
+
+#[test]
+fn an_orders_store_of_version_2_counts_its_open_orders_when_opened() {
+    const BY_USER: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("orders_by_user");
+    const OPEN_BY_USER_V2: TableDefinition<'_, &[u8], ()> =
+        TableDefinition::new("open_orders_by_user");
+    let mut node = Node::new();
+    let tickets: Vec<TicketId> = (10..15).map(|n| node.sell(n, 5.0)).collect();
+    let paid = node.place(20, BUYER, tickets[0], Millis(0)).unwrap();
+    let open = node.place(21, BUYER, tickets[1], Millis(0)).unwrap();
+    node.pay(paid, BUYER, Millis(1)).unwrap();
+
+    // Back to version 2's shape: the buyer's open order in a set of its own, no count.
+    let write = node.orders.db().begin_write().unwrap();
+    let mut count_key = BUYER.as_bytes().to_vec();
+    count_key.extend_from_slice(&u64::MAX.to_be_bytes());
+    assert!(
+        write
+            .open_table(BY_USER)
+            .unwrap()
+            .remove(count_key.as_slice())
+            .unwrap()
+            .is_some(),
+        "version 3 keeps the count under the last placement number"
+    );
+    let mut member = BUYER.as_bytes().to_vec();
+    member.extend_from_slice(open.as_bytes());
+    write
+        .open_table(OPEN_BY_USER_V2)
+        .unwrap()
+        .insert(member.as_slice(), ())
+        .unwrap();
+    write
+        .open_table(outbox::META)
+        .unwrap()
+        .insert(store_version::KEY, 2)
+        .unwrap();
+    write.commit().unwrap();
+
+    assert_eq!(
+        store_version::open(node.orders.db(), "orders").unwrap(),
+        Opened::Upgraded { from: 2 }
+    );
+    let read = node.orders.db().begin_read().unwrap();
+    assert!(
+        matches!(
+            read.open_table(OPEN_BY_USER_V2),
+            Err(TableError::TableDoesNotExist(_))
+        ),
+        "the set is gone"
+    );
+    drop(read);
+    // One order is open: two more fit under the cap of three, a third does not.
+    let third = node.place(22, BUYER, tickets[2], Millis(0)).unwrap();
+    let fourth = node.place(23, BUYER, tickets[3], Millis(0)).unwrap();
+    assert!(matches!(
+        node.place(24, BUYER, tickets[4], Millis(0)),
+        Err(orders::Error::TooManyOpenOrders(3))
+    ));
+    let listed: Vec<OrderId> = node
+        .orders
+        .list_for_user(BUYER)
+        .unwrap()
+        .iter()
+        .map(|o| o.id)
+        .collect();
+    assert_eq!(
+        listed,
+        [paid, open, third, fourth],
+        "the count is not an order"
+    );
 }

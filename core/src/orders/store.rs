@@ -1,8 +1,9 @@
 //! The orders service's redb store: orders, the ticket replicas, and which order holds which ticket.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition, WriteTransaction};
 
 use super::{Error, Order, TicketReplica, inventory};
 use crate::events::{
@@ -19,11 +20,17 @@ pub(super) const REPLICAS: TableDefinition<'_, &[u8], &[u8]> =
     TableDefinition::new("ticket_replicas");
 /// Ticket id → the order holding it (created, awaiting payment or complete).
 pub(super) const HOLDS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("holds");
-/// User id ++ big-endian placement number → order id: a user's orders in insertion order.
+/// User id ++ big-endian placement number → order id: a user's orders in insertion order. Under
+/// the placement number `OPEN_COUNT`, after all of a user's orders, the number of them still open
+/// (unpaid, not cancelled) as a big-endian u64, counted against the cap on open orders: it sorts
+/// beside the user's newest order, so placing an order changes one leaf of this table, not two.
 const BY_USER: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("orders_by_user");
-/// User id ++ order id → nothing: each user's open (unpaid, not cancelled) orders, counted
-/// against the cap on open orders. Orders placed before this table existed are not in it.
-const OPEN_BY_USER: TableDefinition<'_, &[u8], ()> = TableDefinition::new("open_orders_by_user");
+/// The placement number under which `BY_USER` keeps a user's count of open orders; the counter
+/// of placements never reaches it.
+const OPEN_COUNT: u64 = u64::MAX;
+/// Schema version 2's set of each user's open orders (user id ++ order id), which the count
+/// replaced in version 3.
+const OPEN_BY_USER_V2: TableDefinition<'_, &[u8], ()> = TableDefinition::new("open_orders_by_user");
 /// Show id ++ order id → nothing: each show's open orders, released when the show is cancelled.
 const OPEN_BY_SHOW: TableDefinition<'_, &[u8], ()> = TableDefinition::new("open_orders_by_show");
 
@@ -39,7 +46,6 @@ impl OrdersStore {
         txn.open_table(REPLICAS)?;
         txn.open_table(HOLDS)?;
         txn.open_table(BY_USER)?;
-        txn.open_table(OPEN_BY_USER)?;
         txn.open_table(OPEN_BY_SHOW)?;
         super::inventory::create_tables(&txn)?;
         txn.commit()?;
@@ -75,9 +81,9 @@ impl OrdersStore {
         let by_user = txn.open_table(BY_USER)?;
         let orders = txn.open_table(ORDERS)?;
         let start = user_key(user, 0);
-        let end = user_key(user, u64::MAX);
+        let end = user_key(user, OPEN_COUNT);
         let mut list = Vec::new();
-        for entry in by_user.range(start.as_slice()..=end.as_slice())? {
+        for entry in by_user.range(start.as_slice()..end.as_slice())? {
             let (_, id) = entry?;
             if let Some(order) = orders.get(id.value())? {
                 list.push(decode(order.value())?);
@@ -250,7 +256,7 @@ pub(super) fn check_open_orders(
     max_open: Option<usize>,
 ) -> Result<(), Error> {
     match max_open {
-        Some(max) if open_orders(unit, buyer, max)? >= max => Err(Error::TooManyOpenOrders(max)),
+        Some(max) if open_orders(unit, buyer)? >= max as u64 => Err(Error::TooManyOpenOrders(max)),
         _ => Ok(()),
     }
 }
@@ -354,48 +360,78 @@ fn pair_key(first: &[u8; 12], second: &[u8; 12]) -> [u8; 24] {
     key
 }
 
-/// Keeps the open-orders indexes (per buyer, per show) in step with an order's status.
+/// Keeps the buyer's count of open orders and the show's open orders in step with an order just
+/// placed (open) or just paid or cancelled (closed). Callers move an order only out of an open
+/// status, and place it once, so each order is counted once.
 fn track_open(unit: &Unit, order: &Order) -> Result<(), redb::Error> {
-    let mut by_user = unit.txn().open_table(OPEN_BY_USER)?;
-    let mut by_show = unit.txn().open_table(OPEN_BY_SHOW)?;
-    let user_key = pair_key(order.user_id.as_bytes(), order.id.as_bytes());
-    let show_key = order
-        .show
-        .as_ref()
-        .map(|part| pair_key(part.id.as_bytes(), order.id.as_bytes()));
-    match order.status {
-        OrderStatus::Created | OrderStatus::AwaitingPayment => {
-            by_user.insert(user_key.as_slice(), ())?;
-            if let Some(key) = show_key {
-                by_show.insert(key.as_slice(), ())?;
-            }
-        }
-        OrderStatus::Complete | OrderStatus::Cancelled => {
-            by_user.remove(user_key.as_slice())?;
-            if let Some(key) = show_key {
-                by_show.remove(key.as_slice())?;
-            }
+    let open = matches!(
+        order.status,
+        OrderStatus::Created | OrderStatus::AwaitingPayment
+    );
+    let mut by_user = unit.txn().open_table(BY_USER)?;
+    let key = user_key(order.user_id, OPEN_COUNT);
+    let count = open_count(&by_user, &key)?;
+    let count = if open {
+        count + 1
+    } else {
+        count.saturating_sub(1)
+    };
+    by_user.insert(key.as_slice(), count.to_be_bytes().as_slice())?;
+    drop(by_user);
+    if let Some(part) = &order.show {
+        let mut by_show = unit.txn().open_table(OPEN_BY_SHOW)?;
+        let key = pair_key(part.id.as_bytes(), order.id.as_bytes());
+        if open {
+            by_show.insert(key.as_slice(), ())?;
+        } else {
+            by_show.remove(key.as_slice())?;
         }
     }
     Ok(())
 }
 
-/// How many open orders `buyer` has, counted up to `limit`.
-fn open_orders(unit: &Unit, buyer: UserId, limit: usize) -> Result<usize, redb::Error> {
-    let open = unit.txn().open_table(OPEN_BY_USER)?;
-    let mut start = [0u8; 24];
-    start[..12].copy_from_slice(buyer.as_bytes());
-    let mut end = [0xffu8; 24];
-    end[..12].copy_from_slice(buyer.as_bytes());
-    let mut count = 0;
-    for entry in open.range(start.as_slice()..=end.as_slice())? {
-        entry?;
-        count += 1;
-        if count >= limit {
-            break;
-        }
+/// The count of open orders stored under `key` (0 when none is).
+fn open_count(by_user: &Table<'_, &[u8], &[u8]>, key: &[u8]) -> Result<u64, redb::Error> {
+    let Some(value) = by_user.get(key)? else {
+        return Ok(0);
+    };
+    let bytes: [u8; 8] = value.value().try_into().map_err(|_| {
+        redb::Error::Corrupted(format!(
+            "a count of open orders is {} bytes long, not 8",
+            value.value().len()
+        ))
+    })?;
+    Ok(u64::from_be_bytes(bytes))
+}
+
+/// How many open orders `buyer` has.
+fn open_orders(unit: &Unit, buyer: UserId) -> Result<u64, redb::Error> {
+    let by_user = unit.txn().open_table(BY_USER)?;
+    open_count(&by_user, &user_key(buyer, OPEN_COUNT))
+}
+
+/// Schema version 2 → 3: each user's set of open orders becomes their count, kept beside their
+/// newest order in `orders_by_user`, and the set's table goes.
+pub(crate) fn count_open_orders(txn: &WriteTransaction) -> Result<(), redb::Error> {
+    let mut counts: BTreeMap<[u8; 12], u64> = BTreeMap::new();
+    for entry in txn.open_table(OPEN_BY_USER_V2)?.iter()? {
+        let (key, _) = entry?;
+        let user: [u8; 12] = key.value()[..12].try_into().map_err(|_| {
+            redb::Error::Corrupted(format!(
+                "an open order's key is {} bytes long, not 24",
+                key.value().len()
+            ))
+        })?;
+        *counts.entry(user).or_default() += 1;
     }
-    Ok(count)
+    let mut by_user = txn.open_table(BY_USER)?;
+    for (user, count) in counts {
+        let key = user_key(UserId::from_bytes(user), OPEN_COUNT);
+        by_user.insert(key.as_slice(), count.to_be_bytes().as_slice())?;
+    }
+    drop(by_user);
+    txn.delete_table(OPEN_BY_USER_V2)?;
+    Ok(())
 }
 
 pub(super) fn load(
