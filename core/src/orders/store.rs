@@ -416,12 +416,16 @@ pub(crate) fn count_open_orders(txn: &WriteTransaction) -> Result<(), redb::Erro
     let mut counts: BTreeMap<[u8; 12], u64> = BTreeMap::new();
     for entry in txn.open_table(OPEN_BY_USER_V2)?.iter()? {
         let (key, _) = entry?;
-        let user: [u8; 12] = key.value()[..12].try_into().map_err(|_| {
-            redb::Error::Corrupted(format!(
-                "an open order's key is {} bytes long, not 24",
-                key.value().len()
-            ))
-        })?;
+        let user: [u8; 12] = key
+            .value()
+            .get(..12)
+            .and_then(|user| user.try_into().ok())
+            .ok_or_else(|| {
+                redb::Error::Corrupted(format!(
+                    "an open order's key is {} bytes long, not 24",
+                    key.value().len()
+                ))
+            })?;
         *counts.entry(user).or_default() += 1;
     }
     let mut by_user = txn.open_table(BY_USER)?;
