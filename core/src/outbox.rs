@@ -179,6 +179,18 @@ pub fn positions(db: &Database) -> Result<(u64, u64), redb::Error> {
     Ok((last, applied))
 }
 
+/// The sequence numbers of this store's events with `seq > after`, in order, at most `limit`; the
+/// events themselves are not decoded.
+pub fn seqs_after(db: &Database, after: u64, limit: usize) -> Result<Vec<u64>, redb::Error> {
+    let txn = db.begin_read()?;
+    let outbox = txn.open_table(OUTBOX)?;
+    let mut seqs = Vec::new();
+    for entry in outbox.range(after.saturating_add(1)..)?.take(limit) {
+        seqs.push(entry?.0.value());
+    }
+    Ok(seqs)
+}
+
 /// Events of this store with `seq > after`, in order, at most `limit`.
 pub fn read_after(
     db: &Database,

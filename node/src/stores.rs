@@ -170,6 +170,35 @@ impl Stores {
         Ok(events)
     }
 
+    /// Like `events_after`, but only the events `service` wrote, with the last number of the
+    /// contiguous stretch they were taken from (`after` when there is none): the other outboxes
+    /// are read for their numbers only, their events not decoded. For a reader that follows one
+    /// service's events in the node's order.
+    pub fn events_of_after(
+        &self,
+        service: Service,
+        after: u64,
+        limit: usize,
+    ) -> Result<(Vec<StoredEvent>, u64), redb::Error> {
+        let mut events = outbox::read_after(self.db(service), after, limit)?;
+        let mut seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
+        for db in self.databases() {
+            if !std::ptr::eq(db, self.db(service)) {
+                seqs.extend(outbox::seqs_after(db, after, limit)?);
+            }
+        }
+        seqs.sort_unstable();
+        let through = seqs
+            .iter()
+            .zip(after + 1..)
+            .take(limit)
+            .take_while(|(seq, expected)| **seq == *expected)
+            .last()
+            .map_or(after, |(seq, _)| *seq);
+        events.retain(|e| e.seq <= through);
+        Ok((events, through))
+    }
+
     /// Every event at or below this was acknowledged by the hub and pruned from the outboxes.
     pub fn pruned_through(&self) -> Result<u64, redb::Error> {
         let mut pruned = 0;
@@ -211,16 +240,11 @@ mod tests {
         unit.commit(seq, Millis(0)).unwrap();
     }
 
-    #[test]
-    fn events_merge_across_stores_in_order_and_stop_at_a_gap() {
-        let dir = tempfile::tempdir().unwrap();
-        let stores = Stores::open(dir.path(), 1 << 20, 7).unwrap();
-        sign_up(&stores, 1, 1);
-        // Seq 2 lives in another store's outbox.
+    fn list_ticket(stores: &Stores, n: u8, seq: u64) {
         let mut tickets = Unit::begin(stores.tickets.db()).unwrap();
         tix_core::tickets::TicketsStore::create(
             &mut tickets,
-            tix_core::ids::TicketId::from_bytes([9; 12]),
+            tix_core::ids::TicketId::from_bytes([n; 12]),
             UserId::from_bytes([1; 12]),
             tix_core::tickets::TicketDraft {
                 title: "t".into(),
@@ -229,7 +253,16 @@ mod tests {
             },
         )
         .unwrap();
-        tickets.commit(2, Millis(0)).unwrap();
+        tickets.commit(seq, Millis(0)).unwrap();
+    }
+
+    #[test]
+    fn events_merge_across_stores_in_order_and_stop_at_a_gap() {
+        let dir = tempfile::tempdir().unwrap();
+        let stores = Stores::open(dir.path(), 1 << 20, 7).unwrap();
+        sign_up(&stores, 1, 1);
+        // Seq 2 lives in another store's outbox.
+        list_ticket(&stores, 9, 2);
         sign_up(&stores, 3, 3);
         sign_up(&stores, 5, 5);
 
@@ -249,6 +282,33 @@ mod tests {
         assert_eq!(seqs(1, 1), [2]);
         assert_eq!(seqs(3, 10), Vec::<u64>::new(), "5 does not follow 3");
         assert_eq!(stores.last_seq().unwrap(), 5);
+    }
+
+    #[test]
+    fn one_stores_events_come_with_how_far_all_are_contiguous() {
+        let dir = tempfile::tempdir().unwrap();
+        let stores = Stores::open(dir.path(), 1 << 20, 7).unwrap();
+        sign_up(&stores, 1, 1);
+        list_ticket(&stores, 2, 2);
+        sign_up(&stores, 3, 3);
+        list_ticket(&stores, 4, 4);
+        sign_up(&stores, 6, 6);
+
+        let tickets = |after, limit| {
+            let (events, through) = stores
+                .events_of_after(super::Service::Tickets, after, limit)
+                .unwrap();
+            (events.iter().map(|e| e.seq).collect::<Vec<_>>(), through)
+        };
+        assert_eq!(tickets(0, 10), (vec![2, 4], 4), "cut before the missing 5");
+        assert_eq!(tickets(0, 3), (vec![2], 3), "at most `limit` numbers");
+        assert_eq!(
+            tickets(2, 1),
+            (vec![], 3),
+            "another store's number moves it on"
+        );
+        assert_eq!(tickets(4, 10), (vec![], 4), "6 does not follow 4");
+        assert_eq!(tickets(6, 10), (vec![], 6), "nothing after the last");
     }
 
     #[test]

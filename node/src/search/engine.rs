@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use tracing::{error, info, warn};
 
 use tix_core::events::DomainEvent;
+use tix_core::reactions::Service;
 use tix_core::tickets::{Ticket, TicketDetails};
 use tix_core::time::Millis;
 
@@ -106,8 +107,9 @@ impl Indexer {
             if *self.shutdown.borrow() {
                 break;
             }
-            let events = self.stores.events_after(seq, CHUNK)?;
-            if events.is_empty() {
+            // Only the tickets store's events change the index; the others are counted, not read.
+            let (events, through) = self.stores.events_of_after(Service::Tickets, seq, CHUNK)?;
+            if through == seq {
                 if !pending.is_empty() {
                     // Caught up: make what is pending searchable now.
                     self.commit(&mut writer, &epoch, seq, &mut pending, started_at)?;
@@ -159,7 +161,7 @@ impl Indexer {
                     self.shared.lag.record(now.saturating_sub(event.at));
                 }
             }
-            seq = events.last().map_or(seq, |e| e.seq);
+            seq = through;
             // New and edited tickets are committed in batches (a commit per event would leave
             // the index merging small segments all day); locks are searchable at once.
             let due = !pending.is_empty() && last_commit.elapsed() >= COMMIT_INTERVAL;
