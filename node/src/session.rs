@@ -54,7 +54,15 @@ pub struct Sessions {
     ttl: Duration,
     /// Sessions signed out of before their expiry: (user, iat) → exp.
     ended: Mutex<HashMap<(UserId, u64), u64>>,
+    /// Cookie values that verified, with what they say: a session's cookie comes with every request
+    /// it makes, and decoding and verifying it again each time cost more than the rest of a small
+    /// request. Only cookies that verified are kept; expiry and sign-out are checked on every use,
+    /// as for a cookie seen for the first time. Emptied when it holds `VERIFIED_CAP`.
+    verified: Mutex<HashMap<Box<str>, Claims>>,
 }
+
+/// Most cookies `Sessions::verified` keeps.
+const VERIFIED_CAP: usize = 4096;
 
 #[derive(Serialize, Deserialize)]
 struct CookieBody {
@@ -72,6 +80,7 @@ impl Sessions {
             validation,
             ttl,
             ended: Mutex::default(),
+            verified: Mutex::default(),
         }
     }
 
@@ -144,14 +153,36 @@ impl Sessions {
             .filter_map(|pair| pair.trim().split_once('='))
             .find(|(name, _)| *name == COOKIE_NAME)
             .map(|(_, value)| value.trim_matches('"'))?;
+        let claims = match self.seen(value) {
+            Some(claims) => claims,
+            None => self.verify(value)?,
+        };
+        // The validation above checks the expiry only when the cookie is first seen.
+        let expired = claims.exp < jsonwebtoken::get_current_timestamp();
+        (!expired && !self.is_ended(&claims)).then_some(claims)
+    }
+
+    /// What a cookie value that verified before says.
+    fn seen(&self, value: &str) -> Option<Claims> {
+        let verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        verified.get(value).cloned()
+    }
+
+    /// Decodes and verifies a cookie value (signature, expiry), remembering it if it verifies.
+    fn verify(&self, value: &str) -> Option<Claims> {
         let bytes = [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE_NO_PAD]
             .iter()
             .find_map(|engine| engine.decode(value).ok())?;
         let body: CookieBody = serde_json::from_slice(&bytes).ok()?;
-        jsonwebtoken::decode::<Claims>(&body.jwt, &self.decoding, &self.validation)
-            .ok()
-            .map(|data| data.claims)
-            .filter(|claims| !self.is_ended(claims))
+        let claims = jsonwebtoken::decode::<Claims>(&body.jwt, &self.decoding, &self.validation)
+            .ok()?
+            .claims;
+        let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        if verified.len() >= VERIFIED_CAP {
+            verified.clear();
+        }
+        verified.insert(value.into(), claims.clone());
+        Some(claims)
     }
 }
 
@@ -214,5 +245,56 @@ mod tests {
         );
         assert_eq!(sessions.read("session=%%%"), None);
         assert_eq!(sessions.read(""), None);
+        assert!(
+            sessions.verified.lock().unwrap().is_empty(),
+            "no cookie that failed is remembered"
+        );
+    }
+
+    #[test]
+    fn a_remembered_cookie_still_expires_and_still_ends() {
+        let sessions = Sessions::new(b"secret", Duration::from_secs(2));
+        let cookie = format!("session={}", sessions.issue(&user(), now()));
+        let claims = sessions.read(&cookie).expect("fresh");
+        assert_eq!(sessions.read(&cookie), Some(claims.clone()), "read again");
+        assert_eq!(sessions.verified.lock().unwrap().len(), 1);
+        // Past its `exp` (two seconds after the second it was issued in).
+        std::thread::sleep(Duration::from_millis(3100));
+        assert_eq!(sessions.read(&cookie), None, "expired while remembered");
+
+        let sessions = Sessions::new(b"secret", Duration::from_secs(3600));
+        let cookie = format!("session={}", sessions.issue(&user(), now()));
+        let claims = sessions.read(&cookie).expect("fresh");
+        sessions.end(claims.ended(), now());
+        assert_eq!(sessions.read(&cookie), None, "signed out while remembered");
+    }
+
+    #[test]
+    fn remembered_cookies_are_bounded() {
+        let sessions = Sessions::new(b"secret", Duration::from_secs(3600));
+        let at = now();
+        for n in 0..VERIFIED_CAP + 10 {
+            let user = User {
+                id: UserId::from_bytes([
+                    (n % 251) as u8,
+                    (n / 251) as u8,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    1,
+                ]),
+                ..user()
+            };
+            let cookie = format!("session={}", sessions.issue(&user, at));
+            assert!(sessions.read(&cookie).is_some());
+        }
+        let kept = sessions.verified.lock().unwrap().len();
+        assert!((1..=VERIFIED_CAP).contains(&kept), "{kept} kept");
     }
 }
