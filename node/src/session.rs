@@ -274,21 +274,10 @@ mod tests {
         let sessions = Sessions::new(b"secret", Duration::from_secs(3600));
         let at = now();
         for n in 0..VERIFIED_CAP + 10 {
+            let mut id = [0u8; 12];
+            id[4..].copy_from_slice(&(n as u64).to_be_bytes());
             let user = User {
-                id: UserId::from_bytes([
-                    (n % 251) as u8,
-                    (n / 251) as u8,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    1,
-                ]),
+                id: UserId::from_bytes(id),
                 ..user()
             };
             let cookie = format!("session={}", sessions.issue(&user, at));

@@ -161,12 +161,8 @@ impl Stores {
             events.extend(outbox::read_after(db, after, limit)?);
         }
         events.sort_by_key(|e| e.seq);
-        let contiguous = events
-            .iter()
-            .zip(after + 1..)
-            .take_while(|(e, expected)| e.seq == *expected)
-            .count();
-        events.truncate(contiguous.min(limit));
+        let through = contiguous_through(events.iter().map(|e| e.seq), after, limit);
+        events.truncate((through - after) as usize);
         Ok(events)
     }
 
@@ -188,13 +184,7 @@ impl Stores {
             }
         }
         seqs.sort_unstable();
-        let through = seqs
-            .iter()
-            .zip(after + 1..)
-            .take(limit)
-            .take_while(|(seq, expected)| **seq == *expected)
-            .last()
-            .map_or(after, |(seq, _)| *seq);
+        let through = contiguous_through(seqs.into_iter(), after, limit);
         events.retain(|e| e.seq <= through);
         Ok((events, through))
     }
@@ -216,6 +206,16 @@ impl Stores {
         }
         Ok(total)
     }
+}
+
+/// The last of `seqs` (sorted) that follow `after` without a gap, at most `limit` of them;
+/// `after` when the first does not follow it.
+fn contiguous_through(seqs: impl Iterator<Item = u64>, after: u64, limit: usize) -> u64 {
+    seqs.zip(after + 1..)
+        .take(limit)
+        .take_while(|(seq, expected)| seq == expected)
+        .last()
+        .map_or(after, |(seq, _)| seq)
 }
 
 #[cfg(test)]
