@@ -16,6 +16,7 @@ const state = {
   tab: "sell",
   skew: 0,           // node clock minus this computer's, from the locks list
   searchSeq: 0,
+  resultsFor: null,  // the search text `tickets` answer
   searchError: null, // the message a failed search put under the sale, cleared by the next that works
 };
 
@@ -206,6 +207,9 @@ async function refreshStatus() {
   }
   updateSaleButtons();
   if (state.tab === "locks") refreshLocks();
+  // The results follow the catalog: a ticket listed or sold elsewhere since the search shows so.
+  const atCounter = !$("screen-counter").hidden;
+  if (atCounter && state.tab === "sell" && !state.order && status && status.nodeReachable) search({ quiet: true });
 }
 
 // ---- finding and locking ----
@@ -216,20 +220,28 @@ $("search").addEventListener("input", () => {
   searchTimer = setTimeout(search, 120);
 });
 
-async function search() {
+// `quiet`: the same search again, to follow the catalog; it keeps the ticket chosen with the arrows
+// and redraws only when the answer changed.
+async function search({ quiet = false } = {}) {
   const seq = ++state.searchSeq;
-  $("results").setAttribute("aria-busy", "true");
+  const query = $("search").value;
+  if (!quiet) $("results").setAttribute("aria-busy", "true");
   try {
-    const tickets = await invoke("find_tickets", { query: $("search").value });
+    const tickets = await invoke("find_tickets", { query });
     if (seq !== state.searchSeq) return; // a newer search is under way
+    state.resultsFor = query;
+    const chosen = quiet ? state.tickets[state.selected] : undefined;
+    const same = JSON.stringify(tickets) === JSON.stringify(state.tickets);
     state.tickets = tickets;
-    state.selected = tickets.length ? 0 : -1;
-    drawResults();
+    const kept = chosen ? tickets.findIndex((ticket) => ticket.id === chosen.id) : -1;
+    state.selected = kept >= 0 ? kept : (tickets.length ? 0 : -1);
+    if (!quiet || !same) drawResults();
     // Clear only a failed search's message: a refusal shown for the sale meanwhile stays.
     if (state.searchError && $("sale-error").textContent === state.searchError) say("sale-error", null);
     state.searchError = null;
   } catch (error) {
-    if (!handled(error)) { say("sale-error", error); state.searchError = $("sale-error").textContent; }
+    // A quiet search that fails says nothing: the status lights tell why, and the results stay.
+    if (!handled(error) && !quiet) { say("sale-error", error); state.searchError = $("sale-error").textContent; }
   } finally {
     if (seq === state.searchSeq) $("results").setAttribute("aria-busy", "false");
   }
@@ -250,6 +262,17 @@ function drawResults() {
   if (!state.tickets.length) list.append(el("li", { class: "quiet", role: "option", "aria-disabled": "true", "aria-selected": "false" }, $("search").value ? "No ticket on sale matches." : "No tickets on sale."));
   const current = list.querySelector('[aria-selected="true"]');
   if (current) current.scrollIntoView({ block: "nearest" });
+}
+
+// Enter locks from the results of what the field says now: typed faster than the search ran, it
+// searches first, so a quick "Gala" + Enter never locks what the previous words found.
+async function lockWhenFound() {
+  if (state.resultsFor !== $("search").value) {
+    clearTimeout(searchTimer);
+    await search();
+    if (state.resultsFor !== $("search").value) return; // typed on meanwhile: that search decides
+  }
+  lockSelected();
 }
 
 async function lockSelected() {
@@ -627,7 +650,7 @@ document.addEventListener("keydown", (event) => {
     drawResults();
   } else if (inSearch && key === "Enter") {
     event.preventDefault();
-    lockSelected();
+    lockWhenFound();
   }
 });
 

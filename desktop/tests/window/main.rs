@@ -46,6 +46,18 @@ async fn sells_for_cash() {
         .until("document.getElementById('light-node').classList.contains('ok')")
         .await;
 
+    // A ticket listed after the search was typed turns up without typing again.
+    window.fill("#search", "Encore").await;
+    window
+        .until(
+            "document.getElementById('results').textContent.includes('No ticket on sale matches')",
+        )
+        .await;
+    seller.sell("Encore Night", 30.0).await;
+    window
+        .until("document.getElementById('results').textContent.includes('Encore Night')")
+        .await;
+
     // Find by typing, lock with Enter, take cash with F8.
     window.lock_the_one_match("Gala").await;
     assert_eq!(window.text("#sale-title").await, "Gala Night");
