@@ -157,7 +157,8 @@ impl Sessions {
             Some(claims) => claims,
             None => self.verify(value)?,
         };
-        // The validation above checks the expiry only when the cookie is first seen.
+        // `verify` checks the expiry only when the cookie is first seen; a remembered cookie's is
+        // checked here.
         let expired = claims.exp < jsonwebtoken::get_current_timestamp();
         (!expired && !self.is_ended(&claims)).then_some(claims)
     }
