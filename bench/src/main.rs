@@ -12,6 +12,7 @@ mod chain;
 mod cli;
 mod client;
 mod cpu;
+mod device;
 mod door;
 mod list;
 mod load;

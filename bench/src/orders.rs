@@ -7,6 +7,7 @@ use anyhow::Result;
 
 use crate::cli::OrdersArgs;
 use crate::cpu::Spent;
+use crate::device::{self, Device, DeviceSpan};
 use crate::load::{self, Stats};
 use crate::node::{Harness, disk_counts};
 use crate::open_pages::OpenPages;
@@ -15,6 +16,11 @@ use crate::open_pages::OpenPages;
 pub(crate) const LOCK_TTL: Duration = Duration::from_secs(15 * 60);
 /// Upper bound on creating the tickets.
 const SETUP_LIMIT: Duration = Duration::from_secs(2 * 60 * 60);
+/// How long the device is measured alone, after the orders: two writers of 64 random pages per
+/// `fdatasync`, about what the writer's two commits of a batch ask of it at once.
+const PROBE: Duration = Duration::from_secs(3);
+const PROBE_WRITERS: usize = 2;
+const PROBE_PAGES_PER_SYNC: usize = 64;
 
 /// Runs the benchmark; `Ok(false)` when the durability check fails.
 pub(crate) async fn run(args: &OrdersArgs, harness: &mut Harness) -> Result<bool> {
@@ -49,6 +55,8 @@ pub(crate) async fn run(args: &OrdersArgs, harness: &mut Harness) -> Result<bool
     }
     let mut pages = None;
     let disk_before = disk_counts(harness.node()?).await?;
+    let device = Device::of(harness.data_dir())?;
+    let mut device_span = DeviceSpan::default();
     let (mut hellos, mut placed) = (Vec::new(), Vec::new());
     let (mut hello_spent, mut orders_spent) = (Spent::default(), Spent::default());
     let tickets = Arc::new(tickets);
@@ -77,9 +85,13 @@ pub(crate) async fn run(args: &OrdersArgs, harness: &mut Harness) -> Result<bool
             pages = Some(OpenPages::open(addr, args.pages).await?);
         }
         let before = Spent::now(harness.node()?)?;
+        let device_before = device.as_ref().map(Device::counts).transpose()?;
         let orders =
             load::place_orders_from(addr, &buyers, Arc::clone(&tickets), first, slice).await?;
         orders_spent.add(&before.since(harness.node()?)?);
+        if let (Some(device), Some(before)) = (&device, device_before) {
+            device_span.add(&device.counts()?.since(&before));
+        }
         if args.rounds > 1 {
             println!(
                 "  round {round}: hello {:.0} req/s, orders {:.0} orders/s (p99 {:.2} ms), ratio {:.3}",
@@ -117,6 +129,30 @@ pub(crate) async fn run(args: &OrdersArgs, harness: &mut Harness) -> Result<bool
     let heard = match pages {
         Some(pages) => Some(pages.close().await),
         None => None,
+    };
+    let device_line = match &device {
+        Some(device) => {
+            println!(
+                "device:  {} alone for {:.0} s, {PROBE_WRITERS} writers of {PROBE_PAGES_PER_SYNC} random 4 KiB pages per fdatasync ...",
+                device.name,
+                PROBE.as_secs_f64()
+            );
+            let data_dir = harness.data_dir().to_owned();
+            let alone = tokio::task::spawn_blocking(move || {
+                device::random_writes(&data_dir, PROBE_WRITERS, PROBE_PAGES_PER_SYNC, PROBE)
+            })
+            .await??;
+            format!(
+                "{}: {}; alone it took {:.0} random page writes/s ({} writers, {} per fdatasync): orders used {:.2} of it",
+                device.name,
+                device_span.per_order_line(orders.ok),
+                alone.pages_per_second,
+                alone.writers,
+                alone.pages_per_sync,
+                device_span.writes_per_second() / alone.pages_per_second.max(1e-9)
+            )
+        }
+        None => "no /proc/diskstats line for the data dir's file system".to_owned(),
     };
 
     println!("durability: kill -9 the node, restart it on the same data dir ...");
@@ -165,6 +201,7 @@ pub(crate) async fn run(args: &OrdersArgs, harness: &mut Harness) -> Result<bool
         (orders_cpu.node + orders_cpu.bench) / (hello_cpu.node + hello_cpu.bench).max(1e-9)
     );
     println!("disk:    {disk}");
+    println!("device:  {device_line}");
     if let Some(heard) = heard.filter(|heard| heard.pages > 0) {
         println!("pages:   {heard}");
     }
