@@ -129,17 +129,17 @@ impl DeviceSpan {
         self.took += other.took;
     }
 
-    /// One line: the write requests and flushes per order and per second, and how much of the
-    /// time the device had requests in flight.
-    pub(crate) fn per_order_line(&self, orders: u64) -> String {
+    /// One line: the write requests and flushes per `item` (of which there were `count`) and
+    /// per second, and how much of the time the device had requests in flight.
+    pub(crate) fn per_item_line(&self, count: u64, item: &str) -> String {
         let writes = self.writes as f64;
-        let orders = orders.max(1) as f64;
+        let count = count.max(1) as f64;
         let busy = self.busy_ms as f64 / 1000.0 / self.took.as_secs_f64().max(1e-9);
         format!(
-            "{:.1} write requests ({:.1} KB each) and {:.3} flushes per order; {:.0} writes/s, requests in flight {:.0} % of the time",
-            writes / orders,
+            "{:.1} write requests ({:.1} KB each) and {:.3} flushes per {item}; {:.0} writes/s, requests in flight {:.0} % of the time",
+            writes / count,
             self.bytes as f64 / writes.max(1.0) / 1000.0,
-            self.flushes as f64 / orders,
+            self.flushes as f64 / count,
             self.writes_per_second(),
             busy * 100.0
         )
@@ -289,7 +289,7 @@ mod tests {
         let mut span = after(3_000, 100, 200).since(&before);
         span.add(&after(1_000, 30, 60).since(&before));
         assert_eq!(
-            span.per_order_line(1_000),
+            span.per_item_line(1_000, "order"),
             "4.0 write requests (4.1 KB each) and 0.130 flushes per order; 2000 writes/s, requests in flight 13 % of the time"
         );
         assert_eq!(span.writes_per_second(), 2_000.0);

@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use serde_json::Value;
 
 use crate::cli::LocksArgs;
+use crate::device::{Device, DeviceCounts, DeviceSpan};
 use crate::load;
 use crate::node::{Harness, health_once};
 
@@ -103,7 +104,9 @@ pub(crate) async fn run(args: &LocksArgs, harness: &mut Harness) -> Result<bool>
 
     // 4. Wait for every lock to expire; read the node's lateness figures.
     println!("expiry:   waiting for {count} locks to expire ...");
-    let expiry = wait_for_expiry(addr, args.lock_ttl + EXPIRY_GRACE).await?;
+    let device = Device::of(harness.data_dir())?;
+    let (expiry, device_span) =
+        wait_for_expiry(addr, args.lock_ttl + EXPIRY_GRACE, device.as_ref()).await?;
     let summary = &expiry["locks"]["expiry"];
     let expired = summary["expired"].as_u64().unwrap_or(0);
     let pending_left = pending_of(&expiry)?;
@@ -142,6 +145,15 @@ pub(crate) async fn run(args: &LocksArgs, harness: &mut Harness) -> Result<bool>
         number(&summary["p99Ms"]),
         number(&summary["maxMs"])
     );
+    match (&device, device_span) {
+        (Some(device), Some((span, expired))) => println!(
+            "device:   {}: {} (from the first expiry seen to the last)",
+            device.name,
+            span.per_item_line(expired, "expired lock")
+        ),
+        (Some(device), None) => println!("device:   {}: no expiry seen to measure", device.name),
+        (None, _) => println!("device:   no /proc/diskstats line for the data dir's file system"),
+    }
     println!("checks:   {}", if passed { "all passed" } else { "FAILED" });
     Ok(passed)
 }
@@ -162,15 +174,32 @@ fn check_pending(when: &str, pending: u64, expected: usize) -> bool {
     }
 }
 
-/// Polls `/healthz` every second until no lock is pending or `limit` has passed.
-async fn wait_for_expiry(addr: SocketAddr, limit: Duration) -> Result<Value> {
+/// Polls `/healthz` every second until no lock is pending or `limit` has passed. With `device`,
+/// also what it did from the first poll that saw an expiry to the last poll, and the locks that
+/// expired in between.
+async fn wait_for_expiry(
+    addr: SocketAddr,
+    limit: Duration,
+    device: Option<&Device>,
+) -> Result<(Value, Option<(DeviceSpan, u64)>)> {
     let started = Instant::now();
     let mut last_progress = started;
+    let mut first_expiry: Option<(DeviceCounts, u64)> = None;
     loop {
         let health = health_once(addr).await?;
         let pending = pending_of(&health)?;
+        let expired = health["locks"]["expiry"]["expired"].as_u64().unwrap_or(0);
+        if let (Some(device), None, true) = (device, &first_expiry, expired > 0) {
+            first_expiry = Some((device.counts()?, expired));
+        }
         if pending == 0 || started.elapsed() >= limit {
-            return Ok(health);
+            let span = match (device, first_expiry) {
+                (Some(device), Some((before, expired_before))) => {
+                    Some((device.counts()?.since(&before), expired - expired_before))
+                }
+                _ => None,
+            };
+            return Ok((health, span));
         }
         if last_progress.elapsed() >= PROGRESS_EVERY {
             last_progress = Instant::now();

@@ -145,7 +145,7 @@ pub(crate) async fn run(args: &OrdersArgs, harness: &mut Harness) -> Result<bool
             format!(
                 "{}: {}; alone it took {:.0} random page writes/s ({} writers, {} per fdatasync): orders used {:.2} of it",
                 device.name,
-                device_span.per_order_line(orders.ok),
+                device_span.per_item_line(orders.ok, "order"),
                 alone.pages_per_second,
                 alone.writers,
                 alone.pages_per_sync,
