@@ -49,14 +49,11 @@ impl Device {
         let stats =
             std::fs::read_to_string("/proc/diskstats").context("reading /proc/diskstats")?;
         Ok(stats.lines().find_map(|line| {
-            let mut fields = line.split_whitespace();
-            let ma: u64 = fields.next()?.parse().ok()?;
-            let mi: u64 = fields.next()?.parse().ok()?;
-            let name = fields.next()?;
-            (ma == major && mi == minor).then(|| Device {
+            parse_line(line, major, minor)?;
+            Some(Device {
                 major,
                 minor,
-                name: name.to_owned(),
+                name: line.split_whitespace().nth(2)?.to_owned(),
             })
         }))
     }
