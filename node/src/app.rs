@@ -82,6 +82,7 @@ impl App {
             clock.clone(),
             config.lock_ttl,
             signals.clone(),
+            crate::writer::SETTLE_IDLE,
         )?;
         info!(
             elapsed_ms = started.elapsed().as_millis() as u64,

@@ -186,7 +186,8 @@ impl Relay {
             }
 
             let hub = *link.acks.borrow_and_update();
-            let last_seq = self.signals.last_seq.load(Ordering::Acquire);
+            // What the writer announced: only events a crash cannot take back reach the hub.
+            let last_seq = *committed.borrow_and_update();
             if let Some(hub) = hub {
                 if let Err(halt) = Halt::check(hub, held, sent) {
                     link.close().await;

@@ -89,9 +89,10 @@ impl WriterStats {
         self.commits.with_label_values(&[durability]).inc();
     }
 
-    pub(super) fn commit(&self, took: Duration, events: &[StoredEvent]) {
+    /// Counts a commit that carried `events`, `durable` or not.
+    pub(super) fn commit(&self, took: Duration, events: &[StoredEvent], durable: bool) {
         self.commit_seconds.observe(took.as_secs_f64());
-        self.quiet_commit(true);
+        self.quiet_commit(durable);
         for event in events {
             self.events
                 .with_label_values(&[event.event.subject()])
