@@ -7,11 +7,6 @@
 //!
 //! Each store also remembers `last_seq` (the highest sequence it ever wrote, which survives pruning)
 //! and `applied_seq` (every event below it has been seen by this service's reactions).
-//!
-//! A unit of reactions may commit its events without an fsync (`commit_unsynced`). Such events are
-//! then copied into the `journal` of the next durable commit of any store (`Unit::journal`), so
-//! that nothing durable ever follows an event a crash could take back without a copy of it: the
-//! writer replays the reactions that wrote them at start-up and checks them against the copies.
 
 use redb::{
     Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
@@ -23,9 +18,6 @@ use crate::time::Millis;
 
 /// Sequence number → encoded `StoredEvent`.
 pub const OUTBOX: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("outbox");
-/// Sequence number → encoded `StoredEvent`: events of reactions committed without an fsync, in this
-/// store or another, copied into a durable commit of this store (see `Unit::journal`).
-pub const JOURNAL: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("journal");
 /// Small named counters of the store.
 pub const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
 
@@ -89,24 +81,6 @@ impl Unit {
         self.pending.clear();
     }
 
-    /// Takes the events emitted so far out of the unit: a replay compares them with the copies the
-    /// journal kept before it puts those back (`restore_event`).
-    pub fn take_emitted(&mut self) -> Vec<DomainEvent> {
-        std::mem::take(&mut self.pending)
-    }
-
-    /// Copies into this store's journal `events` that reactions committed without an fsync, and
-    /// drops the copies at or below `settled` (their own stores have made them durable since).
-    /// The copies become durable with this unit, which must commit durably.
-    pub fn journal(&self, events: &[StoredEvent], settled: u64) -> Result<(), redb::Error> {
-        let mut journal = self.txn.open_table(JOURNAL)?;
-        drop_through(&mut journal, settled)?;
-        for event in events {
-            journal.insert(event.seq, event.encode().as_slice())?;
-        }
-        Ok(())
-    }
-
     /// How many events this unit will write.
     pub fn pending_events(&self) -> usize {
         self.pending.len()
@@ -129,23 +103,6 @@ impl Unit {
 
     /// Writes the events under `first_seq, first_seq + 1, ...` and commits durably.
     pub fn commit(self, first_seq: u64, at: Millis) -> Result<Vec<StoredEvent>, redb::Error> {
-        self.write(first_seq, at)
-    }
-
-    /// Like `commit`, but without an fsync: readers see it at once, a crash may take it back. Only
-    /// a unit of reactions may: a crash makes the node replay them from the events that caused
-    /// them, and the writer copies what it wrote into the journal of the next durable commit
-    /// before anything durable can follow it (see `journal`).
-    pub fn commit_unsynced(
-        mut self,
-        first_seq: u64,
-        at: Millis,
-    ) -> Result<Vec<StoredEvent>, redb::Error> {
-        self.txn.set_durability(redb::Durability::None)?;
-        self.write(first_seq, at)
-    }
-
-    fn write(self, first_seq: u64, at: Millis) -> Result<Vec<StoredEvent>, redb::Error> {
         let stored: Vec<StoredEvent> = self
             .pending
             .into_iter()
@@ -186,12 +143,13 @@ impl Unit {
     /// store's next durable commit. Safe because such a unit holds only reactions, which a crash
     /// makes the node replay from the (durable) events that caused them; having no events, it
     /// cannot leave a gap in the sequence.
-    pub fn commit_volatile(self) -> Result<(), redb::Error> {
+    pub fn commit_volatile(mut self) -> Result<(), redb::Error> {
         assert!(
             self.pending.is_empty() && self.restored.is_empty(),
             "a unit with events must commit durably"
         );
-        self.commit_unsynced(0, Millis(0)).map(drop)
+        self.txn.set_durability(redb::Durability::None)?;
+        self.commit(0, Millis(0)).map(drop)
     }
 }
 
@@ -208,34 +166,7 @@ pub fn init(db: &Database) -> Result<(), redb::Error> {
     let txn = write_txn(db)?;
     txn.open_table(OUTBOX)?;
     txn.open_table(META)?;
-    txn.open_table(JOURNAL)?;
     txn.commit()?;
-    Ok(())
-}
-
-/// The events this store's journal holds, in sequence order.
-pub fn journaled(db: &Database) -> Result<Vec<StoredEvent>, redb::Error> {
-    let txn = db.begin_read()?;
-    let journal = txn.open_table(JOURNAL)?;
-    let mut events = Vec::new();
-    for entry in journal.iter()? {
-        let (_, value) = entry?;
-        let event = StoredEvent::decode(value.value())
-            .map_err(|e| redb::Error::Corrupted(format!("journal entry: {e}")))?;
-        events.push(event);
-    }
-    Ok(events)
-}
-
-/// Drops the journal's copies at or below `settled` in this unit's store (see `Unit::journal`).
-pub fn prune_journal(unit: &Unit, settled: u64) -> Result<(), redb::Error> {
-    drop_through(&mut unit.txn().open_table(JOURNAL)?, settled)
-}
-
-fn drop_through(journal: &mut redb::Table<'_, u64, &[u8]>, upto: u64) -> Result<(), redb::Error> {
-    while journal.first()?.is_some_and(|(seq, _)| seq.value() <= upto) {
-        journal.pop_first()?;
-    }
     Ok(())
 }
 

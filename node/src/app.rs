@@ -82,7 +82,6 @@ impl App {
             clock.clone(),
             config.lock_ttl,
             signals.clone(),
-            crate::writer::SETTLE_IDLE,
         )?;
         info!(
             elapsed_ms = started.elapsed().as_millis() as u64,

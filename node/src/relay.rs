@@ -186,8 +186,7 @@ impl Relay {
             }
 
             let hub = *link.acks.borrow_and_update();
-            // What the writer announced: only events a crash cannot take back reach the hub.
-            let last_seq = *committed.borrow_and_update();
+            let last_seq = self.signals.last_seq.load(Ordering::Acquire);
             if let Some(hub) = hub {
                 if let Err(halt) = Halt::check(hub, held, sent) {
                     link.close().await;

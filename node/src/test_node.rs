@@ -14,7 +14,7 @@ use tix_core::tickets::{TicketDraft, TicketsStore};
 use crate::clock::SystemClock;
 use crate::stores::test_disk::TestDisk;
 use crate::stores::{NAMES, Stores};
-use crate::writer::{SETTLE_IDLE, WriteError, Writer, WriterHandle, WriterSignals};
+use crate::writer::{WriteError, Writer, WriterHandle, WriterSignals};
 
 pub(crate) const SELLER: UserId = UserId(tix_core::ids::RawId([1; 12]));
 pub(crate) const BUYER: UserId = UserId(tix_core::ids::RawId([2; 12]));
@@ -35,15 +35,6 @@ impl Fixture {
     }
 
     pub(crate) fn on(disks: HashMap<&'static str, TestDisk>) -> Fixture {
-        Fixture::settling_after(disks, SETTLE_IDLE)
-    }
-
-    /// A writer that makes its reactions durable only after `idle` without a request (and when it
-    /// stops), so a test can crash it while they are not.
-    pub(crate) fn settling_after(
-        disks: HashMap<&'static str, TestDisk>,
-        idle: Duration,
-    ) -> Fixture {
         let stores = stores_on(&disks);
         let signals = Arc::new(WriterSignals::new());
         let (writer, handle) = Writer::start(
@@ -51,7 +42,6 @@ impl Fixture {
             Arc::new(SystemClock),
             Duration::from_secs(900),
             signals.clone(),
-            idle,
         )
         .unwrap();
         Fixture {

@@ -17,7 +17,6 @@ mod tests;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::thread;
-use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tracing::{error, info};
@@ -36,9 +35,6 @@ use crate::stores::Stores;
 const MAX_BATCH: usize = 1024;
 /// Most expiry jobs one batch fires.
 pub const EXPIRE_BATCH: usize = 4096;
-/// How long the writer waits for a request before it makes what rounds of reactions committed
-/// without an fsync durable in their own stores (and so lets the relay send it).
-pub const SETTLE_IDLE: Duration = Duration::from_millis(2);
 
 /// What the writer's queue carries.
 enum Request {
@@ -225,31 +221,19 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Replays unfinished reactions, then starts the writer thread; it settles reactions after
-    /// `settle_idle` without a request (`SETTLE_IDLE`).
+    /// Replays unfinished reactions, then starts the writer thread.
     pub fn start(
         stores: Arc<Stores>,
         clock: Arc<dyn Clock>,
         lock_ttl: std::time::Duration,
         signals: Arc<WriterSignals>,
-        settle_idle: Duration,
     ) -> anyhow::Result<(Writer, WriterHandle)> {
         let mut state = State::recover(stores, clock, lock_ttl, signals)?;
         let (requests_tx, requests_rx) = mpsc::channel::<Request>(4 * MAX_BATCH);
-        // Only for the writer's timed wait for its next request.
-        let timer = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()?;
-        let queue = Queue {
-            requests_rx,
-            carried: None,
-            timer,
-            settle_idle,
-        };
         let thread = thread::Builder::new()
             .name("tix-writer".into())
             .spawn(move || {
-                serve(&mut state, queue);
+                serve(&mut state, requests_rx);
                 match state.checkpoint() {
                     Ok(()) => info!("writer stopped; stores checkpointed"),
                     Err(e) => error!(error = %e, "final checkpoint failed; the next start replays reactions"),
@@ -269,13 +253,21 @@ impl Writer {
 /// Takes requests until every handle is gone: each change with the changes of the same store
 /// queued right behind it (up to `MAX_BATCH`), as one batch. A batch the writer ran ahead (see
 /// `Upcoming`) goes first.
-fn serve(state: &mut State, mut queue: Queue) {
+fn serve(state: &mut State, requests_rx: mpsc::Receiver<Request>) {
+    let mut queue = Queue {
+        requests_rx,
+        carried: None,
+    };
     loop {
         if let Some(ahead) = state.take_ahead() {
             state.complete(ahead, &mut queue);
             continue;
         }
-        let Some(first) = queue.next(state) else {
+        let Some(first) = queue
+            .carried
+            .take()
+            .or_else(|| queue.requests_rx.blocking_recv())
+        else {
             break;
         };
         let first = match first {
@@ -334,32 +326,9 @@ impl Upcoming for NoneUpcoming {
 struct Queue {
     requests_rx: mpsc::Receiver<Request>,
     carried: Option<Request>,
-    timer: tokio::runtime::Runtime,
-    settle_idle: Duration,
 }
 
 impl Queue {
-    /// The next request, waiting as long as it takes (`None` once every handle is gone). While
-    /// rounds of reactions left events their stores have not made durable, a wait longer than
-    /// `settle_idle` settles them first.
-    fn next(&mut self, state: &mut State) -> Option<Request> {
-        if let Some(carried) = self.carried.take() {
-            return Some(carried);
-        }
-        if state.unsettled() {
-            let (idle, requests) = (self.settle_idle, &mut self.requests_rx);
-            // The timer is made inside the runtime, which it needs.
-            let waited = self
-                .timer
-                .block_on(async { tokio::time::timeout(idle, requests.recv()).await });
-            match waited {
-                Ok(request) => return request,
-                Err(_idle) => state.settle(),
-            }
-        }
-        self.requests_rx.blocking_recv()
-    }
-
     /// `first` and the changes of the same store queued right behind it, up to `MAX_BATCH`.
     fn gather(&mut self, first: Command) -> Vec<Command> {
         let service = first.service;

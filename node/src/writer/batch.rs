@@ -5,13 +5,9 @@
 //! contiguous sequence numbers, so the union of the outboxes is gap-free. After a crash the reactions
 //! that did not happen yet are replayed from the outboxes (`resync`); every reaction is idempotent and
 //! each store records how far it has applied.
-//! Rounds of reactions commit without an fsync, their events copied by the next durable commit
-//! (`settle`, and `journal` for the start after a crash).
 
 mod catch_up;
-mod journal;
 mod round;
-mod settle;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -22,10 +18,9 @@ use tracing::{error, info};
 use tix_core::events::{DomainEvent, StoredEvent};
 use tix_core::outbox::{self, Unit};
 use tix_core::reactions::{CONSUMERS, Service};
-use tix_core::recovery::producer;
 use tix_core::time::Millis;
 
-use self::round::{Journal, Round};
+use self::round::Round;
 use super::command::{Command, Committed, Context, Ran, Stage, WriteFailed};
 use super::{MAX_BATCH, NoneUpcoming, Snapshot, Upcoming, WriterSignals};
 use crate::clock::Clock;
@@ -35,9 +30,6 @@ use crate::stores::Stores;
 const MAX_POSITION_LAG: u64 = 4096;
 /// Most outbox events one prune deletes from each store.
 const PRUNE_BATCH: usize = 16 * 1024;
-/// How many events of reactions may wait for their stores' fsync before a round of reactions
-/// commits durably: bounds the journal and what a crash makes the node replay.
-const SETTLE_AFTER: usize = 1024;
 
 pub(super) struct State {
     stores: Arc<Stores>,
@@ -53,11 +45,6 @@ pub(super) struct State {
     needs_resync: bool,
     /// The next batch, run while the last round of the one before it committed; committed next.
     ahead: Option<Prepared>,
-    /// Events that rounds of reactions committed without an fsync and that their own stores have
-    /// not made durable since, in sequence order.
-    unsettled: Vec<StoredEvent>,
-    /// Every unsettled event at or below this has a copy in the journal of a durable commit.
-    journaled: u64,
 }
 
 /// A batch whose commands ran in its transaction, not committed yet.
@@ -120,10 +107,7 @@ impl State {
             persisted: [0; CONSUMERS.len()],
             needs_resync: false,
             ahead: None,
-            unsettled: Vec::new(),
-            journaled: 0,
         };
-        state.recover_journal()?;
         state.resync()?;
         Ok(state)
     }
@@ -284,7 +268,6 @@ impl State {
         let batch = Round {
             speaking: vec![unit],
             writes: vec![service],
-            synced: vec![service],
             persist: position.into_iter().collect(),
             ..Round::default()
         };
@@ -297,12 +280,11 @@ impl State {
         reacted.map_err(|e| WriteFailed::new(Stage::React, e))
     }
 
-    /// Tells the relay, search and the live feed how far events are committed and survive a crash,
-    /// once a batch's reactions are done: a reader never sees an event before what its reactions
-    /// wrote (a seat notice reads the counts that a reaction keeps), and the hub never receives one
-    /// that a crash could take back.
+    /// Tells the relay, search and the live feed how far events are committed, once a batch's
+    /// reactions are done: a reader never sees an event before what its reactions wrote (a seat
+    /// notice reads the counts that a reaction keeps).
     fn announce(&self) {
-        let last = self.durable_through();
+        let last = self.next_seq - 1;
         self.signals.committed.send_if_modified(|seen| {
             let moved = *seen != last;
             *seen = last;
@@ -359,26 +341,14 @@ impl State {
             speaking,
             silent,
             writes,
-            synced,
-            reaction,
             persist,
             new_jobs_due,
         } = round;
         let stats = &self.signals.stats;
-        // Only durable commits write the copies.
-        let (copies, settled) = match synced.is_empty() {
-            true => (Vec::new(), 0),
-            false => self.journal_to_write(),
-        };
-        let journal = Journal {
-            events: &copies,
-            settled,
-        };
         let this = &*self;
         let (committed, next, ahead) = thread::scope(|scope| {
-            let commit = scope.spawn(move || {
-                Round::commit(speaking, silent, reaction, first_seq, now, stats, journal)
-            });
+            let commit =
+                scope.spawn(move || Round::commit(speaking, silent, first_seq, now, stats));
             let next = match events.last() {
                 Some(last) => this.build_round(&events, last.seq).map(Some),
                 None => Ok(None),
@@ -402,15 +372,6 @@ impl State {
             self.ahead = ahead;
         }
         committed.map_err(Advance::Commit)?;
-        if !synced.is_empty() {
-            // Every event written before this round now has a copy in a durable commit.
-            self.journaled = first_seq - 1;
-            self.unsettled
-                .retain(|e| !synced.contains(&producer(&e.event)));
-        }
-        if reaction {
-            self.unsettled.extend(events.iter().cloned());
-        }
         if !events.is_empty() {
             self.next_seq += events.len() as u64;
             self.signals
@@ -440,35 +401,19 @@ impl State {
         let units = self.react_in_parallel(events, last)?;
         let mut round = Round {
             new_jobs_due: earliest_new_job(events),
-            reaction: true,
             ..Round::default()
         };
-        let mut speakers = Vec::new();
         for (consumer, unit) in units {
             round.writes.push(consumer);
-            let lags = self.position_lags(consumer, last);
-            if unit.pending_events() > 0 {
-                speakers.push((consumer, lags));
+            let speaks = unit.pending_events() > 0;
+            let durable = speaks || self.position_lags(consumer, last);
+            if let (true, Some(index)) = (durable, consumer.consumer_index()) {
+                round.persist.push((index, last));
+            }
+            if speaks {
                 round.speaking.push(unit);
             } else {
-                if lags {
-                    round.synced.push(consumer);
-                    round
-                        .persist
-                        .extend(consumer.consumer_index().map(|i| (i, last)));
-                }
-                round.silent.push((unit, lags));
-            }
-        }
-        // Now and then the speaking ones commit durably as well, so that what waits for an fsync
-        // (and what a crash makes the node replay) stays short.
-        if self.unsettled.len() >= SETTLE_AFTER || speakers.iter().any(|(_, lags)| *lags) {
-            round.reaction = false;
-            for (consumer, _) in speakers {
-                round.synced.push(consumer);
-                round
-                    .persist
-                    .extend(consumer.consumer_index().map(|i| (i, last)));
+                round.silent.push((unit, durable));
             }
         }
         Ok(round)
@@ -484,7 +429,14 @@ impl State {
     /// Makes every consumer's store durable at its current position; run when the writer stops, so
     /// a graceful restart replays nothing.
     pub(super) fn checkpoint(&mut self) -> Result<(), redb::Error> {
-        self.sync_consumers(&CONSUMERS)
+        for (index, consumer) in CONSUMERS.into_iter().enumerate() {
+            let mut unit = Unit::begin(self.stores.db(consumer))?;
+            unit.mark_applied(self.applied[index]);
+            unit.commit(0, self.clock.now())?;
+            self.signals.stats.quiet_commit(true);
+            self.persisted[index] = self.applied[index];
+        }
+        Ok(())
     }
 
     /// Takes a read transaction on every store, between two batches: what a backup copies. No
@@ -518,12 +470,10 @@ impl State {
     fn prune_outboxes(&mut self, acked: u64) -> Result<u64, redb::Error> {
         let floor = self.persisted.iter().copied().min().unwrap_or(0);
         let upto = acked.min(floor).min(self.next_seq - 1);
-        let settled = self.settled();
         let mut pruned = u64::MAX;
         for db in self.stores.databases() {
             let unit = Unit::begin(db)?;
             outbox::prune(&unit, upto, PRUNE_BATCH)?;
-            outbox::prune_journal(&unit, settled)?;
             unit.commit_volatile()?;
             self.signals.stats.quiet_commit(false);
             pruned = pruned.min(outbox::pruned(db)?);

@@ -89,10 +89,9 @@ impl WriterStats {
         self.commits.with_label_values(&[durability]).inc();
     }
 
-    /// Counts a commit that carried `events`, `durable` or not.
-    pub(super) fn commit(&self, took: Duration, events: &[StoredEvent], durable: bool) {
+    pub(super) fn commit(&self, took: Duration, events: &[StoredEvent]) {
         self.commit_seconds.observe(took.as_secs_f64());
-        self.quiet_commit(durable);
+        self.quiet_commit(true);
         for event in events {
             self.events
                 .with_label_values(&[event.event.subject()])

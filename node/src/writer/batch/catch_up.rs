@@ -30,7 +30,7 @@ impl State {
     /// Where a catch-up resumes: the lowest position any store recorded; with `fresh`, this is
     /// a new catch-up, and every store starts from the node's last sequence.
     pub(in crate::writer) fn catch_up_position(&mut self, fresh: bool) -> Result<u64, WriteFailed> {
-        self.ready_and_settled()?;
+        self.ready()?;
         let stores = self.stores.clone();
         let position = (|| -> Result<u64, redb::Error> {
             let last = stores.last_seq()?;
@@ -56,7 +56,7 @@ impl State {
         &mut self,
         events: Vec<StoredEvent>,
     ) -> Result<u64, WriteFailed> {
-        self.ready_and_settled()?;
+        self.ready()?;
         let last = self.put_back(&events).map_err(|e| {
             self.needs_resync = true;
             WriteFailed::new(Stage::Commit, e)
