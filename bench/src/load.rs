@@ -49,12 +49,15 @@ impl Stats {
         f64::from(self.latencies_us[index]) / 1000.0
     }
 
-    /// `p50 X.XX ms  p99 X.XX ms`.
+    /// `p50 X.XX ms  p99 X.XX ms  p99.9 X.XX ms  max X.XX ms`: the tail beyond p99 too, where a
+    /// stall that holds back one batch in a hundred shows.
     pub(crate) fn latency_line(&self) -> String {
         format!(
-            "p50 {:.2} ms  p99 {:.2} ms",
+            "p50 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms  max {:.2} ms",
             self.percentile_ms(0.50),
-            self.percentile_ms(0.99)
+            self.percentile_ms(0.99),
+            self.percentile_ms(0.999),
+            self.percentile_ms(1.0)
         )
     }
 
@@ -482,6 +485,10 @@ mod tests {
             "the 4th of the 8 latencies sorted together"
         );
         assert_eq!(all.percentile_ms(1.0), 60.0);
+        assert_eq!(
+            all.latency_line(),
+            "p50 20.00 ms  p99 60.00 ms  p99.9 60.00 ms  max 60.00 ms"
+        );
         assert!(all.exhausted, "one round ran out of tickets");
         assert_eq!(all.error_samples.len(), 2);
     }
