@@ -50,7 +50,7 @@ impl Stats {
     }
 
     /// `p50 X.XX ms  p99 X.XX ms  p99.9 X.XX ms  max X.XX ms`: the tail beyond p99 too, where a
-    /// stall that holds back one batch in a hundred shows.
+    /// stall that holds back fewer than one request in a hundred shows.
     pub(crate) fn latency_line(&self) -> String {
         format!(
             "p50 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms  max {:.2} ms",
