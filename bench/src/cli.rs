@@ -288,6 +288,12 @@ pub(crate) struct LocksArgs {
     /// Concurrent connections (and buyers).
     #[arg(long, default_value_t = 64, value_parser = parse_connections)]
     pub(crate) connections: usize,
+
+    /// Stops the node (SIGSTOP) this long when the first lock expires, then measures how fast
+    /// expiry works off the locks that fell due meanwhile: its capacity, against the rate the
+    /// locks were placed. The lateness figures then include the pause.
+    #[arg(long, value_parser = parse_duration)]
+    pub(crate) pause: Option<Duration>,
 }
 
 /// Parses a count of at least 1.

@@ -1,5 +1,5 @@
-//! `tix-bench locks`: many pending ticket locks: memory per lock, restart time with them, and how
-//! late they expire.
+//! `tix-bench locks`: many pending ticket locks: memory per lock, restart time with them, how late
+//! they expire and, with `--pause`, how fast expiry works off the locks that fell due in a stall.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,6 +17,8 @@ use crate::node::{Harness, health_once};
 const PHASE_LIMIT: Duration = Duration::from_secs(2 * 60 * 60);
 /// How long past the TTL to wait for the last lock to expire.
 const EXPIRY_GRACE: Duration = Duration::from_secs(10 * 60);
+/// How long after a `--pause` the locks expired are counted.
+const CAPACITY_WINDOW: Duration = Duration::from_secs(10);
 /// How often to print progress while waiting for expiry.
 const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 
@@ -102,8 +104,23 @@ pub(crate) async fn run(args: &LocksArgs, harness: &mut Harness) -> Result<bool>
         );
     }
 
-    // 4. Wait for every lock to expire; read the node's lateness figures.
+    // 4. Wait for every lock to expire; read the node's lateness figures. With `--pause`, first
+    // a stall at the first expiry, and how fast expiry then works off what fell due.
     println!("expiry:   waiting for {count} locks to expire ...");
+    let capacity = match args.pause {
+        Some(pause) => {
+            let placing = Placing {
+                count: orders.ok,
+                started: orders_started,
+                took: orders.elapsed,
+                ttl: args.lock_ttl,
+            };
+            let capacity = pause_at_first_expiry(harness, pause, &placing).await?;
+            println!("  {}", capacity.line());
+            Some(capacity)
+        }
+        None => None,
+    };
     let device = Device::of(harness.data_dir())?;
     let (expiry, device_span) =
         wait_for_expiry(addr, args.lock_ttl + EXPIRY_GRACE, device.as_ref()).await?;
@@ -145,6 +162,9 @@ pub(crate) async fn run(args: &LocksArgs, harness: &mut Harness) -> Result<bool>
         number(&summary["p99Ms"]),
         number(&summary["maxMs"])
     );
+    if let Some(capacity) = &capacity {
+        println!("{}", capacity.line());
+    }
     match (&device, device_span) {
         (Some(device), Some((span, expired))) => println!(
             "device:   {}: {} (from the first expiry seen to the last)",
@@ -156,6 +176,90 @@ pub(crate) async fn run(args: &LocksArgs, harness: &mut Harness) -> Result<bool>
     }
     println!("checks:   {}", if passed { "all passed" } else { "FAILED" });
     Ok(passed)
+}
+
+/// When the locks were placed: enough to tell how many had fallen due at a given time.
+struct Placing {
+    count: u64,
+    started: Instant,
+    took: Duration,
+    ttl: Duration,
+}
+
+impl Placing {
+    /// About how many locks had fallen due at `at`, taking them as placed at an even rate.
+    fn due_at(&self, at: Instant) -> u64 {
+        let first_due = self.started + self.ttl;
+        let Some(since) = at.checked_duration_since(first_due) else {
+            return 0;
+        };
+        let share = since.as_secs_f64() / self.took.as_secs_f64().max(1e-9);
+        (self.count as f64 * share.min(1.0)).round() as u64
+    }
+
+    fn rate(&self) -> f64 {
+        self.count as f64 / self.took.as_secs_f64().max(1e-9)
+    }
+}
+
+/// How fast expiry worked off the locks that fell due while the node stood still.
+struct Capacity {
+    pause: Duration,
+    window: Duration,
+    expired: u64,
+    /// Locks due and not expired at the end of the window (estimated; negative: none).
+    still_due: i64,
+    placed_rate: f64,
+}
+
+impl Capacity {
+    fn line(&self) -> String {
+        let rate = self.expired as f64 / self.window.as_secs_f64().max(1e-9);
+        let backlog = if self.still_due > 0 {
+            format!("about {} still due at the end", self.still_due)
+        } else {
+            "none left due at the end, so this is a lower bound (use a longer --pause)".to_owned()
+        };
+        format!(
+            "capacity: after a {:.0} s pause, {} locks expired in {:.1} s ({rate:.0}/s, {:.1}× the \
+             {:.0}/s they were placed at); {backlog}",
+            self.pause.as_secs_f64(),
+            self.expired,
+            self.window.as_secs_f64(),
+            rate / self.placed_rate.max(1e-9),
+            self.placed_rate,
+        )
+    }
+}
+
+/// Waits for the first expiry, stops the node for `pause`, then counts the locks expired in the
+/// `CAPACITY_WINDOW` after it goes on.
+async fn pause_at_first_expiry(
+    harness: &Harness,
+    pause: Duration,
+    placing: &Placing,
+) -> Result<Capacity> {
+    let node = harness.node()?;
+    let give_up = Instant::now() + placing.ttl + EXPIRY_GRACE;
+    while expired_of(&health_once(node.addr()).await?) == 0 {
+        anyhow::ensure!(Instant::now() < give_up, "no lock expired before the pause");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    node.freeze(pause).await?;
+    let (from, before) = (Instant::now(), expired_of(&health_once(node.addr()).await?));
+    tokio::time::sleep(CAPACITY_WINDOW).await;
+    let (to, after) = (Instant::now(), expired_of(&health_once(node.addr()).await?));
+    Ok(Capacity {
+        pause,
+        window: to - from,
+        expired: after - before,
+        still_due: placing.due_at(to) as i64 - after as i64,
+        placed_rate: placing.rate(),
+    })
+}
+
+fn expired_of(health: &Value) -> u64 {
+    health["locks"]["expiry"]["expired"].as_u64().unwrap_or(0)
 }
 
 fn pending_of(health: &Value) -> Result<u64> {
@@ -188,7 +292,7 @@ async fn wait_for_expiry(
     loop {
         let health = health_once(addr).await?;
         let pending = pending_of(&health)?;
-        let expired = health["locks"]["expiry"]["expired"].as_u64().unwrap_or(0);
+        let expired = expired_of(&health);
         if let (Some(device), None, true) = (device, &first_expiry, expired > 0) {
             first_expiry = Some((device.counts()?, expired));
         }
@@ -218,5 +322,51 @@ fn number(value: &Value) -> String {
     match value {
         Value::Number(number) => number.to_string(),
         _ => "?".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn placing(started: Instant) -> Placing {
+        Placing {
+            count: 1_000,
+            started,
+            took: Duration::from_secs(10),
+            ttl: Duration::from_secs(60),
+        }
+    }
+
+    #[test]
+    fn locks_fall_due_at_the_rate_they_were_placed_from_one_ttl_on() {
+        let started = Instant::now();
+        let placing = placing(started);
+        assert_eq!(placing.due_at(started + Duration::from_secs(59)), 0);
+        assert_eq!(placing.due_at(started + Duration::from_secs(60)), 0);
+        assert_eq!(placing.due_at(started + Duration::from_millis(62_500)), 250);
+        assert_eq!(placing.due_at(started + Duration::from_secs(70)), 1_000);
+        assert_eq!(placing.due_at(started + Duration::from_secs(600)), 1_000);
+        assert_eq!(placing.rate(), 100.0);
+    }
+
+    #[test]
+    fn the_capacity_line_says_whether_a_backlog_was_left() {
+        let mut capacity = Capacity {
+            pause: Duration::from_secs(20),
+            window: Duration::from_secs(3),
+            expired: 45_000,
+            still_due: 40_000,
+            placed_rate: 5_000.0,
+        };
+        assert_eq!(
+            capacity.line(),
+            "capacity: after a 20 s pause, 45000 locks expired in 3.0 s (15000/s, 3.0× the \
+             5000/s they were placed at); about 40000 still due at the end"
+        );
+        capacity.still_due = -12;
+        assert!(capacity.line().ends_with(
+            "none left due at the end, so this is a lower bound (use a longer --pause)"
+        ));
     }
 }

@@ -117,6 +117,24 @@ impl Node {
         proc_number(&self.proc_file("io")?, "write_bytes:")
     }
 
+    /// Stops the node (SIGSTOP) for `pause` and lets it go on (SIGCONT): as a stall of the
+    /// machine would, but of this process alone. It is let go on even when the wait fails.
+    pub(crate) async fn freeze(&self, pause: Duration) -> Result<()> {
+        self.signal("-STOP")?;
+        tokio::time::sleep(pause).await;
+        self.signal("-CONT")
+    }
+
+    fn signal(&self, signal: &str) -> Result<()> {
+        let pid = self.served.pid().to_string();
+        let status = std::process::Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .with_context(|| format!("running kill {signal} {pid}"))?;
+        anyhow::ensure!(status.success(), "kill {signal} {pid}: {status}");
+        Ok(())
+    }
+
     /// A `kB` line of `/proc/PID/status`, in bytes.
     fn memory(&self, field: &str) -> Result<u64> {
         Ok(proc_number(&self.proc_file("status")?, field)? * 1024)
