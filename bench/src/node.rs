@@ -120,19 +120,9 @@ impl Node {
     /// Stops the node (SIGSTOP) for `pause` and lets it go on (SIGCONT): as a stall of the
     /// machine would, but of this process alone. It is let go on even when the wait fails.
     pub(crate) async fn freeze(&self, pause: Duration) -> Result<()> {
-        self.signal("-STOP")?;
+        self.served.signal("-STOP")?;
         tokio::time::sleep(pause).await;
-        self.signal("-CONT")
-    }
-
-    fn signal(&self, signal: &str) -> Result<()> {
-        let pid = self.served.pid().to_string();
-        let status = std::process::Command::new("kill")
-            .args([signal, &pid])
-            .status()
-            .with_context(|| format!("running kill {signal} {pid}"))?;
-        anyhow::ensure!(status.success(), "kill {signal} {pid}: {status}");
-        Ok(())
+        self.served.signal("-CONT")
     }
 
     /// A `kB` line of `/proc/PID/status`, in bytes.

@@ -151,11 +151,7 @@ impl NatsCluster {
         for node in &self.nodes {
             std::fs::write(node.dir.join("users.conf"), &users).unwrap();
             if let Some(process) = &node.process {
-                let sent = Command::new("kill")
-                    .args(["-HUP", &process.pid().to_string()])
-                    .status()
-                    .unwrap();
-                assert!(sent.success(), "kill -HUP {}", process.pid());
+                process.signal("-HUP").unwrap_or_else(|e| panic!("{e:#}"));
             }
         }
     }

@@ -77,22 +77,30 @@ impl Process {
         }
     }
 
+    /// Sends `signal` (e.g. `-HUP`, `-STOP`) to the leader alone; an error when kill(1) fails,
+    /// for instance because the process is gone.
+    pub fn signal(&self, signal: &str) -> Result<()> {
+        let sent = Command::new("kill")
+            .args([signal, &self.pid.to_string()])
+            .status()
+            .with_context(|| format!("running kill {signal}"))?;
+        if !sent.success() {
+            bail!("kill {signal} {} ({}) failed: {sent}", self.pid, self.what);
+        }
+        Ok(())
+    }
+
     /// SIGTERM to the leader, and a wait of at most `limit` for it to exit. When it does not, the
     /// group is killed and the answer is an error.
     pub fn terminate(&mut self, limit: Duration) -> Result<ExitStatus> {
-        let Some(child) = self.child.as_mut() else {
+        if self.child.is_none() {
             bail!("{} is not running", self.what);
-        };
-        let sent = Command::new("kill")
-            .args(["-TERM", &self.pid.to_string()])
-            .status()
-            .context("running kill -TERM")?;
-        if !sent.success() {
-            bail!("kill -TERM {} ({}) failed: {sent}", self.pid, self.what);
         }
+        self.signal("-TERM")?;
         let deadline = Instant::now() + limit;
         loop {
-            if let Some(status) = child.try_wait()? {
+            let waited = self.child.as_mut().map(Child::try_wait).transpose()?;
+            if let Some(status) = waited.flatten() {
                 self.child = None;
                 return Ok(status);
             }

@@ -67,6 +67,11 @@ impl Served {
         self.process.log().lines()
     }
 
+    /// Sends `signal` (e.g. `-STOP`) to the process; see [`Process::signal`].
+    pub fn signal(&self, signal: &str) -> Result<()> {
+        self.process.signal(signal)
+    }
+
     /// SIGKILL: the process gets no chance to clean up.
     pub fn kill9(mut self) {
         self.process.kill9();
