@@ -66,8 +66,13 @@ pub struct Config {
     pub api_token: Option<String>,
 
     /// Log format: `text` or `json`.
-    #[arg(long, env = "TIX_HUB_LOG_FORMAT", default_value = "text")]
-    pub log_format: String,
+    #[arg(
+        long,
+        env = "TIX_HUB_LOG_FORMAT",
+        default_value = "text",
+        ignore_case = true
+    )]
+    pub log_format: tix_process::LogFormat,
 
     /// An operator's task instead of serving.
     #[command(subcommand)]
@@ -154,6 +159,18 @@ mod tests {
         let config =
             Config::try_parse_from(std::iter::once("tix-hub").chain(args.iter().copied())).unwrap();
         config.check_identity()
+    }
+
+    #[test]
+    fn a_log_format_other_than_text_or_json_is_refused() {
+        let parse = |format| Config::try_parse_from(["tix-hub", "--log-format", format]);
+        assert!(parse("text").is_ok());
+        assert!(parse("Json").is_ok());
+        let error = parse("xml").unwrap_err().to_string();
+        assert!(
+            error.contains("xml") && error.contains("text") && error.contains("json"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -65,6 +65,7 @@ pub struct App {
 
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<App> {
+        config.check_secrets()?;
         let relay_config = config.relay()?;
         let edge_limits = config.edge_limits();
         fs::create_dir_all(&config.data_dir)
@@ -149,7 +150,7 @@ impl App {
             gateway.clone(),
             ids.clone(),
             clock.clone(),
-            config.currency.to_lowercase(),
+            config.currency.clone(),
         ));
         let reconciler = reconcile::start(
             checkout.clone(),
@@ -177,7 +178,7 @@ impl App {
             gateway,
             checkout,
             lateness: lateness.clone(),
-            currency: config.currency.to_lowercase(),
+            currency: config.currency.clone(),
             sync: None,
             search: None,
             live,

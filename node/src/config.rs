@@ -31,7 +31,7 @@ pub struct Config {
     pub data_dir: PathBuf,
 
     /// How long an order holds its ticket while the buyer pays (e.g. 90s, 15m).
-    #[arg(long, env = "TIX_LOCK_TTL", default_value = "15m", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "TIX_LOCK_TTL", default_value = "15m", value_parser = positive_duration)]
     pub lock_ttl: Duration,
 
     /// Secret for signing session tokens; generated and kept in the data dir (0600) when not given.
@@ -39,11 +39,12 @@ pub struct Config {
     pub jwt_secret: Option<String>,
 
     /// How long a sign-in lasts.
-    #[arg(long, env = "TIX_SESSION_TTL", default_value = "24h", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "TIX_SESSION_TTL", default_value = "24h", value_parser = positive_duration)]
     pub session_ttl: Duration,
 
-    /// Currency charged for tickets (ISO code, lowercase).
-    #[arg(long, env = "TIX_CURRENCY", default_value = "usd")]
+    /// Currency charged for tickets: its three-letter ISO 4217 code (`usd`, `eur`, `chf`, ...),
+    /// in any case.
+    #[arg(long, env = "TIX_CURRENCY", default_value = "usd", value_parser = currency_code)]
     pub currency: String,
 
     /// Stripe secret key; without it the node runs the test-mode gateway.
@@ -79,10 +80,10 @@ pub struct Config {
 
     /// How often unfinished card payments and refunds (left by a crash or a gateway outage) are
     /// settled; they are also settled at start-up.
-    #[arg(long, env = "TIX_RECONCILE_EVERY", default_value = "60s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "TIX_RECONCILE_EVERY", default_value = "60s", value_parser = positive_duration)]
     pub reconcile_every: Duration,
 
-    /// Page cache of each of the five stores, in MiB; more only helps stores larger than the OS
+    /// Page cache of each of the seven stores, in MiB; more only helps stores larger than the OS
     /// page cache can hold.
     #[arg(long, env = "TIX_STORE_CACHE_MB", default_value_t = 8)]
     pub store_cache_mb: usize,
@@ -118,7 +119,7 @@ pub struct Config {
     pub kiosk: bool,
 
     /// How long a kiosk waits without input before it returns to the start.
-    #[arg(long, env = "TIX_KIOSK_IDLE", default_value = "60s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "TIX_KIOSK_IDLE", default_value = "60s", value_parser = positive_duration)]
     pub kiosk_idle: Duration,
 
     /// Make the first account that signs up box-office staff (a standalone box office, where
@@ -128,11 +129,11 @@ pub struct Config {
 
     /// How long a client has to send a request's headers; also how long a kept-alive connection
     /// may sit idle between requests before it is closed.
-    #[arg(long, env = "TIX_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "TIX_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
     pub header_read_timeout: Duration,
 
     /// How long a request's body may go without a byte arriving before the request fails (400).
-    #[arg(long, env = "TIX_BODY_READ_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "TIX_BODY_READ_TIMEOUT", default_value = "30s", value_parser = positive_duration)]
     pub body_read_timeout: Duration,
 
     /// Open connections served at once; more are answered 503 and closed.
@@ -171,8 +172,13 @@ pub struct Config {
     pub sign_in_attempts_per_account: NonZeroU32,
 
     /// Log format: `text` or `json`.
-    #[arg(long, env = "TIX_LOG_FORMAT", default_value = "text")]
-    pub log_format: String,
+    #[arg(
+        long,
+        env = "TIX_LOG_FORMAT",
+        default_value = "text",
+        ignore_case = true
+    )]
+    pub log_format: tix_process::LogFormat,
 
     /// An operator's task instead of serving.
     #[command(subcommand)]
@@ -242,6 +248,28 @@ pub struct EdgeLimits {
     pub shutdown_grace: Duration,
 }
 
+/// The shortest session secret taken, in bytes: 32, the size of an HS256 key (256 bits).
+const MIN_SESSION_SECRET: usize = 32;
+
+/// A duration such as `90s` or `15m` that must be more than zero: a lock, a session or a
+/// timeout of nothing would make the node useless rather than fast.
+fn positive_duration(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if duration.is_zero() {
+        return Err("it must be more than zero".into());
+    }
+    Ok(duration)
+}
+
+/// A currency's ISO 4217 code, lowercase as the payment gateway takes it.
+fn currency_code(text: &str) -> Result<String, String> {
+    let code = text.trim();
+    if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return Err("a currency is its three-letter ISO 4217 code, such as usd or eur".into());
+    }
+    Ok(code.to_ascii_lowercase())
+}
+
 impl Config {
     /// The edge's limits, as configured.
     pub fn edge_limits(&self) -> EdgeLimits {
@@ -254,6 +282,40 @@ impl Config {
             max_live_streams_per_address: self.max_live_streams_per_address as usize,
             shutdown_grace: self.shutdown_grace,
         }
+    }
+
+    /// An error, which never repeats the value, when a secret cannot be what it should: a session
+    /// secret short enough to guess, or a Stripe key of the wrong kind (an empty
+    /// `STRIPE_SECRET_KEY=` line in an env file would otherwise send every payment to Stripe with
+    /// no key, and a publishable key in its place would fail them all).
+    pub fn check_secrets(&self) -> anyhow::Result<()> {
+        if self
+            .jwt_secret
+            .as_ref()
+            .is_some_and(|s| s.len() < MIN_SESSION_SECRET)
+        {
+            anyhow::bail!(
+                "--jwt-secret (TIX_JWT_SECRET) must be at least {MIN_SESSION_SECRET} characters; \
+                 leave it unset and the node generates one in the data dir"
+            );
+        }
+        let stripe_key = |key: &Option<String>, prefixes: &[&str]| {
+            key.as_ref()
+                .is_none_or(|key| prefixes.iter().any(|p| key.starts_with(p)))
+        };
+        if !stripe_key(&self.stripe_secret_key, &["sk_", "rk_"]) {
+            anyhow::bail!(
+                "STRIPE_SECRET_KEY (--stripe-secret-key) is not a Stripe secret key, which starts \
+                 with sk_ (or rk_ for a restricted one); leave it unset for test mode"
+            );
+        }
+        if !stripe_key(&self.stripe_publishable_key, &["pk_"]) {
+            anyhow::bail!(
+                "STRIPE_PUBLISHABLE_KEY (--stripe-publishable-key) is not a Stripe publishable \
+                 key, which starts with pk_"
+            );
+        }
+        Ok(())
     }
 
     /// The relay's settings if sync is on; an error if it is half configured.
@@ -278,6 +340,86 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Config, clap::Error> {
         Config::try_parse_from(std::iter::once("tix-node").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn a_duration_that_must_pass_is_refused_at_zero() {
+        for flag in [
+            "--lock-ttl",
+            "--session-ttl",
+            "--reconcile-every",
+            "--kiosk-idle",
+            "--header-read-timeout",
+            "--body-read-timeout",
+        ] {
+            let error = parse(&[flag, "0s"]).unwrap_err().to_string();
+            assert!(
+                error.contains(flag) && error.contains("more than zero"),
+                "{flag}: {error}"
+            );
+            assert!(parse(&[flag, "1s"]).is_ok(), "{flag}");
+        }
+        assert!(parse(&["--shutdown-grace", "0s"]).is_ok());
+    }
+
+    #[test]
+    fn short_session_secrets_and_stripe_keys_of_the_wrong_kind_are_refused_unrepeated() {
+        let check = |args: &[&str]| {
+            parse(args)
+                .unwrap()
+                .check_secrets()
+                .map_err(|e| e.to_string())
+        };
+        assert!(check(&[]).is_ok());
+        assert!(check(&["--jwt-secret", &"x".repeat(32)]).is_ok());
+        let error = check(&["--jwt-secret", "changeme"]).unwrap_err();
+        assert!(
+            error.contains("--jwt-secret") && error.contains("32") && !error.contains("changeme"),
+            "{error}"
+        );
+        let stripe = [
+            "--stripe-secret-key",
+            "sk_test_a1",
+            "--stripe-publishable-key",
+        ];
+        assert!(check(&[&stripe[..], &["pk_test_b2"]].concat()).is_ok());
+        assert!(check(&["--stripe-secret-key", "rk_live_c3"]).is_ok());
+        for bad in ["", "pk_live_d4", "sk-live-e5"] {
+            let error = check(&["--stripe-secret-key", bad]).unwrap_err();
+            assert!(
+                error.contains("STRIPE_SECRET_KEY") && error.contains("sk_"),
+                "{error}"
+            );
+            assert!(bad.is_empty() || !error.contains(bad), "{error}");
+        }
+        let error = check(&[&stripe[..], &["sk_live_f6"]].concat()).unwrap_err();
+        assert!(
+            error.contains("STRIPE_PUBLISHABLE_KEY")
+                && error.contains("pk_")
+                && !error.contains("f6"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_currency_is_its_three_letter_code() {
+        assert_eq!(parse(&[]).unwrap().currency, "usd");
+        assert_eq!(parse(&["--currency", " EUR "]).unwrap().currency, "eur");
+        for bad in ["US-Dollars", "eu", "euro", "€", "us1", ""] {
+            let error = parse(&["--currency", bad]).unwrap_err().to_string();
+            assert!(error.contains("ISO 4217"), "{bad:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_log_format_other_than_text_or_json_is_refused() {
+        assert!(parse(&["--log-format", "json"]).is_ok());
+        assert!(parse(&["--log-format", "JSON"]).is_ok());
+        let error = parse(&["--log-format", "jsno"]).unwrap_err().to_string();
+        assert!(
+            error.contains("jsno") && error.contains("text") && error.contains("json"),
+            "{error}"
+        );
     }
 
     #[test]

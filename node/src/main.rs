@@ -38,7 +38,7 @@ async fn main() -> anyhow::Result<()> {
         }
         None => {}
     }
-    init_logging(&config.log_format);
+    init_logging(config.log_format);
     // Installed before anything starts: a stop asked for while starting is honoured once serving.
     let stop = shutdown_signal();
     let app = App::build(config).await?;

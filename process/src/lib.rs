@@ -6,6 +6,6 @@ mod logging;
 mod probe;
 mod shutdown;
 
-pub use logging::init_logging;
+pub use logging::{LogFormat, init_logging};
 pub use probe::{call, probe};
 pub use shutdown::shutdown_signal;
