@@ -2,7 +2,9 @@
 //! rust-analyzer's tidy test): each file opens with a `//!` line saying what it is, none is over
 //! 600 lines, none includes another file by a `path` attribute, and the request-handling code of the node
 //! (`node/src/http`, `node/src/web`) never `unwrap()`s or `expect()`s outside its unit tests, but
-//! where a reason is written in `ALLOWED` below.
+//! where a reason is written in `ALLOWED` below. And the README's tables of flags list every flag
+//! the node and the hub read from the environment, so that an operator's reference cannot drift
+//! from the binaries.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -136,4 +138,31 @@ fn the_rules_see_what_they_should() {
             .iter()
             .any(|(name, _)| name.starts_with("node/src/web/"))
     );
+}
+
+/// The rows `| `--flag` | `ENV` |` that `readme` lacks for `command`'s flags that have an
+/// environment variable.
+fn flags_missing_from(readme: &str, command: &clap::Command) -> Vec<String> {
+    let flags: Vec<_> = command
+        .get_arguments()
+        .filter_map(|arg| Some((arg.get_long()?, arg.get_env()?.to_str()?)))
+        .collect();
+    assert!(flags.len() > 5, "{}: only {flags:?}", command.get_name());
+    flags
+        .into_iter()
+        .map(|(long, env)| format!("| `--{long}` | `{env}` |"))
+        .filter(|row| !readme.contains(row.as_str()))
+        .collect()
+}
+
+#[test]
+fn the_readme_lists_every_flag() {
+    use clap::CommandFactory;
+    let readme = fs::read_to_string(workspace().join("README.md")).expect("README.md");
+    let mut missing = flags_missing_from(&readme, &tix_node::config::Config::command());
+    missing.extend(flags_missing_from(
+        &readme,
+        &tix_hub::config::Config::command(),
+    ));
+    assert!(missing.is_empty(), "README.md has no row for: {missing:#?}");
 }
