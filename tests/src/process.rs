@@ -80,27 +80,19 @@ impl Process {
     /// Sends `signal` (e.g. `-HUP`, `-STOP`) to the leader alone; an error when kill(1) fails,
     /// for instance because the process is gone.
     pub fn signal(&self, signal: &str) -> Result<()> {
-        let sent = Command::new("kill")
-            .args([signal, &self.pid.to_string()])
-            .status()
-            .with_context(|| format!("running kill {signal}"))?;
-        if !sent.success() {
-            bail!("kill {signal} {} ({}) failed: {sent}", self.pid, self.what);
-        }
-        Ok(())
+        signal_one(self.pid, &self.what, signal)
     }
 
     /// SIGTERM to the leader, and a wait of at most `limit` for it to exit. When it does not, the
     /// group is killed and the answer is an error.
     pub fn terminate(&mut self, limit: Duration) -> Result<ExitStatus> {
-        if self.child.is_none() {
+        let Some(child) = self.child.as_mut() else {
             bail!("{} is not running", self.what);
-        }
-        self.signal("-TERM")?;
+        };
+        signal_one(self.pid, &self.what, "-TERM")?;
         let deadline = Instant::now() + limit;
         loop {
-            let waited = self.child.as_mut().map(Child::try_wait).transpose()?;
-            if let Some(status) = waited.flatten() {
+            if let Some(status) = child.try_wait()? {
                 self.child = None;
                 return Ok(status);
             }
@@ -120,6 +112,19 @@ impl Drop for Process {
     fn drop(&mut self) {
         self.kill9();
     }
+}
+
+/// Sends `signal` to the one process `pid` (`what`, for the message); an error when kill(1) fails,
+/// for instance because the process is gone.
+fn signal_one(pid: u32, what: &str, signal: &str) -> Result<()> {
+    let sent = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .with_context(|| format!("running kill {signal}"))?;
+    if !sent.success() {
+        bail!("kill {signal} {pid} ({what}) failed: {sent}");
+    }
+    Ok(())
 }
 
 /// Sends `signal` (e.g. `-KILL`) to every process of the group `pgid`; a group already gone is
